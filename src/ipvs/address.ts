@@ -1,0 +1,59 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { KernelError } from '../netlink/error.js';
+import { AF_INET, AF_INET6 } from './constants.js';
+
+/** The family of an address string: AF_INET, AF_INET6, or 0 if it is neither. */
+export function familyOf(address: string): number {
+  if (isIPv4(address)) return AF_INET;
+  if (isIPv6(address) && !address.includes('%')) return AF_INET6;
+  return 0;
+}
+
+/** The 4 or 16 bytes of an address already known to be valid for `family`. */
+export function addressBytes(family: number, address: string): Buffer {
+  if (family === AF_INET) return Buffer.from(address.split('.').map(Number));
+  const out = Buffer.alloc(16);
+  let text = address;
+  const v4 = text.lastIndexOf('.') > 0 ? text.slice(text.lastIndexOf(':') + 1) : '';
+  if (v4) text = `${text.slice(0, text.length - v4.length)}0:0`;
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const groups = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
+  const h = groups(head);
+  const t = groups(tail);
+  h.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  t.forEach((g, i) => out.writeUInt16BE(g, 16 - (t.length - i) * 2));
+  if (v4) Buffer.from(v4.split('.').map(Number)).copy(out, 12);
+  return out;
+}
+
+/** The canonical text of an address (RFC 5952 for IPv6) from its bytes. */
+export function formatAddress(family: number, bytes: Uint8Array): string {
+  if (family === AF_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!);
+  // The longest run of two or more zero groups becomes "::" (the first, on a tie).
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/** Canonical form of a valid address string of `family`. */
+export function canonicalAddress(family: number, address: string): string {
+  return formatAddress(family, addressBytes(family, address));
+}
+
+/** An address attribute from the kernel (IPVS pads IPv4 to 16 bytes). */
+export function decodeAddress(op: string, family: number, bytes: Buffer): string {
+  const need = family === AF_INET ? 4 : 16;
+  if (bytes.length < need) throw KernelError.of(op, 'EBADMSG', `address of ${bytes.length} bytes for family ${family}`);
+  return formatAddress(family, bytes);
+}

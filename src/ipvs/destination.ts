@@ -1,0 +1,58 @@
+import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import { addressBytes, decodeAddress } from './address.js';
+import { DestAttr } from './constants.js';
+import type { Destination } from './model.js';
+import { decodeStats, zeroStats } from './stats.js';
+import type { NormalDestination } from './validate.js';
+
+/** The attributes that name a destination inside its service. */
+export function encodeDestinationId(e: AttributeEncoder, d: NormalDestination): void {
+  e.u16(DestAttr.AddrFamily, d.addressFamily);
+  e.bytes(DestAttr.Addr, addressBytes(d.addressFamily, d.address));
+  e.be16(DestAttr.Port, d.port);
+}
+
+/** Every attribute the kernel requires to create or update a destination. */
+export function encodeDestination(e: AttributeEncoder, d: NormalDestination): void {
+  encodeDestinationId(e, d);
+  e.u32(DestAttr.FwdMethod, d.connectionFlags);
+  e.u32(DestAttr.Weight, d.weight);
+  e.u32(DestAttr.UThresh, d.upperThreshold);
+  e.u32(DestAttr.LThresh, d.lowerThreshold);
+  e.u8(DestAttr.TunType, d.tunnelType);
+  e.be16(DestAttr.TunPort, d.tunnelPort);
+  e.u16(DestAttr.TunFlags, d.tunnelFlags);
+}
+
+/** Reads the attributes inside IPVS_CMD_ATTR_DEST; `serviceFamily` is used when the kernel omits the address family. */
+export function decodeDestination(d: AttributeDecoder, serviceFamily: number): Destination {
+  const out: Destination = {
+    addressFamily: serviceFamily, address: '', port: 0, weight: 0, connectionFlags: 0,
+    upperThreshold: 0, lowerThreshold: 0, activeConnections: 0, inactiveConnections: 0, persistentConnections: 0,
+    tunnelType: 0, tunnelPort: 0, tunnelFlags: 0, stats: zeroStats(),
+  };
+  let addr: Buffer | undefined;
+  let has64 = false;
+  while (d.next()) {
+    switch (d.type()) {
+      case DestAttr.Addr: addr = d.bytes(); break;
+      case DestAttr.Port: out.port = d.be16(); break;
+      case DestAttr.FwdMethod: out.connectionFlags = d.u32(); break;
+      case DestAttr.Weight: out.weight = d.u32(); break;
+      case DestAttr.UThresh: out.upperThreshold = d.u32(); break;
+      case DestAttr.LThresh: out.lowerThreshold = d.u32(); break;
+      case DestAttr.ActiveConns: out.activeConnections = d.u32(); break;
+      case DestAttr.InactConns: out.inactiveConnections = d.u32(); break;
+      case DestAttr.PersistConns: out.persistentConnections = d.u32(); break;
+      case DestAttr.AddrFamily: out.addressFamily = d.u16(); break;
+      case DestAttr.TunType: out.tunnelType = d.u8(); break;
+      case DestAttr.TunPort: out.tunnelPort = d.be16(); break;
+      case DestAttr.TunFlags: out.tunnelFlags = d.u16(); break;
+      case DestAttr.Stats: if (!has64) d.nested((n) => { out.stats = decodeStats(n); }); break;
+      case DestAttr.Stats64: has64 = true; d.nested((n) => { out.stats = decodeStats(n); }); break;
+    }
+  }
+  d.finish();
+  if (addr) out.address = decodeAddress('decode destination', out.addressFamily, addr);
+  return out;
+}

@@ -1,0 +1,6 @@
+// The IPVS library: a Handle per network namespace, its models and constants.
+export * from './constants.js';
+export { Handle, type HandleOptions, type BatchOp, type BatchItemResult } from './handle.js';
+export type * from './model.js';
+export { ValidationError } from './validate.js';
+export { KernelError } from '../netlink/error.js';

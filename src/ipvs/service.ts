@@ -1,0 +1,75 @@
+import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import { KernelError } from '../netlink/error.js';
+import { addressBytes, decodeAddress } from './address.js';
+import { AF_INET, AF_INET6, SvcAttr } from './constants.js';
+import type { Service } from './model.js';
+import { decodeStats, zeroStats } from './stats.js';
+import type { NormalService, NormalServiceId } from './validate.js';
+
+/** The attributes that name a service (what commands on an existing service need). */
+export function encodeServiceId(e: AttributeEncoder, s: NormalServiceId): void {
+  e.u16(SvcAttr.Af, s.addressFamily);
+  if (s.fwMark) {
+    e.u32(SvcAttr.Fwmark, s.fwMark);
+  } else {
+    e.u16(SvcAttr.Protocol, s.protocol);
+    e.bytes(SvcAttr.Addr, addressBytes(s.addressFamily, s.address));
+    e.be16(SvcAttr.Port, s.port);
+  }
+}
+
+/** Every attribute the kernel requires to create or update a service. */
+export function encodeService(e: AttributeEncoder, s: NormalService): void {
+  encodeServiceId(e, s);
+  e.string(SvcAttr.SchedName, s.schedName);
+  if (s.peName) e.string(SvcAttr.PeName, s.peName);
+  // struct ip_vs_flags { flags, mask }: replace every user-settable bit.
+  const flags = Buffer.alloc(8);
+  flags.writeUInt32LE(s.flags, 0);
+  flags.writeUInt32LE(0xffffffff, 4);
+  e.bytes(SvcAttr.Flags, flags);
+  e.u32(SvcAttr.Timeout, s.timeout);
+  // IPv4: a mask in network order. IPv6: a prefix length, in host order.
+  if (s.addressFamily === AF_INET6) e.u32(SvcAttr.Netmask, s.netmask);
+  else e.be32(SvcAttr.Netmask, s.netmask);
+}
+
+/** Reads the attributes inside IPVS_CMD_ATTR_SERVICE. */
+export function decodeService(d: AttributeDecoder): Service {
+  const s: Service = {
+    addressFamily: 0, protocol: 0, address: '', port: 0, fwMark: 0, schedName: '', flags: 0,
+    timeout: 0, netmask: 0, peName: '', stats: zeroStats(),
+  };
+  let addr: Buffer | undefined;
+  let netmask: Buffer | undefined;
+  let has64 = false;
+  while (d.next()) {
+    switch (d.type()) {
+      case SvcAttr.Af: s.addressFamily = d.u16(); break;
+      case SvcAttr.Protocol: s.protocol = d.u16(); break;
+      case SvcAttr.Addr: addr = d.bytes(); break;
+      case SvcAttr.Port: s.port = d.be16(); break;
+      case SvcAttr.Fwmark: s.fwMark = d.u32(); break;
+      case SvcAttr.SchedName: s.schedName = d.string(); break;
+      case SvcAttr.Flags: {
+        const f = d.bytes();
+        s.flags = f.length >= 4 ? f.readUInt32LE(0) : 0;
+        break;
+      }
+      case SvcAttr.Timeout: s.timeout = d.u32(); break;
+      case SvcAttr.Netmask: netmask = d.bytes(); break;
+      case SvcAttr.PeName: s.peName = d.string(); break;
+      case SvcAttr.Stats: if (!has64) d.nested((n) => { s.stats = decodeStats(n); }); break;
+      case SvcAttr.Stats64: has64 = true; d.nested((n) => { s.stats = decodeStats(n); }); break;
+    }
+  }
+  d.finish();
+  if (s.addressFamily !== AF_INET && s.addressFamily !== AF_INET6) {
+    throw KernelError.of('decode service', 'EBADMSG', `address family ${s.addressFamily}`);
+  }
+  if (addr && !s.fwMark) s.address = decodeAddress('decode service', s.addressFamily, addr);
+  if (netmask?.length === 4) {
+    s.netmask = s.addressFamily === AF_INET6 ? netmask.readUInt32LE(0) : netmask.readUInt32BE(0);
+  }
+  return s;
+}

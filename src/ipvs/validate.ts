@@ -1,0 +1,191 @@
+import { errnoNumber } from '../netlink/errno.js';
+import { KernelError } from '../netlink/error.js';
+import { familyOf, canonicalAddress } from './address.js';
+import {
+  AF_INET, AF_INET6, ConnFwdTunnel, DaemonStateBackup, DaemonStateMaster, DEFAULT_SCHEDULER, FORWARDING_METHODS,
+  MAX_WEIGHT, NAME_MAXLEN, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULERS, SVC_USER_FLAGS, SvcFlagHashed,
+  SvcFlagPersistent, TunnelFlagCsum, TunnelFlagRemCsum, TunnelTypeGue, TUNNEL_TYPES,
+} from './constants.js';
+import type { DaemonInput, DestinationInput, ServiceId, ServiceInput } from './model.js';
+
+/** A model refused before anything reached the kernel: EINVAL, naming the field. */
+export class ValidationError extends KernelError {
+  constructor(op: string, readonly field: string, reason: string, index?: number) {
+    super(op, errnoNumber('EINVAL'), `${field}: ${reason}`, index);
+  }
+}
+
+/** A service identity with every field settled. */
+export interface NormalServiceId {
+  addressFamily: number;
+  protocol: number;
+  address: string;
+  port: number;
+  fwMark: number;
+}
+
+export interface NormalService extends NormalServiceId {
+  schedName: string;
+  flags: number;
+  timeout: number;
+  netmask: number;
+  peName: string;
+}
+
+export interface NormalDestination {
+  addressFamily: number;
+  address: string;
+  port: number;
+  weight: number;
+  connectionFlags: number;
+  upperThreshold: number;
+  lowerThreshold: number;
+  tunnelType: number;
+  tunnelPort: number;
+  tunnelFlags: number;
+}
+
+const isUint = (v: unknown, max: number): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+const U32 = 0xffffffff;
+
+class Check {
+  constructor(readonly op: string) {}
+  fail(field: string, reason: string): never {
+    throw new ValidationError(this.op, field, reason);
+  }
+  uint(field: string, v: unknown, max: number, fallback: number): number {
+    if (v === undefined) return fallback;
+    if (!isUint(v, max)) this.fail(field, `${String(v)} is not an integer in 0..${max}`);
+    return v;
+  }
+  name(field: string, v: unknown, allowed: readonly string[], fallback: string): string {
+    if (v === undefined || v === '') return fallback;
+    if (typeof v !== 'string' || !allowed.includes(v)) {
+      this.fail(field, `${JSON.stringify(v)} is not one of ${allowed.join(', ')}`);
+    }
+    return v;
+  }
+  address(field: string, family: number, v: unknown): string {
+    if (typeof v !== 'string' || !v) this.fail(field, 'an IP address is required');
+    const f = familyOf(v);
+    if (!f) this.fail(field, `${JSON.stringify(v)} is not an IP address`);
+    if (f !== family) this.fail(field, `${v} is not an ${family === AF_INET ? 'IPv4' : 'IPv6'} address`);
+    return canonicalAddress(f, v);
+  }
+  family(field: string, v: unknown, fallback: number): number {
+    if (v === undefined || v === 0) return fallback;
+    if (v !== AF_INET && v !== AF_INET6) this.fail(field, `${String(v)} is not AF_INET (2) or AF_INET6 (10)`);
+    return v;
+  }
+}
+
+export function normalServiceId(s: ServiceId, op: string): NormalServiceId {
+  const c = new Check(op);
+  if (typeof s !== 'object' || s === null) c.fail('service', 'is required');
+  const fwMark = c.uint('fwMark', s.fwMark, U32, 0);
+  if (fwMark) {
+    if (s.address) c.fail('address', 'must be empty for a firewall-mark service');
+    if (s.port) c.fail('port', 'must be 0 for a firewall-mark service');
+    if (s.protocol) c.fail('protocol', 'must be 0 for a firewall-mark service');
+    return { addressFamily: c.family('addressFamily', s.addressFamily, AF_INET), protocol: 0, address: '', port: 0, fwMark };
+  }
+  if (!PROTOCOLS.has(s.protocol as number)) {
+    c.fail('protocol', `${String(s.protocol)} is not tcp (6), udp (17) or sctp (132); or give fwMark`);
+  }
+  const inferred = typeof s.address === 'string' ? familyOf(s.address) : 0;
+  const family = c.family('addressFamily', s.addressFamily, inferred || AF_INET);
+  return {
+    addressFamily: family,
+    protocol: s.protocol as number,
+    address: c.address('address', family, s.address),
+    port: c.uint('port', s.port, 0xffff, 0),
+    fwMark: 0,
+  };
+}
+
+export function normalService(s: ServiceInput, op: string): NormalService {
+  const id = normalServiceId(s, op);
+  const c = new Check(op);
+  const flags = c.uint('flags', s.flags, U32, 0) & ~SvcFlagHashed;
+  if (flags & ~SVC_USER_FLAGS) c.fail('flags', `unknown bits 0x${(flags & ~SVC_USER_FLAGS).toString(16)}`);
+  const v6 = id.addressFamily === AF_INET6;
+  const netmask = c.uint('netmask', s.netmask, v6 ? 128 : U32, v6 ? 128 : U32);
+  if (v6 && netmask < 1) c.fail('netmask', 'an IPv6 prefix length must be 1..128');
+  return {
+    ...id,
+    schedName: c.name('schedName', s.schedName, SCHEDULERS, DEFAULT_SCHEDULER),
+    flags,
+    timeout: c.uint('timeout', s.timeout, U32, flags & SvcFlagPersistent ? 300 : 0),
+    netmask,
+    peName: c.name('peName', s.peName, PERSISTENCE_ENGINES, ''),
+  };
+}
+
+export function normalDestination(svc: NormalServiceId, d: DestinationInput, op: string): NormalDestination {
+  const c = new Check(op);
+  if (typeof d !== 'object' || d === null) c.fail('destination', 'is required');
+  const inferred = typeof d.address === 'string' ? familyOf(d.address) : 0;
+  const family = c.family('addressFamily', d.addressFamily, inferred || svc.addressFamily);
+  const connectionFlags = c.uint('connectionFlags', d.connectionFlags, U32, 0);
+  if (!FORWARDING_METHODS.has(connectionFlags)) {
+    c.fail('connectionFlags', `${connectionFlags} is not a forwarding method (0 masq, 1 local, 2 tunnel, 3 droute, 4 bypass)`);
+  }
+  if (family !== svc.addressFamily && connectionFlags !== ConnFwdTunnel) {
+    c.fail('addressFamily', 'a destination of another family than its service needs tunnel forwarding');
+  }
+  const upperThreshold = c.uint('upperThreshold', d.upperThreshold, U32, 0);
+  const lowerThreshold = c.uint('lowerThreshold', d.lowerThreshold, U32, 0);
+  if (lowerThreshold > upperThreshold) c.fail('lowerThreshold', `${lowerThreshold} is above upperThreshold ${upperThreshold}`);
+  const tunnelType = c.uint('tunnelType', d.tunnelType, 0xff, 0);
+  if (!TUNNEL_TYPES.has(tunnelType)) c.fail('tunnelType', `${tunnelType} is not ipip (0), gue (1) or gre (2)`);
+  const tunnelPort = c.uint('tunnelPort', d.tunnelPort, 0xffff, 0);
+  if (tunnelType === TunnelTypeGue && connectionFlags === ConnFwdTunnel && !tunnelPort) {
+    c.fail('tunnelPort', 'a GUE tunnel needs a port');
+  }
+  const tunnelFlags = c.uint('tunnelFlags', d.tunnelFlags, 0xffff, 0);
+  if (tunnelFlags & ~(TunnelFlagCsum | TunnelFlagRemCsum)) c.fail('tunnelFlags', `unknown bits 0x${tunnelFlags.toString(16)}`);
+  return {
+    addressFamily: family,
+    address: c.address('address', family, d.address),
+    port: c.uint('port', d.port, 0xffff, svc.port),
+    weight: c.uint('weight', d.weight, MAX_WEIGHT, 1),
+    connectionFlags,
+    upperThreshold,
+    lowerThreshold,
+    tunnelType,
+    tunnelPort,
+    tunnelFlags,
+  };
+}
+
+export function normalDaemon(d: DaemonInput, op: string): Required<DaemonInput> {
+  const c = new Check(op);
+  if (typeof d !== 'object' || d === null) c.fail('daemon', 'is required');
+  if (d.state !== DaemonStateMaster && d.state !== DaemonStateBackup) c.fail('state', 'must be master (1) or backup (2)');
+  if (typeof d.mcastInterface !== 'string' || !d.mcastInterface || Buffer.byteLength(d.mcastInterface) >= NAME_MAXLEN) {
+    c.fail('mcastInterface', `an interface name of 1..${NAME_MAXLEN - 1} bytes is required`);
+  }
+  const group = d.mcastGroup ?? '';
+  const groupFamily = group ? familyOf(group) : 0;
+  if (group && !groupFamily) c.fail('mcastGroup', `${JSON.stringify(group)} is not an IP address`);
+  return {
+    state: d.state,
+    mcastInterface: d.mcastInterface,
+    syncId: c.uint('syncId', d.syncId, 0xff, 0),
+    syncMaxLen: c.uint('syncMaxLen', d.syncMaxLen, 0xffff, 0),
+    mcastGroup: group ? canonicalAddress(groupFamily, group) : '',
+    mcastPort: c.uint('mcastPort', d.mcastPort, 0xffff, 0),
+    mcastTtl: c.uint('mcastTtl', d.mcastTtl, 0xff, 0),
+  };
+}
+
+/** Short text naming a service in errors and logs: "tcp 192.0.2.1:80", "fwmark 7/ipv6". */
+export function describeService(s: NormalServiceId): string {
+  if (s.fwMark) return `fwmark ${s.fwMark}${s.addressFamily === AF_INET6 ? '/ipv6' : ''}`;
+  const host = s.addressFamily === AF_INET6 ? `[${s.address}]` : s.address;
+  return `${PROTOCOLS.get(s.protocol)} ${host}:${s.port}`;
+}
+
+export function describeDestination(d: { addressFamily: number; address: string; port: number }): string {
+  return d.addressFamily === AF_INET6 ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+}

@@ -1,0 +1,211 @@
+import { KernelError } from './error.js';
+import { align } from './message.js';
+
+const NLA_HDRLEN = 4;
+const NLA_TYPE_MASK = 0x3fff;
+const MAX_LEN = 0xffff;
+
+/**
+ * Builds a run of netlink attributes. The first problem (an attribute too
+ * long, a value out of range) sticks and is thrown by `finish`, so encoding
+ * code reads straight through without checks after every call.
+ */
+export class AttributeEncoder {
+  private buf: Buffer;
+  private len = 0;
+  private error: KernelError | undefined;
+
+  constructor(capacity = 128) {
+    this.buf = Buffer.alloc(capacity);
+  }
+
+  u8(type: number, v: number): this {
+    return this.fixed(type, 1, v, 0xff, (o) => this.buf.writeUInt8(v, o));
+  }
+  u16(type: number, v: number): this {
+    return this.fixed(type, 2, v, 0xffff, (o) => this.buf.writeUInt16LE(v, o));
+  }
+  be16(type: number, v: number): this {
+    return this.fixed(type, 2, v, 0xffff, (o) => this.buf.writeUInt16BE(v, o));
+  }
+  u32(type: number, v: number): this {
+    return this.fixed(type, 4, v, 0xffffffff, (o) => this.buf.writeUInt32LE(v, o));
+  }
+  be32(type: number, v: number): this {
+    return this.fixed(type, 4, v, 0xffffffff, (o) => this.buf.writeUInt32BE(v, o));
+  }
+  u64(type: number, v: bigint): this {
+    if (v < 0n || v > 0xffffffffffffffffn) return this.fail(type, `${v} does not fit in 64 bits`);
+    this.header(type, 8);
+    this.buf.writeBigUInt64LE(v, this.len - 8);
+    return this;
+  }
+  bytes(type: number, v: Uint8Array): this {
+    if (this.header(type, v.length)) this.buf.set(v, this.len - v.length);
+    return this.pad();
+  }
+  /** A NUL-terminated string, as the kernel's NLA_NUL_STRING expects. */
+  string(type: number, v: string): this {
+    const b = Buffer.from(`${v}\0`, 'utf8');
+    return this.bytes(type, b);
+  }
+  nested(type: number, fill: (e: this) => void): this {
+    const start = this.len;
+    this.header(type, 0);
+    fill(this);
+    if (this.len - start > MAX_LEN) return this.fail(type, `nested attribute of ${this.len - start} bytes`);
+    this.buf.writeUInt16LE(this.len - start, start);
+    return this;
+  }
+
+  /** The encoded bytes, or the first error. */
+  finish(): Buffer {
+    if (this.error) throw this.error;
+    return this.buf.subarray(0, this.len);
+  }
+
+  private fixed(type: number, size: number, v: number, max: number, write: (off: number) => void): this {
+    if (!Number.isInteger(v) || v < 0 || v > max) return this.fail(type, `${v} does not fit in ${size * 8} bits`);
+    if (this.header(type, size)) write(this.len - size);
+    return this.pad();
+  }
+
+  private header(type: number, size: number): boolean {
+    if (NLA_HDRLEN + size > MAX_LEN) {
+      this.fail(type, `${size} bytes is too long`);
+      return false;
+    }
+    this.reserve(NLA_HDRLEN + align(size));
+    this.buf.writeUInt16LE(NLA_HDRLEN + size, this.len);
+    this.buf.writeUInt16LE(type, this.len + 2);
+    this.len += NLA_HDRLEN + size;
+    return true;
+  }
+
+  private pad(): this {
+    const end = align(this.len);
+    this.buf.fill(0, this.len, end);
+    this.len = end;
+    return this;
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  private fail(type: number, why: string): this {
+    this.error ??= KernelError.of('encode attribute', 'EINVAL', `attribute ${type}: ${why}`);
+    return this;
+  }
+}
+
+/**
+ * Walks a run of netlink attributes:
+ *
+ *   const d = new AttributeDecoder(payload);
+ *   while (d.next()) switch (d.type()) { case PORT: port = d.be16(); break; }
+ *   d.finish();
+ *
+ * A malformed header or a value of the wrong size sticks as the first error
+ * (the accessors then return zero values) and `finish` throws it.
+ */
+export class AttributeDecoder {
+  private off: number;
+  private cur = -1;
+  private curLen = 0;
+  private curType = 0;
+  private error: KernelError | undefined;
+
+  constructor(
+    private readonly buf: Buffer,
+    offset = 0,
+    private readonly end = buf.length,
+  ) {
+    this.off = offset;
+  }
+
+  next(): boolean {
+    if (this.error || this.off + NLA_HDRLEN > this.end) return false;
+    const len = this.buf.readUInt16LE(this.off);
+    if (len < NLA_HDRLEN || this.off + len > this.end) {
+      this.fail(`attribute length ${len} at offset ${this.off} overruns ${this.end}`);
+      return false;
+    }
+    this.curType = this.buf.readUInt16LE(this.off + 2) & NLA_TYPE_MASK;
+    this.cur = this.off + NLA_HDRLEN;
+    this.curLen = len - NLA_HDRLEN;
+    this.off += align(len);
+    return true;
+  }
+
+  type(): number {
+    return this.curType;
+  }
+
+  u8(): number {
+    return this.sized(1) ? this.buf.readUInt8(this.cur) : 0;
+  }
+  u16(): number {
+    return this.sized(2) ? this.buf.readUInt16LE(this.cur) : 0;
+  }
+  be16(): number {
+    return this.sized(2) ? this.buf.readUInt16BE(this.cur) : 0;
+  }
+  u32(): number {
+    return this.sized(4) ? this.buf.readUInt32LE(this.cur) : 0;
+  }
+  be32(): number {
+    return this.sized(4) ? this.buf.readUInt32BE(this.cur) : 0;
+  }
+  u64(): bigint {
+    return this.sized(8) ? this.buf.readBigUInt64LE(this.cur) : 0n;
+  }
+  /** An unsigned integer of whatever width the attribute carries (1, 2, 4 or 8 bytes). */
+  uint(): bigint {
+    switch (this.curLen) {
+      case 1: return BigInt(this.buf.readUInt8(this.cur));
+      case 2: return BigInt(this.buf.readUInt16LE(this.cur));
+      case 4: return BigInt(this.buf.readUInt32LE(this.cur));
+      case 8: return this.buf.readBigUInt64LE(this.cur);
+    }
+    this.fail(`attribute ${this.curType}: ${this.curLen} bytes is not an integer`);
+    return 0n;
+  }
+  /** A copy of the attribute's bytes. */
+  bytes(): Buffer {
+    return Buffer.from(this.buf.subarray(this.cur, this.cur + this.curLen));
+  }
+  /** A string, with the kernel's NUL terminator dropped. */
+  string(): string {
+    let e = this.cur + this.curLen;
+    while (e > this.cur && this.buf[e - 1] === 0) e--;
+    return this.buf.toString('utf8', this.cur, e);
+  }
+  /** Decodes the current attribute's contents with a child decoder; its error becomes ours. */
+  nested(read: (d: AttributeDecoder) => void): void {
+    const child = new AttributeDecoder(this.buf, this.cur, this.cur + this.curLen);
+    read(child);
+    if (child.error) this.error ??= child.error;
+  }
+
+  err(): KernelError | undefined {
+    return this.error;
+  }
+
+  finish(): void {
+    if (this.error) throw this.error;
+  }
+
+  private sized(n: number): boolean {
+    if (this.curLen === n) return true;
+    this.fail(`attribute ${this.curType}: want ${n} bytes, got ${this.curLen}`);
+    return false;
+  }
+
+  private fail(why: string): void {
+    this.error ??= KernelError.of('decode attribute', 'EBADMSG', why);
+  }
+}

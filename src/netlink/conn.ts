@@ -1,0 +1,193 @@
+import { KernelError } from './error.js';
+import { align, Flags, HEADER_LENGTH, MessageType, parseMessages, parseStatus, writeMessage } from './message.js';
+import { NetlinkSocket, type SocketOptions } from './socket.js';
+
+export interface Request {
+  type: number;
+  /** Extra header flags; Request (and Ack where needed) are added here. */
+  flags?: number;
+  payload: Uint8Array;
+}
+
+export type Outcome = { ok: true; replies: Buffer[] } | { ok: false; error: KernelError };
+
+/** How long to wait for a reply the kernel should already have queued. */
+const REPLY_WAIT_MS = 5000;
+/** A dump restarted this often because of concurrent changes gives up. */
+const DUMP_ATTEMPTS = 5;
+
+/**
+ * Request/response over one netlink socket, matched by sequence number.
+ * Synchronous: the kernel answers inside sendmsg, so replies are read right
+ * after sending, and every exchange leaves the socket with nothing pending.
+ */
+export class Conn {
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+
+  private constructor(private readonly sock: NetlinkSocket) {}
+
+  static open(protocol: number, opts: SocketOptions = {}): Conn {
+    return new Conn(NetlinkSocket.open(protocol, opts));
+  }
+
+  get closed(): boolean {
+    return this.sock.closed;
+  }
+
+  /** Largest request payload that fits in one sendmsg. */
+  get maxPayload(): number {
+    return this.sock.sendBuffer.length - HEADER_LENGTH;
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+
+  /**
+   * Sends many requests, packed into as few sendmsg calls as the send
+   * buffer allows, and returns one outcome per request, in order. Only the
+   * last request of each sendmsg asks for an ack: the kernel still answers
+   * every failure on its own (and goes on with the rest), and the final ack
+   * proves that all before it were processed. Replies to queries (non-dump
+   * GETs) come back as copied payloads.
+   */
+  execute(requests: readonly Request[]): Outcome[] {
+    const out: Outcome[] = new Array(requests.length);
+    for (let i = 0; i < requests.length; ) i = this.executeChunk(requests, i, out);
+    return out;
+  }
+
+  /**
+   * Runs one dump, handing each reply's payload to `read` while it is valid.
+   * Restarts (bounded) when the kernel marks the dump interrupted by a
+   * concurrent change or replies were lost; `reset` is called before each
+   * restart so the caller can drop what it collected.
+   */
+  dump(req: Request, read: (payload: Buffer) => void, reset: () => void): void {
+    for (let attempt = 1; ; attempt++) {
+      const r = this.dumpOnce(req, read);
+      if (r === 'ok') return;
+      if (attempt >= DUMP_ATTEMPTS) {
+        throw KernelError.of('dump', r === 'interrupted' ? 'EINTR' : 'ENOBUFS', `gave up after ${attempt} attempts`);
+      }
+      reset();
+    }
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    return this.seq;
+  }
+
+  private executeChunk(requests: readonly Request[], first: number, out: Outcome[]): number {
+    const buf = this.sock.sendBuffer;
+    let end = 0;
+    let lastOff = 0;
+    let last = first;
+    const base = (this.seq + 1) >>> 0;
+    while (last < requests.length) {
+      const r = requests[last]!;
+      const size = align(HEADER_LENGTH + r.payload.length);
+      if (end + size > buf.length) {
+        if (last > first) break;
+        out[last] = { ok: false, error: KernelError.of('send', 'EMSGSIZE', `request of ${size} bytes`) };
+        return last + 1;
+      }
+      lastOff = end;
+      end = writeMessage(buf, end, r.type, Flags.Request | (r.flags ?? 0), this.nextSeq(), r.payload);
+      last++;
+    }
+    buf.writeUInt16LE(buf.readUInt16LE(lastOff + 6) | Flags.Ack, lastOff + 6);
+
+    const finalSeq = this.seq;
+    const count = last - first;
+    const replies: (Buffer[] | undefined)[] = new Array(count);
+    const errors: (KernelError | undefined)[] = new Array(count);
+    const slot = (seq: number) => {
+      const i = (seq - base) >>> 0;
+      return i < count ? i : -1;
+    };
+    let done = false;
+    let lost: KernelError | undefined;
+
+    try {
+      this.sock.send(end);
+    } catch (e) {
+      for (let i = first; i < last; i++) out[i] = { ok: false, error: e as KernelError };
+      return last;
+    }
+    while (!done) {
+      let got: number;
+      try {
+        got = this.sock.receive((d) => parseMessages(d, (m) => {
+          const i = slot(m.seq);
+          if (i < 0) return; // stray: a reply to an abandoned exchange
+          if (m.type === MessageType.Error) {
+            const s = parseStatus(m);
+            if (s.errno) errors[i] = new KernelError('request', s.errno, s.text, first + i);
+            if (m.seq === finalSeq) done = true;
+          } else {
+            (replies[i] ??= []).push(Buffer.from(m.payload));
+          }
+        }), lost ? 0 : REPLY_WAIT_MS);
+      } catch (e) {
+        // Replies dropped by an overrun, or a datagram we could not parse:
+        // read what is left, then count every request without an answer as
+        // unknown. Anything else means the socket itself is broken.
+        if (!(e instanceof KernelError)) throw e;
+        lost = e.errno === 'ENOBUFS'
+          ? KernelError.of('receive', 'ENOBUFS', 'replies lost to a receive buffer overrun; outcome unknown')
+          : e;
+        if (e.errno === 'ENOBUFS' || e.errno === 'EBADMSG') continue;
+        break;
+      }
+      if (got === 0) {
+        lost ??= KernelError.of('receive', 'ETIMEDOUT', `no acknowledgement within ${REPLY_WAIT_MS} ms; outcome unknown`);
+        break;
+      }
+    }
+    for (let i = 0; i < count; i++) {
+      const error = errors[i] ?? (lost && !done && !replies[i] ? lost : undefined);
+      out[first + i] = error ? { ok: false, error } : { ok: true, replies: replies[i] ?? [] };
+    }
+    return last;
+  }
+
+  private dumpOnce(req: Request, read: (payload: Buffer) => void): 'ok' | 'interrupted' | 'lost' {
+    const seq = this.nextSeq();
+    const end = writeMessage(this.sock.sendBuffer, 0, req.type, Flags.Request | Flags.Dump | (req.flags ?? 0), seq, req.payload);
+    this.sock.send(end);
+    let failure: KernelError | undefined;
+    let interrupted = false;
+    let lost = false;
+    for (let done = false; !done; ) {
+      let got: number;
+      try {
+        got = this.sock.receive((d) => parseMessages(d, (m) => {
+          if (m.seq !== seq || done) return;
+          if (m.flags & Flags.DumpIntr) interrupted = true;
+          if (m.type === MessageType.Done || m.type === MessageType.Error) {
+            done = true;
+            const s = parseStatus(m);
+            if (s.errno) failure ??= new KernelError('dump', s.errno, s.text);
+            return;
+          }
+          if (failure || interrupted) return;
+          // A decoding failure must not leave the rest of the dump queued.
+          try {
+            read(m.payload);
+          } catch (e) {
+            failure = e instanceof KernelError ? e : KernelError.of('dump', 'EBADMSG', String(e));
+          }
+        }), REPLY_WAIT_MS);
+      } catch (e) {
+        if ((e as KernelError).errno !== 'ENOBUFS') throw e;
+        lost = true;
+        continue;
+      }
+      if (got === 0) throw KernelError.of('dump', 'ETIMEDOUT', `dump did not finish within ${REPLY_WAIT_MS} ms`);
+    }
+    if (failure) throw failure;
+    return interrupted ? 'interrupted' : lost ? 'lost' : 'ok';
+  }
+}

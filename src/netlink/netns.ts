@@ -1,0 +1,41 @@
+import { KernelError } from './error.js';
+import * as sys from './syscalls.js';
+
+const O_RDONLY_CLOEXEC = 0x80000;
+const CLONE_NEWNET = 0x40000000;
+
+/**
+ * Runs `fn` with this thread inside the network namespace at `path`
+ * (`/var/run/netns/NAME`, `/proc/PID/ns/net`), then returns the thread to
+ * its own namespace before anything else runs, also when `fn` throws.
+ * A socket created inside stays bound to that namespace for its life.
+ * An empty path means the current namespace.
+ */
+export function inNetns<T>(path: string, fn: () => T): T {
+  if (!path) return fn();
+  const own = sys.openPath('/proc/thread-self/ns/net', O_RDONLY_CLOEXEC);
+  if (own < 0) throw new KernelError('open own network namespace', -own);
+  const target = sys.openPath(path, O_RDONLY_CLOEXEC);
+  if (target < 0) {
+    sys.close(own);
+    throw new KernelError(`open network namespace ${path}`, -target);
+  }
+  try {
+    const r = sys.setns(target, CLONE_NEWNET);
+    if (r < 0) throw new KernelError(`enter network namespace ${path}`, -r);
+    try {
+      return fn();
+    } finally {
+      const back = sys.setns(own, CLONE_NEWNET);
+      // Staying in the wrong namespace would silently program the wrong kernel
+      // state from then on: that is worse than dying.
+      if (back < 0) {
+        process.stderr.write(`ipvsd: cannot return to own network namespace (errno ${-back}); aborting\n`);
+        process.abort();
+      }
+    }
+  } finally {
+    sys.close(target);
+    sys.close(own);
+  }
+}

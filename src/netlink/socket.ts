@@ -1,0 +1,193 @@
+import { KernelError } from './error.js';
+import { inNetns } from './netns.js';
+import * as sys from './syscalls.js';
+
+const AF_NETLINK = 16;
+const SOCK_RAW_NONBLOCK_CLOEXEC = 3 | 0x800 | 0x80000;
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
+const NETLINK_EXT_ACK = 11;
+const MSG_DONTWAIT = 0x40;
+const MSG_TRUNC = 0x20;
+const EINTR = 4;
+const EAGAIN = 11;
+const POLLIN = 1;
+
+// x86-64/arm64 struct sizes: mmsghdr is a 56-byte msghdr plus msg_len, padded.
+const MMSGHDR = 64;
+const IOVEC = 16;
+
+/** Largest datagram the kernel sends us: dump skbs are capped at 32 KiB. */
+const SLOT = 64 * 1024;
+
+export interface SocketOptions {
+  /** Network namespace path; empty for the current one. */
+  netns?: string;
+  /** Largest sendmsg, in bytes: the batch size. */
+  sendBytes?: number;
+  /** Kernel receive buffer, in bytes. */
+  receiveBytes?: number;
+  /** Datagrams read per recvmmsg. */
+  slots?: number;
+}
+
+/**
+ * A non-blocking netlink socket with native send/receive memory. Sends are
+ * written straight into `sendBuffer`; receives read many datagrams per
+ * syscall. The kernel answers netlink requests inside sendmsg itself, so a
+ * reply is normally waiting by the time we read.
+ */
+export class NetlinkSocket {
+  readonly sendBuffer: Buffer;
+  /** The port id the kernel gave this socket; replies are addressed to it. */
+  portId = 0;
+  private fd: number;
+  private readonly mem: sys.Memory;
+  private readonly slots: number;
+  private readonly recvBase: number;
+  private readonly vec: number;
+  private readonly scratch: number;
+
+  private constructor(fd: number, mem: sys.Memory, sendBytes: number, slots: number) {
+    this.fd = fd;
+    this.mem = mem;
+    this.slots = slots;
+    this.sendBuffer = mem.buf.subarray(0, sendBytes);
+    this.recvBase = sendBytes;
+    this.vec = sendBytes + slots * SLOT;
+    this.scratch = this.vec + slots * (MMSGHDR + IOVEC);
+    // One iovec per datagram slot; the kernel only writes msg_len and msg_flags.
+    const iov = this.vec + slots * MMSGHDR;
+    for (let i = 0; i < slots; i++) {
+      const h = this.vec + i * MMSGHDR;
+      const v = iov + i * IOVEC;
+      writeU64(mem.buf, v, mem.addr + this.recvBase + i * SLOT);
+      writeU64(mem.buf, v + 8, SLOT);
+      writeU64(mem.buf, h + 16, mem.addr + v);
+      writeU64(mem.buf, h + 24, 1);
+    }
+  }
+
+  static open(protocol: number, opts: SocketOptions = {}): NetlinkSocket {
+    const sendBytes = opts.sendBytes ?? 64 * 1024;
+    const slots = opts.slots ?? 16;
+    const fd = inNetns(opts.netns ?? '', () => sys.socket(AF_NETLINK, SOCK_RAW_NONBLOCK_CLOEXEC, protocol));
+    if (fd < 0) throw new KernelError('socket(AF_NETLINK)', -fd);
+    let mem: sys.Memory | undefined;
+    try {
+      mem = sys.alloc(sendBytes + slots * (SLOT + MMSGHDR + IOVEC) + 64);
+      const s = new NetlinkSocket(fd, mem, sendBytes, slots);
+      s.setInt(SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
+      s.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1, 'NETLINK_CAP_ACK');
+      s.setBuffer(SO_SNDBUFFORCE, SO_SNDBUF, Math.max(sendBytes * 2, 256 * 1024));
+      s.setBuffer(SO_RCVBUFFORCE, SO_RCVBUF, opts.receiveBytes ?? 4 * 1024 * 1024);
+      s.portId = s.bindAny();
+      return s;
+    } catch (e) {
+      sys.close(fd);
+      if (mem) sys.release(mem);
+      throw e;
+    }
+  }
+
+  get closed(): boolean {
+    return this.fd < 0;
+  }
+
+  /** Sends the first `len` bytes of `sendBuffer` as one datagram. */
+  send(len: number): void {
+    this.assertOpen();
+    for (;;) {
+      const n = sys.send(this.fd, this.mem.addr, len, 0);
+      if (n === -EINTR) continue;
+      if (n < 0) throw new KernelError('sendmsg', -n);
+      return;
+    }
+  }
+
+  /**
+   * Reads the datagrams that are waiting, calling `each` on every one (the
+   * Buffer is only valid during the call). Waits up to `waitMs` for the
+   * first when none is there yet. Returns the number read: 0 on timeout.
+   */
+  receive(each: (datagram: Buffer) => void, waitMs: number): number {
+    this.assertOpen();
+    const { buf } = this.mem;
+    const vec = this.vec;
+    for (let waited = false; ; ) {
+      const n = sys.recvmmsg(this.fd, this.mem.addr + vec, this.slots, MSG_DONTWAIT);
+      if (n === -EINTR) continue;
+      if (n === -EAGAIN) {
+        if (waited || waitMs <= 0 || !this.pollIn(waitMs)) return 0;
+        waited = true;
+        continue;
+      }
+      if (n < 0) throw new KernelError('recvmsg', -n);
+      for (let i = 0; i < n; i++) {
+        const h = vec + i * MMSGHDR;
+        if (buf.readUInt32LE(h + 48) & MSG_TRUNC) throw KernelError.of('recvmsg', 'EMSGSIZE', 'datagram larger than the receive slot');
+        const start = this.recvBase + i * SLOT;
+        each(buf.subarray(start, start + buf.readUInt32LE(h + 56)));
+      }
+      return n;
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    sys.close(this.fd);
+    this.fd = -1;
+    sys.release(this.mem);
+  }
+
+  // The native memory is freed on close: touching it after would be a use-after-free.
+  private assertOpen(): void {
+    if (this.fd < 0) throw KernelError.of('netlink socket', 'EBADF', 'socket is closed');
+  }
+
+  private pollIn(ms: number): boolean {
+    const { buf } = this.mem;
+    buf.writeInt32LE(this.fd, this.scratch);
+    buf.writeUInt32LE(POLLIN, this.scratch + 4); // events, revents = 0
+    for (;;) {
+      const n = sys.poll(this.mem.addr + this.scratch, 1, ms);
+      if (n === -EINTR) continue;
+      if (n < 0) throw new KernelError('poll', -n);
+      return n > 0;
+    }
+  }
+
+  private setInt(level: number, opt: number, value: number, what: string): number {
+    this.mem.buf.writeInt32LE(value, this.scratch);
+    const r = sys.setsockopt(this.fd, level, opt, this.mem.addr + this.scratch, 4);
+    if (r < 0 && what) throw new KernelError(`setsockopt(${what})`, -r);
+    return r;
+  }
+
+  /** The forcing variant needs CAP_NET_ADMIN; without it, take what rmem_max allows. */
+  private setBuffer(force: number, plain: number, bytes: number): void {
+    if (this.setInt(SOL_SOCKET, force, bytes, '') < 0) this.setInt(SOL_SOCKET, plain, bytes, '');
+  }
+
+  private bindAny(): number {
+    const { buf, addr } = this.mem;
+    const at = this.scratch;
+    buf.fill(0, at, at + 16);
+    buf.writeUInt16LE(AF_NETLINK, at);
+    let r = sys.bindAddr(this.fd, addr + at, 12);
+    if (r < 0) throw new KernelError('bind(AF_NETLINK)', -r);
+    buf.writeUInt32LE(12, at + 12);
+    r = sys.getsockname(this.fd, addr + at, addr + at + 12);
+    if (r < 0) throw new KernelError('getsockname', -r);
+    return buf.readUInt32LE(at + 4);
+  }
+}
+
+function writeU64(buf: Buffer, off: number, v: number): void {
+  buf.writeBigUInt64LE(BigInt(v), off);
+}
