@@ -60,7 +60,7 @@ export interface ServiceInput extends ServiceId {
   schedName?: string;
   /** Default 0. SvcFlagHashed is ignored. */
   flags?: number;
-  /** Default 0 (300 s when SvcFlagPersistent is set, as ipvsadm does). */
+  /** Default 0 (360 s when SvcFlagPersistent is set, as ipvsadm does). */
   timeout?: number;
   /** Default 0xffffffff for IPv4, 128 for IPv6. */
   netmask?: number;

@@ -115,7 +115,7 @@ export function normalService(s: ServiceInput, op: string): NormalService {
     ...id,
     schedName: c.name('schedName', s.schedName, SCHEDULERS, DEFAULT_SCHEDULER),
     flags,
-    timeout: c.uint('timeout', s.timeout, U32, flags & SvcFlagPersistent ? 300 : 0),
+    timeout: c.uint('timeout', s.timeout, U32, flags & SvcFlagPersistent ? 360 : 0),
     netmask,
     peName: c.name('peName', s.peName, PERSISTENCE_ENGINES, ''),
   };

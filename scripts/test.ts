@@ -1,0 +1,58 @@
+// `npm test`: unit tests on this machine, kernel tests inside user-mode
+// Linux, then one summary line "N passed, N failed, N skipped" over all.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runInUml } from '../src/sandbox/uml.js';
+
+const root = resolve(import.meta.dirname, '..');
+const reports = join(root, '.uml', 'reports');
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const only = process.argv.slice(2); // e.g. `npm test -- kernel`
+const wanted = (suite: string) => !only.length || only.includes(suite);
+
+const args = (suite: string) => [
+  vitest, 'run', '--project', suite, '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, `${suite}.json`)}`,
+];
+
+interface Totals { passed: number; failed: number; skipped: number }
+const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
+function count(suite: string, code: number): void {
+  const file = join(reports, `${suite}.json`);
+  if (!existsSync(file)) {
+    console.log(`ipvsd: suite ${suite} wrote no report (exit ${code}): counted as one failure`);
+    totals.failed++;
+    return;
+  }
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  totals.passed += r.numPassedTests;
+  totals.failed += r.numFailedTests;
+  totals.skipped += r.numPendingTests + r.numTodoTests;
+  if (code !== 0 && r.numFailedTests === 0) {
+    console.log(`ipvsd: suite ${suite} exited ${code} with no failed test (a failed file or hook): counted as one failure`);
+    totals.failed++;
+  }
+}
+
+if (wanted('kernel') || wanted('e2e')) {
+  console.log('ipvsd: checking Debian packages for the user-mode Linux kernel (scripts/install-deps.sh)');
+  execFileSync('bash', [join(root, 'scripts', 'install-deps.sh')], { stdio: 'inherit' });
+}
+
+if (wanted('unit')) {
+  console.log('ipvsd: unit tests (this machine)');
+  const r = spawnSync(process.execPath, args('unit'), { cwd: root, stdio: 'inherit' });
+  count('unit', r.status ?? -1);
+}
+
+if (wanted('kernel')) {
+  console.log('ipvsd: kernel tests (inside user-mode Linux 6.1 with IPVS; booting)');
+  const cmd = [process.execPath, ...args('kernel')].map((a) => `'${a}'`).join(' ');
+  const r = await runInUml({ command: cmd, cwd: root, echo: (s) => process.stdout.write(s), timeoutMs: 15 * 60_000 });
+  count('kernel', r.code);
+}
+
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(totals.failed ? 1 : 0);

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// Three suites: unit (pure, on the host), kernel (inside user-mode Linux,
+// against the real IPVS), e2e (real gRPC clients; inside user-mode Linux).
+// `npm test` (scripts/test.ts) runs each where it belongs.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'kernel',
+          include: ['test/kernel/**/*.test.ts'],
+          // One CPU in the guest, and tests that share one kernel.
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
