@@ -1,7 +1,7 @@
 import { NETLINK_GENERIC, resolveFamily, type Family } from '../genetlink/family.js';
 import { GENL_HEADER_LENGTH, genlRequest } from '../genetlink/message.js';
 import { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
-import { Conn, type Outcome, type Request } from '../netlink/conn.js';
+import { Conn, type IoCounters, type Outcome, type Request } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
@@ -86,6 +86,11 @@ export class Handle {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** How many sendmsg and recvmmsg calls this handle has made. */
+  get io(): Readonly<IoCounters> {
+    return this.conn.io;
   }
 
   /** Closes the socket. Calls still queued, and any made later, fail with EBADF. */

@@ -21,7 +21,14 @@ const DUMP_ATTEMPTS = 5;
  * Synchronous: the kernel answers inside sendmsg, so replies are read right
  * after sending, and every exchange leaves the socket with nothing pending.
  */
+/** Syscalls made so far: what batching saves is visible here. */
+export interface IoCounters {
+  sends: number;
+  receives: number;
+}
+
 export class Conn {
+  readonly io: IoCounters = { sends: 0, receives: 0 };
   private seq = Math.floor(Math.random() * 0x7fffffff);
 
   private constructor(private readonly sock: NetlinkSocket) {}
@@ -74,6 +81,16 @@ export class Conn {
     }
   }
 
+  private send(len: number): void {
+    this.io.sends++;
+    this.sock.send(len);
+  }
+
+  private receive(each: (datagram: Buffer) => void, waitMs: number): number {
+    this.io.receives++;
+    return this.sock.receive(each, waitMs);
+  }
+
   private nextSeq(): number {
     this.seq = (this.seq + 1) >>> 0;
     return this.seq;
@@ -111,7 +128,7 @@ export class Conn {
     let lost: KernelError | undefined;
 
     try {
-      this.sock.send(end);
+      this.send(end);
     } catch (e) {
       for (let i = first; i < last; i++) out[i] = { ok: false, error: e as KernelError };
       return last;
@@ -119,7 +136,7 @@ export class Conn {
     while (!done) {
       let got: number;
       try {
-        got = this.sock.receive((d) => parseMessages(d, (m) => {
+        got = this.receive((d) => parseMessages(d, (m) => {
           const i = slot(m.seq);
           if (i < 0) return; // stray: a reply to an abandoned exchange
           if (m.type === MessageType.Error) {
@@ -156,14 +173,14 @@ export class Conn {
   private dumpOnce(req: Request, read: (payload: Buffer) => void): 'ok' | 'interrupted' | 'lost' {
     const seq = this.nextSeq();
     const end = writeMessage(this.sock.sendBuffer, 0, req.type, Flags.Request | Flags.Dump | (req.flags ?? 0), seq, req.payload);
-    this.sock.send(end);
+    this.send(end);
     let failure: KernelError | undefined;
     let interrupted = false;
     let lost = false;
     for (let done = false; !done; ) {
       let got: number;
       try {
-        got = this.sock.receive((d) => parseMessages(d, (m) => {
+        got = this.receive((d) => parseMessages(d, (m) => {
           if (m.seq !== seq || done) return;
           if (m.flags & Flags.DumpIntr) interrupted = true;
           if (m.type === MessageType.Done || m.type === MessageType.Error) {

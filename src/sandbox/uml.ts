@@ -19,7 +19,7 @@ export interface UmlOptions {
   timeoutMs?: number;
   /** Where the guest's output is echoed as it arrives. */
   echo?: (chunk: string) => void;
-  /** Load ip_vs at boot. Default true. */
+  /** Load ip_vs at boot. Default true. With false, the guest has no kernel modules at all, so IPVS cannot even autoload. */
   ipvs?: boolean;
   /** Extra kernel command-line arguments (e.g. eth0=vde,DIR). */
   kernelArgs?: string[];
@@ -42,8 +42,7 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
-mount -t hostfs -o /usr/lib/uml/modules none /lib/modules
-${o.ipvs === false ? '' : 'modprobe ip_vs'}
+${o.ipvs === false ? '' : 'mount -t hostfs -o /usr/lib/uml/modules none /lib/modules && modprobe ip_vs'}
 ip link set lo up
 ${env}
 cd ${quote(o.cwd)}
