@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three suites: unit (pure, on the host), kernel (inside user-mode Linux,
-// against the real IPVS), e2e (real gRPC clients; inside user-mode Linux).
+// Suites: unit (pure, on the host), kernel (inside user-mode Linux, against
+// the real IPVS), no-ipvs (inside a user-mode Linux without IPVS).
 // `npm test` (scripts/test.ts) runs each where it belongs.
 export default defineConfig({
   test: {
@@ -18,6 +18,7 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      { test: { name: 'no-ipvs', include: ['test/no-ipvs/**/*.test.ts'], pool: 'forks' } },
     ],
   },
 });

@@ -83,7 +83,7 @@ export interface Status {
 export function parseStatus(m: Message): Status {
   const p = m.payload;
   if (p.length < 4) throw KernelError.of('parse netlink status', 'EBADMSG', `payload of ${p.length} bytes`);
-  const errno = -p.readInt32LE(0);
+  const errno = -p.readInt32LE(0) | 0;
   let text = '';
   if (m.flags & Flags.AckTlvs) {
     let off = 4;
