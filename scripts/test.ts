@@ -10,7 +10,7 @@ const reports = join(root, '.uml', 'reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const only = process.argv.slice(2); // e.g. `npm test -- kernel`
+const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks unit kernel no-ipvs
 const wanted = (suite: string) => !only.length || only.includes(suite);
 
 const args = (suite: string) => [
@@ -40,6 +40,29 @@ async function inUml(suite: string, ipvs: boolean): Promise<void> {
   const cmd = [process.execPath, ...args(suite)].map((a) => `'${a}'`).join(' ');
   const r = await runInUml({ command: cmd, cwd: root, ipvs, echo: (s) => process.stdout.write(s), timeoutMs: 15 * 60_000 });
   count(suite, r.code);
+}
+
+/** A check that is not a vitest suite: counted as one test, passed or failed. */
+function check(name: string, cmd: string, argv: string[]): void {
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8' });
+  const ok = r.status === 0;
+  totals[ok ? 'passed' : 'failed']++;
+  console.log(`ipvsd: check ${name}: ${ok ? 'ok' : `FAILED\n${r.stdout}${r.stderr}`}`);
+}
+
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+if (wanted('checks')) {
+  check('typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']);
+  check('buf lint', bin('buf'), ['lint']);
+  // gen/ must be exactly what buf generate makes from proto/.
+  check('gen/ matches buf generate', 'sh', ['-c', `'${bin('buf')}' generate && test -z "$(git status --porcelain -- gen)"`]);
+  // The API may only change compatibly: compare with the previous commit, once it has protos.
+  const previous = spawnSync('git', ['ls-tree', '-d', 'HEAD~1', 'proto'], { cwd: root, encoding: 'utf8' });
+  if (previous.status === 0 && previous.stdout.trim()) {
+    check('buf breaking against HEAD~1', bin('buf'), ['breaking', '--against', '.git#ref=HEAD~1']);
+  } else {
+    console.log('ipvsd: check buf breaking: skipped (the previous commit has no proto/)');
+  }
 }
 
 if (wanted('kernel') || wanted('no-ipvs')) {

@@ -18,7 +18,7 @@ const attr: fc.Memo<Attr> = fc.memo((depth) => fc.oneof(
   fc.record({ kind: fc.constant('u64' as const), type, v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
   fc.record({ kind: fc.constant('string' as const), type, v: fc.string({ maxLength: 40 }).filter((s) => !s.includes('\0')) }),
   fc.record({ kind: fc.constant('bytes' as const), type, v: fc.uint8Array({ maxLength: 40 }) }),
-  fc.record({ kind: fc.constant('nested' as const), type, v: depth > 2 ? fc.constant([]) : fc.array(attr(depth + 1), { maxLength: 4 }) }),
+  fc.record({ kind: fc.constant('nested' as const), type, v: depth > 2 ? fc.constant([] as Attr[]) : fc.array(attr(depth + 1), { maxLength: 4 }) }),
 ));
 
 function encode(e: AttributeEncoder, attrs: Attr[]): void {
