@@ -1,4 +1,4 @@
-import { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import { AttributeDecoder } from '../netlink/attribute.js';
 import type { Conn } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { GENL_HEADER_LENGTH, genlCommand, genlRequest } from './message.js';
@@ -32,8 +32,8 @@ export interface Family {
  * know (module not loaded) fails with ENOENT.
  */
 export function resolveFamily(conn: Conn, name: string): Family {
-  const attrs = new AttributeEncoder().string(CTRL_ATTR_FAMILY_NAME, name).finish();
-  const [outcome] = conn.execute([genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, attrs)]);
+  const req = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, (e) => e.string(CTRL_ATTR_FAMILY_NAME, name));
+  const [outcome] = conn.execute([req]);
   if (!outcome!.ok) throw outcome!.error.within(`resolve generic netlink family ${name}`);
   const reply = outcome!.replies[0];
   if (!reply || genlCommand(reply) !== CTRL_CMD_NEWFAMILY) {

@@ -1,15 +1,16 @@
-import { KernelError } from '../netlink/error.js';
+import { AttributeEncoder } from '../netlink/attribute.js';
 import type { Request } from '../netlink/conn.js';
+import { KernelError } from '../netlink/error.js';
 
 export const GENL_HEADER_LENGTH = 4;
 
-/** A generic netlink request: the family's id, a command and its attributes. */
-export function genlRequest(familyId: number, cmd: number, version: number, attrs: Uint8Array, flags = 0): Request {
-  const payload = Buffer.allocUnsafe(GENL_HEADER_LENGTH + attrs.length);
+/** A generic netlink request: the family's id, a command, and the attributes `fill` encodes. */
+export function genlRequest(familyId: number, cmd: number, version: number, fill?: (e: AttributeEncoder) => void, flags = 0): Request {
+  const e = new AttributeEncoder(128, GENL_HEADER_LENGTH);
+  fill?.(e);
+  const payload = e.finish();
   payload[0] = cmd;
   payload[1] = version;
-  payload.writeUInt16LE(0, 2);
-  payload.set(attrs, GENL_HEADER_LENGTH);
   return { type: familyId, flags, payload };
 }
 

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import type { AttributeEncoder } from '../netlink/attribute.js';
 import { KernelError } from '../netlink/error.js';
 import { AF_INET, AF_INET6 } from './constants.js';
 
@@ -48,7 +49,31 @@ export function formatAddress(family: number, bytes: Uint8Array): string {
 
 /** Canonical form of a valid address string of `family`. */
 export function canonicalAddress(family: number, address: string): string {
+  // node:net's isIPv4 accepts only canonical dotted quads (no leading zeros).
+  if (family === AF_INET) return address;
   return formatAddress(family, addressBytes(family, address));
+}
+
+/** Writes a valid address as an attribute, IPv4 without intermediate allocations (the bulk path). */
+export function encodeAddress(e: AttributeEncoder, type: number, family: number, address: string): void {
+  if (family !== AF_INET) {
+    e.bytes(type, addressBytes(family, address));
+    return;
+  }
+  e.raw(type, 4, (buf, off) => {
+    let octet = 0;
+    let at = off;
+    for (let i = 0; i < address.length; i++) {
+      const c = address.charCodeAt(i);
+      if (c === 46 /* . */) {
+        buf[at++] = octet;
+        octet = 0;
+      } else {
+        octet = octet * 10 + c - 48;
+      }
+    }
+    buf[at] = octet;
+  });
 }
 
 /** An address attribute from the kernel (IPVS pads IPv4 to 16 bytes). */

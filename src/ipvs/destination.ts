@@ -1,5 +1,5 @@
 import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
-import { addressBytes, decodeAddress } from './address.js';
+import { decodeAddress, encodeAddress } from './address.js';
 import { DestAttr } from './constants.js';
 import type { Destination } from './model.js';
 import { decodeStats, zeroStats } from './stats.js';
@@ -8,7 +8,7 @@ import type { NormalDestination } from './validate.js';
 /** The attributes that name a destination inside its service. */
 export function encodeDestinationId(e: AttributeEncoder, d: NormalDestination): void {
   e.u16(DestAttr.AddrFamily, d.addressFamily);
-  e.bytes(DestAttr.Addr, addressBytes(d.addressFamily, d.address));
+  encodeAddress(e, DestAttr.Addr, d.addressFamily, d.address);
   e.be16(DestAttr.Port, d.port);
 }
 

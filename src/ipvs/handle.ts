@@ -1,6 +1,6 @@
 import { NETLINK_GENERIC, resolveFamily, type Family } from '../genetlink/family.js';
 import { GENL_HEADER_LENGTH, genlRequest } from '../genetlink/message.js';
-import { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import { AttributeDecoder, type AttributeEncoder } from '../netlink/attribute.js';
 import { Conn, type IoCounters, type Outcome, type Request } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
@@ -258,36 +258,50 @@ export class Handle {
    * validated first: one invalid item refuses the whole batch, unsent.
    */
   batch(ops: readonly BatchOp[]): Promise<BatchItemResult[]> {
+    // Items naming the same service object validate it once.
+    const services = new Map<ServiceId, NormalServiceId>();
     const built = ops.map((o, i) => {
       try {
-        return this.buildBatchOp(o);
+        return this.buildBatchOp(o, services);
       } catch (e) {
         throw e instanceof KernelError ? e.within(`batch item ${i}: ${e.op}`, i) : e;
       }
     });
-    return Promise.all(built.map(([op, req], i) => this.send(op, req).then(
-      (): BatchItemResult => ({ ok: true }),
-      (error: KernelError): BatchItemResult => ({ ok: false, error: error.within(error.op, i) }),
-    )));
+    // One Promise for the whole batch: each item settles into its slot.
+    return new Promise((resolve) => {
+      const results: BatchItemResult[] = new Array(built.length);
+      let left = built.length;
+      if (!left) resolve(results);
+      const OK: BatchItemResult = { ok: true };
+      built.forEach(([op, req], i) => this.enqueue({
+        req,
+        settle: (o) => {
+          results[i] = o.ok ? OK : { ok: false, error: o.error.within(op(), i) };
+          if (--left === 0) resolve(results);
+        },
+      }));
+    });
   }
 
-  private buildBatchOp(o: BatchOp): [string, Request] {
+  private buildBatchOp(o: BatchOp, services: Map<ServiceId, NormalServiceId>): [() => string, Request] {
     switch (o.op) {
       case 'newService':
       case 'updateService': {
         const n = normalService(o.service, o.op);
         const cmd = o.op === 'newService' ? Cmd.NewService : Cmd.SetService;
-        return [`${o.op} ${describeService(n)}`, this.req(cmd, (e) => e.nested(CmdAttr.Service, () => encodeService(e, n)))];
+        return [() => `${o.op} ${describeService(n)}`, this.req(cmd, (e) => e.nested(CmdAttr.Service, () => encodeService(e, n)))];
       }
       case 'delService': {
         const n = normalServiceId(o.service, o.op);
-        return [`${o.op} ${describeService(n)}`, this.serviceReq(Cmd.DelService, n)];
+        return [() => `${o.op} ${describeService(n)}`, this.serviceReq(Cmd.DelService, n)];
       }
       case 'newDestination':
       case 'updateDestination':
       case 'delDestination': {
         const cmd = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest }[o.op];
-        return this.buildDestOp(o.op, cmd, o.service, o.destination, o.op !== 'delDestination');
+        let svc = services.get(o.service);
+        if (!svc) services.set(o.service, (svc = normalServiceId(o.service, o.op)));
+        return this.buildDestOp(o.op, cmd, svc, o.destination, o.op !== 'delDestination');
       }
       default:
         throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`);
@@ -297,15 +311,14 @@ export class Handle {
   // ---- plumbing ----
 
   private async destOp(op: string, cmd: number, s: ServiceId, d: DestinationInput, full: boolean): Promise<void> {
-    const [desc, req] = this.buildDestOp(op, cmd, s, d, full);
-    await this.send(desc, req);
+    const [desc, req] = this.buildDestOp(op, cmd, normalServiceId(s, op), d, full);
+    await this.send(desc(), req);
   }
 
-  private buildDestOp(op: string, cmd: number, s: ServiceId, d: DestinationInput, full: boolean): [string, Request] {
-    const svc = normalServiceId(s, op);
+  private buildDestOp(op: string, cmd: number, svc: NormalServiceId, d: DestinationInput, full: boolean): [() => string, Request] {
     const dest = normalDestination(svc, d, op);
     return [
-      `${op} ${describeDestination(dest)} of ${describeService(svc)}`,
+      () => `${op} ${describeDestination(dest)} of ${describeService(svc)}`,
       this.req(cmd, (e) => {
         e.nested(CmdAttr.Service, () => encodeServiceId(e, svc));
         e.nested(CmdAttr.Dest, () => (full ? encodeDestination(e, dest) : encodeDestinationId(e, dest)));
@@ -314,9 +327,7 @@ export class Handle {
   }
 
   private req(cmd: number, fill?: (e: AttributeEncoder) => void): Request {
-    const e = new AttributeEncoder();
-    fill?.(e);
-    return genlRequest(this.family.id, cmd, GENL_VERSION, e.finish());
+    return genlRequest(this.family.id, cmd, GENL_VERSION, fill);
   }
 
   private serviceReq(cmd: number, s: NormalServiceId): Request {

@@ -1,6 +1,6 @@
 import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
 import { KernelError } from '../netlink/error.js';
-import { addressBytes, decodeAddress } from './address.js';
+import { decodeAddress, encodeAddress } from './address.js';
 import { AF_INET, AF_INET6, SvcAttr } from './constants.js';
 import type { Service } from './model.js';
 import { decodeStats, zeroStats } from './stats.js';
@@ -13,7 +13,7 @@ export function encodeServiceId(e: AttributeEncoder, s: NormalServiceId): void {
     e.u32(SvcAttr.Fwmark, s.fwMark);
   } else {
     e.u16(SvcAttr.Protocol, s.protocol);
-    e.bytes(SvcAttr.Addr, addressBytes(s.addressFamily, s.address));
+    encodeAddress(e, SvcAttr.Addr, s.addressFamily, s.address);
     e.be16(SvcAttr.Port, s.port);
   }
 }
@@ -24,10 +24,7 @@ export function encodeService(e: AttributeEncoder, s: NormalService): void {
   e.string(SvcAttr.SchedName, s.schedName);
   if (s.peName) e.string(SvcAttr.PeName, s.peName);
   // struct ip_vs_flags { flags, mask }: replace every user-settable bit.
-  const flags = Buffer.alloc(8);
-  flags.writeUInt32LE(s.flags, 0);
-  flags.writeUInt32LE(0xffffffff, 4);
-  e.bytes(SvcAttr.Flags, flags);
+  e.bitfield32(SvcAttr.Flags, s.flags, 0xffffffff);
   e.u32(SvcAttr.Timeout, s.timeout);
   // IPv4: a mask in network order. IPv6: a prefix length, in host order.
   if (s.addressFamily === AF_INET6) e.u32(SvcAttr.Netmask, s.netmask);

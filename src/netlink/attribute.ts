@@ -4,6 +4,7 @@ import { align } from './message.js';
 const NLA_HDRLEN = 4;
 const NLA_TYPE_MASK = 0x3fff;
 const MAX_LEN = 0xffff;
+const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 
 /**
  * Builds a run of netlink attributes. The first problem (an attribute too
@@ -15,8 +16,16 @@ export class AttributeEncoder {
   private len = 0;
   private error: KernelError | undefined;
 
-  constructor(capacity = 128) {
-    this.buf = Buffer.alloc(capacity);
+  /**
+   * `headroom` bytes at the start are left for the caller's own header
+   * (e.g. generic netlink's), so the message needs no second buffer.
+   */
+  constructor(capacity = 128, headroom = 0) {
+    // allocUnsafe carves small buffers from Node's shared slab: no new
+    // ArrayBuffer per message. Every byte is written before use.
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, headroom + 16));
+    this.buf.fill(0, 0, headroom);
+    this.len = headroom;
   }
 
   u8(type: number, v: number): this {
@@ -44,10 +53,27 @@ export class AttributeEncoder {
     if (this.header(type, v.length)) this.buf.set(v, this.len - v.length);
     return this.pad();
   }
+  /** Two u32s, value then selector (NLA_BITFIELD32, IPVS's struct ip_vs_flags). */
+  bitfield32(type: number, value: number, selector: number): this {
+    if (!isU32(value) || !isU32(selector)) return this.fail(type, `${value}/${selector} does not fit in 32 bits`);
+    this.header(type, 8);
+    this.buf.writeUInt32LE(value, this.len - 8);
+    this.buf.writeUInt32LE(selector, this.len - 4);
+    return this;
+  }
+  /** An attribute of `size` bytes that `write` fills in place (at `off` of `buf`). */
+  raw(type: number, size: number, write: (buf: Buffer, off: number) => void): this {
+    if (this.header(type, size)) write(this.buf, this.len - size);
+    return this.pad();
+  }
   /** A NUL-terminated string, as the kernel's NLA_NUL_STRING expects. */
   string(type: number, v: string): this {
-    const b = Buffer.from(`${v}\0`, 'utf8');
-    return this.bytes(type, b);
+    const size = Buffer.byteLength(v) + 1;
+    if (this.header(type, size)) {
+      this.buf.write(v, this.len - size, 'utf8');
+      this.buf[this.len - 1] = 0;
+    }
+    return this.pad();
   }
   nested(type: number, fill: (e: this) => void): this {
     const start = this.len;
@@ -91,7 +117,7 @@ export class AttributeEncoder {
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
