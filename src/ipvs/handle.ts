@@ -48,6 +48,13 @@ const MAX_COALESCED = 8192;
 const SLICE_MS = 8;
 const MAX_CONFIG_TIMEOUT = 2147483; // INT_MAX / HZ for the largest HZ (1000)
 
+/** Settles an operation that can no longer run because its handle is closed. */
+function failClosed(op: RequestOp | TaskOp): void {
+  const error = KernelError.of('ipvs', 'EBADF', 'the handle is closed');
+  if ('req' in op) op.settle({ ok: false, error });
+  else op.fail(error);
+}
+
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /**
@@ -97,11 +104,7 @@ export class Handle {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const op of this.queue.splice(0)) {
-      const error = KernelError.of('ipvs', 'EBADF', 'the handle is closed');
-      if ('req' in op) op.settle({ ok: false, error });
-      else op.fail(error);
-    }
+    for (const op of this.queue.splice(0)) failClosed(op);
     this.conn.close();
   }
 
@@ -391,9 +394,7 @@ export class Handle {
 
   private enqueue(op: RequestOp | TaskOp): void {
     if (this.isClosed) {
-      const error = KernelError.of('ipvs', 'EBADF', 'the handle is closed');
-      if ('req' in op) op.settle({ ok: false, error });
-      else op.fail(error);
+      failClosed(op);
       return;
     }
     this.queue.push(op);
