@@ -1,7 +1,7 @@
 import { AttributeDecoder } from '../netlink/attribute.js';
 import type { Conn } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
-import { GENL_HEADER_LENGTH, genlCommand, genlRequest } from './message.js';
+import { GENL_HEADER_LENGTH, genlCommand, RequestWriter } from './message.js';
 
 /** The netlink protocol of generic netlink sockets. */
 export const NETLINK_GENERIC = 16;
@@ -32,7 +32,7 @@ export interface Family {
  * know (module not loaded) fails with ENOENT.
  */
 export function resolveFamily(conn: Conn, name: string): Family {
-  const req = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, (e) => e.string(CTRL_ATTR_FAMILY_NAME, name));
+  const req = new RequestWriter(GENL_ID_CTRL, 1, 256).request(CTRL_CMD_GETFAMILY, (e) => e.string(CTRL_ATTR_FAMILY_NAME, name));
   const [outcome] = conn.execute([req]);
   if (!outcome!.ok) throw outcome!.error.within(`resolve generic netlink family ${name}`);
   const reply = outcome!.replies[0];

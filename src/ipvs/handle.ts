@@ -1,5 +1,5 @@
 import { NETLINK_GENERIC, resolveFamily, type Family } from '../genetlink/family.js';
-import { GENL_HEADER_LENGTH, genlRequest } from '../genetlink/message.js';
+import { GENL_HEADER_LENGTH, RequestWriter } from '../genetlink/message.js';
 import { AttributeDecoder, type AttributeEncoder } from '../netlink/attribute.js';
 import { Conn, type IoCounters, type Outcome, type Request } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
@@ -14,7 +14,7 @@ import type {
 import { decodeService, encodeService, encodeServiceId } from './service.js';
 import {
   describeDestination, describeService, normalDaemon, normalDestination, normalService, normalServiceId,
-  ValidationError, type NormalServiceId,
+  ValidationError, type NormalDestination, type NormalService, type NormalServiceId,
 } from './validate.js';
 
 export interface HandleOptions {
@@ -33,9 +33,14 @@ export type BatchOp =
 /** What became of one write of a batch: applied, or refused by the kernel with this error. */
 export type BatchItemResult = { ok: true } | { ok: false; error: KernelError };
 
+/** Where the outcome of a request goes: slot `index` of `sink` (one sink serves a whole batch). */
 interface RequestOp {
   req: Request;
-  settle(o: Outcome): void;
+  sink: Sink;
+  index: number;
+}
+interface Sink {
+  settle(index: number, o: Outcome): void;
 }
 interface TaskOp {
   run(): Promise<void>;
@@ -51,11 +56,43 @@ const MAX_CONFIG_TIMEOUT = 2147483; // INT_MAX / HZ for the largest HZ (1000)
 /** Settles an operation that can no longer run because its handle is closed. */
 function failClosed(op: RequestOp | TaskOp): void {
   const error = KernelError.of('ipvs', 'EBADF', 'the handle is closed');
-  if ('req' in op) op.settle({ ok: false, error });
+  if ('req' in op) op.sink.settle(op.index, { ok: false, error });
   else op.fail(error);
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+const DEST_CMDS = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest } as const;
+
+/** "newDestination 203.0.113.1:8080 of tcp 192.0.2.1:80": names an operation in errors. */
+function describeBatchOp(op: string, svc: NormalServiceId, dest?: NormalDestination): string {
+  return dest ? `${op} ${describeDestination(dest)} of ${describeService(svc)}` : `${op} ${describeService(svc)}`;
+}
+
+const APPLIED: BatchItemResult = { ok: true };
+
+/** Collects a batch's outcomes; errors are named only when they happen (normalising again is cheap then). */
+class BatchSink implements Sink {
+  private readonly results: BatchItemResult[];
+  private left: number;
+
+  constructor(private readonly ops: readonly BatchOp[], private readonly resolve: (r: BatchItemResult[]) => void) {
+    this.results = new Array(ops.length);
+    this.left = ops.length;
+    if (!this.left) resolve(this.results);
+  }
+
+  settle(index: number, o: Outcome): void {
+    this.results[index] = o.ok ? APPLIED : { ok: false, error: o.error.within(this.describe(index), index) };
+    if (--this.left === 0) this.resolve(this.results);
+  }
+
+  private describe(index: number): string {
+    const o = this.ops[index]!;
+    const svc = normalServiceId(o.service, o.op);
+    return describeBatchOp(o.op, svc, 'destination' in o ? normalDestination(svc, o.destination, o.op) : undefined);
+  }
+}
 
 /**
  * The IPVS state of one network namespace. Every method returns a Promise;
@@ -67,6 +104,7 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 export class Handle {
   private readonly conn: Conn;
   private readonly family: Family;
+  private readonly writer: RequestWriter;
   private readonly queue: (RequestOp | TaskOp)[] = [];
   private pumping = false;
   private isClosed = false;
@@ -89,6 +127,7 @@ export class Handle {
       throw e;
     }
     this.conn = conn;
+    this.writer = new RequestWriter(this.family.id, GENL_VERSION);
   }
 
   get closed(): boolean {
@@ -112,13 +151,13 @@ export class Handle {
 
   async newService(s: ServiceInput): Promise<void> {
     const n = normalService(s, 'newService');
-    await this.send(`newService ${describeService(n)}`, this.req(Cmd.NewService, (e) => e.nested(CmdAttr.Service, () => encodeService(e, n))));
+    await this.send(`newService ${describeService(n)}`, this.serviceReq(Cmd.NewService, n, true));
   }
 
   /** Replaces every option of an existing service (left-out options take their defaults). */
   async updateService(s: ServiceInput): Promise<void> {
     const n = normalService(s, 'updateService');
-    await this.send(`updateService ${describeService(n)}`, this.req(Cmd.SetService, (e) => e.nested(CmdAttr.Service, () => encodeService(e, n))));
+    await this.send(`updateService ${describeService(n)}`, this.serviceReq(Cmd.SetService, n, true));
   }
 
   async delService(s: ServiceId): Promise<void> {
@@ -175,16 +214,16 @@ export class Handle {
   // ---- destinations ----
 
   async newDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    await this.destOp('newDestination', Cmd.NewDest, s, d, true);
+    await this.destOp('newDestination', s, d);
   }
 
   /** Replaces every option of an existing destination (left-out options take their defaults). */
   async updateDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    await this.destOp('updateDestination', Cmd.SetDest, s, d, true);
+    await this.destOp('updateDestination', s, d);
   }
 
   async delDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    await this.destOp('delDestination', Cmd.DelDest, s, d, false);
+    await this.destOp('delDestination', s, d);
   }
 
   /** The destinations of one service. Fails with ESRCH when the service does not exist. */
@@ -263,48 +302,34 @@ export class Handle {
   batch(ops: readonly BatchOp[]): Promise<BatchItemResult[]> {
     // Items naming the same service object validate it once.
     const services = new Map<ServiceId, NormalServiceId>();
-    const built = ops.map((o, i) => {
+    const reqs = ops.map((o, i) => {
       try {
         return this.buildBatchOp(o, services);
       } catch (e) {
         throw e instanceof KernelError ? e.within(`batch item ${i}: ${e.op}`, i) : e;
       }
     });
-    // One Promise for the whole batch: each item settles into its slot.
     return new Promise((resolve) => {
-      const results: BatchItemResult[] = new Array(built.length);
-      let left = built.length;
-      if (!left) resolve(results);
-      const OK: BatchItemResult = { ok: true };
-      built.forEach(([op, req], i) => this.enqueue({
-        req,
-        settle: (o) => {
-          results[i] = o.ok ? OK : { ok: false, error: o.error.within(op(), i) };
-          if (--left === 0) resolve(results);
-        },
-      }));
+      const sink = new BatchSink(ops, resolve);
+      for (let i = 0; i < reqs.length; i++) this.enqueue({ req: reqs[i]!, sink, index: i });
     });
   }
 
-  private buildBatchOp(o: BatchOp, services: Map<ServiceId, NormalServiceId>): [() => string, Request] {
+  private buildBatchOp(o: BatchOp, services: Map<ServiceId, NormalServiceId>): Request {
     switch (o.op) {
       case 'newService':
       case 'updateService': {
         const n = normalService(o.service, o.op);
-        const cmd = o.op === 'newService' ? Cmd.NewService : Cmd.SetService;
-        return [() => `${o.op} ${describeService(n)}`, this.req(cmd, (e) => e.nested(CmdAttr.Service, () => encodeService(e, n)))];
+        return this.serviceReq(o.op === 'newService' ? Cmd.NewService : Cmd.SetService, n, true);
       }
-      case 'delService': {
-        const n = normalServiceId(o.service, o.op);
-        return [() => `${o.op} ${describeService(n)}`, this.serviceReq(Cmd.DelService, n)];
-      }
+      case 'delService':
+        return this.serviceReq(Cmd.DelService, normalServiceId(o.service, o.op));
       case 'newDestination':
       case 'updateDestination':
       case 'delDestination': {
-        const cmd = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest }[o.op];
         let svc = services.get(o.service);
         if (!svc) services.set(o.service, (svc = normalServiceId(o.service, o.op)));
-        return this.buildDestOp(o.op, cmd, svc, o.destination, o.op !== 'delDestination');
+        return this.destReq(DEST_CMDS[o.op], svc, normalDestination(svc, o.destination, o.op), o.op !== 'delDestination');
       }
       default:
         throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`);
@@ -313,28 +338,27 @@ export class Handle {
 
   // ---- plumbing ----
 
-  private async destOp(op: string, cmd: number, s: ServiceId, d: DestinationInput, full: boolean): Promise<void> {
-    const [desc, req] = this.buildDestOp(op, cmd, normalServiceId(s, op), d, full);
-    await this.send(desc(), req);
-  }
-
-  private buildDestOp(op: string, cmd: number, svc: NormalServiceId, d: DestinationInput, full: boolean): [() => string, Request] {
+  private async destOp(op: keyof typeof DEST_CMDS, s: ServiceId, d: DestinationInput): Promise<void> {
+    const svc = normalServiceId(s, op);
     const dest = normalDestination(svc, d, op);
-    return [
-      () => `${op} ${describeDestination(dest)} of ${describeService(svc)}`,
-      this.req(cmd, (e) => {
-        e.nested(CmdAttr.Service, () => encodeServiceId(e, svc));
-        e.nested(CmdAttr.Dest, () => (full ? encodeDestination(e, dest) : encodeDestinationId(e, dest)));
-      }),
-    ];
+    await this.send(describeBatchOp(op, svc, dest), this.destReq(DEST_CMDS[op], svc, dest, op !== 'delDestination'));
   }
 
   private req(cmd: number, fill?: (e: AttributeEncoder) => void): Request {
-    return genlRequest(this.family.id, cmd, GENL_VERSION, fill);
+    return this.writer.request(cmd, fill);
   }
 
-  private serviceReq(cmd: number, s: NormalServiceId): Request {
-    return this.req(cmd, (e) => e.nested(CmdAttr.Service, () => encodeServiceId(e, s)));
+  /** A request on a service: its identity, or (`full`) every attribute of it. */
+  private serviceReq(cmd: number, s: NormalServiceId, full = false): Request {
+    return this.writer.request(cmd, (e) => e.nested(CmdAttr.Service, () => (full ? encodeService(e, s as NormalService) : encodeServiceId(e, s))));
+  }
+
+  /** A request on a destination: the service's identity, and the destination's identity or (`full`) all of it. */
+  private destReq(cmd: number, svc: NormalServiceId, dest: NormalDestination, full: boolean): Request {
+    return this.writer.request(cmd, (e) => {
+      e.nested(CmdAttr.Service, () => encodeServiceId(e, svc));
+      e.nested(CmdAttr.Dest, () => (full ? encodeDestination(e, dest) : encodeDestinationId(e, dest)));
+    });
   }
 
   private attrs(op: string, reply: Buffer | undefined): AttributeDecoder {
@@ -373,7 +397,8 @@ export class Handle {
 
   private send(op: string, req: Request): Promise<Buffer[]> {
     return new Promise((resolve, reject) => {
-      this.enqueue({ req, settle: (o) => (o.ok ? resolve(o.replies) : reject(o.error.within(op))) });
+      const sink: Sink = { settle: (_, o) => (o.ok ? resolve(o.replies) : reject(o.error.within(op))) };
+      this.enqueue({ req, sink, index: 0 });
     });
   }
 
@@ -423,7 +448,7 @@ export class Handle {
           const error = e instanceof KernelError ? e : KernelError.of('ipvs', 'EIO', String(e));
           outcomes = ops.map(() => ({ ok: false, error }));
         }
-        ops.forEach((o, i) => o.settle(outcomes[i]!));
+        for (let i = 0; i < ops.length; i++) ops[i]!.sink.settle(ops[i]!.index, outcomes[i]!);
       }
       if (performance.now() - slice > SLICE_MS) {
         await yieldToEventLoop();

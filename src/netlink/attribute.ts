@@ -10,38 +10,63 @@ const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
  * Builds a run of netlink attributes. The first problem (an attribute too
  * long, a value out of range) sticks and is thrown by `finish`, so encoding
  * code reads straight through without checks after every call.
+ *
+ * One encoder can build many messages in turn (`restart`): they share its
+ * buffer, so a batch of thousands of requests costs a few allocations, not
+ * several per request. A finished message's bytes are never written again.
  */
 export class AttributeEncoder {
   private buf: Buffer;
+  private start = 0;
   private len = 0;
+  private headroom: number;
   private error: KernelError | undefined;
 
   /**
-   * `headroom` bytes at the start are left for the caller's own header
-   * (e.g. generic netlink's), so the message needs no second buffer.
+   * `headroom` bytes (a multiple of 4, as attributes are 4-aligned) at the
+   * start of each message are left, zeroed, for the caller's own header
+   * (e.g. generic netlink's).
    */
-  constructor(capacity = 128, headroom = 0) {
-    // allocUnsafe carves small buffers from Node's shared slab: no new
-    // ArrayBuffer per message. Every byte is written before use.
+  constructor(private readonly capacity = 128, headroom = 0) {
+    // allocUnsafe: every byte is written before it is read.
     this.buf = Buffer.allocUnsafe(Math.max(capacity, headroom + 16));
-    this.buf.fill(0, 0, headroom);
-    this.len = headroom;
+    this.headroom = headroom;
+    this.begin();
+  }
+
+  /** Starts the next message after the last one finished, forgetting any error. */
+  restart(headroom = this.headroom): this {
+    this.headroom = headroom;
+    this.start = align(this.len);
+    this.error = undefined;
+    // Too little room left: a fresh buffer, since earlier messages may still be in use.
+    if (this.buf.length - this.start < this.capacity >> 2) {
+      this.buf = Buffer.allocUnsafe(Math.max(this.capacity, headroom + 16));
+      this.start = 0;
+    }
+    this.begin();
+    return this;
   }
 
   u8(type: number, v: number): this {
-    return this.fixed(type, 1, v, 0xff, (o) => this.buf.writeUInt8(v, o));
+    if (this.check(type, v, 0xff) && this.header(type, 1)) this.buf[this.len - 1] = v;
+    return this.pad();
   }
   u16(type: number, v: number): this {
-    return this.fixed(type, 2, v, 0xffff, (o) => this.buf.writeUInt16LE(v, o));
+    if (this.check(type, v, 0xffff) && this.header(type, 2)) this.buf.writeUInt16LE(v, this.len - 2);
+    return this.pad();
   }
   be16(type: number, v: number): this {
-    return this.fixed(type, 2, v, 0xffff, (o) => this.buf.writeUInt16BE(v, o));
+    if (this.check(type, v, 0xffff) && this.header(type, 2)) this.buf.writeUInt16BE(v, this.len - 2);
+    return this.pad();
   }
   u32(type: number, v: number): this {
-    return this.fixed(type, 4, v, 0xffffffff, (o) => this.buf.writeUInt32LE(v, o));
+    if (this.check(type, v, 0xffffffff) && this.header(type, 4)) this.buf.writeUInt32LE(v, this.len - 4);
+    return this;
   }
   be32(type: number, v: number): this {
-    return this.fixed(type, 4, v, 0xffffffff, (o) => this.buf.writeUInt32BE(v, o));
+    if (this.check(type, v, 0xffffffff) && this.header(type, 4)) this.buf.writeUInt32BE(v, this.len - 4);
+    return this;
   }
   u64(type: number, v: bigint): this {
     if (v < 0n || v > 0xffffffffffffffffn) return this.fail(type, `${v} does not fit in 64 bits`);
@@ -76,24 +101,32 @@ export class AttributeEncoder {
     return this.pad();
   }
   nested(type: number, fill: (e: this) => void): this {
-    const start = this.len;
+    const at = this.len - this.start;
     this.header(type, 0);
     fill(this);
-    if (this.len - start > MAX_LEN) return this.fail(type, `nested attribute of ${this.len - start} bytes`);
-    this.buf.writeUInt16LE(this.len - start, start);
+    const size = this.len - this.start - at;
+    if (size > MAX_LEN) return this.fail(type, `nested attribute of ${size} bytes`);
+    // `buf` may have been replaced while growing: address it from `start`.
+    this.buf.writeUInt16LE(size, this.start + at);
     return this;
   }
 
-  /** The encoded bytes, or the first error. */
+  /** The encoded bytes (headroom included), or the first error. */
   finish(): Buffer {
     if (this.error) throw this.error;
-    return this.buf.subarray(0, this.len);
+    return this.buf.subarray(this.start, this.len);
   }
 
-  private fixed(type: number, size: number, v: number, max: number, write: (off: number) => void): this {
-    if (!Number.isInteger(v) || v < 0 || v > max) return this.fail(type, `${v} does not fit in ${size * 8} bits`);
-    if (this.header(type, size)) write(this.len - size);
-    return this.pad();
+  private begin(): void {
+    this.reserve(this.headroom);
+    this.buf.fill(0, this.start, this.start + this.headroom);
+    this.len = this.start + this.headroom;
+  }
+
+  private check(type: number, v: number, max: number): boolean {
+    if (Number.isInteger(v) && v >= 0 && v <= max) return true;
+    this.fail(type, `${v} does not fit in ${max === 0xff ? 8 : max === 0xffff ? 16 : 32} bits`);
+    return false;
   }
 
   private header(type: number, size: number): boolean {
@@ -109,17 +142,19 @@ export class AttributeEncoder {
   }
 
   private pad(): this {
-    const end = align(this.len);
-    this.buf.fill(0, this.len, end);
-    this.len = end;
+    while ((this.len - this.start) & 3) this.buf[this.len++] = 0;
     return this;
   }
 
+  /** Room for `n` more bytes; a growing message moves alone to a bigger buffer. */
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
-    this.buf.copy(next, 0, 0, this.len);
+    const used = this.len - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, used + n));
+    this.buf.copy(next, 0, this.start, this.len);
     this.buf = next;
+    this.start = 0;
+    this.len = used;
   }
 
   private fail(type: number, why: string): this {

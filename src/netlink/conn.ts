@@ -11,6 +11,9 @@ export interface Request {
 
 export type Outcome = { ok: true; replies: Buffer[] } | { ok: false; error: KernelError };
 
+/** The outcome of a write: done, nothing to return. Shared, so a big batch allocates none. */
+const DONE: Outcome = Object.freeze({ ok: true, replies: Object.freeze([]) as unknown as Buffer[] });
+
 /** How long to wait for a reply the kernel should already have queued. */
 const REPLY_WAIT_MS = 5000;
 /** A dump restarted this often because of concurrent changes gives up. */
@@ -165,7 +168,7 @@ export class Conn {
     }
     for (let i = 0; i < count; i++) {
       const error = errors[i] ?? (lost && !done && !replies[i] ? lost : undefined);
-      out[first + i] = error ? { ok: false, error } : { ok: true, replies: replies[i] ?? [] };
+      out[first + i] = error ? { ok: false, error } : replies[i] ? { ok: true, replies: replies[i] } : DONE;
     }
     return last;
   }

@@ -49,6 +49,30 @@ function decode(d: AttributeDecoder, shape: Attr[]): Attr[] {
 }
 
 describe('netlink attributes', () => {
+  it('messages built one after another on one encoder keep their bytes, whatever the buffer growth', () => {
+    fc.assert(fc.property(fc.array(fc.array(attr(0), { maxLength: 6 }), { minLength: 1, maxLength: 12 }), fc.constantFrom(0, 4, 20), (messages, headroom) => {
+      const shared = new AttributeEncoder(64, headroom);
+      const built = messages.map((attrs) => {
+        encode(shared.restart(), attrs);
+        return shared.finish();
+      });
+      messages.forEach((attrs, i) => {
+        const alone = new AttributeEncoder(8, headroom);
+        encode(alone, attrs);
+        expect(built[i]).toEqual(alone.finish());
+        expect(built[i]!.subarray(0, headroom).every((b) => b === 0)).toBe(true);
+        expect(decode(new AttributeDecoder(built[i]!, headroom), attrs)).toEqual(attrs);
+      });
+    }));
+  });
+
+  it('a restart forgets the previous message\'s error', () => {
+    const e = new AttributeEncoder();
+    e.u8(1, 256);
+    expect(() => e.finish()).toThrow(KernelError);
+    expect(e.restart().u8(1, 255).finish()).toEqual(Buffer.from([5, 0, 1, 0, 255, 0, 0, 0]));
+  });
+
   it('decode to exactly what was encoded, nested to any depth', () => {
     fc.assert(fc.property(fc.array(attr(0), { maxLength: 8 }), (attrs) => {
       const e = new AttributeEncoder(8);
