@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Suites: unit (pure, on the host), kernel (inside user-mode Linux, against
-// the real IPVS), no-ipvs (inside a user-mode Linux without IPVS).
+// the real IPVS), e2e (real gRPC clients against the server, in the same
+// user-mode Linux), no-ipvs (inside a user-mode Linux without IPVS).
 // `npm test` (scripts/test.ts) runs each where it belongs.
 export default defineConfig({
   test: {
@@ -12,6 +13,16 @@ export default defineConfig({
           name: 'kernel',
           include: ['test/kernel/**/*.test.ts'],
           // One CPU in the guest, and tests that share one kernel.
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
           pool: 'forks',
           fileParallelism: false,
           testTimeout: 60_000,

@@ -1,20 +1,21 @@
 import { NETLINK_GENERIC, resolveFamily, type Family } from '../genetlink/family.js';
-import { GENL_HEADER_LENGTH, RequestWriter } from '../genetlink/message.js';
-import { AttributeDecoder, type AttributeEncoder } from '../netlink/attribute.js';
+import { RequestWriter } from '../genetlink/message.js';
+import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
 import { Conn, type IoCounters, type Outcome, type Request } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
+import { decodeReply, destinationRequest, replyAttributes, serviceRequest } from './command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
 import { decodeDaemon, encodeDaemon } from './daemon.js';
-import { decodeDestination, encodeDestination, encodeDestinationId } from './destination.js';
+import { decodeDestination } from './destination.js';
 import type {
   Config, Daemon, DaemonInput, Destination, DestinationInput, Info, Service, ServiceId, ServiceInput,
   ServiceWithDestinations,
 } from './model.js';
-import { decodeService, encodeService, encodeServiceId } from './service.js';
+import { decodeService } from './service.js';
 import {
   describeDestination, describeService, normalDaemon, normalDestination, normalService, normalServiceId,
-  ValidationError, type NormalDestination, type NormalService, type NormalServiceId,
+  ValidationError, type NormalDestination, type NormalServiceId,
 } from './validate.js';
 
 export interface HandleOptions {
@@ -175,7 +176,7 @@ export class Handle {
     const n = normalServiceId(s, 'getService');
     const op = `getService ${describeService(n)}`;
     const [reply] = await this.send(op, this.serviceReq(Cmd.GetService, n));
-    return this.decodeReply(op, reply, CmdAttr.Service, decodeService);
+    return decodeReply(op, reply, CmdAttr.Service, decodeService);
   }
 
   async isServicePresent(s: ServiceId): Promise<boolean> {
@@ -255,7 +256,7 @@ export class Handle {
   /** Connection timeouts, in seconds. */
   async getConfig(): Promise<Config> {
     const [reply] = await this.send('getConfig', this.req(Cmd.GetConfig));
-    return decodeConfig(this.attrs('getConfig', reply));
+    return decodeConfig(replyAttributes('getConfig', reply));
   }
 
   /** Sets connection timeouts, in seconds; 0 leaves a value unchanged. */
@@ -263,7 +264,7 @@ export class Handle {
     for (const k of ['timeoutTcp', 'timeoutTcpFin', 'timeoutUdp'] as const) {
       const v = c[k];
       if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= MAX_CONFIG_TIMEOUT)) {
-        throw new ValidationError('setConfig', k, `${String(v)} is not a number of seconds in 0..${MAX_CONFIG_TIMEOUT}`);
+        throw new ValidationError('setConfig', k, `${String(v)} is not a number of seconds in 0..${MAX_CONFIG_TIMEOUT}`, 'config');
       }
     }
     await this.send('setConfig', this.req(Cmd.SetConfig, (e) => encodeConfig(e, c)));
@@ -271,7 +272,7 @@ export class Handle {
 
   async getInfo(): Promise<Info> {
     const [reply] = await this.send('getInfo', this.req(Cmd.GetInfo));
-    return decodeInfo(this.attrs('getInfo', reply));
+    return decodeInfo(replyAttributes('getInfo', reply));
   }
 
   // ---- connection-synchronisation daemons ----
@@ -283,7 +284,7 @@ export class Handle {
 
   /** Stops the daemon in `state` (DaemonStateMaster or DaemonStateBackup). */
   async stopDaemon(state: number): Promise<void> {
-    if (state !== 1 && state !== 2) throw new ValidationError('stopDaemon', 'state', 'must be master (1) or backup (2)');
+    if (state !== 1 && state !== 2) throw new ValidationError('stopDaemon', 'state', 'must be master (1) or backup (2)', 'daemon');
     await this.send('stopDaemon', this.req(Cmd.DelDaemon, (e) => e.nested(CmdAttr.Daemon, () => e.u32(DaemonAttr.State, state))));
   }
 
@@ -332,7 +333,7 @@ export class Handle {
         return this.destReq(DEST_CMDS[o.op], svc, normalDestination(svc, o.destination, o.op), o.op !== 'delDestination');
       }
       default:
-        throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`);
+        throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`, 'batch');
     }
   }
 
@@ -348,38 +349,18 @@ export class Handle {
     return this.writer.request(cmd, fill);
   }
 
-  /** A request on a service: its identity, or (`full`) every attribute of it. */
   private serviceReq(cmd: number, s: NormalServiceId, full = false): Request {
-    return this.writer.request(cmd, (e) => e.nested(CmdAttr.Service, () => (full ? encodeService(e, s as NormalService) : encodeServiceId(e, s))));
+    return serviceRequest(this.writer, cmd, s, full);
   }
 
-  /** A request on a destination: the service's identity, and the destination's identity or (`full`) all of it. */
   private destReq(cmd: number, svc: NormalServiceId, dest: NormalDestination, full: boolean): Request {
-    return this.writer.request(cmd, (e) => {
-      e.nested(CmdAttr.Service, () => encodeServiceId(e, svc));
-      e.nested(CmdAttr.Dest, () => (full ? encodeDestination(e, dest) : encodeDestinationId(e, dest)));
-    });
-  }
-
-  private attrs(op: string, reply: Buffer | undefined): AttributeDecoder {
-    if (!reply) throw KernelError.of(op, 'EBADMSG', 'the kernel sent no reply');
-    return new AttributeDecoder(reply, GENL_HEADER_LENGTH);
-  }
-
-  /** Finds the nested attribute `type` in a reply and decodes it. */
-  private decodeReply<T>(op: string, reply: Buffer | undefined, type: number, decode: (d: AttributeDecoder) => T): T {
-    const d = this.attrs(op, reply);
-    let out: T | undefined;
-    while (d.next()) if (d.type() === type) d.nested((n) => { out = decode(n); });
-    d.finish();
-    if (out === undefined) throw KernelError.of(op, 'EBADMSG', `reply without attribute ${type}`);
-    return out;
+    return destinationRequest(this.writer, cmd, svc, dest, full);
   }
 
   private dump<T>(op: string, req: Request, type: number, decode: (d: AttributeDecoder) => T): T[] {
     let out: T[] = [];
     try {
-      this.conn.dump(req, (p) => out.push(this.decodeReply(op, p, type, decode)), () => { out = []; });
+      this.conn.dump(req, (p) => out.push(decodeReply(op, p, type, decode)), () => { out = []; });
     } catch (e) {
       throw e instanceof KernelError ? e.within(op) : e;
     }

@@ -2,5 +2,5 @@
 export * from './constants.js';
 export { Handle, type HandleOptions, type BatchOp, type BatchItemResult } from './handle.js';
 export type * from './model.js';
-export { ValidationError } from './validate.js';
+export { serviceKey, ValidationError, type Subject } from './validate.js';
 export { KernelError } from '../netlink/error.js';

@@ -8,10 +8,25 @@ import {
 } from './constants.js';
 import type { DaemonInput, DestinationInput, ServiceId, ServiceInput } from './model.js';
 
+/** What a refused field belongs to. */
+export type Subject = 'service' | 'destination' | 'daemon' | 'config' | 'batch';
+
 /** A model refused before anything reached the kernel: EINVAL, naming the field. */
 export class ValidationError extends KernelError {
-  constructor(op: string, readonly field: string, reason: string, index?: number) {
-    super(op, errnoNumber('EINVAL'), `${field}: ${reason}`, index);
+  constructor(
+    op: string,
+    /** The refused field, as the model names it (e.g. "port"). */
+    readonly field: string,
+    readonly reason: string,
+    /** Whose field it is: a service's "port" is not a destination's. */
+    readonly subject: Subject,
+    index?: number,
+  ) {
+    super(op, errnoNumber('EINVAL'), `${subject === 'batch' ? '' : `${subject} `}${field}: ${reason}`, index);
+  }
+
+  override within(op: string, index?: number): ValidationError {
+    return new ValidationError(op, this.field, this.reason, this.subject, index);
   }
 }
 
@@ -49,9 +64,9 @@ const isUint = (v: unknown, max: number): v is number => Number.isInteger(v) && 
 const U32 = 0xffffffff;
 
 class Check {
-  constructor(readonly op: string) {}
+  constructor(readonly op: string, readonly subject: Subject) {}
   fail(field: string, reason: string): never {
-    throw new ValidationError(this.op, field, reason);
+    throw new ValidationError(this.op, field, reason, this.subject);
   }
   uint(field: string, v: unknown, max: number, fallback: number): number {
     if (v === undefined) return fallback;
@@ -80,7 +95,7 @@ class Check {
 }
 
 export function normalServiceId(s: ServiceId, op: string): NormalServiceId {
-  const c = new Check(op);
+  const c = new Check(op, 'service');
   if (typeof s !== 'object' || s === null) c.fail('service', 'is required');
   const fwMark = c.uint('fwMark', s.fwMark, U32, 0);
   if (fwMark) {
@@ -105,7 +120,7 @@ export function normalServiceId(s: ServiceId, op: string): NormalServiceId {
 
 export function normalService(s: ServiceInput, op: string): NormalService {
   const id = normalServiceId(s, op);
-  const c = new Check(op);
+  const c = new Check(op, 'service');
   const flags = c.uint('flags', s.flags, U32, 0) & ~SvcFlagHashed;
   if (flags & ~SVC_USER_FLAGS) c.fail('flags', `unknown bits 0x${(flags & ~SVC_USER_FLAGS).toString(16)}`);
   const v6 = id.addressFamily === AF_INET6;
@@ -122,7 +137,7 @@ export function normalService(s: ServiceInput, op: string): NormalService {
 }
 
 export function normalDestination(svc: NormalServiceId, d: DestinationInput, op: string): NormalDestination {
-  const c = new Check(op);
+  const c = new Check(op, 'destination');
   if (typeof d !== 'object' || d === null) c.fail('destination', 'is required');
   const inferred = typeof d.address === 'string' ? familyOf(d.address) : 0;
   const family = c.family('addressFamily', d.addressFamily, inferred || svc.addressFamily);
@@ -159,7 +174,7 @@ export function normalDestination(svc: NormalServiceId, d: DestinationInput, op:
 }
 
 export function normalDaemon(d: DaemonInput, op: string): Required<DaemonInput> {
-  const c = new Check(op);
+  const c = new Check(op, 'daemon');
   if (typeof d !== 'object' || d === null) c.fail('daemon', 'is required');
   if (d.state !== DaemonStateMaster && d.state !== DaemonStateBackup) c.fail('state', 'must be master (1) or backup (2)');
   if (typeof d.mcastInterface !== 'string' || !d.mcastInterface || Buffer.byteLength(d.mcastInterface) >= NAME_MAXLEN) {
@@ -188,4 +203,9 @@ export function describeService(s: NormalServiceId): string {
 
 export function describeDestination(d: { addressFamily: number; address: string; port: number }): string {
   return d.addressFamily === AF_INET6 ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+}
+
+/** Names one service uniquely: the same text for two ids of one service however written. Throws ValidationError. */
+export function serviceKey(s: ServiceId, op = 'serviceKey'): string {
+  return describeService(normalServiceId(s, op));
 }

@@ -168,7 +168,8 @@ export class Conn {
     }
     for (let i = 0; i < count; i++) {
       const error = errors[i] ?? (lost && !done && !replies[i] ? lost : undefined);
-      out[first + i] = error ? { ok: false, error } : replies[i] ? { ok: true, replies: replies[i] } : DONE;
+      const got = replies[i];
+      out[first + i] = error ? { ok: false, error } : got ? { ok: true, replies: got } : DONE;
     }
     return last;
   }

@@ -15,8 +15,12 @@ export interface UmlOptions {
   env?: Record<string, string>;
   /** Guest memory. Default 1G. */
   memory?: string;
-  /** Kill the guest after this long. Default 10 minutes. */
+  /** Kill the guest after this long; 0 for never. Default 10 minutes. */
   timeoutMs?: number;
+  /** Kills the guest when aborted. */
+  signal?: AbortSignal;
+  /** Collect the output into the result. Default true; a long-running guest that only echoes turns it off. */
+  keepOutput?: boolean;
   /** Where the guest's output is echoed as it arrives. */
   echo?: (chunk: string) => void;
   /** Load ip_vs at boot. Default true. With false, the guest has no kernel modules at all, so IPVS cannot even autoload. */
@@ -69,7 +73,7 @@ export async function runInUml(o: UmlOptions): Promise<UmlResult> {
     const drain = () => {
       for (let n; (n = readSync(fd, chunk, 0, chunk.length, pos)) > 0; pos += n) {
         const s = chunk.toString('utf8', 0, n);
-        output += s;
+        if (o.keepOutput !== false) output += s;
         o.echo?.(s);
       }
     };
@@ -77,11 +81,20 @@ export async function runInUml(o: UmlOptions): Promise<UmlResult> {
     const timeoutMs = o.timeoutMs ?? 600_000;
     let timedOut = false;
     // UML runs as several host processes: kill the whole group.
-    const killer = setTimeout(() => { timedOut = true; process.kill(-child.pid!, 'SIGKILL'); }, timeoutMs);
+    const kill = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    const killer = timeoutMs ? setTimeout(() => { timedOut = true; kill(); }, timeoutMs) : undefined;
+    o.signal?.addEventListener('abort', kill, { once: true });
     await new Promise<void>((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', () => resolve());
     });
+    o.signal?.removeEventListener('abort', kill);
     clearInterval(tail);
     clearTimeout(killer);
     drain();

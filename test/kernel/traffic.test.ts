@@ -117,7 +117,7 @@ describe('traffic through a masquerading virtual service', () => {
     // ipvsadm reads the same counters.
     const line = ctx.ns.ipvsadm('-Ln --stats --exact').split('\n').find((l) => l.includes('192.0.2.10:80'))!;
     const [, , conns, inPkts, outPkts, inBytes, outBytes] = line.trim().split(/\s+/);
-    expect([conns, inPkts, outPkts, inBytes, outBytes].map(BigInt))
+    expect([conns, inPkts, outPkts, inBytes, outBytes].map((v) => BigInt(v!)))
       .toEqual([svc.stats.connections, svc.stats.packetsIn, svc.stats.packetsOut, svc.stats.bytesIn, svc.stats.bytesOut]);
   });
 

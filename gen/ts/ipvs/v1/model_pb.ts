@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipvs/v1/model.proto.
  */
 export const file_ipvs_v1_model: GenFile = /*@__PURE__*/
-  fileDesc("ChNpcHZzL3YxL21vZGVsLnByb3RvEgdpcHZzLnYxIrkBCgVTdGF0cxITCgtjb25uZWN0aW9ucxgBIAEoBBISCgpwYWNrZXRzX2luGAIgASgEEhMKC3BhY2tldHNfb3V0GAMgASgEEhAKCGJ5dGVzX2luGAQgASgEEhEKCWJ5dGVzX291dBgFIAEoBBILCgNjcHMYBiABKAQSDgoGcHBzX2luGAcgASgEEg8KB3Bwc19vdXQYCCABKAQSDgoGYnBzX2luGAkgASgEEg8KB2Jwc19vdXQYCiABKAQikAEKCVNlcnZpY2VJZBIuCg5hZGRyZXNzX2ZhbWlseRgBIAEoDjIWLmlwdnMudjEuQWRkcmVzc0ZhbWlseRIjCghwcm90b2NvbBgCIAEoDjIRLmlwdnMudjEuUHJvdG9jb2wSDwoHYWRkcmVzcxgDIAEoCRIMCgRwb3J0GAQgASgNEg8KB2Z3X21hcmsYBSABKA0ingEKB1NlcnZpY2USHgoCaWQYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBISCgpzY2hlZF9uYW1lGAIgASgJEg0KBWZsYWdzGAMgASgNEg8KB3RpbWVvdXQYBCABKA0SDwoHbmV0bWFzaxgFIAEoDRIPCgdwZV9uYW1lGAYgASgJEh0KBXN0YXRzGAcgASgLMg4uaXB2cy52MS5TdGF0cyKiAwoLRGVzdGluYXRpb24SLgoOYWRkcmVzc19mYW1pbHkYASABKA4yFi5pcHZzLnYxLkFkZHJlc3NGYW1pbHkSDwoHYWRkcmVzcxgCIAEoCRIMCgRwb3J0GAMgASgNEg4KBndlaWdodBgEIAEoDRI0ChFmb3J3YXJkaW5nX21ldGhvZBgFIAEoDjIZLmlwdnMudjEuRm9yd2FyZGluZ01ldGhvZBIXCg91cHBlcl90aHJlc2hvbGQYBiABKA0SFwoPbG93ZXJfdGhyZXNob2xkGAcgASgNEhoKEmFjdGl2ZV9jb25uZWN0aW9ucxgIIAEoDRIcChRpbmFjdGl2ZV9jb25uZWN0aW9ucxgJIAEoDRIeChZwZXJzaXN0ZW50X2Nvbm5lY3Rpb25zGAogASgNEigKC3R1bm5lbF90eXBlGAsgASgOMhMuaXB2cy52MS5UdW5uZWxUeXBlEhMKC3R1bm5lbF9wb3J0GAwgASgNEhQKDHR1bm5lbF9mbGFncxgNIAEoDRIdCgVzdGF0cxgOIAEoCzIOLmlwdnMudjEuU3RhdHMiSwoGQ29uZmlnEhMKC3RpbWVvdXRfdGNwGAEgASgNEhcKD3RpbWVvdXRfdGNwX2ZpbhgCIAEoDRITCgt0aW1lb3V0X3VkcBgDIAEoDSI2CgRJbmZvEg8KB3ZlcnNpb24YASABKAkSHQoVY29ubmVjdGlvbl90YWJsZV9zaXplGAIgASgNKmIKDUFkZHJlc3NGYW1pbHkSHgoaQUREUkVTU19GQU1JTFlfVU5TUEVDSUZJRUQQABIXChNBRERSRVNTX0ZBTUlMWV9JTkVUEAISGAoUQUREUkVTU19GQU1JTFlfSU5FVDYQCipcCghQcm90b2NvbBIYChRQUk9UT0NPTF9VTlNQRUNJRklFRBAAEhAKDFBST1RPQ09MX1RDUBAGEhAKDFBST1RPQ09MX1VEUBAREhIKDVBST1RPQ09MX1NDVFAQhAEqtwEKEEZvcndhcmRpbmdNZXRob2QSJgoiRk9SV0FSRElOR19NRVRIT0RfTUFTUV9VTlNQRUNJRklFRBAAEhsKF0ZPUldBUkRJTkdfTUVUSE9EX0xPQ0FMEAESHAoYRk9SV0FSRElOR19NRVRIT0RfVFVOTkVMEAISIgoeRk9SV0FSRElOR19NRVRIT0RfRElSRUNUX1JPVVRFEAMSHAoYRk9SV0FSRElOR19NRVRIT0RfQllQQVNTEAQqWAoKVHVubmVsVHlwZRIgChxUVU5ORUxfVFlQRV9JUElQX1VOU1BFQ0lGSUVEEAASEwoPVFVOTkVMX1RZUEVfR1VFEAESEwoPVFVOTkVMX1RZUEVfR1JFEAJiBnByb3RvMw");
+  fileDesc("ChNpcHZzL3YxL21vZGVsLnByb3RvEgdpcHZzLnYxIrkBCgVTdGF0cxITCgtjb25uZWN0aW9ucxgBIAEoBBISCgpwYWNrZXRzX2luGAIgASgEEhMKC3BhY2tldHNfb3V0GAMgASgEEhAKCGJ5dGVzX2luGAQgASgEEhEKCWJ5dGVzX291dBgFIAEoBBILCgNjcHMYBiABKAQSDgoGcHBzX2luGAcgASgEEg8KB3Bwc19vdXQYCCABKAQSDgoGYnBzX2luGAkgASgEEg8KB2Jwc19vdXQYCiABKAQikAEKCVNlcnZpY2VJZBIuCg5hZGRyZXNzX2ZhbWlseRgBIAEoDjIWLmlwdnMudjEuQWRkcmVzc0ZhbWlseRIjCghwcm90b2NvbBgCIAEoDjIRLmlwdnMudjEuUHJvdG9jb2wSDwoHYWRkcmVzcxgDIAEoCRIMCgRwb3J0GAQgASgNEg8KB2Z3X21hcmsYBSABKA0ingEKB1NlcnZpY2USHgoCaWQYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBISCgpzY2hlZF9uYW1lGAIgASgJEg0KBWZsYWdzGAMgASgNEg8KB3RpbWVvdXQYBCABKA0SDwoHbmV0bWFzaxgFIAEoDRIPCgdwZV9uYW1lGAYgASgJEh0KBXN0YXRzGAcgASgLMg4uaXB2cy52MS5TdGF0cyKyAwoLRGVzdGluYXRpb24SLgoOYWRkcmVzc19mYW1pbHkYASABKA4yFi5pcHZzLnYxLkFkZHJlc3NGYW1pbHkSDwoHYWRkcmVzcxgCIAEoCRIMCgRwb3J0GAMgASgNEhMKBndlaWdodBgEIAEoDUgAiAEBEjQKEWZvcndhcmRpbmdfbWV0aG9kGAUgASgOMhkuaXB2cy52MS5Gb3J3YXJkaW5nTWV0aG9kEhcKD3VwcGVyX3RocmVzaG9sZBgGIAEoDRIXCg9sb3dlcl90aHJlc2hvbGQYByABKA0SGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAggASgNEhwKFGluYWN0aXZlX2Nvbm5lY3Rpb25zGAkgASgNEh4KFnBlcnNpc3RlbnRfY29ubmVjdGlvbnMYCiABKA0SKAoLdHVubmVsX3R5cGUYCyABKA4yEy5pcHZzLnYxLlR1bm5lbFR5cGUSEwoLdHVubmVsX3BvcnQYDCABKA0SFAoMdHVubmVsX2ZsYWdzGA0gASgNEh0KBXN0YXRzGA4gASgLMg4uaXB2cy52MS5TdGF0c0IJCgdfd2VpZ2h0IksKBkNvbmZpZxITCgt0aW1lb3V0X3RjcBgBIAEoDRIXCg90aW1lb3V0X3RjcF9maW4YAiABKA0SEwoLdGltZW91dF91ZHAYAyABKA0iTAoESW5mbxIPCgd2ZXJzaW9uGAEgASgJEh0KFWNvbm5lY3Rpb25fdGFibGVfc2l6ZRgCIAEoDRIUCgx2ZXJzaW9uX2NvZGUYAyABKA0iqQEKBkRhZW1vbhIjCgVzdGF0ZRgBIAEoDjIULmlwdnMudjEuRGFlbW9uU3RhdGUSFwoPbWNhc3RfaW50ZXJmYWNlGAIgASgJEg8KB3N5bmNfaWQYAyABKA0SFAoMc3luY19tYXhfbGVuGAQgASgNEhMKC21jYXN0X2dyb3VwGAUgASgJEhIKCm1jYXN0X3BvcnQYBiABKA0SEQoJbWNhc3RfdHRsGAcgASgNImgKF1NlcnZpY2VXaXRoRGVzdGluYXRpb25zEiEKB3NlcnZpY2UYASABKAsyEC5pcHZzLnYxLlNlcnZpY2USKgoMZGVzdGluYXRpb25zGAIgAygLMhQuaXB2cy52MS5EZXN0aW5hdGlvbipiCg1BZGRyZXNzRmFtaWx5Eh4KGkFERFJFU1NfRkFNSUxZX1VOU1BFQ0lGSUVEEAASFwoTQUREUkVTU19GQU1JTFlfSU5FVBACEhgKFEFERFJFU1NfRkFNSUxZX0lORVQ2EAoqXAoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIQCgxQUk9UT0NPTF9UQ1AQBhIQCgxQUk9UT0NPTF9VRFAQERISCg1QUk9UT0NPTF9TQ1RQEIQBKrcBChBGb3J3YXJkaW5nTWV0aG9kEiYKIkZPUldBUkRJTkdfTUVUSE9EX01BU1FfVU5TUEVDSUZJRUQQABIbChdGT1JXQVJESU5HX01FVEhPRF9MT0NBTBABEhwKGEZPUldBUkRJTkdfTUVUSE9EX1RVTk5FTBACEiIKHkZPUldBUkRJTkdfTUVUSE9EX0RJUkVDVF9ST1VURRADEhwKGEZPUldBUkRJTkdfTUVUSE9EX0JZUEFTUxAEKlgKClR1bm5lbFR5cGUSIAocVFVOTkVMX1RZUEVfSVBJUF9VTlNQRUNJRklFRBAAEhMKD1RVTk5FTF9UWVBFX0dVRRABEhMKD1RVTk5FTF9UWVBFX0dSRRACKl0KC0RhZW1vblN0YXRlEhwKGERBRU1PTl9TVEFURV9VTlNQRUNJRklFRBAAEhcKE0RBRU1PTl9TVEFURV9NQVNURVIQARIXChNEQUVNT05fU1RBVEVfQkFDS1VQEAJiBnByb3RvMw");
 
 /**
  * Counters (64-bit) and rates (the kernel's 2-second estimates).
@@ -222,11 +222,11 @@ export type Destination = Message<"ipvs.v1.Destination"> & {
   port: number;
 
   /**
-   * 0..2147483647; 0 drains the destination.
+   * 0..2147483647; default 1 (as ipvsadm); 0 drains the destination.
    *
-   * @generated from field: uint32 weight = 4;
+   * @generated from field: optional uint32 weight = 4;
    */
-  weight: number;
+  weight?: number | undefined;
 
   /**
    * @generated from field: ipvs.v1.ForwardingMethod forwarding_method = 5;
@@ -348,6 +348,13 @@ export type Info = Message<"ipvs.v1.Info"> & {
    * @generated from field: uint32 connection_table_size = 2;
    */
   connectionTableSize: number;
+
+  /**
+   * The version as one number: 0x010201 for "1.2.1".
+   *
+   * @generated from field: uint32 version_code = 3;
+   */
+  versionCode: number;
 };
 
 /**
@@ -356,6 +363,91 @@ export type Info = Message<"ipvs.v1.Info"> & {
  */
 export const InfoSchema: GenMessage<Info> = /*@__PURE__*/
   messageDesc(file_ipvs_v1_model, 5);
+
+/**
+ * A connection-synchronisation daemon.
+ *
+ * @generated from message ipvs.v1.Daemon
+ */
+export type Daemon = Message<"ipvs.v1.Daemon"> & {
+  /**
+   * @generated from field: ipvs.v1.DaemonState state = 1;
+   */
+  state: DaemonState;
+
+  /**
+   * Interface the sync traffic uses (required, at most 15 bytes).
+   *
+   * @generated from field: string mcast_interface = 2;
+   */
+  mcastInterface: string;
+
+  /**
+   * 0..255; a backup accepts only messages with its own sync id.
+   *
+   * @generated from field: uint32 sync_id = 3;
+   */
+  syncId: number;
+
+  /**
+   * Largest sync message payload in bytes, 0..65535; 0 = the kernel's default.
+   *
+   * @generated from field: uint32 sync_max_len = 4;
+   */
+  syncMaxLen: number;
+
+  /**
+   * Multicast group (IPv4 or IPv6); empty = the kernel's default 224.0.0.81.
+   *
+   * @generated from field: string mcast_group = 5;
+   */
+  mcastGroup: string;
+
+  /**
+   * UDP port, 0..65535; 0 = the kernel's default 8848.
+   *
+   * @generated from field: uint32 mcast_port = 6;
+   */
+  mcastPort: number;
+
+  /**
+   * Multicast TTL, 0..255; 0 = the kernel's default 1.
+   *
+   * @generated from field: uint32 mcast_ttl = 7;
+   */
+  mcastTtl: number;
+};
+
+/**
+ * Describes the message ipvs.v1.Daemon.
+ * Use `create(DaemonSchema)` to create a new message.
+ */
+export const DaemonSchema: GenMessage<Daemon> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_model, 6);
+
+/**
+ * A service with its destinations.
+ *
+ * @generated from message ipvs.v1.ServiceWithDestinations
+ */
+export type ServiceWithDestinations = Message<"ipvs.v1.ServiceWithDestinations"> & {
+  /**
+   * @generated from field: ipvs.v1.Service service = 1;
+   */
+  service?: Service | undefined;
+
+  /**
+   * @generated from field: repeated ipvs.v1.Destination destinations = 2;
+   */
+  destinations: Destination[];
+};
+
+/**
+ * Describes the message ipvs.v1.ServiceWithDestinations.
+ * Use `create(ServiceWithDestinationsSchema)` to create a new message.
+ */
+export const ServiceWithDestinationsSchema: GenMessage<ServiceWithDestinations> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_model, 7);
 
 /**
  * Address family of a service or destination.
@@ -491,4 +583,36 @@ export enum TunnelType {
  */
 export const TunnelTypeSchema: GenEnum<TunnelType> = /*@__PURE__*/
   enumDesc(file_ipvs_v1_model, 3);
+
+/**
+ * The role of a connection-synchronisation daemon.
+ *
+ * @generated from enum ipvs.v1.DaemonState
+ */
+export enum DaemonState {
+  /**
+   * @generated from enum value: DAEMON_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Sends connection state to backups.
+   *
+   * @generated from enum value: DAEMON_STATE_MASTER = 1;
+   */
+  MASTER = 1,
+
+  /**
+   * Receives connection state from a master.
+   *
+   * @generated from enum value: DAEMON_STATE_BACKUP = 2;
+   */
+  BACKUP = 2,
+}
+
+/**
+ * Describes the enum ipvs.v1.DaemonState.
+ */
+export const DaemonStateSchema: GenEnum<DaemonState> = /*@__PURE__*/
+  enumDesc(file_ipvs_v1_model, 4);
 

@@ -1,0 +1,39 @@
+// IPVS commands on the wire: the request each one sends, and how a reply
+// is opened. Handle queues these; the fixtures test replays them.
+import { GENL_HEADER_LENGTH, type RequestWriter } from '../genetlink/message.js';
+import { AttributeDecoder } from '../netlink/attribute.js';
+import type { Request } from '../netlink/conn.js';
+import { KernelError } from '../netlink/error.js';
+import { CmdAttr } from './constants.js';
+import { encodeDestination, encodeDestinationId } from './destination.js';
+import { encodeService, encodeServiceId } from './service.js';
+import type { NormalDestination, NormalService, NormalServiceId } from './validate.js';
+
+/** A command on a service: its identity, or (`full`, for create and update) every attribute of it. */
+export function serviceRequest(w: RequestWriter, cmd: number, s: NormalServiceId, full = false): Request {
+  return w.request(cmd, (e) => e.nested(CmdAttr.Service, () => (full ? encodeService(e, s as NormalService) : encodeServiceId(e, s))));
+}
+
+/** A command on a destination: its service's identity, and its own identity or (`full`) all of it. */
+export function destinationRequest(w: RequestWriter, cmd: number, svc: NormalServiceId, dest: NormalDestination, full: boolean): Request {
+  return w.request(cmd, (e) => {
+    e.nested(CmdAttr.Service, () => encodeServiceId(e, svc));
+    e.nested(CmdAttr.Dest, () => (full ? encodeDestination(e, dest) : encodeDestinationId(e, dest)));
+  });
+}
+
+/** The attributes of a generic netlink reply. */
+export function replyAttributes(op: string, reply: Buffer | undefined): AttributeDecoder {
+  if (!reply) throw KernelError.of(op, 'EBADMSG', 'the kernel sent no reply');
+  return new AttributeDecoder(reply, GENL_HEADER_LENGTH);
+}
+
+/** Finds the nested attribute `type` (a service, a destination, …) in a reply and decodes it. */
+export function decodeReply<T>(op: string, reply: Buffer | undefined, type: number, decode: (d: AttributeDecoder) => T): T {
+  const d = replyAttributes(op, reply);
+  let out: T | undefined;
+  while (d.next()) if (d.type() === type) d.nested((n) => { out = decode(n); });
+  d.finish();
+  if (out === undefined) throw KernelError.of(op, 'EBADMSG', `reply without attribute ${type}`);
+  return out;
+}

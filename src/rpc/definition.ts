@@ -1,0 +1,47 @@
+// What client and server share about the wire: the grpc-js service
+// definition derived from the protobuf-es descriptor (so there is no second
+// copy of the API), the descriptors for reflection, and the trailer keys
+// that carry the kernel's side of an error.
+import { fromBinary, toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+
+/** Trailer keys of an error status. */
+export const ErrorTrailer = {
+  /** The kernel's errno name, e.g. "EEXIST". */
+  errno: 'ipvs-errno',
+  /** The operation that failed, e.g. "newService tcp 192.0.2.1:80". */
+  operation: 'ipvs-operation',
+  /** The request field a refused model names, e.g. "service.port". */
+  field: 'ipvs-field',
+} as const;
+
+/** The grpc-js definition of a service: its methods by lowerCamelCase name, with protobuf-es codecs. */
+export function grpcDefinition(service: DescService): ServiceDefinition {
+  const def: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const m of service.methods) {
+    def[m.localName] = {
+      path: `/${service.typeName}/${m.name}`,
+      originalName: m.name,
+      requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
+      responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
+      requestSerialize: (msg) => Buffer.from(toBinary(m.input, msg as never)),
+      requestDeserialize: (bytes) => fromBinary(m.input, bytes),
+      responseSerialize: (msg) => Buffer.from(toBinary(m.output, msg as never)),
+      responseDeserialize: (bytes) => fromBinary(m.output, bytes),
+    };
+  }
+  return def;
+}
+
+/** Serialized FileDescriptorProtos of `file` and everything it imports, for server reflection. */
+export function fileDescriptorProtos(file: DescFile): Uint8Array[] {
+  const seen = new Map<string, Uint8Array>();
+  const visit = (f: DescFile) => {
+    if (seen.has(f.name)) return;
+    seen.set(f.name, toBinary(FileDescriptorProtoSchema, f.proto));
+    f.dependencies.forEach(visit);
+  };
+  visit(file);
+  return [...seen.values()];
+}

@@ -1,0 +1,104 @@
+// Server configuration from flags and environment (a flag wins). Every
+// option is listed in USAGE, which --help prints.
+import { parseArgs } from 'node:util';
+
+export interface ServerConfig {
+  /** TCP listen addresses, host:port; empty for none. */
+  listen: string[];
+  /** Unix socket path; '' for none. */
+  unix: string;
+  /** Namespaces requests may name besides the server's own: names, paths, or "*". */
+  netns: string[];
+  logLevel: string;
+  tlsCert: string;
+  tlsKey: string;
+  /** CA of client certificates: set, it makes TLS mutual. */
+  tlsClientCa: string;
+  /** Allow a non-loopback TCP listener without TLS. */
+  insecure: boolean;
+  /** Where to run when this kernel has no IPVS: auto (sandbox if needed), never, always. */
+  sandbox: 'auto' | 'never' | 'always';
+  maxBatch: number;
+  /** Largest request message, bytes. */
+  maxMessageBytes: number;
+}
+
+export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
+
+  --listen HOST:PORT   TCP listener, repeatable; "" for none    (IPVSD_LISTEN, comma-separated; default 127.0.0.1:50051)
+  --unix PATH          unix socket; "" for none                  (IPVSD_UNIX; default /run/ipvsd.sock)
+  --netns NAME|PATH|*  namespaces requests may name, repeatable  (IPVSD_NETNS, comma-separated; default: only the server's own)
+  --log-level LEVEL    pino level: trace debug info warn error   (IPVSD_LOG_LEVEL; default info)
+  --tls-cert FILE      server certificate (PEM); enables TLS     (IPVSD_TLS_CERT)
+  --tls-key FILE       its private key (PEM)                     (IPVSD_TLS_KEY)
+  --tls-client-ca FILE CA for client certificates: mutual TLS    (IPVSD_TLS_CLIENT_CA)
+  --insecure           allow a non-loopback listener without TLS (IPVSD_INSECURE=1)
+  --sandbox MODE       auto|never|always: run in user-mode Linux when this kernel has no IPVS (IPVSD_SANDBOX; default auto)
+  --max-batch N        most operations per Batch                 (IPVSD_MAX_BATCH; default 100000)
+  --max-message-bytes N  largest request                         (IPVSD_MAX_MESSAGE_BYTES; default 64 MiB)
+  --help`;
+
+const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
+  const { values: f } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      listen: { type: 'string', multiple: true },
+      unix: { type: 'string' },
+      netns: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
+      insecure: { type: 'boolean' },
+      sandbox: { type: 'string' },
+      'max-batch': { type: 'string' },
+      'max-message-bytes': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (f.help) return 'help';
+  const sandbox = f.sandbox ?? env.IPVSD_SANDBOX ?? 'auto';
+  if (sandbox !== 'auto' && sandbox !== 'never' && sandbox !== 'always') throw new Error(`--sandbox: ${sandbox} is not auto, never or always`);
+  const int = (name: string, v: string | undefined, dflt: number) => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: ${v} is not a positive integer`);
+    return n;
+  };
+  const c: ServerConfig = {
+    listen: (f.listen?.flatMap((l) => list(l) ?? []) ?? list(env.IPVSD_LISTEN) ?? ['127.0.0.1:50051']),
+    unix: f.unix ?? env.IPVSD_UNIX ?? '/run/ipvsd.sock',
+    netns: f.netns?.flatMap((n) => list(n) ?? []) ?? list(env.IPVSD_NETNS) ?? [],
+    logLevel: f['log-level'] ?? env.IPVSD_LOG_LEVEL ?? 'info',
+    tlsCert: f['tls-cert'] ?? env.IPVSD_TLS_CERT ?? '',
+    tlsKey: f['tls-key'] ?? env.IPVSD_TLS_KEY ?? '',
+    tlsClientCa: f['tls-client-ca'] ?? env.IPVSD_TLS_CLIENT_CA ?? '',
+    insecure: f.insecure ?? env.IPVSD_INSECURE === '1',
+    sandbox,
+    maxBatch: int('max-batch', f['max-batch'] ?? env.IPVSD_MAX_BATCH, 100_000),
+    maxMessageBytes: int('max-message-bytes', f['max-message-bytes'] ?? env.IPVSD_MAX_MESSAGE_BYTES, 64 * 1024 * 1024),
+  };
+  if (!!c.tlsCert !== !!c.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+  if (c.tlsClientCa && !c.tlsCert) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
+  for (const l of c.listen) {
+    const host = hostOf(l);
+    if (!isLoopback(host) && !c.tlsCert && !c.insecure) {
+      throw new Error(`--listen ${l} is not loopback: give --tls-cert/--tls-key, or --insecure to serve it in plain text`);
+    }
+  }
+  return c;
+}
+
+/** The host part of host:port or [v6]:port. */
+export function hostOf(listen: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(listen) ?? /^([^:]*):\d+$/.exec(listen);
+  if (!m) throw new Error(`--listen ${listen} is not HOST:PORT`);
+  return m[1]!;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

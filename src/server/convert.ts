@@ -1,0 +1,101 @@
+// Translation between the API's messages and the core's models. Enum
+// numbers are the kernel's own on both sides, so values pass through and
+// the core's validation judges them; only presence is checked here.
+import { create } from '@bufbuild/protobuf';
+import { status } from '@grpc/grpc-js';
+import * as pb from '../../gen/ts/ipvs/v1/model_pb.js';
+import type {
+  Config, Daemon, DaemonInput, Destination, DestinationInput, Info, Service, ServiceId, ServiceInput, Stats, Subject,
+} from '../ipvs/index.js';
+import { RpcError } from './status.js';
+
+/** The message field that a core model field maps to, where the names differ. */
+const RENAMED: Readonly<Record<string, string>> = { connectionFlags: 'forwarding_method' };
+const ID_FIELDS = new Set(['addressFamily', 'protocol', 'address', 'port', 'fwMark']);
+const snake = (f: string) => RENAMED[f] ?? f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * The request path of a refused core field: `serviceIsNested` when the
+ * request carries a Service (whose identity is under `id`), not a ServiceId.
+ */
+export function fieldPath(subject: Subject, field: string, serviceIsNested: boolean): string {
+  if (subject === 'service') return `service.${serviceIsNested && ID_FIELDS.has(field) ? 'id.' : ''}${snake(field)}`;
+  if (subject === 'batch') return field;
+  return `${subject}.${snake(field)}`;
+}
+
+function required<T>(v: T | undefined, field: string): T {
+  if (v === undefined) throw new RpcError(status.INVALID_ARGUMENT, `${field} is required`, field);
+  return v;
+}
+
+export function serviceIdIn(p: pb.ServiceId | undefined, field = 'service'): ServiceId {
+  const id = required(p, field);
+  return { addressFamily: id.addressFamily, protocol: id.protocol, address: id.address, port: id.port, fwMark: id.fwMark };
+}
+
+export function serviceIn(p: pb.Service | undefined, field = 'service'): ServiceInput {
+  const s = required(p, field);
+  return {
+    ...serviceIdIn(s.id, `${field}.id`),
+    schedName: s.schedName, flags: s.flags, timeout: s.timeout, netmask: s.netmask || undefined, peName: s.peName,
+  };
+}
+
+export function destinationIn(p: pb.Destination | undefined, field = 'destination'): DestinationInput {
+  const d = required(p, field);
+  return {
+    address: d.address, addressFamily: d.addressFamily, port: d.port || undefined, weight: d.weight,
+    connectionFlags: d.forwardingMethod, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold,
+    tunnelType: d.tunnelType, tunnelPort: d.tunnelPort, tunnelFlags: d.tunnelFlags,
+  };
+}
+
+export function daemonIn(p: pb.Daemon | undefined): DaemonInput {
+  const d = required(p, 'daemon');
+  return {
+    state: d.state, mcastInterface: d.mcastInterface, syncId: d.syncId, syncMaxLen: d.syncMaxLen,
+    mcastGroup: d.mcastGroup, mcastPort: d.mcastPort, mcastTtl: d.mcastTtl,
+  };
+}
+
+export function configIn(p: pb.Config | undefined): Partial<Config> {
+  const c = required(p, 'config');
+  return { timeoutTcp: c.timeoutTcp, timeoutTcpFin: c.timeoutTcpFin, timeoutUdp: c.timeoutUdp };
+}
+
+export const statsOut = (s: Stats): pb.Stats => create(pb.StatsSchema, s);
+
+export function serviceIdOut(s: ServiceId): pb.ServiceId {
+  return create(pb.ServiceIdSchema, {
+    addressFamily: s.addressFamily, protocol: s.protocol, address: s.address, port: s.port, fwMark: s.fwMark,
+  });
+}
+
+export function serviceOut(s: Service): pb.Service {
+  return create(pb.ServiceSchema, {
+    id: serviceIdOut(s), schedName: s.schedName, flags: s.flags, timeout: s.timeout, netmask: s.netmask,
+    peName: s.peName, stats: statsOut(s.stats),
+  });
+}
+
+export function destinationOut(d: Destination): pb.Destination {
+  return create(pb.DestinationSchema, {
+    addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
+    forwardingMethod: d.connectionFlags, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold,
+    activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
+    persistentConnections: d.persistentConnections, tunnelType: d.tunnelType, tunnelPort: d.tunnelPort,
+    tunnelFlags: d.tunnelFlags, stats: statsOut(d.stats),
+  });
+}
+
+export function serviceWithDestinationsOut(s: Service, dests: Destination[]): pb.ServiceWithDestinations {
+  return create(pb.ServiceWithDestinationsSchema, { service: serviceOut(s), destinations: dests.map(destinationOut) });
+}
+
+export const configOut = (c: Config): pb.Config => create(pb.ConfigSchema, c);
+
+export const infoOut = (i: Info): pb.Info =>
+  create(pb.InfoSchema, { version: i.version, versionCode: i.versionCode, connectionTableSize: i.connectionTableSize });
+
+export const daemonOut = (d: Daemon): pb.Daemon => create(pb.DaemonSchema, d);

@@ -1,0 +1,195 @@
+// ipvs.v1.IpvsService: each RPC translated to Handle calls, nothing more.
+import { create } from '@bufbuild/protobuf';
+import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { serviceKey, type BatchOp, type ServiceWithDestinations } from '../ipvs/index.js';
+import {
+  configIn, configOut, daemonIn, daemonOut, destinationIn, destinationOut, fieldPath, infoOut, serviceIdIn, serviceIdOut,
+  serviceIn, serviceWithDestinationsOut, statsOut,
+} from './convert.js';
+import { serverStream, unary, type FieldPath, type HandlerOptions, type StreamFn, type UnaryFn } from './handler.js';
+import type { Namespaces } from './namespaces.js';
+import { clampInterval, type StatsHub, type StatsSnapshot } from './stats-hub.js';
+import { RpcError, statusOfErrno } from './status.js';
+
+export interface IpvsServiceOptions extends HandlerOptions {
+  namespaces: Namespaces;
+  hub: StatsHub;
+  /** Most operations one Batch may carry. */
+  maxBatch: number;
+}
+
+const idPath: FieldPath<unknown> = (e) => fieldPath(e.subject, e.field, false);
+const nestedPath: FieldPath<unknown> = (e) => fieldPath(e.subject, e.field, true);
+
+/** "operations[3].create_service.id.port": the field of a refused batch item. */
+const batchPath: FieldPath<api.BatchRequest> = (e, req) => {
+  const item = e.index === undefined ? undefined : req.operations[e.index]?.operation;
+  if (!item?.case) return fieldPath(e.subject, e.field, false);
+  const kind = item.case.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const nested = item.case === 'createService' || item.case === 'updateService';
+  const inner = fieldPath(e.subject, e.field, nested);
+  // A destination operation holds its service and destination one level down; a service operation is the service.
+  return `operations[${e.index}].${kind}${nested || item.case === 'deleteService' ? inner.replace(/^service/, '') : `.${inner}`}`;
+};
+const BATCH_KINDS = ['createService', 'updateService', 'deleteService', 'createDestination', 'updateDestination', 'deleteDestination'] as const;
+
+function batchOp(o: api.BatchOperation, i: number): BatchOp {
+  const at = `operations[${i}]`;
+  const v = o.operation;
+  switch (v.case) {
+    case 'createService': return { op: 'newService', service: serviceIn(v.value, `${at}.create_service`) };
+    case 'updateService': return { op: 'updateService', service: serviceIn(v.value, `${at}.update_service`) };
+    case 'deleteService': return { op: 'delService', service: serviceIdIn(v.value, `${at}.delete_service`) };
+    case 'createDestination':
+    case 'updateDestination':
+    case 'deleteDestination': {
+      const name = `${at}.${v.case.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+      const op = ({ createDestination: 'newDestination', updateDestination: 'updateDestination', deleteDestination: 'delDestination' } as const)[v.case];
+      return { op, service: serviceIdIn(v.value.service, `${name}.service`), destination: destinationIn(v.value.destination, `${name}.destination`) };
+    }
+    default:
+      throw new RpcError(status.INVALID_ARGUMENT, `${at}: one of ${BATCH_KINDS.join(', ')} is required`, at);
+  }
+}
+
+export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation {
+  const h = (ns: string) => o.namespaces.handle(ns);
+  const u = <Req, Res>(method: string, fn: UnaryFn<Req, Res>, path: FieldPath<Req> = idPath) => unary(method, fn, o, path);
+
+  const listServices: UnaryFn<api.ListServicesRequest, api.ListServicesResponse> = async (req) => {
+    const handle = h(req.namespace);
+    const list: ServiceWithDestinations[] = req.includeDestinations
+      ? await handle.getServicesWithDestinations()
+      : (await handle.getServices()).map((s) => ({ ...s, destinations: [] }));
+    return create(api.ListServicesResponseSchema, { services: list.map((s) => serviceWithDestinationsOut(s, s.destinations)) });
+  };
+
+  const watchStats: StreamFn<api.WatchStatsRequest, api.WatchStatsResponse> = async (req, send, ctx) => {
+    const wanted = req.services.length ? new Set(req.services.map((s, i) => serviceKey(serviceIdIn(s, `services[${i}]`), 'watchStats'))) : undefined;
+    const intervalMs = clampInterval(req.interval ? Number(req.interval.seconds) * 1000 + req.interval.nanos / 1e6 : 0, req.allowFast);
+    const interval = durationFromMs(intervalMs);
+    let latest: StatsSnapshot | undefined;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const unsubscribe = o.hub.subscribe(req.namespace, intervalMs, {
+      next: (s) => { latest = s; wake?.(); },
+      fail: (e) => { failure = e; wake?.(); },
+    });
+    const aborted = new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true }));
+    try {
+      for (;;) {
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        if (failure) throw failure;
+        if (!latest) {
+          await Promise.race([new Promise<void>((r) => { wake = r; }), aborted]);
+          wake = undefined;
+          continue;
+        }
+        // While this send waits for a slow client, newer ticks replace `latest`: memory stays one snapshot.
+        const snap = latest;
+        latest = undefined;
+        await send(create(api.WatchStatsResponseSchema, {
+          time: timestampFromDate(snap.time),
+          interval,
+          services: snap.services
+            .filter((s) => !wanted || wanted.has(serviceKey(s)))
+            .map((s) => create(api.ServiceStatsSchema, {
+              service: serviceIdOut(s),
+              stats: statsOut(s.stats),
+              destinations: s.destinations.map((d) => create(api.DestinationStatsSchema, {
+                addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
+                activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections, stats: statsOut(d.stats),
+              })),
+            })),
+        }));
+      }
+    } finally {
+      unsubscribe();
+    }
+  };
+
+  return {
+    listServices: u('ListServices', listServices),
+    getService: u('GetService', async (req: api.GetServiceRequest) => {
+      const handle = h(req.namespace);
+      const id = serviceIdIn(req.service);
+      const [s, dests] = await Promise.all([handle.getService(id), req.includeDestinations ? handle.getDestinations(id) : []]);
+      return create(api.GetServiceResponseSchema, { service: serviceWithDestinationsOut(s, dests) });
+    }),
+    createService: u('CreateService', async (req: api.CreateServiceRequest) => {
+      await h(req.namespace).newService(serviceIn(req.service));
+      return create(api.CreateServiceResponseSchema);
+    }, nestedPath),
+    updateService: u('UpdateService', async (req: api.UpdateServiceRequest) => {
+      await h(req.namespace).updateService(serviceIn(req.service));
+      return create(api.UpdateServiceResponseSchema);
+    }, nestedPath),
+    deleteService: u('DeleteService', async (req: api.DeleteServiceRequest) => {
+      await h(req.namespace).delService(serviceIdIn(req.service));
+      return create(api.DeleteServiceResponseSchema);
+    }),
+    flush: u('Flush', async (req: api.FlushRequest) => {
+      await h(req.namespace).flush();
+      return create(api.FlushResponseSchema);
+    }),
+    listDestinations: u('ListDestinations', async (req: api.ListDestinationsRequest) => {
+      const dests = await h(req.namespace).getDestinations(serviceIdIn(req.service));
+      return create(api.ListDestinationsResponseSchema, { destinations: dests.map(destinationOut) });
+    }),
+    createDestination: u('CreateDestination', async (req: api.CreateDestinationRequest) => {
+      await h(req.namespace).newDestination(serviceIdIn(req.service), destinationIn(req.destination));
+      return create(api.CreateDestinationResponseSchema);
+    }),
+    updateDestination: u('UpdateDestination', async (req: api.UpdateDestinationRequest) => {
+      await h(req.namespace).updateDestination(serviceIdIn(req.service), destinationIn(req.destination));
+      return create(api.UpdateDestinationResponseSchema);
+    }),
+    deleteDestination: u('DeleteDestination', async (req: api.DeleteDestinationRequest) => {
+      await h(req.namespace).delDestination(serviceIdIn(req.service), destinationIn(req.destination));
+      return create(api.DeleteDestinationResponseSchema);
+    }),
+    batch: u('Batch', async (req: api.BatchRequest) => {
+      if (req.operations.length > o.maxBatch) {
+        throw new RpcError(status.INVALID_ARGUMENT, `${req.operations.length} operations; at most ${o.maxBatch} per batch`, 'operations');
+      }
+      const handle = h(req.namespace);
+      const results = await handle.batch(req.operations.map(batchOp));
+      let applied = 0;
+      return create(api.BatchResponseSchema, {
+        results: results.map((r) => {
+          if (r.ok) {
+            applied++;
+            return create(api.BatchResultSchema);
+          }
+          return create(api.BatchResultSchema, { code: statusOfErrno(r.error.errno), errno: r.error.errno, message: r.error.message });
+        }),
+        applied,
+      });
+    }, batchPath),
+    getConfig: u('GetConfig', async (req: api.GetConfigRequest) =>
+      create(api.GetConfigResponseSchema, { config: configOut(await h(req.namespace).getConfig()) })),
+    setConfig: u('SetConfig', async (req: api.SetConfigRequest) => {
+      await h(req.namespace).setConfig(configIn(req.config));
+      return create(api.SetConfigResponseSchema);
+    }),
+    getInfo: u('GetInfo', async (req: api.GetInfoRequest) =>
+      create(api.GetInfoResponseSchema, { info: infoOut(await h(req.namespace).getInfo()) })),
+    zeroCounters: u('ZeroCounters', async (req: api.ZeroCountersRequest) => {
+      await h(req.namespace).zero(req.service ? serviceIdIn(req.service) : undefined);
+      return create(api.ZeroCountersResponseSchema);
+    }),
+    startDaemon: u('StartDaemon', async (req: api.StartDaemonRequest) => {
+      await h(req.namespace).startDaemon(daemonIn(req.daemon));
+      return create(api.StartDaemonResponseSchema);
+    }),
+    stopDaemon: u('StopDaemon', async (req: api.StopDaemonRequest) => {
+      await h(req.namespace).stopDaemon(req.state);
+      return create(api.StopDaemonResponseSchema);
+    }),
+    listDaemons: u('ListDaemons', async (req: api.ListDaemonsRequest) =>
+      create(api.ListDaemonsResponseSchema, { daemons: (await h(req.namespace).getDaemons()).map(daemonOut) })),
+    watchStats: serverStream('WatchStats', watchStats, o, idPath),
+  };
+}

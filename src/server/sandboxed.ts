@@ -1,0 +1,81 @@
+// `npm start` on a machine whose kernel has no IPVS: the same server runs
+// inside user-mode Linux, and this process forwards the configured
+// listeners (TCP and unix) to it through vde2/slirp. TLS, when configured,
+// ends inside the guest: bytes pass through here untouched.
+import { createServer, connect, type Server } from 'node:net';
+import { existsSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { startSlirpNetwork } from '../sandbox/slirp.js';
+import { runInUml } from '../sandbox/uml.js';
+import type { ServerConfig } from './config.js';
+
+const GUEST_PORT = 50051;
+const root = resolve(import.meta.dirname, '../..');
+const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** Listens at `addr` (host:port or a unix path) and pipes every connection to the guest. */
+function forward(addr: string, hostPort: number): Promise<Server> {
+  const server = createServer((client) => {
+    const upstream = connect(hostPort, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    const m = /^\[?(.*?)\]?:(\d+)$/.exec(addr);
+    if (m) server.listen(Number(m[2]), m[1], () => ok(server));
+    else server.listen(addr, () => ok(server));
+  });
+}
+
+/** Runs until SIGTERM/SIGINT (exit 0) or until the guest dies (exit 1). */
+export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<never> {
+  const net = await startSlirpNetwork(GUEST_PORT);
+  const flags = [
+    '--sandbox', 'never', '--listen', `0.0.0.0:${GUEST_PORT}`, '--insecure', '--unix', '', '--log-level', cfg.logLevel,
+    '--max-batch', String(cfg.maxBatch), '--max-message-bytes', String(cfg.maxMessageBytes),
+    ...cfg.netns.flatMap((n) => ['--netns', n]),
+    ...(cfg.tlsCert ? ['--tls-cert', resolve(cfg.tlsCert), '--tls-key', resolve(cfg.tlsKey)] : []),
+    ...(cfg.tlsClientCa ? ['--tls-client-ca', resolve(cfg.tlsClientCa)] : []),
+  ];
+  const abort = new AbortController();
+  log.warn({ kernel: 'user-mode Linux 6.1', listen: cfg.listen, unix: cfg.unix },
+    'SANDBOX: this machine\'s kernel has no IPVS, so ipvsd runs inside a user-mode Linux kernel; '
+    + 'the rules you make live in that sandbox kernel, not in this machine\'s');
+  const guest = runInUml({
+    command: `${net.guestSetup}; exec ${quote(process.execPath)} --import tsx src/server/main.ts ${flags.map(quote).join(' ')}`,
+    cwd: root,
+    kernelArgs: [net.kernelArg],
+    timeoutMs: 0,
+    signal: abort.signal,
+    keepOutput: false,
+    echo: (s) => process.stdout.write(s),
+  });
+
+  const listeners: Server[] = [];
+  const addresses = [...cfg.listen];
+  if (cfg.unix) {
+    if (existsSync(cfg.unix)) unlinkSync(cfg.unix);
+    addresses.push(cfg.unix);
+  }
+  for (const a of addresses) listeners.push(await forward(a, net.hostPort));
+  log.info({ addresses }, 'sandbox listeners forward to the guest');
+
+  let stopping = false;
+  const stop = (code: number) => {
+    stopping = true;
+    for (const l of listeners) l.close();
+    if (cfg.unix && existsSync(cfg.unix)) unlinkSync(cfg.unix);
+    abort.abort();
+    net.close();
+    process.exit(code);
+  };
+  process.once('SIGTERM', () => stop(0));
+  process.once('SIGINT', () => stop(0));
+  const r = await guest;
+  if (!stopping) log.error({ code: r.code }, 'the sandbox kernel stopped');
+  return stop(1) as never;
+}

@@ -1,0 +1,110 @@
+// The gRPC server: IpvsService, health (NOT_SERVING without IPVS), and
+// reflection, on the configured listeners; and its orderly shutdown.
+import { connect } from 'node:net';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { file_ipvs_v1_ipvs, IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { KernelError } from '../ipvs/index.js';
+import { fileDescriptorProtos, grpcDefinition } from '../rpc/definition.js';
+import type { ServerConfig } from './config.js';
+import { Calls } from './handler.js';
+import { ipvsService } from './ipvs-service.js';
+import { Namespaces } from './namespaces.js';
+import { StatsHub } from './stats-hub.js';
+import { RpcError } from './status.js';
+
+export interface RunningServer {
+  /** Bound addresses: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
+  addresses: string[];
+  hub: StatsHub;
+  /** Whether this kernel has IPVS: health says SERVING only then. */
+  serving: boolean;
+  /** Ends streams with UNAVAILABLE, stops listening, closes every handle. */
+  shutdown(): Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 5000;
+
+function credentials(c: ServerConfig): ServerCredentials {
+  if (!c.tlsCert) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(
+    c.tlsClientCa ? readFileSync(c.tlsClientCa) : null,
+    [{ cert_chain: readFileSync(c.tlsCert), private_key: readFileSync(c.tlsKey) }],
+    !!c.tlsClientCa,
+  );
+}
+
+/** Removes a unix socket left by a server that died; refuses if one is still listening there. */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`${path}: another server is listening there`);
+  unlinkSync(path);
+}
+
+export async function startServer(cfg: ServerConfig, log: Logger): Promise<RunningServer> {
+  const namespaces = new Namespaces(cfg.netns);
+  const hub = new StatsHub(namespaces, log);
+  const calls = new Calls();
+  const server = new Server({ 'grpc.max_receive_message_length': cfg.maxMessageBytes });
+
+  let serving = true;
+  try {
+    namespaces.handle('');
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+    serving = false;
+    log.error({ err: e.message }, 'IPVS is not available: health reports NOT_SERVING and every call fails');
+  }
+
+  server.addService(grpcDefinition(IpvsService), ipvsService({ log, calls, namespaces, hub, maxBatch: cfg.maxBatch }));
+  const health = new HealthImplementation({
+    '': serving ? 'SERVING' : 'NOT_SERVING',
+    [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',
+  });
+  health.addToServer(server);
+  const healthPkg = protoLoader.loadSync(healthProtoPath);
+  new ReflectionService({
+    ...healthPkg,
+    [IpvsService.typeName]: { fileDescriptorProtos: fileDescriptorProtos(file_ipvs_v1_ipvs) } as never,
+  }).addToServer(server);
+
+  const creds = credentials(cfg);
+  const addresses: string[] = [];
+  const bind = (addr: string) => new Promise<number>((resolve, reject) => {
+    server.bindAsync(addr, creds, (err, port) => (err ? reject(new Error(`listen ${addr}: ${err.message}`)) : resolve(port)));
+  });
+  for (const l of cfg.listen) {
+    const port = await bind(l);
+    addresses.push(l.replace(/:0$/, `:${port}`));
+  }
+  if (cfg.unix) {
+    await clearStaleSocket(cfg.unix);
+    await bind(`unix:${cfg.unix}`);
+    addresses.push(`unix:${cfg.unix}`);
+  }
+  log.info({ addresses, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving }, 'ipvsd listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => (stopping ??= (async () => {
+    log.info({ streams: calls.size }, 'shutting down');
+    const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
+    hub.close(reason);
+    calls.abortAll(reason);
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, SHUTDOWN_GRACE_MS);
+      server.tryShutdown(() => { clearTimeout(force); resolve(); });
+    });
+    namespaces.closeAll();
+    if (cfg.unix && existsSync(cfg.unix)) unlinkSync(cfg.unix);
+    log.info('stopped');
+  })());
+  return { addresses, hub, serving, shutdown };
+}

@@ -1,0 +1,126 @@
+// Shared stats polling: one poller per (namespace, interval), however many
+// watchers it has. Each tick lists the namespace once and hands the same
+// snapshot to every watcher; the poller stops with its last watcher.
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Handle, ServiceWithDestinations } from '../ipvs/index.js';
+import type { Namespaces } from './namespaces.js';
+import { RpcError } from './status.js';
+
+export interface StatsSnapshot {
+  time: Date;
+  services: ServiceWithDestinations[];
+}
+
+export interface StatsListener {
+  next(s: StatsSnapshot): void;
+  /** The poller ended for good (namespace gone, kernel error); no more calls follow. */
+  fail(e: unknown): void;
+}
+
+/** Intervals, in ms: the kernel's estimator period, the floor when asked for faster, the ceiling. */
+export const Interval = { default: 2000, fastFloor: 100, max: 3_600_000 } as const;
+
+/** The interval a watcher gets: at least the estimator period unless `allowFast`, at most an hour. */
+export function clampInterval(requestedMs: number, allowFast: boolean): number {
+  const ms = requestedMs > 0 ? requestedMs : Interval.default;
+  return Math.min(Interval.max, Math.max(allowFast ? Interval.fastFloor : Interval.default, Math.round(ms)));
+}
+
+class Poller {
+  readonly listeners = new Set<StatsListener>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private last: StatsSnapshot | undefined;
+  private handle: Handle | undefined;
+
+  constructor(
+    private readonly hub: StatsHub,
+    readonly key: string,
+    private readonly ns: string,
+    private readonly intervalMs: number,
+  ) {}
+
+  add(l: StatsListener): void {
+    this.listeners.add(l);
+    if (this.last) l.next(this.last);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), this.intervalMs);
+      void this.tick();
+    }
+  }
+
+  remove(l: StatsListener): void {
+    this.listeners.delete(l);
+    if (!this.listeners.size) this.stop();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.hub.forget(this);
+  }
+
+  fail(e: unknown): void {
+    this.stop();
+    const ls = [...this.listeners];
+    this.listeners.clear();
+    for (const l of ls) l.fail(e);
+  }
+
+  private async tick(): Promise<void> {
+    // A listing slower than the interval skips ticks rather than piling them up.
+    if (this.busy || !this.timer) return;
+    this.busy = true;
+    try {
+      const h = this.hub.namespaces.handle(this.ns);
+      this.handle ??= h;
+      if (h !== this.handle) throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(this.ns)} was deleted`, 'namespace');
+      this.hub.dumps++;
+      const services = await h.getServicesWithDestinations();
+      if (!this.timer) return;
+      this.last = { time: new Date(), services };
+      for (const l of this.listeners) l.next(this.last);
+    } catch (e) {
+      this.hub.log.warn({ namespace: this.ns, err: e }, 'stats polling ended');
+      this.fail(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+export class StatsHub {
+  /** Kernel listings made by all pollers: what sharing saves shows here. */
+  dumps = 0;
+  private readonly pollers = new Map<string, Poller>();
+
+  constructor(readonly namespaces: Namespaces, readonly log: Logger) {}
+
+  /** Watches `ns` every `intervalMs`; returns the function that stops watching. */
+  subscribe(ns: string, intervalMs: number, l: StatsListener): () => void {
+    this.namespaces.resolve(ns);
+    const key = `${ns}\0${intervalMs}`;
+    let p = this.pollers.get(key);
+    if (!p) this.pollers.set(key, (p = new Poller(this, key, ns, intervalMs)));
+    p.add(l);
+    const poller = p;
+    return () => poller.remove(l);
+  }
+
+  /** How many watchers there are, all namespaces together. */
+  get watchers(): number {
+    let n = 0;
+    for (const p of this.pollers.values()) n += p.listeners.size;
+    return n;
+  }
+
+  /** Ends every watch with `reason`. */
+  close(reason: unknown): void {
+    for (const p of [...this.pollers.values()]) p.fail(reason);
+  }
+
+  forget(p: Poller): void {
+    if (this.pollers.get(p.key) === p) this.pollers.delete(p.key);
+  }
+}
