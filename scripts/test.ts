@@ -1,5 +1,5 @@
-// `npm test`: unit tests on this machine, kernel tests inside user-mode
-// Linux, then one summary line "N passed, N failed, N skipped" over all.
+// `npm test`: unit tests on this machine, kernel and e2e tests inside
+// user-mode Linux, then one summary line "N passed, N failed, N skipped" over all.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ const reports = join(root, '.uml', 'reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks unit kernel no-ipvs
+const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks unit kernel e2e no-ipvs
 const wanted = (suite: string) => !only.length || only.includes(suite);
 
 const args = (suite: string) => [
@@ -36,10 +36,14 @@ function count(suite: string, code: number): void {
   }
 }
 
-async function inUml(suite: string, ipvs: boolean): Promise<void> {
-  const cmd = [process.execPath, ...args(suite)].map((a) => `'${a}'`).join(' ');
-  const r = await runInUml({ command: cmd, cwd: root, ipvs, echo: (s) => process.stdout.write(s), timeoutMs: 15 * 60_000 });
-  count(suite, r.code);
+/** Runs vitest suites one after another in one user-mode Linux boot. */
+async function inUml(suites: string[], ipvs: boolean): Promise<void> {
+  const cmd = suites.map((suite) => `${[process.execPath, ...args(suite)].map((a) => `'${a}'`).join(' ')}; echo $? > '${join(reports, `${suite}.rc`)}'`).join('; ');
+  await runInUml({ command: cmd, cwd: root, ipvs, echo: (s) => process.stdout.write(s), timeoutMs: 15 * 60_000 });
+  for (const suite of suites) {
+    const rc = join(reports, `${suite}.rc`);
+    count(suite, existsSync(rc) ? Number(readFileSync(rc, 'utf8').trim()) : -1);
+  }
 }
 
 /** A check that is not a vitest suite: counted as one test, passed or failed. */
@@ -65,7 +69,7 @@ if (wanted('checks')) {
   }
 }
 
-if (wanted('kernel') || wanted('no-ipvs')) {
+if (wanted('kernel') || wanted('e2e') || wanted('no-ipvs')) {
   console.log('ipvsd: checking Debian packages for the user-mode Linux kernel (scripts/install-deps.sh)');
   execFileSync('bash', [join(root, 'scripts', 'install-deps.sh')], { stdio: 'inherit' });
 }
@@ -76,14 +80,15 @@ if (wanted('unit')) {
   count('unit', r.status ?? -1);
 }
 
-if (wanted('kernel')) {
-  console.log('ipvsd: kernel tests (inside user-mode Linux 6.1 with IPVS; booting)');
-  await inUml('kernel', true);
+const withIpvs = ['kernel', 'e2e'].filter(wanted);
+if (withIpvs.length) {
+  console.log(`ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; booting)`);
+  await inUml(withIpvs, true);
 }
 
 if (wanted('no-ipvs')) {
   console.log('ipvsd: tests on a kernel without IPVS (inside user-mode Linux with no modules; booting)');
-  await inUml('no-ipvs', false);
+  await inUml(['no-ipvs'], false);
 }
 
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

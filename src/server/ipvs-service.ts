@@ -3,7 +3,7 @@ import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import { serviceKey, type BatchOp, type ServiceWithDestinations } from '../ipvs/index.js';
+import { serviceKey, ValidationError, type BatchOp, type ServiceWithDestinations } from '../ipvs/index.js';
 import {
   configIn, configOut, daemonIn, daemonOut, destinationIn, destinationOut, fieldPath, infoOut, serviceIdIn, serviceIdOut,
   serviceIn, serviceWithDestinationsOut, statsOut,
@@ -67,7 +67,13 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
   };
 
   const watchStats: StreamFn<api.WatchStatsRequest, api.WatchStatsResponse> = async (req, send, ctx) => {
-    const wanted = req.services.length ? new Set(req.services.map((s, i) => serviceKey(serviceIdIn(s, `services[${i}]`), 'watchStats'))) : undefined;
+    const wanted = req.services.length ? new Set(req.services.map((s, i) => {
+      try {
+        return serviceKey(serviceIdIn(s, `services[${i}]`), 'watchStats');
+      } catch (e) {
+        throw e instanceof ValidationError ? e.within('watchStats', i) : e;
+      }
+    })) : undefined;
     const intervalMs = clampInterval(req.interval ? Number(req.interval.seconds) * 1000 + req.interval.nanos / 1e6 : 0, req.allowFast);
     const interval = durationFromMs(intervalMs);
     let latest: StatsSnapshot | undefined;
@@ -190,6 +196,6 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
     }),
     listDaemons: u('ListDaemons', async (req: api.ListDaemonsRequest) =>
       create(api.ListDaemonsResponseSchema, { daemons: (await h(req.namespace).getDaemons()).map(daemonOut) })),
-    watchStats: serverStream('WatchStats', watchStats, o, idPath),
+    watchStats: serverStream('WatchStats', watchStats, o, (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`),
   };
 }

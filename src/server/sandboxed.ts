@@ -52,7 +52,10 @@ export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<neve
     timeoutMs: 0,
     signal: abort.signal,
     keepOutput: false,
-    echo: (s) => process.stdout.write(s),
+    echo: (s) => {
+      process.stdout.write(s);
+      if (s.includes('"msg":"ipvsd listening"')) log.info({ addresses: cfg.listen }, 'sandbox ready');
+    },
   });
 
   const listeners: Server[] = [];

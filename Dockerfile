@@ -1,0 +1,22 @@
+# ipvsd: the gRPC control plane for Linux IPVS.
+#   docker build -t ipvsd .
+#   docker run --rm --network host --cap-add NET_ADMIN ipvsd
+# (add --cap-add SYS_ADMIN and -v /run/netns:/run/netns only to serve other
+# network namespaces, with --netns). The host's kernel needs the ip_vs module.
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Runtime dependencies only; ffi-rs ships prebuilt binaries.
+RUN npm ci --omit=dev --ignore-scripts
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY --from=deps /app/node_modules node_modules
+COPY package.json ./
+COPY gen gen
+COPY src src
+# In a container the kernel is the host's: never fall back to the sandbox.
+ENV IPVSD_SANDBOX=never NODE_ENV=production
+EXPOSE 50051
+ENTRYPOINT ["node", "--import", "tsx", "src/server/main.ts"]

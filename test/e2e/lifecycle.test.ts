@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { credentials, loadPackageDefinition, makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { service as healthService } from 'grpc-health-check';
+import { describe, expect, it } from 'vitest';
+import { connectIpvs, status } from '../../src/client/index.js';
+import { failure, useServer } from './helpers.js';
+
+const ctx = useServer();
+
+describe('health and reflection', () => {
+  it('reports SERVING for the server and for ipvs.v1.IpvsService', async () => {
+    const Health = makeGenericClientConstructor(healthService, 'Health');
+    const h = new Health(ctx.address, credentials.createInsecure()) as Client & Record<string, Function>;
+    for (const service of ['', 'ipvs.v1.IpvsService']) {
+      const r = await new Promise<{ status: string }>((resolve, reject) => h.check!({ service }, (e: Error | null, res: { status: string }) => (e ? reject(e) : resolve(res))));
+      expect(r.status).toBe('SERVING');
+    }
+    h.close();
+  });
+
+  it('answers a reflection client: services, then the descriptor of IpvsService with its methods', async () => {
+    const pkg = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
+      includeDirs: [new URL('../../node_modules/@grpc/reflection/build/proto', import.meta.url).pathname],
+    });
+    const { grpc } = loadPackageDefinition(pkg) as unknown as { grpc: { reflection: { v1: { ServerReflection: new (a: string, c: unknown) => Client & Record<string, Function> } } } };
+    const client = new grpc.reflection.v1.ServerReflection(ctx.address, credentials.createInsecure());
+    const stream = client.serverReflectionInfo!();
+    const next = () => once(stream, 'data').then(([d]) => d);
+    stream.write({ listServices: '' });
+    const listed = await next();
+    expect(listed.listServicesResponse.service.map((s: { name: string }) => s.name))
+      .toEqual(expect.arrayContaining(['ipvs.v1.IpvsService', 'grpc.health.v1.Health']));
+    stream.write({ fileContainingSymbol: 'ipvs.v1.IpvsService' });
+    const files = (await next()).fileDescriptorResponse.fileDescriptorProto.map((b: Buffer) => fromBinary(FileDescriptorProtoSchema, b));
+    const svc = files.flatMap((f: { service: { name: string; method: { name: string }[] }[] }) => f.service).find((s: { name: string }) => s.name === 'IpvsService');
+    expect(svc.method.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['ListServices', 'CreateService', 'Batch', 'WatchStats']));
+    stream.end();
+    client.close();
+  });
+});
+
+describe('shutdown', () => {
+  it('on SIGTERM ends open streams with UNAVAILABLE, removes its socket and exits 0', async () => {
+    const sock = `/run/ipvsd-term-${process.pid}.sock`;
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', sock], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout!.on('data', (d) => { out += d; });
+    for (let i = 0; i < 300 && !out.includes('ipvsd listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(sock)).toBe(true);
+    const c = connectIpvs(`unix:${sock}`);
+    const watched = failure((async () => {
+      for await (const _ of c.watchStats({ interval: { nanos: 200e6 }, allowFast: true })) {
+        if (p.exitCode === null && !p.killed) p.kill('SIGTERM');
+      }
+    })());
+    const [code] = await once(p, 'exit');
+    expect(code).toBe(0);
+    expect((await watched).code).toBe(status.UNAVAILABLE);
+    expect(existsSync(sock)).toBe(false);
+    expect(out).toContain('"msg":"stopped"');
+    c.close();
+  });
+});

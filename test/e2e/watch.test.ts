@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Protocol, status, type WatchStatsResponse } from '../../src/client/index.js';
+import { createNetns } from '../kernel/helpers.js';
+import { createTopology, REAL, REAL_PORT, VIP_ADDRESS, VIP_PORT, type Topology } from '../kernel/topology.js';
+import { failure, useServer } from './helpers.js';
+
+// "*": any name under /run/netns, so a test can watch a namespace and delete it.
+const ctx = useServer(['--netns', '*']);
+const VIP = { address: VIP_ADDRESS, protocol: Protocol.TCP, port: VIP_PORT };
+const ns = () => ctx.ns.name;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Reads `n` snapshots (bounded by `ms`), then cancels. */
+async function take(n: number, req: Parameters<typeof ctx.client.watchStats>[0], ms = 20_000): Promise<WatchStatsResponse[]> {
+  const out: WatchStatsResponse[] = [];
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  for await (const s of ctx.client.watchStats(req, { signal: ac.signal })) {
+    out.push(s);
+    if (out.length >= n) break;
+  }
+  clearTimeout(timer);
+  return out;
+}
+
+describe('WatchStats', () => {
+  let net: Topology;
+  beforeAll(async () => { net = await createTopology(ctx.ns); });
+  afterAll(() => net?.close());
+
+  it('shows counters move while traffic flows through a VIP', async () => {
+    await ctx.client.createService({ namespace: ns(), service: { id: VIP, schedName: 'rr' } });
+    for (const r of REAL) await ctx.client.createDestination({ namespace: ns(), service: VIP, destination: { address: r.server, port: REAL_PORT } });
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 20_000);
+    let first: WatchStatsResponse | undefined;
+    let moved: WatchStatsResponse | undefined;
+    for await (const s of ctx.client.watchStats({ namespace: ns() }, { signal: ac.signal })) {
+      if (!first) {
+        first = s;
+        expect(s.services[0]?.stats?.connections).toBe(0n);
+        net.request(4);
+      } else if (s.services[0]?.stats?.connections === 4n) {
+        moved = s;
+        break;
+      }
+    }
+    clearTimeout(timer);
+    expect(moved, 'a snapshot with the 4 connections').toBeDefined();
+    expect(moved!.services[0]!.destinations.map((d) => d.stats?.connections)).toEqual([2n, 2n]);
+    expect(moved!.services[0]!.stats!.bytesIn).toBeGreaterThan(0n);
+    expect(moved!.interval).toMatchObject({ seconds: 2n });
+  });
+
+  it('filters by service', async () => {
+    await ctx.client.createService({ namespace: ns(), service: { id: VIP } });
+    await ctx.client.createService({ namespace: ns(), service: { id: { ...VIP, port: 81 } } });
+    const [s] = await take(1, { namespace: ns(), services: [{ address: VIP_ADDRESS, protocol: Protocol.TCP, port: 81 }] });
+    expect(s!.services.map((x) => x.service?.port)).toEqual([81]);
+  });
+
+  it('clamps the interval: 2 s floor unless allow_fast (then 100 ms), 1 h ceiling', async () => {
+    const interval = async (ms: bigint, allowFast = false) => {
+      const [s] = await take(1, { namespace: ns(), interval: { seconds: ms / 1000n, nanos: Number(ms % 1000n) * 1e6 }, allowFast });
+      return s!.interval!;
+    };
+    expect(await interval(10n)).toMatchObject({ seconds: 2n, nanos: 0 });
+    expect(await interval(10n, true)).toMatchObject({ seconds: 0n, nanos: 100e6 });
+    expect(await interval(250n, true)).toMatchObject({ seconds: 0n, nanos: 250e6 });
+    expect(await interval(7_200_000n)).toMatchObject({ seconds: 3600n });
+  });
+
+  it('serves 100 concurrent watchers with one kernel listing per tick', async () => {
+    await ctx.client.createService({ namespace: ns(), service: { id: VIP } });
+    const before = ctx.server.hub.dumps;
+    const all = await Promise.all(Array.from({ length: 100 }, () => take(3, { namespace: ns(), interval: { nanos: 300e6 }, allowFast: true })));
+    const ticks = new Set(all.flat().map((s) => `${s.time?.seconds}.${s.time?.nanos}`));
+    const dumps = ctx.server.hub.dumps - before;
+    // Every watcher saw snapshots of the same few ticks; each tick was one listing.
+    expect(all.every((w) => w.length === 3)).toBe(true);
+    expect(ticks.size).toBeGreaterThanOrEqual(3);
+    expect(dumps).toBeLessThanOrEqual(ticks.size + 1);
+  });
+
+  it('frees a cancelled watcher at once, and polls no more without watchers', async () => {
+    await take(1, { namespace: ns(), interval: { nanos: 200e6 }, allowFast: true });
+    for (let i = 0; i < 50 && ctx.server.hub.watchers; i++) await sleep(20);
+    expect(ctx.server.hub.watchers).toBe(0);
+    const dumps = ctx.server.hub.dumps;
+    await sleep(1000);
+    expect(ctx.server.hub.dumps).toBe(dumps);
+  });
+
+  it('ends with NOT_FOUND when the namespace is deleted', async () => {
+    const gone = createNetns('gone');
+    const e = await failure((async () => {
+      let n = 0;
+      for await (const _ of ctx.client.watchStats({ namespace: gone.name, interval: { nanos: 200e6 }, allowFast: true })) {
+        if (++n === 1) gone.remove();
+        if (n > 50) throw new Error('the stream outlived its namespace');
+      }
+    })());
+    expect(e).toMatchObject({ code: status.NOT_FOUND, field: 'namespace' });
+  });
+});

@@ -1,0 +1,107 @@
+// The server's pure parts: the errno table, configuration rules, field
+// paths, interval clamping and the namespace allow list.
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { KernelError, ValidationError } from '../../src/ipvs/index.js';
+import { parseConfig } from '../../src/server/config.js';
+import { fieldPath } from '../../src/server/convert.js';
+import { Namespaces } from '../../src/server/namespaces.js';
+import { clampInterval } from '../../src/server/stats-hub.js';
+import { RpcError, statusOfErrno, toStatus } from '../../src/server/status.js';
+
+describe('the errno -> gRPC status table', () => {
+  it.each([
+    ['EEXIST', status.ALREADY_EXISTS], ['ENOENT', status.NOT_FOUND], ['ESRCH', status.NOT_FOUND], ['ENODEV', status.NOT_FOUND],
+    ['EINVAL', status.INVALID_ARGUMENT], ['EAFNOSUPPORT', status.INVALID_ARGUMENT], ['EMSGSIZE', status.INVALID_ARGUMENT],
+    ['ERANGE', status.OUT_OF_RANGE], ['EPERM', status.PERMISSION_DENIED], ['EACCES', status.PERMISSION_DENIED],
+    ['ENOPROTOOPT', status.FAILED_PRECONDITION], ['EOPNOTSUPP', status.FAILED_PRECONDITION], ['EBUSY', status.UNAVAILABLE],
+    ['EAGAIN', status.UNAVAILABLE], ['EBADF', status.UNAVAILABLE], ['ENOMEM', status.RESOURCE_EXHAUSTED],
+    ['ENOBUFS', status.RESOURCE_EXHAUSTED], ['ETIMEDOUT', status.DEADLINE_EXCEEDED], ['EINTR', status.ABORTED],
+    ['EBADMSG', status.INTERNAL], ['EIO', status.INTERNAL], ['EXDEV', status.INTERNAL],
+  ] as const)('%s is %s', (errno, code) => {
+    expect(statusOfErrno(errno)).toBe(code);
+    const st = toStatus(KernelError.of('newService tcp 192.0.2.1:80', errno, 'why'));
+    expect(st.code).toBe(code);
+    expect(st.metadata.get('ipvs-errno')).toEqual([errno]);
+    expect(st.metadata.get('ipvs-operation')).toEqual(['newService tcp 192.0.2.1:80']);
+    expect(st.details).toBe(`newService tcp 192.0.2.1:80: ${errno}: why`);
+  });
+
+  it('a refused model is INVALID_ARGUMENT naming the request field', () => {
+    const st = toStatus(new ValidationError('newService', 'port', '70000 is not an integer in 0..65535', 'service'), () => 'service.id.port');
+    expect(st.code).toBe(status.INVALID_ARGUMENT);
+    expect(st.metadata.get('ipvs-field')).toEqual(['service.id.port']);
+    expect(st.metadata.get('ipvs-errno')).toEqual(['EINVAL']);
+  });
+
+  it('hides an unexpected error behind INTERNAL', () => {
+    const st = toStatus(new TypeError('secret detail'));
+    expect(st).toMatchObject({ code: status.INTERNAL, internal: true });
+    expect(st.details).not.toContain('secret');
+  });
+
+  it('keeps a server error\'s own status', () => {
+    expect(toStatus(new RpcError(status.PERMISSION_DENIED, 'no', 'namespace'))).toMatchObject({ code: status.PERMISSION_DENIED, details: 'no' });
+  });
+});
+
+describe('configuration', () => {
+  const parse = (argv: string[], env = {}) => parseConfig(argv, env);
+  it('listens on 127.0.0.1:50051 and /run/ipvsd.sock by default', () => {
+    expect(parse([])).toMatchObject({ listen: ['127.0.0.1:50051'], unix: '/run/ipvsd.sock', netns: [], sandbox: 'auto', insecure: false });
+  });
+  it('takes the environment, and flags over it', () => {
+    expect(parse([], { IPVSD_LISTEN: '127.0.0.2:1,[::1]:2', IPVSD_NETNS: 'a,b' })).toMatchObject({ listen: ['127.0.0.2:1', '[::1]:2'], netns: ['a', 'b'] });
+    expect(parse(['--listen', '127.0.0.1:3'], { IPVSD_LISTEN: '127.0.0.2:1' })).toMatchObject({ listen: ['127.0.0.1:3'] });
+  });
+  it('refuses a non-loopback listener without TLS unless --insecure', () => {
+    expect(() => parse(['--listen', '0.0.0.0:50051'])).toThrow(/not loopback/);
+    expect(parse(['--listen', '0.0.0.0:50051', '--insecure'])).toMatchObject({ insecure: true });
+    expect(parse(['--listen', '[::]:1', '--tls-cert', 'c', '--tls-key', 'k'])).toMatchObject({ tlsCert: 'c' });
+  });
+  it('refuses half a TLS configuration and bad values', () => {
+    expect(() => parse(['--tls-cert', 'c'])).toThrow(/go together/);
+    expect(() => parse(['--tls-client-ca', 'ca'])).toThrow(/needs --tls-cert/);
+    expect(() => parse(['--sandbox', 'maybe'])).toThrow(/auto, never or always/);
+    expect(() => parse(['--max-batch', '0'])).toThrow(/positive integer/);
+    expect(() => parse(['--listen', 'nohost'])).toThrow(/HOST:PORT/);
+    expect(() => parse(['--bogus'])).toThrow();
+  });
+});
+
+describe('request field paths of refused core fields', () => {
+  it.each([
+    ['service', 'port', true, 'service.id.port'], ['service', 'schedName', true, 'service.sched_name'],
+    ['service', 'port', false, 'service.port'], ['destination', 'connectionFlags', false, 'destination.forwarding_method'],
+    ['destination', 'addressFamily', false, 'destination.address_family'], ['config', 'timeoutTcpFin', false, 'config.timeout_tcp_fin'],
+  ] as const)('%s %s (nested %s) is %s', (subject, field, nested, path) => {
+    expect(fieldPath(subject, field, nested)).toBe(path);
+  });
+});
+
+describe('stats intervals', () => {
+  it('default to 2 s, are raised to 2 s unless fast is allowed (100 ms), lowered to 1 h', () => {
+    expect(clampInterval(0, false)).toBe(2000);
+    expect(clampInterval(10, false)).toBe(2000);
+    expect(clampInterval(10, true)).toBe(100);
+    expect(clampInterval(5000, false)).toBe(5000);
+    expect(clampInterval(1e9, true)).toBe(3_600_000);
+  });
+});
+
+describe('the namespace allow list', () => {
+  it('always allows the server\'s own, and only listed others', () => {
+    const n = new Namespaces(['blue', '/proc/1/ns/net']);
+    expect(n.resolve('')).toBe('');
+    expect(n.resolve('blue')).toBe('/run/netns/blue');
+    expect(n.resolve('/run/netns/blue')).toBe('/run/netns/blue');
+    expect(n.resolve('/proc/1/ns/net')).toBe('/proc/1/ns/net');
+    expect(() => n.resolve('green')).toThrow(expect.objectContaining({ code: status.PERMISSION_DENIED }));
+    expect(() => n.resolve('../x')).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT }));
+  });
+  it('"*" allows every name under /run/netns, not other paths', () => {
+    const n = new Namespaces(['*']);
+    expect(n.resolve('green')).toBe('/run/netns/green');
+    expect(() => n.resolve('/proc/1/ns/net')).toThrow(expect.objectContaining({ code: status.PERMISSION_DENIED }));
+  });
+});
