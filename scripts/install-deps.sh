@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the Debian packages that tests, benchmarks and the
 # sandbox need: a user-mode Linux kernel with IPVS modules, ipvsadm to
-# cross-check, iproute2 for namespaces and veth, vde2 for the sandbox's port.
+# cross-check, iproute2 for namespaces and veth, vde2 for the sandbox's port,
+# openssl for the TLS tests' certificates.
 set -euo pipefail
-PACKAGES=(user-mode-linux kmod ipvsadm iproute2 vde2)
+PACKAGES=(user-mode-linux kmod ipvsadm iproute2 vde2 openssl)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

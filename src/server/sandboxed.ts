@@ -2,6 +2,7 @@
 // inside user-mode Linux, and this process forwards the configured
 // listeners (TCP and unix) to it through vde2/slirp. TLS, when configured,
 // ends inside the guest: bytes pass through here untouched.
+import { execFileSync } from 'node:child_process';
 import { createServer, connect, type Server } from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -33,6 +34,8 @@ function forward(addr: string, hostPort: number): Promise<Server> {
 
 /** Runs until SIGTERM/SIGINT (exit 0) or until the guest dies (exit 1). */
 export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<never> {
+  log.info('checking the Debian packages of the sandbox (scripts/install-deps.sh)');
+  execFileSync('bash', [resolve(root, 'scripts/install-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
   const net = await startSlirpNetwork(GUEST_PORT);
   const flags = [
     '--sandbox', 'never', '--listen', `0.0.0.0:${GUEST_PORT}`, '--insecure', '--unix', '', '--log-level', cfg.logLevel,

@@ -36,7 +36,7 @@ describe('batches and coalescing', () => {
   it('refuses a whole batch, unsent, when one item is invalid', async () => {
     const sends = ctx.h.io.sends;
     expect(() => ctx.h.batch([{ op: 'newService', service: svc(1) }, { op: 'newService', service: svc(70000) }]))
-      .toThrow(/batch item 1: newService: EINVAL: port/);
+      .toThrow(/batch item 1: newService: EINVAL: service port/);
     expect(ctx.h.io.sends).toBe(sends);
     expect(ctx.ns.saved()).toEqual([]);
   });
