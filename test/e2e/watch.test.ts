@@ -104,6 +104,8 @@ describe('WatchStats', () => {
     const call = stream.watchStats!(create(WatchStatsRequestSchema, { namespace: ns(), interval: { nanos: 100e6 }, allowFast: true }));
     const times: number[] = [];
     call.on('data', (m: WatchStatsResponse) => times.push(Number(m.time!.seconds) * 1000 + m.time!.nanos / 1e6));
+    const errors: { code?: number }[] = [];
+    call.on('error', (e: { code?: number }) => { if (e.code !== status.CANCELLED) errors.push(e); });
     await once(call, 'data');
     call.pause();
     const pausedAt = Date.now();
@@ -118,6 +120,7 @@ describe('WatchStats', () => {
     // ...and once reading again, the client is handed a fresh snapshot, not the old backlog.
     expect(times[times.length - 1]!).toBeGreaterThan(wantFresh);
     expect(before).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
   });
 
   it('ends with NOT_FOUND when the namespace is deleted', async () => {
