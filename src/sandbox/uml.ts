@@ -37,6 +37,12 @@ export interface UmlResult {
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
+/** The guest's /tmp and /run are its own: a working directory under them is mounted from the host again. */
+function hostDir(cwd: string): string {
+  if (!/^\/(tmp|run)\//.test(cwd)) return '';
+  return `mkdir -p ${quote(cwd)} && mount -t hostfs -o ${quote(cwd)} none ${quote(cwd)}`;
+}
+
 export function initScript(dir: string, o: UmlOptions): string {
   const env = Object.entries(o.env ?? {}).map(([k, v]) => `export ${k}=${quote(v)}`).join('\n');
   return `#!/bin/sh
@@ -46,6 +52,7 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
+${hostDir(o.cwd)}
 ${o.ipvs === false ? '' : 'mount -t hostfs -o /usr/lib/uml/modules none /lib/modules && modprobe ip_vs'}
 ip link set lo up
 ${env}

@@ -21,6 +21,9 @@ export const file_ipvs_v1_ipvs: GenFile = /*@__PURE__*/
  */
 export type ListServicesRequest = Message<"ipvs.v1.ListServicesRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -64,16 +67,23 @@ export const ListServicesResponseSchema: GenMessage<ListServicesResponse> = /*@_
  */
 export type GetServiceRequest = Message<"ipvs.v1.GetServiceRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The service to read.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 2;
    */
   service?: ServiceId | undefined;
 
   /**
+   * Also read its destinations.
+   *
    * @generated from field: bool include_destinations = 3;
    */
   includeDestinations: boolean;
@@ -91,6 +101,8 @@ export const GetServiceRequestSchema: GenMessage<GetServiceRequest> = /*@__PURE_
  */
 export type GetServiceResponse = Message<"ipvs.v1.GetServiceResponse"> & {
   /**
+   * The service; destinations are empty unless include_destinations was set.
+   *
    * @generated from field: ipvs.v1.ServiceWithDestinations service = 1;
    */
   service?: ServiceWithDestinations | undefined;
@@ -108,6 +120,9 @@ export const GetServiceResponseSchema: GenMessage<GetServiceResponse> = /*@__PUR
  */
 export type CreateServiceRequest = Message<"ipvs.v1.CreateServiceRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -146,11 +161,16 @@ export const CreateServiceResponseSchema: GenMessage<CreateServiceResponse> = /*
  */
 export type UpdateServiceRequest = Message<"ipvs.v1.UpdateServiceRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The service, named by its id; every option is replaced (left out: the default).
+   *
    * @generated from field: ipvs.v1.Service service = 2;
    */
   service?: Service | undefined;
@@ -181,11 +201,16 @@ export const UpdateServiceResponseSchema: GenMessage<UpdateServiceResponse> = /*
  */
 export type DeleteServiceRequest = Message<"ipvs.v1.DeleteServiceRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The service to delete, with its destinations.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 2;
    */
   service?: ServiceId | undefined;
@@ -216,6 +241,9 @@ export const DeleteServiceResponseSchema: GenMessage<DeleteServiceResponse> = /*
  */
 export type FlushRequest = Message<"ipvs.v1.FlushRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -246,11 +274,16 @@ export const FlushResponseSchema: GenMessage<FlushResponse> = /*@__PURE__*/
  */
 export type ListDestinationsRequest = Message<"ipvs.v1.ListDestinationsRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The service whose destinations to list.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 2;
    */
   service?: ServiceId | undefined;
@@ -268,6 +301,8 @@ export const ListDestinationsRequestSchema: GenMessage<ListDestinationsRequest> 
  */
 export type ListDestinationsResponse = Message<"ipvs.v1.ListDestinationsResponse"> & {
   /**
+   * In the kernel's order, with counters.
+   *
    * @generated from field: repeated ipvs.v1.Destination destinations = 1;
    */
   destinations: Destination[];
@@ -285,11 +320,16 @@ export const ListDestinationsResponseSchema: GenMessage<ListDestinationsResponse
  */
 export type CreateDestinationRequest = Message<"ipvs.v1.CreateDestinationRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The service to add the destination to.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 2;
    */
   service?: ServiceId | undefined;
@@ -327,16 +367,23 @@ export const CreateDestinationResponseSchema: GenMessage<CreateDestinationRespon
  */
 export type UpdateDestinationRequest = Message<"ipvs.v1.UpdateDestinationRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The service the destination belongs to.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 2;
    */
   service?: ServiceId | undefined;
 
   /**
+   * Named by address_family, address and port; every option is replaced.
+   *
    * @generated from field: ipvs.v1.Destination destination = 3;
    */
   destination?: Destination | undefined;
@@ -367,11 +414,16 @@ export const UpdateDestinationResponseSchema: GenMessage<UpdateDestinationRespon
  */
 export type DeleteDestinationRequest = Message<"ipvs.v1.DeleteDestinationRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The service the destination belongs to.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 2;
    */
   service?: ServiceId | undefined;
@@ -411,40 +463,54 @@ export const DeleteDestinationResponseSchema: GenMessage<DeleteDestinationRespon
  */
 export type BatchOperation = Message<"ipvs.v1.BatchOperation"> & {
   /**
+   * Exactly one is required.
+   *
    * @generated from oneof ipvs.v1.BatchOperation.operation
    */
   operation: {
     /**
+     * As CreateService.
+     *
      * @generated from field: ipvs.v1.Service create_service = 1;
      */
     value: Service;
     case: "createService";
   } | {
     /**
+     * As UpdateService.
+     *
      * @generated from field: ipvs.v1.Service update_service = 2;
      */
     value: Service;
     case: "updateService";
   } | {
     /**
+     * As DeleteService.
+     *
      * @generated from field: ipvs.v1.ServiceId delete_service = 3;
      */
     value: ServiceId;
     case: "deleteService";
   } | {
     /**
+     * As CreateDestination.
+     *
      * @generated from field: ipvs.v1.DestinationOperation create_destination = 4;
      */
     value: DestinationOperation;
     case: "createDestination";
   } | {
     /**
+     * As UpdateDestination.
+     *
      * @generated from field: ipvs.v1.DestinationOperation update_destination = 5;
      */
     value: DestinationOperation;
     case: "updateDestination";
   } | {
     /**
+     * As DeleteDestination.
+     *
      * @generated from field: ipvs.v1.DestinationOperation delete_destination = 6;
      */
     value: DestinationOperation;
@@ -466,11 +532,15 @@ export const BatchOperationSchema: GenMessage<BatchOperation> = /*@__PURE__*/
  */
 export type DestinationOperation = Message<"ipvs.v1.DestinationOperation"> & {
   /**
+   * The service the destination belongs to.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 1;
    */
   service?: ServiceId | undefined;
 
   /**
+   * The destination (for a delete, only its address_family, address and port are read).
+   *
    * @generated from field: ipvs.v1.Destination destination = 2;
    */
   destination?: Destination | undefined;
@@ -488,6 +558,9 @@ export const DestinationOperationSchema: GenMessage<DestinationOperation> = /*@_
  */
 export type BatchRequest = Message<"ipvs.v1.BatchRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -573,6 +646,9 @@ export const BatchResponseSchema: GenMessage<BatchResponse> = /*@__PURE__*/
  */
 export type GetConfigRequest = Message<"ipvs.v1.GetConfigRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -590,6 +666,8 @@ export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*
  */
 export type GetConfigResponse = Message<"ipvs.v1.GetConfigResponse"> & {
   /**
+   * Current timeouts, in seconds.
+   *
    * @generated from field: ipvs.v1.Config config = 1;
    */
   config?: Config | undefined;
@@ -607,6 +685,9 @@ export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE_
  */
 export type SetConfigRequest = Message<"ipvs.v1.SetConfigRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -644,6 +725,9 @@ export const SetConfigResponseSchema: GenMessage<SetConfigResponse> = /*@__PURE_
  */
 export type GetInfoRequest = Message<"ipvs.v1.GetInfoRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -661,6 +745,8 @@ export const GetInfoRequestSchema: GenMessage<GetInfoRequest> = /*@__PURE__*/
  */
 export type GetInfoResponse = Message<"ipvs.v1.GetInfoResponse"> & {
   /**
+   * Version and connection table size.
+   *
    * @generated from field: ipvs.v1.Info info = 1;
    */
   info?: Info | undefined;
@@ -678,6 +764,9 @@ export const GetInfoResponseSchema: GenMessage<GetInfoResponse> = /*@__PURE__*/
  */
 export type ZeroCountersRequest = Message<"ipvs.v1.ZeroCountersRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -715,11 +804,16 @@ export const ZeroCountersResponseSchema: GenMessage<ZeroCountersResponse> = /*@_
  */
 export type StartDaemonRequest = Message<"ipvs.v1.StartDaemonRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
 
   /**
+   * The daemon to start; state and mcast_interface are required.
+   *
    * @generated from field: ipvs.v1.Daemon daemon = 2;
    */
   daemon?: Daemon | undefined;
@@ -750,6 +844,9 @@ export const StartDaemonResponseSchema: GenMessage<StartDaemonResponse> = /*@__P
  */
 export type StopDaemonRequest = Message<"ipvs.v1.StopDaemonRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -787,6 +884,9 @@ export const StopDaemonResponseSchema: GenMessage<StopDaemonResponse> = /*@__PUR
  */
 export type ListDaemonsRequest = Message<"ipvs.v1.ListDaemonsRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -804,6 +904,8 @@ export const ListDaemonsRequestSchema: GenMessage<ListDaemonsRequest> = /*@__PUR
  */
 export type ListDaemonsResponse = Message<"ipvs.v1.ListDaemonsResponse"> & {
   /**
+   * Running daemons: at most one master and one backup.
+   *
    * @generated from field: repeated ipvs.v1.Daemon daemons = 1;
    */
   daemons: Daemon[];
@@ -821,6 +923,9 @@ export const ListDaemonsResponseSchema: GenMessage<ListDaemonsResponse> = /*@__P
  */
 export type WatchStatsRequest = Message<"ipvs.v1.WatchStatsRequest"> & {
   /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
    * @generated from field: string namespace = 1;
    */
   namespace: string;
@@ -843,6 +948,8 @@ export type WatchStatsRequest = Message<"ipvs.v1.WatchStatsRequest"> & {
   interval?: Duration | undefined;
 
   /**
+   * Allow intervals below 2 s (down to 100 ms).
+   *
    * @generated from field: bool allow_fast = 4;
    */
   allowFast: boolean;
@@ -862,36 +969,50 @@ export const WatchStatsRequestSchema: GenMessage<WatchStatsRequest> = /*@__PURE_
  */
 export type DestinationStats = Message<"ipvs.v1.DestinationStats"> & {
   /**
+   * Family of address.
+   *
    * @generated from field: ipvs.v1.AddressFamily address_family = 1;
    */
   addressFamily: AddressFamily;
 
   /**
+   * The real server's address.
+   *
    * @generated from field: string address = 2;
    */
   address: string;
 
   /**
+   * The real server's port.
+   *
    * @generated from field: uint32 port = 3;
    */
   port: number;
 
   /**
+   * Current weight.
+   *
    * @generated from field: uint32 weight = 4;
    */
   weight: number;
 
   /**
+   * Connections in ESTABLISHED (TCP) or the protocol's active states.
+   *
    * @generated from field: uint32 active_connections = 5;
    */
   activeConnections: number;
 
   /**
+   * Other connections the kernel still tracks (e.g. TIME_WAIT).
+   *
    * @generated from field: uint32 inactive_connections = 6;
    */
   inactiveConnections: number;
 
   /**
+   * Counters and rates.
+   *
    * @generated from field: ipvs.v1.Stats stats = 7;
    */
   stats?: Stats | undefined;
@@ -911,16 +1032,22 @@ export const DestinationStatsSchema: GenMessage<DestinationStats> = /*@__PURE__*
  */
 export type ServiceStats = Message<"ipvs.v1.ServiceStats"> & {
   /**
+   * Which service.
+   *
    * @generated from field: ipvs.v1.ServiceId service = 1;
    */
   service?: ServiceId | undefined;
 
   /**
+   * Its counters and rates (the sum over its destinations, as the kernel keeps it).
+   *
    * @generated from field: ipvs.v1.Stats stats = 2;
    */
   stats?: Stats | undefined;
 
   /**
+   * Each destination's.
+   *
    * @generated from field: repeated ipvs.v1.DestinationStats destinations = 3;
    */
   destinations: DestinationStats[];
@@ -952,6 +1079,8 @@ export type WatchStatsResponse = Message<"ipvs.v1.WatchStatsResponse"> & {
   interval?: Duration | undefined;
 
   /**
+   * Every service of the namespace, or those asked for that exist.
+   *
    * @generated from field: repeated ipvs.v1.ServiceStats services = 3;
    */
   services: ServiceStats[];

@@ -14,31 +14,42 @@ export const file_ipvs_v1_model: GenFile = /*@__PURE__*/
 
 /**
  * Counters (64-bit) and rates (the kernel's 2-second estimates).
+ * Counters reach userspace at each 2 s estimator tick, so they lag traffic by up to 2 s.
  *
  * @generated from message ipvs.v1.Stats
  */
 export type Stats = Message<"ipvs.v1.Stats"> & {
   /**
+   * Connections scheduled, since creation or the last zeroing.
+   *
    * @generated from field: uint64 connections = 1;
    */
   connections: bigint;
 
   /**
+   * Packets from clients.
+   *
    * @generated from field: uint64 packets_in = 2;
    */
   packetsIn: bigint;
 
   /**
+   * Packets to clients.
+   *
    * @generated from field: uint64 packets_out = 3;
    */
   packetsOut: bigint;
 
   /**
+   * Bytes from clients.
+   *
    * @generated from field: uint64 bytes_in = 4;
    */
   bytesIn: bigint;
 
   /**
+   * Bytes to clients.
+   *
    * @generated from field: uint64 bytes_out = 5;
    */
   bytesOut: bigint;
@@ -142,6 +153,8 @@ export const ServiceIdSchema: GenMessage<ServiceId> = /*@__PURE__*/
  */
 export type Service = Message<"ipvs.v1.Service"> & {
   /**
+   * Identity (required).
+   *
    * @generated from field: ipvs.v1.ServiceId id = 1;
    */
   id?: ServiceId | undefined;
@@ -210,12 +223,14 @@ export type Destination = Message<"ipvs.v1.Destination"> & {
   addressFamily: AddressFamily;
 
   /**
+   * The real server's IPv4 or IPv6 address (required).
+   *
    * @generated from field: string address = 2;
    */
   address: string;
 
   /**
-   * 0..65535.
+   * 0..65535; 0 on create takes the service's port.
    *
    * @generated from field: uint32 port = 3;
    */
@@ -229,18 +244,22 @@ export type Destination = Message<"ipvs.v1.Destination"> & {
   weight?: number | undefined;
 
   /**
+   * Default masquerading.
+   *
    * @generated from field: ipvs.v1.ForwardingMethod forwarding_method = 5;
    */
   forwardingMethod: ForwardingMethod;
 
   /**
-   * Connection limits; 0 means none.
+   * Most connections before the destination is skipped; 0 = no limit.
    *
    * @generated from field: uint32 upper_threshold = 6;
    */
   upperThreshold: number;
 
   /**
+   * Connections below which a skipped destination is used again; at most upper_threshold.
+   *
    * @generated from field: uint32 lower_threshold = 7;
    */
   lowerThreshold: number;
@@ -267,6 +286,8 @@ export type Destination = Message<"ipvs.v1.Destination"> & {
   persistentConnections: number;
 
   /**
+   * Encapsulation, for tunnel forwarding.
+   *
    * @generated from field: ipvs.v1.TunnelType tunnel_type = 11;
    */
   tunnelType: TunnelType;
@@ -307,16 +328,22 @@ export const DestinationSchema: GenMessage<Destination> = /*@__PURE__*/
  */
 export type Config = Message<"ipvs.v1.Config"> & {
   /**
+   * Established TCP connections, 0..2147483.
+   *
    * @generated from field: uint32 timeout_tcp = 1;
    */
   timeoutTcp: number;
 
   /**
+   * TCP connections after a FIN, 0..2147483.
+   *
    * @generated from field: uint32 timeout_tcp_fin = 2;
    */
   timeoutTcpFin: number;
 
   /**
+   * UDP, 0..2147483.
+   *
    * @generated from field: uint32 timeout_udp = 3;
    */
   timeoutUdp: number;
@@ -371,6 +398,8 @@ export const InfoSchema: GenMessage<Info> = /*@__PURE__*/
  */
 export type Daemon = Message<"ipvs.v1.Daemon"> & {
   /**
+   * Master or backup (required).
+   *
    * @generated from field: ipvs.v1.DaemonState state = 1;
    */
   state: DaemonState;
@@ -432,11 +461,15 @@ export const DaemonSchema: GenMessage<Daemon> = /*@__PURE__*/
  */
 export type ServiceWithDestinations = Message<"ipvs.v1.ServiceWithDestinations"> & {
   /**
+   * The service, with counters.
+   *
    * @generated from field: ipvs.v1.Service service = 1;
    */
   service?: Service | undefined;
 
   /**
+   * Its destinations, with counters.
+   *
    * @generated from field: repeated ipvs.v1.Destination destinations = 2;
    */
   destinations: Destination[];
@@ -456,6 +489,8 @@ export const ServiceWithDestinationsSchema: GenMessage<ServiceWithDestinations> 
  */
 export enum AddressFamily {
   /**
+   * Inferred from the address where one is given.
+   *
    * @generated from enum value: ADDRESS_FAMILY_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -495,16 +530,22 @@ export enum Protocol {
   UNSPECIFIED = 0,
 
   /**
+   * IPPROTO_TCP.
+   *
    * @generated from enum value: PROTOCOL_TCP = 6;
    */
   TCP = 6,
 
   /**
+   * IPPROTO_UDP.
+   *
    * @generated from enum value: PROTOCOL_UDP = 17;
    */
   UDP = 17,
 
   /**
+   * IPPROTO_SCTP.
+   *
    * @generated from enum value: PROTOCOL_SCTP = 132;
    */
   SCTP = 132,
@@ -530,21 +571,29 @@ export enum ForwardingMethod {
   MASQ_UNSPECIFIED = 0,
 
   /**
+   * Deliver to a local socket.
+   *
    * @generated from enum value: FORWARDING_METHOD_LOCAL = 1;
    */
   LOCAL = 1,
 
   /**
+   * Encapsulate (see TunnelType).
+   *
    * @generated from enum value: FORWARDING_METHOD_TUNNEL = 2;
    */
   TUNNEL = 2,
 
   /**
+   * Direct routing: rewrite the MAC address only.
+   *
    * @generated from enum value: FORWARDING_METHOD_DIRECT_ROUTE = 3;
    */
   DIRECT_ROUTE = 3,
 
   /**
+   * Pass to the routing table unchanged.
+   *
    * @generated from enum value: FORWARDING_METHOD_BYPASS = 4;
    */
   BYPASS = 4,
@@ -563,16 +612,22 @@ export const ForwardingMethodSchema: GenEnum<ForwardingMethod> = /*@__PURE__*/
  */
 export enum TunnelType {
   /**
+   * IP in IP, the default.
+   *
    * @generated from enum value: TUNNEL_TYPE_IPIP_UNSPECIFIED = 0;
    */
   IPIP_UNSPECIFIED = 0,
 
   /**
+   * Generic UDP Encapsulation (needs tunnel_port).
+   *
    * @generated from enum value: TUNNEL_TYPE_GUE = 1;
    */
   GUE = 1,
 
   /**
+   * Generic Routing Encapsulation.
+   *
    * @generated from enum value: TUNNEL_TYPE_GRE = 2;
    */
   GRE = 2,
@@ -591,6 +646,8 @@ export const TunnelTypeSchema: GenEnum<TunnelType> = /*@__PURE__*/
  */
 export enum DaemonState {
   /**
+   * Invalid in requests.
+   *
    * @generated from enum value: DAEMON_STATE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
