@@ -29,6 +29,8 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      // On this machine: npm start's user-mode Linux fallback, end to end.
+      { test: { name: 'sandbox', include: ['test/sandbox/**/*.test.ts'], testTimeout: 180_000 } },
       { test: { name: 'no-ipvs', include: ['test/no-ipvs/**/*.test.ts'], pool: 'forks' } },
     ],
   },

@@ -10,7 +10,7 @@ const reports = join(root, '.uml', 'reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks unit kernel e2e no-ipvs
+const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks unit kernel e2e sandbox no-ipvs
 const wanted = (suite: string) => !only.length || only.includes(suite);
 
 const args = (suite: string) => [
@@ -69,7 +69,7 @@ if (wanted('checks')) {
   }
 }
 
-if (wanted('kernel') || wanted('e2e') || wanted('no-ipvs')) {
+if (['kernel', 'e2e', 'sandbox', 'no-ipvs'].some(wanted)) {
   console.log('ipvsd: checking Debian packages for the user-mode Linux kernel (scripts/install-deps.sh)');
   execFileSync('bash', [join(root, 'scripts', 'install-deps.sh')], { stdio: 'inherit' });
 }
@@ -84,6 +84,12 @@ const withIpvs = ['kernel', 'e2e'].filter(wanted);
 if (withIpvs.length) {
   console.log(`ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; booting)`);
   await inUml(withIpvs, true);
+}
+
+if (wanted('sandbox')) {
+  console.log('ipvsd: npm start\'s sandbox (this machine, booting user-mode Linux behind vde2/slirp)');
+  const r = spawnSync(process.execPath, args('sandbox'), { cwd: root, stdio: 'inherit' });
+  count('sandbox', r.status ?? -1);
 }
 
 if (wanted('no-ipvs')) {

@@ -22,8 +22,8 @@ export interface SlirpNetwork {
   close(): void;
 }
 
-/** A free TCP port on this machine, to hand to slirpvde. */
-async function freePort(): Promise<number> {
+/** A free TCP port on this machine's loopback (for slirpvde, or a test's listener). */
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const { port } = s.address() as { port: number };

@@ -7,7 +7,10 @@ import { credentials, loadPackageDefinition, makeGenericClientConstructor, type 
 import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { connectIpvs, status } from '../../src/client/index.js';
+import { parseConfig, type ServerConfig } from '../../src/server/config.js';
+import { startServer } from '../../src/server/server.js';
 import { failure, useServer } from './helpers.js';
 
 const ctx = useServer();
@@ -41,6 +44,27 @@ describe('health and reflection', () => {
     expect(svc.method.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['ListServices', 'CreateService', 'Batch', 'WatchStats']));
     stream.end();
     client.close();
+  });
+});
+
+describe('logs', () => {
+  it('one JSON line per RPC with method, namespace, status and duration, and no request body', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const s = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name], {}) as ServerConfig, log);
+    const c = connectIpvs(s.addresses[0]!);
+    await c.getInfo({ namespace: ctx.ns.name });
+    await c.createService({ namespace: ctx.ns.name, service: { id: { address: '192.0.2.77', protocol: 6, port: 1 } } });
+    await c.createService({ namespace: ctx.ns.name, service: { id: { address: '192.0.2.77', protocol: 6, port: 1 } } }).catch(() => undefined);
+    c.close();
+    await s.shutdown();
+    const rpcs = lines.filter((l) => l.msg === 'rpc');
+    expect(rpcs.map((l) => [l.method, l.namespace, l.code])).toEqual([
+      ['GetInfo', ctx.ns.name, 'OK'], ['CreateService', ctx.ns.name, 'OK'], ['CreateService', ctx.ns.name, 'ALREADY_EXISTS'],
+    ]);
+    expect(rpcs.every((l) => typeof l.ms === 'number')).toBe(true);
+    expect(rpcs[2]!.error).toBe('newService tcp 192.0.2.77:1: EEXIST');
+    expect(JSON.stringify(rpcs)).not.toContain('"service":{');
   });
 });
 
