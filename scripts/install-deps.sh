@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# Installs, idempotently, the Debian packages that tests, benchmarks and the
-# sandbox need: a user-mode Linux kernel with IPVS modules, ipvsadm to
-# cross-check, iproute2 for namespaces and veth, vde2 for the sandbox's port,
-# openssl for the TLS tests' certificates.
+# Installs, idempotently, the Debian packages ipvsd needs:
+#   install-deps.sh sandbox   what `npm start` needs on a kernel without IPVS:
+#                             a user-mode Linux kernel with IPVS modules, kmod,
+#                             iproute2, vde2 (the sandbox's network)
+#   install-deps.sh [test]    that, and what tests, checks and benchmarks need:
+#                             ipvsadm (cross-checks), openssl (TLS test certificates),
+#                             the Go and Python protobuf/gRPC plugins and libraries
+#                             (buf generate, the Go and Python clients), tmux
+#                             (the CLI's terminal test), yamllint (manifests)
 set -euo pipefail
-PACKAGES=(user-mode-linux kmod ipvsadm iproute2 vde2 openssl)
+PACKAGES=(user-mode-linux kmod iproute2 vde2)
+if [[ ${1:-test} == test ]]; then
+  PACKAGES+=(ipvsadm openssl tmux yamllint
+    protobuf-compiler protoc-gen-go protoc-gen-go-grpc protobuf-compiler-grpc
+    golang-go golang-google-protobuf-dev golang-google-grpc-dev
+    # grpc-go accepts either; only 1.5 (backed by APIv2) runs protoc-gen-go's code.
+    golang-github-golang-protobuf-1-5-dev
+    python3-grpcio python3-protobuf)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -54,12 +54,18 @@ function check(name: string, cmd: string, argv: string[]): void {
   console.log(`ipvsd: check ${name}: ${ok ? 'ok' : `FAILED\n${r.stdout}${r.stderr}`}`);
 }
 
+console.log('ipvsd: checking Debian packages (scripts/install-deps.sh)');
+execFileSync('bash', [join(root, 'scripts', 'install-deps.sh'), 'test'], { stdio: 'inherit' });
+
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 if (wanted('checks')) {
   check('typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']);
   check('buf lint', bin('buf'), ['lint']);
   // gen/ must be exactly what buf generate makes from proto/.
   check('gen/ matches buf generate', 'sh', ['-c', `'${bin('buf')}' generate && test -z "$(git status --porcelain -- gen)"`]);
+  // The example clients of other languages build (this also warms Go's cache for the e2e test).
+  check('Go example builds (Debian Go + gRPC)', 'bash', [join(root, 'scripts/build-go-example.sh'), join(root, '.uml', 'go-example')]);
+  check('Python example compiles (Debian python3)', '/usr/bin/python3', ['-m', 'py_compile', join(root, 'examples/python/example.py')]);
   // The API may only change compatibly: compare with the previous commit, once it has protos.
   const previous = spawnSync('git', ['ls-tree', '-d', 'HEAD~1', 'proto'], { cwd: root, encoding: 'utf8' });
   if (previous.status === 0 && previous.stdout.trim()) {
@@ -67,11 +73,6 @@ if (wanted('checks')) {
   } else {
     console.log('ipvsd: check buf breaking: skipped (the previous commit has no proto/)');
   }
-}
-
-if (['kernel', 'e2e', 'sandbox', 'no-ipvs'].some(wanted)) {
-  console.log('ipvsd: checking Debian packages for the user-mode Linux kernel (scripts/install-deps.sh)');
-  execFileSync('bash', [join(root, 'scripts', 'install-deps.sh')], { stdio: 'inherit' });
 }
 
 if (wanted('unit')) {

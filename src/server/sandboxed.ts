@@ -35,7 +35,7 @@ function forward(addr: string, hostPort: number): Promise<Server> {
 /** Runs until SIGTERM/SIGINT (exit 0) or until the guest dies (exit 1). */
 export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<never> {
   log.info('checking the Debian packages of the sandbox (scripts/install-deps.sh)');
-  execFileSync('bash', [resolve(root, 'scripts/install-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('bash', [resolve(root, 'scripts/install-deps.sh'), 'sandbox'], { stdio: ['ignore', 'inherit', 'inherit'] });
   const net = await startSlirpNetwork(GUEST_PORT);
   const flags = [
     '--sandbox', 'never', '--listen', `0.0.0.0:${GUEST_PORT}`, '--insecure', '--unix', '', '--log-level', cfg.logLevel,
