@@ -4,6 +4,14 @@
 # (add --cap-add SYS_ADMIN and -v /run/netns:/run/netns only to serve other
 # network namespaces, with --netns). The host's kernel needs the ip_vs module.
 
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm ci --ignore-scripts
+COPY gen gen
+COPY src src
+RUN npx tsc -p tsconfig.build.json
+
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -13,10 +21,10 @@ RUN npm ci --omit=dev --ignore-scripts
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
+COPY --from=build /app/dist dist
 COPY package.json ./
-COPY gen gen
-COPY src src
+COPY bin bin
 # In a container the kernel is the host's: never fall back to the sandbox.
 ENV IPVSD_SANDBOX=never NODE_ENV=production
 EXPOSE 50051
-ENTRYPOINT ["node", "--import", "tsx", "src/server/main.ts"]
+ENTRYPOINT ["node", "dist/src/server/main.js"]

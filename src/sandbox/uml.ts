@@ -52,6 +52,8 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
+# Pseudo-terminals, for tests that drive a terminal program (tmux).
+mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 ${hostDir(o.cwd)}
 ${o.ipvs === false ? '' : 'mount -t hostfs -o /usr/lib/uml/modules none /lib/modules && modprobe ip_vs'}
 ip link set lo up

@@ -5,14 +5,20 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, connect, type Server } from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startSlirpNetwork } from '../sandbox/slirp.js';
 import { runInUml } from '../sandbox/uml.js';
 import type { ServerConfig } from './config.js';
 
 const GUEST_PORT = 50051;
-const root = resolve(import.meta.dirname, '../..');
+/** The package root: the nearest directory above this file with a package.json (from dist/src/ or src/ alike). */
+function packageRoot(): string {
+  let d = import.meta.dirname;
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+}
+const root = packageRoot();
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Listens at `addr` (host:port or a unix path) and pipes every connection to the guest. */
@@ -49,7 +55,7 @@ export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<neve
     'SANDBOX: this machine\'s kernel has no IPVS, so ipvsd runs inside a user-mode Linux kernel; '
     + 'the rules you make live in that sandbox kernel, not in this machine\'s');
   const guest = runInUml({
-    command: `${net.guestSetup}; exec ${quote(process.execPath)} --import tsx src/server/main.ts ${flags.map(quote).join(' ')}`,
+    command: `${net.guestSetup}; exec ${quote(process.execPath)} ${quote(resolve(root, 'dist/src/server/main.js'))} ${flags.map(quote).join(' ')}`,
     cwd: root,
     kernelArgs: [net.kernelArg],
     timeoutMs: 0,

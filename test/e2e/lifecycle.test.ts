@@ -71,7 +71,7 @@ describe('logs', () => {
 describe('shutdown', () => {
   it('on SIGTERM ends open streams with UNAVAILABLE, removes its socket and exits 0', async () => {
     const sock = `/run/ipvsd-term-${process.pid}.sock`;
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', sock], {
+    const p = spawn(process.execPath, ['dist/src/server/main.js', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', sock], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

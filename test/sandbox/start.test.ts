@@ -11,7 +11,7 @@ describe('the sandbox', () => {
   it('serves the API from a user-mode Linux kernel on the configured TCP port and unix socket, and stops on SIGTERM', async () => {
     const port = await freePort();
     const sock = `/run/ipvsd-sandbox-${process.pid}.sock`;
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--sandbox', 'always', '--listen', `127.0.0.1:${port}`, '--unix', sock], {
+    const p = spawn(process.execPath, ['dist/src/server/main.js', '--sandbox', 'always', '--listen', `127.0.0.1:${port}`, '--unix', sock], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

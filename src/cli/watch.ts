@@ -1,0 +1,69 @@
+// `ipvsctl watch`: a live table of counters and rates per service and
+// destination, with a sparkline of each one's recent bytes-in rate. On a
+// terminal it redraws in place and quits on q or Ctrl-C; otherwise it
+// prints one table per tick.
+import type { IpvsClient, WatchStatsResponse } from '../client/index.js';
+import { hostPort, rateCells, serviceName, sparkline } from './table.js';
+
+const HISTORY = 20;
+
+export interface WatchOptions {
+  namespace: string;
+  intervalMs: number;
+  fast: boolean;
+  /** Stop after this many snapshots (0: until q / Ctrl-C). */
+  count: number;
+}
+
+export function renderWatch(snap: WatchStatsResponse, history: Map<string, number[]>): string {
+  const lines = [
+    `ipvsctl watch  every ${Number(snap.interval?.seconds ?? 0n) + (snap.interval?.nanos ?? 0) / 1e9}s  ${new Date(Number(snap.time?.seconds ?? 0n) * 1000).toISOString()}  (q quits)`,
+    '',
+    `${'Service / -> Destination'.padEnd(34)} ${['Conns', 'CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'].map((h) => h.padStart(7)).join(' ')}  InBPS trend`,
+  ];
+  const seen = new Set<string>();
+  const row = (key: string, label: string, stats: Parameters<typeof rateCells>[0]) => {
+    seen.add(key);
+    const h = history.get(key) ?? [];
+    h.push(Number(stats?.bpsIn ?? 0n));
+    if (h.length > HISTORY) h.shift();
+    history.set(key, h);
+    lines.push(`${label.padEnd(34)} ${rateCells(stats)}  ${sparkline(h)}`);
+  };
+  for (const s of snap.services) {
+    const name = serviceName(s.service!);
+    row(name, name, s.stats);
+    for (const d of s.destinations) row(`${name} ${d.address}:${d.port}`, `  -> ${hostPort(d.addressFamily, d.address, d.port)}`, d.stats);
+  }
+  for (const k of history.keys()) if (!seen.has(k)) history.delete(k);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function watch(client: IpvsClient, o: WatchOptions): Promise<void> {
+  const tty = process.stdout.isTTY && process.stdin.isTTY;
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  if (tty) {
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.on('data', (k) => { if (k[0] === 0x71 /* q */ || k[0] === 0x03 /* Ctrl-C */) stop(); });
+    process.stdout.write('\x1b[?25l'); // hide the cursor while redrawing
+  }
+  process.once('SIGINT', stop);
+  const history = new Map<string, number[]>();
+  let n = 0;
+  try {
+    const interval = { seconds: BigInt(Math.floor(o.intervalMs / 1000)), nanos: (o.intervalMs % 1000) * 1e6 };
+    for await (const snap of client.watchStats({ namespace: o.namespace, interval, allowFast: o.fast }, { signal: ac.signal })) {
+      const view = renderWatch(snap, history);
+      process.stdout.write(tty ? `\x1b[H\x1b[2J${view}` : `${view}\n`);
+      if (o.count && ++n >= o.count) break;
+    }
+  } finally {
+    if (tty) {
+      process.stdout.write('\x1b[?25h');
+      process.stdin.setRawMode(false);
+      process.stdin.pause();
+    }
+  }
+}
