@@ -21,6 +21,8 @@ export interface ServerConfig {
   maxBatch: number;
   /** Largest request message, bytes. */
   maxMessageBytes: number;
+  /** Prometheus /metrics over plain HTTP at host:port; '' for none. */
+  metrics: string;
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
@@ -36,6 +38,7 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --sandbox MODE       auto|never|always: run in user-mode Linux when this kernel has no IPVS (IPVSD_SANDBOX; default auto)
   --max-batch N        most operations per Batch                 (IPVSD_MAX_BATCH; default 100000)
   --max-message-bytes N  largest request                         (IPVSD_MAX_MESSAGE_BYTES; default 64 MiB)
+  --metrics HOST:PORT  Prometheus /metrics over HTTP             (IPVSD_METRICS; default off)
   --help`;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -56,6 +59,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       sandbox: { type: 'string' },
       'max-batch': { type: 'string' },
       'max-message-bytes': { type: 'string' },
+      metrics: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -80,7 +84,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     sandbox,
     maxBatch: int('max-batch', f['max-batch'] ?? env.IPVSD_MAX_BATCH, 100_000),
     maxMessageBytes: int('max-message-bytes', f['max-message-bytes'] ?? env.IPVSD_MAX_MESSAGE_BYTES, 64 * 1024 * 1024),
+    metrics: f.metrics ?? env.IPVSD_METRICS ?? '',
   };
+  if (c.metrics) hostOf(c.metrics);
   if (!!c.tlsCert !== !!c.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   if (c.tlsClientCa && !c.tlsCert) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
   for (const l of c.listen) {

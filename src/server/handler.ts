@@ -45,6 +45,8 @@ export class Calls {
 export interface HandlerOptions {
   log: Logger;
   calls: Calls;
+  /** Told of every finished call (the metrics). */
+  observe?: (method: string, code: string, seconds: number) => void;
 }
 
 const namespaceOf = (req: unknown) => (req as { namespace?: string }).namespace ?? '';
@@ -53,10 +55,12 @@ function finish<Req>(method: string, req: Req, started: number, opts: HandlerOpt
   const ms = Math.round((performance.now() - started) * 100) / 100;
   if (e === undefined) {
     opts.log.info({ method, namespace: namespaceOf(req), code: 'OK', ms }, 'rpc');
+    opts.observe?.(method, 'OK', ms / 1000);
     return undefined;
   }
   const st = toStatus(e, path && e instanceof ValidationError ? () => path(e, req) : undefined);
   const line = { method, namespace: namespaceOf(req), code: status[st.code], ms, error: st.details };
+  opts.observe?.(method, line.code ?? String(st.code), ms / 1000);
   if (st.internal) opts.log.error({ ...line, err: e }, 'rpc failed');
   else opts.log.info(line, 'rpc');
   return st;

@@ -13,13 +13,16 @@ import { fileDescriptorProtos, grpcDefinition } from '../rpc/definition.js';
 import type { ServerConfig } from './config.js';
 import { Calls } from './handler.js';
 import { ipvsService } from './ipvs-service.js';
-import { Namespaces } from './namespaces.js';
+import { startMetrics } from './metrics.js';
+import { ANY_NAMED, Namespaces } from './namespaces.js';
 import { StatsHub } from './stats-hub.js';
 import { RpcError } from './status.js';
 
 export interface RunningServer {
   /** Bound addresses: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
   addresses: string[];
+  /** Where /metrics is served, if it is. */
+  metricsAddress?: string;
   hub: StatsHub;
   /** Whether this kernel has IPVS: health says SERVING only then. */
   serving: boolean;
@@ -64,7 +67,11 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log.error({ err: e.message }, 'IPVS is not available: health reports NOT_SERVING and every call fails');
   }
 
-  server.addService(grpcDefinition(IpvsService), ipvsService({ log, calls, namespaces, hub, maxBatch: cfg.maxBatch }));
+  // Metrics follow the server's own namespace and every one allowed by name.
+  const metrics = cfg.metrics
+    ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log)
+    : undefined;
+  server.addService(grpcDefinition(IpvsService), ipvsService({ log, calls, namespaces, hub, maxBatch: cfg.maxBatch, observe: metrics?.observe }));
   const health = new HealthImplementation({
     '': serving ? 'SERVING' : 'NOT_SERVING',
     [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',
@@ -96,6 +103,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const shutdown = () => (stopping ??= (async () => {
     log.info({ streams: calls.size }, 'shutting down');
     const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
+    await metrics?.close();
     hub.close(reason);
     calls.abortAll(reason);
     await new Promise<void>((resolve) => {
@@ -106,5 +114,5 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     if (cfg.unix && existsSync(cfg.unix)) unlinkSync(cfg.unix);
     log.info('stopped');
   })());
-  return { addresses, hub, serving, shutdown };
+  return { addresses, metricsAddress: metrics?.address, hub, serving, shutdown };
 }

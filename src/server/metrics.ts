@@ -1,0 +1,111 @@
+// Prometheus metrics on an optional HTTP listener: IPVS counters per
+// service and destination, from the same shared pollers as WatchStats (a
+// scrape reads the latest snapshot, never the kernel), and the server's own
+// RPC counts and latencies.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from 'pino';
+import { serviceKey } from '../ipvs/index.js';
+import { hostOf } from './config.js';
+import type { StatsHub, StatsSnapshot } from './stats-hub.js';
+import { Interval } from './stats-hub.js';
+
+export interface Metrics {
+  /** Records one finished RPC. */
+  observe(method: string, code: string, seconds: number): void;
+  /** The bound address, host:port. */
+  address: string;
+  close(): Promise<void>;
+}
+
+type Snapshots = Map<string, StatsSnapshot>;
+
+/** A metric whose values are the kernel's, read from the latest snapshots at scrape time. */
+function fromSnapshots<T extends 'counter' | 'gauge'>(
+  registry: Registry, kind: T, name: string, help: string, labelNames: string[],
+  values: (snaps: Snapshots, set: (labels: Record<string, string>, v: number) => void) => void,
+  snaps: Snapshots,
+): void {
+  const Metric = kind === 'counter' ? Counter : Gauge;
+  new Metric({
+    name, help, labelNames, registers: [registry],
+    collect(this: Counter | Gauge) {
+      this.reset();
+      values(snaps, (labels, v) => (this as Counter).inc(labels, v));
+    },
+  });
+}
+
+export async function startMetrics(listen: string, namespaces: string[], hub: StatsHub, log: Logger): Promise<Metrics> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ipvsd_' });
+  const snaps: Snapshots = new Map();
+  const unsubscribe = namespaces.map((ns) => hub.subscribe(ns, Interval.default, {
+    next: (s) => snaps.set(ns, s),
+    fail: (e) => {
+      snaps.delete(ns);
+      log.warn({ namespace: ns, err: e }, 'metrics: stats polling ended for this namespace');
+    },
+  }));
+
+  const svcLabels = ['namespace', 'service'];
+  const dstLabels = ['namespace', 'service', 'destination'];
+  const each = (snaps: Snapshots, f: (ns: string, svc: string, s: StatsSnapshot['services'][number]) => void) => {
+    for (const [ns, snap] of snaps) for (const s of snap.services) f(ns, serviceKey(s), s);
+  };
+  const dest = (d: { address: string; port: number; addressFamily: number }) => (d.addressFamily === 10 ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`);
+  for (const [field, what] of [['connections', 'connections'], ['packetsIn', 'packets in'], ['packetsOut', 'packets out'], ['bytesIn', 'bytes in'], ['bytesOut', 'bytes out']] as const) {
+    const suffix = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    fromSnapshots(registry, 'counter', `ipvs_service_${suffix}_total`, `IPVS: ${what} of a virtual service (the kernel's 64-bit counter)`, svcLabels,
+      (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, Number(s.stats[field]))), snaps);
+    fromSnapshots(registry, 'counter', `ipvs_destination_${suffix}_total`, `IPVS: ${what} of a destination`, dstLabels,
+      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: dest(d) }, Number(d.stats[field])))), snaps);
+  }
+  for (const [field, name, help] of [
+    ['activeConnections', 'ipvs_destination_active_connections', 'IPVS: active connections of a destination'],
+    ['inactiveConnections', 'ipvs_destination_inactive_connections', 'IPVS: inactive connections of a destination'],
+    ['weight', 'ipvs_destination_weight', 'IPVS: weight of a destination'],
+  ] as const) {
+    fromSnapshots(registry, 'gauge', name, help, dstLabels,
+      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: dest(d) }, d[field]))), snaps);
+  }
+
+  const rpcs = new Counter({ name: 'ipvsd_rpc_requests_total', help: 'RPCs finished, by method and status', labelNames: ['method', 'code'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'ipvsd_rpc_duration_seconds', help: 'RPC duration, by method', labelNames: ['method'], registers: [registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  });
+  new Gauge({ name: 'ipvsd_stats_watchers', help: 'WatchStats streams and metrics subscriptions open', registers: [registry], collect() { this.set(hub.watchers); } });
+  new Counter({ name: 'ipvsd_stats_dumps_total', help: 'Kernel listings made by the shared stats pollers', registers: [registry], collect() { this.reset(); this.inc(hub.dumps); } });
+
+  const server: Server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('see /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (e: unknown) => res.writeHead(500).end(String(e)),
+    );
+  });
+  const host = hostOf(listen);
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address() as { port: number };
+  const address = `${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+  log.info({ address }, 'metrics at /metrics');
+  return {
+    address,
+    observe: (method, code, seconds) => {
+      rpcs.inc({ method, code });
+      latency.observe({ method }, seconds);
+    },
+    close: async () => {
+      unsubscribe.forEach((u) => u());
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
