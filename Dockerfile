@@ -27,4 +27,6 @@ COPY bin bin
 # In a container the kernel is the host's: never fall back to the sandbox.
 ENV IPVSD_SANDBOX=never NODE_ENV=production
 EXPOSE 50051
+# The standard gRPC health service, through the same client code the tests use.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=10s --retries=3 CMD ["node", "dist/src/server/healthcheck.js"]
 ENTRYPOINT ["node", "dist/src/server/main.js"]

@@ -68,6 +68,7 @@ if (wanted('checks')) {
   // The example clients of other languages build (this also warms Go's cache for the e2e test).
   check('Go example builds (Debian Go + gRPC)', 'bash', [join(root, 'scripts/build-go-example.sh'), join(root, '.uml', 'go-example')]);
   check('Python example compiles (Debian python3)', '/usr/bin/python3', ['-m', 'py_compile', join(root, 'examples/python/example.py')]);
+  check('yamllint deploy/kubernetes', 'yamllint', ['-d', '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}', join(root, 'deploy/kubernetes')]);
   // The API may only change compatibly: compare with the previous commit, once it has protos.
   const previous = spawnSync('git', ['ls-tree', '-d', 'HEAD~1', 'proto'], { cwd: root, encoding: 'utf8' });
   if (previous.status === 0 && previous.stdout.trim()) {

@@ -23,6 +23,8 @@ export interface ServerConfig {
   maxMessageBytes: number;
   /** Prometheus /metrics over plain HTTP at host:port; '' for none. */
   metrics: string;
+  /** A plain-text listener with only grpc.health.v1 (for Kubernetes' gRPC probes); '' for none. */
+  healthListen: string;
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
@@ -39,6 +41,7 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --max-batch N        most operations per Batch                 (IPVSD_MAX_BATCH; default 100000)
   --max-message-bytes N  largest request                         (IPVSD_MAX_MESSAGE_BYTES; default 64 MiB)
   --metrics HOST:PORT  Prometheus /metrics over HTTP             (IPVSD_METRICS; default off)
+  --health-listen HOST:PORT  plain-text listener serving only grpc.health.v1, for probes (IPVSD_HEALTH_LISTEN; default off)
   --help`;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -60,6 +63,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'max-batch': { type: 'string' },
       'max-message-bytes': { type: 'string' },
       metrics: { type: 'string' },
+      'health-listen': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -85,8 +89,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxBatch: int('max-batch', f['max-batch'] ?? env.IPVSD_MAX_BATCH, 100_000),
     maxMessageBytes: int('max-message-bytes', f['max-message-bytes'] ?? env.IPVSD_MAX_MESSAGE_BYTES, 64 * 1024 * 1024),
     metrics: f.metrics ?? env.IPVSD_METRICS ?? '',
+    healthListen: f['health-listen'] ?? env.IPVSD_HEALTH_LISTEN ?? '',
   };
   if (c.metrics) hostOf(c.metrics);
+  if (c.healthListen) hostOf(c.healthListen);
   if (!!c.tlsCert !== !!c.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   if (c.tlsClientCa && !c.tlsCert) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
   for (const l of c.listen) {

@@ -23,6 +23,8 @@ export interface RunningServer {
   addresses: string[];
   /** Where /metrics is served, if it is. */
   metricsAddress?: string;
+  /** The health-only listener, if there is one. */
+  healthAddress?: string;
   hub: StatsHub;
   /** Whether this kernel has IPVS: health says SERVING only then. */
   serving: boolean;
@@ -97,13 +99,24 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     await bind(`unix:${cfg.unix}`);
     addresses.push(`unix:${cfg.unix}`);
   }
-  log.info({ addresses, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving }, 'ipvsd listening');
+  // Health alone, in plain text, for probes that speak no TLS (Kubernetes' grpc probes).
+  let healthServer: Server | undefined;
+  let healthAddress: string | undefined;
+  if (cfg.healthListen) {
+    healthServer = new Server();
+    health.addToServer(healthServer);
+    const port = await new Promise<number>((resolve, reject) => healthServer!.bindAsync(cfg.healthListen, ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(new Error(`listen ${cfg.healthListen}: ${err.message}`)) : resolve(p))));
+    healthAddress = cfg.healthListen.replace(/:0$/, `:${port}`);
+  }
+  log.info({ addresses, healthAddress, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving }, 'ipvsd listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => (stopping ??= (async () => {
     log.info({ streams: calls.size }, 'shutting down');
     const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
     await metrics?.close();
+    healthServer?.forceShutdown();
     hub.close(reason);
     calls.abortAll(reason);
     await new Promise<void>((resolve) => {
@@ -114,5 +127,5 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     if (cfg.unix && existsSync(cfg.unix)) unlinkSync(cfg.unix);
     log.info('stopped');
   })());
-  return { addresses, metricsAddress: metrics?.address, hub, serving, shutdown };
+  return { addresses, metricsAddress: metrics?.address, healthAddress, hub, serving, shutdown };
 }

@@ -26,6 +26,29 @@ describe('health and reflection', () => {
     h.close();
   });
 
+  it('the container healthcheck script exits 0 against a serving server, 1 against none', async () => {
+    const run = async (addr: string) => {
+      const p = spawn(process.execPath, ['dist/src/server/healthcheck.js', addr], { stdio: 'ignore' });
+      const [code] = await once(p, 'exit');
+      return code;
+    };
+    expect(await run(ctx.address)).toBe(0);
+    expect(await run('127.0.0.1:1')).toBe(1);
+  });
+
+  it('--health-listen serves health alone, in plain text, beside a TLS-only API', async () => {
+    const s = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--health-listen', '127.0.0.1:0'], {}) as ServerConfig, pino({ level: 'silent' }));
+    const Health = makeGenericClientConstructor(healthService, 'Health');
+    const h = new Health(s.healthAddress!, credentials.createInsecure()) as Client & Record<string, Function>;
+    const r = await new Promise<{ status: string }>((resolve, reject) => h.check!({ service: 'ipvs.v1.IpvsService' }, (e: Error | null, res: { status: string }) => (e ? reject(e) : resolve(res))));
+    expect(r.status).toBe('SERVING');
+    const api = connectIpvs(s.healthAddress!);
+    expect((await failure(api.getInfo({}))).code).toBe(status.UNIMPLEMENTED);
+    api.close();
+    h.close();
+    await s.shutdown();
+  });
+
   it('answers a reflection client: services, then the descriptor of IpvsService with its methods', async () => {
     const pkg = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
       includeDirs: [new URL('../../node_modules/@grpc/reflection/build/proto', import.meta.url).pathname],
