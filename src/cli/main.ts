@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { credentials, status } from '@grpc/grpc-js';
-import { connectIpvs, IpvsError, type BatchOperation, type IpvsClient } from '../client/index.js';
+import { fromJson } from '@bufbuild/protobuf';
+import { parse as parseYaml } from 'yaml';
+import { ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError, type BatchOperation, type IpvsClient } from '../client/index.js';
 import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError, sortLikeIpvsadm, type Rule } from './rules.js';
 import { listTable } from './table.js';
 import { watch } from './watch.js';
@@ -196,6 +198,62 @@ program.command('restore')
     const { applied, failed } = await apply(c, ns, rules);
     if (failed.length) throw new Error(`${failed.length} of ${rules.length} rules failed (${applied} applied):\n${failed.join('\n')}`);
   }));
+
+const SIGN: Record<number, string> = {
+  [ChangeAction.CREATE_SERVICE]: '+', [ChangeAction.CREATE_DESTINATION]: '+', [ChangeAction.UPDATE_SERVICE]: '~',
+  [ChangeAction.UPDATE_DESTINATION]: '~', [ChangeAction.DRAIN_DESTINATION]: '~', [ChangeAction.DELETE_SERVICE]: '-',
+  [ChangeAction.DELETE_DESTINATION]: '-',
+};
+
+program.command('apply')
+  .description('make the namespace what a file describes (an ApplyRequest in protobuf JSON, as YAML or JSON): only the needed changes')
+  .requiredOption('-f, --file <file>', 'the desired state; - for standard input')
+  .option('--dry-run', 'print the plan as a diff; change nothing')
+  .option('--prune', 'delete owned services and destinations the file does not list')
+  .option('--drain', 'with --prune: weight 0 instead of deleting destinations')
+  .action(run(async (o: { file: string; dryRun?: boolean; prune?: boolean; drain?: boolean }) => {
+    const text = readFileSync(o.file === '-' ? 0 : o.file, 'utf8');
+    let req;
+    try {
+      req = fromJson(ApplyRequestSchema, parseYaml(text) ?? {});
+    } catch (e) {
+      throw new Error(`${o.file}: ${(e as Error).message}`);
+    }
+    const { c, ns } = client();
+    const base = { ...req, namespace: ns, prune: o.prune ?? req.prune, drain: o.drain ?? req.drain };
+    const planned = await c.apply({ ...base, dryRun: true });
+    const lines = planned.changes.map((x) => `${SIGN[x.action] ?? '?'} ${x.description}`);
+    if (o.dryRun || !planned.changes.length) {
+      process.stdout.write(lines.length ? `${lines.join('\n')}\n${lines.length} changes planned\n` : 'nothing to change\n');
+      return;
+    }
+    const done = progress(`applying ${planned.changes.length} changes`);
+    const r = await c.apply({ ...base, dryRun: false }).finally(done);
+    for (const x of r.changes) process.stdout.write(`${x.code ? '!' : SIGN[x.action] ?? '?'} ${x.description}${x.code ? `: ${x.errno}` : ''}\n`);
+    process.stdout.write(`${r.applied} applied, ${r.failed} failed\n`);
+    if (r.failed) throw new Error(`${r.failed} changes failed`);
+  }));
+
+/** A moving bar with the elapsed time on a terminal; one plain line otherwise. Returns the function that ends it. */
+function progress(what: string): () => void {
+  if (!process.stderr.isTTY) {
+    process.stderr.write(`${what}\n`);
+    return () => undefined;
+  }
+  const started = Date.now();
+  let i = 0;
+  const width = 20;
+  const timer = setInterval(() => {
+    const at = i++ % (2 * width);
+    const pos = at < width ? at : 2 * width - at;
+    const bar = `${' '.repeat(pos)}███${' '.repeat(width - pos)}`;
+    process.stderr.write(`\r${what} [${bar}] ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }, 80);
+  return () => {
+    clearInterval(timer);
+    process.stderr.write(`\r${what}: done in ${((Date.now() - started) / 1000).toFixed(1)}s${' '.repeat(width)}\n`);
+  };
+}
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`ipvsctl: ${e instanceof RuleError ? e.message : String(e)}\n`);

@@ -4,3 +4,4 @@ export { Handle, type HandleOptions, type BatchOp, type BatchItemResult } from '
 export type * from './model.js';
 export { serviceKey, ValidationError, type Subject } from './validate.js';
 export { KernelError } from '../netlink/error.js';
+export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';

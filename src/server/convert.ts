@@ -72,20 +72,29 @@ export function serviceIdOut(s: ServiceId): pb.ServiceId {
   });
 }
 
-export function serviceOut(s: Service): pb.Service {
+/** A desired (normalised, counter-less) service, as the API carries it. */
+export function normalServiceOut(s: Omit<Service, 'stats'>): pb.Service {
   return create(pb.ServiceSchema, {
-    id: serviceIdOut(s), schedName: s.schedName, flags: s.flags, timeout: s.timeout, netmask: s.netmask,
-    peName: s.peName, stats: statsOut(s.stats),
+    id: serviceIdOut(s), schedName: s.schedName, flags: s.flags, timeout: s.timeout, netmask: s.netmask, peName: s.peName,
   });
 }
 
-export function destinationOut(d: Destination): pb.Destination {
+export function normalDestinationOut(d: Pick<Destination, 'addressFamily' | 'address' | 'port' | 'weight' | 'connectionFlags' | 'upperThreshold' | 'lowerThreshold' | 'tunnelType' | 'tunnelPort' | 'tunnelFlags'>): pb.Destination {
   return create(pb.DestinationSchema, {
-    addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
-    forwardingMethod: d.connectionFlags, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold,
+    addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight, forwardingMethod: d.connectionFlags,
+    upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold, tunnelType: d.tunnelType, tunnelPort: d.tunnelPort,
+    tunnelFlags: d.tunnelFlags,
+  });
+}
+
+export function serviceOut(s: Service): pb.Service {
+  return Object.assign(normalServiceOut(s), { stats: statsOut(s.stats) });
+}
+
+export function destinationOut(d: Destination): pb.Destination {
+  return Object.assign(normalDestinationOut(d), {
     activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
-    persistentConnections: d.persistentConnections, tunnelType: d.tunnelType, tunnelPort: d.tunnelPort,
-    tunnelFlags: d.tunnelFlags, stats: statsOut(d.stats),
+    persistentConnections: d.persistentConnections, stats: statsOut(d.stats),
   });
 }
 

@@ -3,10 +3,14 @@ import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import { serviceKey, ValidationError, type BatchOp, type ServiceWithDestinations } from '../ipvs/index.js';
 import {
-  configIn, configOut, daemonIn, daemonOut, destinationIn, destinationOut, fieldPath, infoOut, serviceIdIn, serviceIdOut,
-  serviceIn, serviceWithDestinationsOut, statsOut,
+  applyState, KernelError, serviceKey, ValidationError, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
+  type DesiredService, type ServiceWithDestinations,
+} from '../ipvs/index.js';
+import type * as pbModel from '../../gen/ts/ipvs/v1/model_pb.js';
+import {
+  configIn, configOut, daemonIn, daemonOut, destinationIn, destinationOut, fieldPath, infoOut, normalDestinationOut,
+  normalServiceOut, serviceIdIn, serviceIdOut, serviceIn, serviceWithDestinationsOut, statsOut,
 } from './convert.js';
 import { serverStream, unary, type FieldPath, type HandlerOptions, type StreamFn, type UnaryFn } from './handler.js';
 import type { Namespaces } from './namespaces.js';
@@ -53,6 +57,39 @@ function batchOp(o: api.BatchOperation, i: number): BatchOp {
       throw new RpcError(status.INVALID_ARGUMENT, `${at}: one of ${BATCH_KINDS.join(', ')} is required`, at);
   }
 }
+
+const ACTIONS: Record<ChangeAction, api.ChangeAction> = {
+  createService: api.ChangeAction.CREATE_SERVICE, updateService: api.ChangeAction.UPDATE_SERVICE, deleteService: api.ChangeAction.DELETE_SERVICE,
+  createDestination: api.ChangeAction.CREATE_DESTINATION, updateDestination: api.ChangeAction.UPDATE_DESTINATION,
+  deleteDestination: api.ChangeAction.DELETE_DESTINATION, drainDestination: api.ChangeAction.DRAIN_DESTINATION,
+};
+
+function changeOut(c: Change, r?: BatchItemResult): api.Change {
+  const failed = r && !r.ok ? r.error : undefined;
+  return create(api.ChangeSchema, {
+    action: ACTIONS[c.action],
+    service: normalServiceOut(c.service),
+    destination: c.destination ? normalDestinationOut(c.destination) : undefined,
+    description: c.description,
+    code: failed ? statusOfErrno(failed.errno) : 0,
+    errno: failed?.errno ?? '',
+    message: failed?.message ?? '',
+  });
+}
+
+function desiredIn(list: pbModel.ServiceWithDestinations[]): DesiredService[] {
+  return list.map((sw, i) => ({
+    ...serviceIn(sw.service, `services[${i}].service`),
+    destinations: sw.destinations.map((d, j) => destinationIn(d, `services[${i}].destinations[${j}]`)),
+  }));
+}
+
+/** "services[2].service.id.port", "scope.prefixes": the field of a refused Apply. */
+const applyPath: FieldPath<unknown> = (e) => {
+  if (e.field === 'prefixes') return 'scope.prefixes';
+  const inner = e.field === 'service' ? 'service' : e.field === 'destination' ? 'destinations' : fieldPath(e.subject, e.field, true);
+  return e.index === undefined ? inner : `services[${e.index}].${inner}`;
+};
 
 export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation {
   const h = (ns: string) => o.namespaces.handle(ns);
@@ -174,6 +211,36 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
         applied,
       });
     }, batchPath),
+    apply: u('Apply', async (req: api.ApplyRequest) => {
+      const scope = req.scope ? { addresses: req.scope.addresses, prefixes: req.scope.prefixes, fwMarks: req.scope.fwMarks } : undefined;
+      const r = await applyState(h(req.namespace), desiredIn(req.services), { scope, prune: req.prune, drain: req.drain, dryRun: req.dryRun });
+      const failed = r.results.filter((x) => !x.ok).length;
+      return create(api.ApplyResponseSchema, {
+        changes: r.changes.map((c, i) => changeOut(c, r.results[i])),
+        applied: r.results.length - failed,
+        failed,
+      });
+    }, applyPath),
+    upsertService: u('UpsertService', async (req: api.UpsertServiceRequest) => {
+      if (!req.service) throw new RpcError(status.INVALID_ARGUMENT, 'service is required', 'service');
+      const r = await applyState(h(req.namespace), desiredIn([req.service]));
+      const failure = r.results.find((x) => !x.ok);
+      if (failure && !failure.ok) throw failure.error;
+      return create(api.UpsertServiceResponseSchema, { changes: r.changes.map((c, i) => changeOut(c, r.results[i])) });
+    }, (e) => fieldPath(e.subject, e.field, true)),
+    upsertDestination: u('UpsertDestination', async (req: api.UpsertDestinationRequest) => {
+      const handle = h(req.namespace);
+      const id = serviceIdIn(req.service);
+      const dest = destinationIn(req.destination);
+      try {
+        await handle.newDestination(id, dest);
+        return create(api.UpsertDestinationResponseSchema, { created: true });
+      } catch (e) {
+        if (!(e instanceof KernelError) || e.errno !== 'EEXIST') throw e;
+      }
+      await handle.updateDestination(id, dest);
+      return create(api.UpsertDestinationResponseSchema, { created: false });
+    }),
     getConfig: u('GetConfig', async (req: api.GetConfigRequest) =>
       create(api.GetConfigResponseSchema, { config: configOut(await h(req.namespace).getConfig()) })),
     setConfig: u('SetConfig', async (req: api.SetConfigRequest) => {

@@ -22,6 +22,78 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What an Apply does to one object.
+type ChangeAction int32
+
+const (
+	ChangeAction_CHANGE_ACTION_UNSPECIFIED ChangeAction = 0
+	// A service is created.
+	ChangeAction_CHANGE_ACTION_CREATE_SERVICE ChangeAction = 1
+	// A service's options are replaced.
+	ChangeAction_CHANGE_ACTION_UPDATE_SERVICE ChangeAction = 2
+	// A service and its destinations are deleted.
+	ChangeAction_CHANGE_ACTION_DELETE_SERVICE ChangeAction = 3
+	// A destination is created.
+	ChangeAction_CHANGE_ACTION_CREATE_DESTINATION ChangeAction = 4
+	// A destination's options are replaced.
+	ChangeAction_CHANGE_ACTION_UPDATE_DESTINATION ChangeAction = 5
+	// A destination is deleted.
+	ChangeAction_CHANGE_ACTION_DELETE_DESTINATION ChangeAction = 6
+	// A destination gets weight 0 (drain, instead of a delete).
+	ChangeAction_CHANGE_ACTION_DRAIN_DESTINATION ChangeAction = 7
+)
+
+// Enum value maps for ChangeAction.
+var (
+	ChangeAction_name = map[int32]string{
+		0: "CHANGE_ACTION_UNSPECIFIED",
+		1: "CHANGE_ACTION_CREATE_SERVICE",
+		2: "CHANGE_ACTION_UPDATE_SERVICE",
+		3: "CHANGE_ACTION_DELETE_SERVICE",
+		4: "CHANGE_ACTION_CREATE_DESTINATION",
+		5: "CHANGE_ACTION_UPDATE_DESTINATION",
+		6: "CHANGE_ACTION_DELETE_DESTINATION",
+		7: "CHANGE_ACTION_DRAIN_DESTINATION",
+	}
+	ChangeAction_value = map[string]int32{
+		"CHANGE_ACTION_UNSPECIFIED":        0,
+		"CHANGE_ACTION_CREATE_SERVICE":     1,
+		"CHANGE_ACTION_UPDATE_SERVICE":     2,
+		"CHANGE_ACTION_DELETE_SERVICE":     3,
+		"CHANGE_ACTION_CREATE_DESTINATION": 4,
+		"CHANGE_ACTION_UPDATE_DESTINATION": 5,
+		"CHANGE_ACTION_DELETE_DESTINATION": 6,
+		"CHANGE_ACTION_DRAIN_DESTINATION":  7,
+	}
+)
+
+func (x ChangeAction) Enum() *ChangeAction {
+	p := new(ChangeAction)
+	*p = x
+	return p
+}
+
+func (x ChangeAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChangeAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_ipvs_v1_ipvs_proto_enumTypes[0].Descriptor()
+}
+
+func (ChangeAction) Type() protoreflect.EnumType {
+	return &file_ipvs_v1_ipvs_proto_enumTypes[0]
+}
+
+func (x ChangeAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChangeAction.Descriptor instead.
+func (ChangeAction) EnumDescriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{0}
+}
+
 type ListServicesRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -1426,6 +1498,559 @@ func (x *BatchResponse) GetApplied() uint32 {
 	return 0
 }
 
+// The part of a namespace an Apply owns: services matching any entry.
+// Empty: every service of the namespace.
+type ApplyScope struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Virtual IP addresses.
+	Addresses []string `protobuf:"bytes,1,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	// CIDR prefixes of virtual IPs, e.g. "192.0.2.0/24".
+	Prefixes []string `protobuf:"bytes,2,rep,name=prefixes,proto3" json:"prefixes,omitempty"`
+	// Firewall marks.
+	FwMarks []uint32 `protobuf:"varint,3,rep,packed,name=fw_marks,json=fwMarks,proto3" json:"fw_marks,omitempty"`
+}
+
+func (x *ApplyScope) Reset() {
+	*x = ApplyScope{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[25]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ApplyScope) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyScope) ProtoMessage() {}
+
+func (x *ApplyScope) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[25]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyScope.ProtoReflect.Descriptor instead.
+func (*ApplyScope) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ApplyScope) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *ApplyScope) GetPrefixes() []string {
+	if x != nil {
+		return x.Prefixes
+	}
+	return nil
+}
+
+func (x *ApplyScope) GetFwMarks() []uint32 {
+	if x != nil {
+		return x.FwMarks
+	}
+	return nil
+}
+
+type ApplyRequest struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Network namespace: empty for the server's own, a name under /run/netns,
+	// or an absolute path; it must be allowed by the server's --netns.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The desired services, each with all of its desired destinations. A
+	// service outside the scope is refused.
+	Services []*ServiceWithDestinations `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty"`
+	// What this Apply may touch.
+	Scope *ApplyScope `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	// Plan only; change nothing.
+	DryRun bool `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Delete owned services and destinations that are not desired.
+	Prune bool `protobuf:"varint,5,opt,name=prune,proto3" json:"prune,omitempty"`
+	// With prune: give destinations to remove weight 0 instead of deleting them.
+	Drain bool `protobuf:"varint,6,opt,name=drain,proto3" json:"drain,omitempty"`
+}
+
+func (x *ApplyRequest) Reset() {
+	*x = ApplyRequest{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[26]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ApplyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyRequest) ProtoMessage() {}
+
+func (x *ApplyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[26]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyRequest.ProtoReflect.Descriptor instead.
+func (*ApplyRequest) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ApplyRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ApplyRequest) GetServices() []*ServiceWithDestinations {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *ApplyRequest) GetScope() *ApplyScope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *ApplyRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *ApplyRequest) GetPrune() bool {
+	if x != nil {
+		return x.Prune
+	}
+	return false
+}
+
+func (x *ApplyRequest) GetDrain() bool {
+	if x != nil {
+		return x.Drain
+	}
+	return false
+}
+
+// One change of an Apply, and what became of it.
+type Change struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// What is done.
+	Action ChangeAction `protobuf:"varint,1,opt,name=action,proto3,enum=ipvs.v1.ChangeAction" json:"action,omitempty"`
+	// The service concerned (its desired options for creates and updates).
+	Service *Service `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	// The destination concerned, for destination changes.
+	Destination *Destination `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
+	// "updateService tcp 192.0.2.1:80: schedName rr -> wlc".
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// 0 (OK) when applied (or planned, in a dry run); else the gRPC code of the kernel's error.
+	Code int32 `protobuf:"varint,5,opt,name=code,proto3" json:"code,omitempty"`
+	// The kernel's errno name when it failed.
+	Errno string `protobuf:"bytes,6,opt,name=errno,proto3" json:"errno,omitempty"`
+	// Why it failed.
+	Message string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+}
+
+func (x *Change) Reset() {
+	*x = Change{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[27]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *Change) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Change) ProtoMessage() {}
+
+func (x *Change) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[27]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Change.ProtoReflect.Descriptor instead.
+func (*Change) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Change) GetAction() ChangeAction {
+	if x != nil {
+		return x.Action
+	}
+	return ChangeAction_CHANGE_ACTION_UNSPECIFIED
+}
+
+func (x *Change) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *Change) GetDestination() *Destination {
+	if x != nil {
+		return x.Destination
+	}
+	return nil
+}
+
+func (x *Change) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Change) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *Change) GetErrno() string {
+	if x != nil {
+		return x.Errno
+	}
+	return ""
+}
+
+func (x *Change) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type ApplyResponse struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// In the order applied: deletions first, then creates and updates.
+	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// How many changes were applied (0 in a dry run).
+	Applied uint32 `protobuf:"varint,2,opt,name=applied,proto3" json:"applied,omitempty"`
+	// How many the kernel refused.
+	Failed uint32 `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
+}
+
+func (x *ApplyResponse) Reset() {
+	*x = ApplyResponse{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[28]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ApplyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyResponse) ProtoMessage() {}
+
+func (x *ApplyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[28]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyResponse.ProtoReflect.Descriptor instead.
+func (*ApplyResponse) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ApplyResponse) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ApplyResponse) GetApplied() uint32 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
+
+func (x *ApplyResponse) GetFailed() uint32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+type UpsertServiceRequest struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Network namespace: empty for the server's own, a name under /run/netns,
+	// or an absolute path; it must be allowed by the server's --netns.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The service's options, and destinations to create or update.
+	Service *ServiceWithDestinations `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+}
+
+func (x *UpsertServiceRequest) Reset() {
+	*x = UpsertServiceRequest{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[29]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *UpsertServiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertServiceRequest) ProtoMessage() {}
+
+func (x *UpsertServiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[29]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertServiceRequest.ProtoReflect.Descriptor instead.
+func (*UpsertServiceRequest) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *UpsertServiceRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpsertServiceRequest) GetService() *ServiceWithDestinations {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+type UpsertServiceResponse struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// What was changed; empty when everything already was as asked.
+	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+}
+
+func (x *UpsertServiceResponse) Reset() {
+	*x = UpsertServiceResponse{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[30]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *UpsertServiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertServiceResponse) ProtoMessage() {}
+
+func (x *UpsertServiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[30]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertServiceResponse.ProtoReflect.Descriptor instead.
+func (*UpsertServiceResponse) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UpsertServiceResponse) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+type UpsertDestinationRequest struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Network namespace: empty for the server's own, a name under /run/netns,
+	// or an absolute path; it must be allowed by the server's --netns.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The service the destination belongs to.
+	Service *ServiceId `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	// The destination's options.
+	Destination *Destination `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
+}
+
+func (x *UpsertDestinationRequest) Reset() {
+	*x = UpsertDestinationRequest{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[31]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *UpsertDestinationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertDestinationRequest) ProtoMessage() {}
+
+func (x *UpsertDestinationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[31]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertDestinationRequest.ProtoReflect.Descriptor instead.
+func (*UpsertDestinationRequest) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *UpsertDestinationRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UpsertDestinationRequest) GetService() *ServiceId {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *UpsertDestinationRequest) GetDestination() *Destination {
+	if x != nil {
+		return x.Destination
+	}
+	return nil
+}
+
+type UpsertDestinationResponse struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Whether it was created (else it was updated, or already so).
+	Created bool `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+}
+
+func (x *UpsertDestinationResponse) Reset() {
+	*x = UpsertDestinationResponse{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[32]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *UpsertDestinationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertDestinationResponse) ProtoMessage() {}
+
+func (x *UpsertDestinationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[32]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertDestinationResponse.ProtoReflect.Descriptor instead.
+func (*UpsertDestinationResponse) Descriptor() ([]byte, []int) {
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *UpsertDestinationResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
 type GetConfigRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -1439,7 +2064,7 @@ type GetConfigRequest struct {
 func (x *GetConfigRequest) Reset() {
 	*x = GetConfigRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[25]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[33]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1452,7 +2077,7 @@ func (x *GetConfigRequest) String() string {
 func (*GetConfigRequest) ProtoMessage() {}
 
 func (x *GetConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[25]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[33]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +2090,7 @@ func (x *GetConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetConfigRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{25}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetConfigRequest) GetNamespace() string {
@@ -1487,7 +2112,7 @@ type GetConfigResponse struct {
 func (x *GetConfigResponse) Reset() {
 	*x = GetConfigResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[26]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[34]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1500,7 +2125,7 @@ func (x *GetConfigResponse) String() string {
 func (*GetConfigResponse) ProtoMessage() {}
 
 func (x *GetConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[26]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[34]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +2138,7 @@ func (x *GetConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConfigResponse.ProtoReflect.Descriptor instead.
 func (*GetConfigResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{26}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetConfigResponse) GetConfig() *Config {
@@ -1538,7 +2163,7 @@ type SetConfigRequest struct {
 func (x *SetConfigRequest) Reset() {
 	*x = SetConfigRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[27]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[35]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1551,7 +2176,7 @@ func (x *SetConfigRequest) String() string {
 func (*SetConfigRequest) ProtoMessage() {}
 
 func (x *SetConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[27]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[35]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +2189,7 @@ func (x *SetConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConfigRequest.ProtoReflect.Descriptor instead.
 func (*SetConfigRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{27}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetConfigRequest) GetNamespace() string {
@@ -1590,7 +2215,7 @@ type SetConfigResponse struct {
 func (x *SetConfigResponse) Reset() {
 	*x = SetConfigResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[28]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[36]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1603,7 +2228,7 @@ func (x *SetConfigResponse) String() string {
 func (*SetConfigResponse) ProtoMessage() {}
 
 func (x *SetConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[28]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[36]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +2241,7 @@ func (x *SetConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConfigResponse.ProtoReflect.Descriptor instead.
 func (*SetConfigResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{28}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{36}
 }
 
 type GetInfoRequest struct {
@@ -1632,7 +2257,7 @@ type GetInfoRequest struct {
 func (x *GetInfoRequest) Reset() {
 	*x = GetInfoRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[29]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[37]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1645,7 +2270,7 @@ func (x *GetInfoRequest) String() string {
 func (*GetInfoRequest) ProtoMessage() {}
 
 func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[29]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[37]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +2283,7 @@ func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetInfoRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{29}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetInfoRequest) GetNamespace() string {
@@ -1680,7 +2305,7 @@ type GetInfoResponse struct {
 func (x *GetInfoResponse) Reset() {
 	*x = GetInfoResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[30]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[38]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1693,7 +2318,7 @@ func (x *GetInfoResponse) String() string {
 func (*GetInfoResponse) ProtoMessage() {}
 
 func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[30]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[38]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +2331,7 @@ func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetInfoResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{30}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetInfoResponse) GetInfo() *Info {
@@ -1731,7 +2356,7 @@ type ZeroCountersRequest struct {
 func (x *ZeroCountersRequest) Reset() {
 	*x = ZeroCountersRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[31]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[39]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1744,7 +2369,7 @@ func (x *ZeroCountersRequest) String() string {
 func (*ZeroCountersRequest) ProtoMessage() {}
 
 func (x *ZeroCountersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[31]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[39]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +2382,7 @@ func (x *ZeroCountersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZeroCountersRequest.ProtoReflect.Descriptor instead.
 func (*ZeroCountersRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{31}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ZeroCountersRequest) GetNamespace() string {
@@ -1783,7 +2408,7 @@ type ZeroCountersResponse struct {
 func (x *ZeroCountersResponse) Reset() {
 	*x = ZeroCountersResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[32]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[40]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1796,7 +2421,7 @@ func (x *ZeroCountersResponse) String() string {
 func (*ZeroCountersResponse) ProtoMessage() {}
 
 func (x *ZeroCountersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[32]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[40]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +2434,7 @@ func (x *ZeroCountersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZeroCountersResponse.ProtoReflect.Descriptor instead.
 func (*ZeroCountersResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{32}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{40}
 }
 
 type StartDaemonRequest struct {
@@ -1827,7 +2452,7 @@ type StartDaemonRequest struct {
 func (x *StartDaemonRequest) Reset() {
 	*x = StartDaemonRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[33]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[41]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1840,7 +2465,7 @@ func (x *StartDaemonRequest) String() string {
 func (*StartDaemonRequest) ProtoMessage() {}
 
 func (x *StartDaemonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[33]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[41]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +2478,7 @@ func (x *StartDaemonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartDaemonRequest.ProtoReflect.Descriptor instead.
 func (*StartDaemonRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{33}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *StartDaemonRequest) GetNamespace() string {
@@ -1879,7 +2504,7 @@ type StartDaemonResponse struct {
 func (x *StartDaemonResponse) Reset() {
 	*x = StartDaemonResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[34]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[42]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1892,7 +2517,7 @@ func (x *StartDaemonResponse) String() string {
 func (*StartDaemonResponse) ProtoMessage() {}
 
 func (x *StartDaemonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[34]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[42]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2530,7 @@ func (x *StartDaemonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartDaemonResponse.ProtoReflect.Descriptor instead.
 func (*StartDaemonResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{34}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{42}
 }
 
 type StopDaemonRequest struct {
@@ -1923,7 +2548,7 @@ type StopDaemonRequest struct {
 func (x *StopDaemonRequest) Reset() {
 	*x = StopDaemonRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[35]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[43]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1936,7 +2561,7 @@ func (x *StopDaemonRequest) String() string {
 func (*StopDaemonRequest) ProtoMessage() {}
 
 func (x *StopDaemonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[35]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[43]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2574,7 @@ func (x *StopDaemonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopDaemonRequest.ProtoReflect.Descriptor instead.
 func (*StopDaemonRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{35}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StopDaemonRequest) GetNamespace() string {
@@ -1975,7 +2600,7 @@ type StopDaemonResponse struct {
 func (x *StopDaemonResponse) Reset() {
 	*x = StopDaemonResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[36]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[44]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1988,7 +2613,7 @@ func (x *StopDaemonResponse) String() string {
 func (*StopDaemonResponse) ProtoMessage() {}
 
 func (x *StopDaemonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[36]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[44]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2001,7 +2626,7 @@ func (x *StopDaemonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopDaemonResponse.ProtoReflect.Descriptor instead.
 func (*StopDaemonResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{36}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{44}
 }
 
 type ListDaemonsRequest struct {
@@ -2017,7 +2642,7 @@ type ListDaemonsRequest struct {
 func (x *ListDaemonsRequest) Reset() {
 	*x = ListDaemonsRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[37]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[45]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -2030,7 +2655,7 @@ func (x *ListDaemonsRequest) String() string {
 func (*ListDaemonsRequest) ProtoMessage() {}
 
 func (x *ListDaemonsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[37]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[45]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2668,7 @@ func (x *ListDaemonsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDaemonsRequest.ProtoReflect.Descriptor instead.
 func (*ListDaemonsRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{37}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListDaemonsRequest) GetNamespace() string {
@@ -2065,7 +2690,7 @@ type ListDaemonsResponse struct {
 func (x *ListDaemonsResponse) Reset() {
 	*x = ListDaemonsResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[38]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[46]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -2078,7 +2703,7 @@ func (x *ListDaemonsResponse) String() string {
 func (*ListDaemonsResponse) ProtoMessage() {}
 
 func (x *ListDaemonsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[38]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[46]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2716,7 @@ func (x *ListDaemonsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDaemonsResponse.ProtoReflect.Descriptor instead.
 func (*ListDaemonsResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{38}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListDaemonsResponse) GetDaemons() []*Daemon {
@@ -2123,7 +2748,7 @@ type WatchStatsRequest struct {
 func (x *WatchStatsRequest) Reset() {
 	*x = WatchStatsRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[39]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[47]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -2136,7 +2761,7 @@ func (x *WatchStatsRequest) String() string {
 func (*WatchStatsRequest) ProtoMessage() {}
 
 func (x *WatchStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[39]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[47]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +2774,7 @@ func (x *WatchStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatsRequest.ProtoReflect.Descriptor instead.
 func (*WatchStatsRequest) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{39}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *WatchStatsRequest) GetNamespace() string {
@@ -2205,7 +2830,7 @@ type DestinationStats struct {
 func (x *DestinationStats) Reset() {
 	*x = DestinationStats{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[40]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[48]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -2218,7 +2843,7 @@ func (x *DestinationStats) String() string {
 func (*DestinationStats) ProtoMessage() {}
 
 func (x *DestinationStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[40]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[48]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2231,7 +2856,7 @@ func (x *DestinationStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStats.ProtoReflect.Descriptor instead.
 func (*DestinationStats) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{40}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DestinationStats) GetAddressFamily() AddressFamily {
@@ -2300,7 +2925,7 @@ type ServiceStats struct {
 func (x *ServiceStats) Reset() {
 	*x = ServiceStats{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[41]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[49]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -2313,7 +2938,7 @@ func (x *ServiceStats) String() string {
 func (*ServiceStats) ProtoMessage() {}
 
 func (x *ServiceStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[41]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[49]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2951,7 @@ func (x *ServiceStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStats.ProtoReflect.Descriptor instead.
 func (*ServiceStats) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{41}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ServiceStats) GetService() *ServiceId {
@@ -2366,7 +2991,7 @@ type WatchStatsResponse struct {
 func (x *WatchStatsResponse) Reset() {
 	*x = WatchStatsResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ipvs_v1_ipvs_proto_msgTypes[42]
+		mi := &file_ipvs_v1_ipvs_proto_msgTypes[50]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -2379,7 +3004,7 @@ func (x *WatchStatsResponse) String() string {
 func (*WatchStatsResponse) ProtoMessage() {}
 
 func (x *WatchStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ipvs_v1_ipvs_proto_msgTypes[42]
+	mi := &file_ipvs_v1_ipvs_proto_msgTypes[50]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2392,7 +3017,7 @@ func (x *WatchStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatsResponse.ProtoReflect.Descriptor instead.
 func (*WatchStatsResponse) Descriptor() ([]byte, []int) {
-	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{42}
+	return file_ipvs_v1_ipvs_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *WatchStatsResponse) GetTime() *timestamppb.Timestamp {
@@ -2580,7 +3205,75 @@ var file_ipvs_v1_ipvs_proto_rawDesc = []byte{
 	0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x42, 0x61, 0x74, 0x63, 0x68, 0x52, 0x65,
 	0x73, 0x75, 0x6c, 0x74, 0x52, 0x07, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74, 0x73, 0x12, 0x18, 0x0a,
 	0x07, 0x61, 0x70, 0x70, 0x6c, 0x69, 0x65, 0x64, 0x18, 0x02, 0x20, 0x01, 0x28, 0x0d, 0x52, 0x07,
-	0x61, 0x70, 0x70, 0x6c, 0x69, 0x65, 0x64, 0x22, 0x30, 0x0a, 0x10, 0x47, 0x65, 0x74, 0x43, 0x6f,
+	0x61, 0x70, 0x70, 0x6c, 0x69, 0x65, 0x64, 0x22, 0x61, 0x0a, 0x0a, 0x41, 0x70, 0x70, 0x6c, 0x79,
+	0x53, 0x63, 0x6f, 0x70, 0x65, 0x12, 0x1c, 0x0a, 0x09, 0x61, 0x64, 0x64, 0x72, 0x65, 0x73, 0x73,
+	0x65, 0x73, 0x18, 0x01, 0x20, 0x03, 0x28, 0x09, 0x52, 0x09, 0x61, 0x64, 0x64, 0x72, 0x65, 0x73,
+	0x73, 0x65, 0x73, 0x12, 0x1a, 0x0a, 0x08, 0x70, 0x72, 0x65, 0x66, 0x69, 0x78, 0x65, 0x73, 0x18,
+	0x02, 0x20, 0x03, 0x28, 0x09, 0x52, 0x08, 0x70, 0x72, 0x65, 0x66, 0x69, 0x78, 0x65, 0x73, 0x12,
+	0x19, 0x0a, 0x08, 0x66, 0x77, 0x5f, 0x6d, 0x61, 0x72, 0x6b, 0x73, 0x18, 0x03, 0x20, 0x03, 0x28,
+	0x0d, 0x52, 0x07, 0x66, 0x77, 0x4d, 0x61, 0x72, 0x6b, 0x73, 0x22, 0xda, 0x01, 0x0a, 0x0c, 0x41,
+	0x70, 0x70, 0x6c, 0x79, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x12, 0x1c, 0x0a, 0x09, 0x6e,
+	0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x09,
+	0x6e, 0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x12, 0x3c, 0x0a, 0x08, 0x73, 0x65, 0x72,
+	0x76, 0x69, 0x63, 0x65, 0x73, 0x18, 0x02, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x20, 0x2e, 0x69, 0x70,
+	0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x57, 0x69, 0x74,
+	0x68, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x73, 0x52, 0x08, 0x73,
+	0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x12, 0x29, 0x0a, 0x05, 0x73, 0x63, 0x6f, 0x70, 0x65,
+	0x18, 0x03, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x13, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
+	0x2e, 0x41, 0x70, 0x70, 0x6c, 0x79, 0x53, 0x63, 0x6f, 0x70, 0x65, 0x52, 0x05, 0x73, 0x63, 0x6f,
+	0x70, 0x65, 0x12, 0x17, 0x0a, 0x07, 0x64, 0x72, 0x79, 0x5f, 0x72, 0x75, 0x6e, 0x18, 0x04, 0x20,
+	0x01, 0x28, 0x08, 0x52, 0x06, 0x64, 0x72, 0x79, 0x52, 0x75, 0x6e, 0x12, 0x14, 0x0a, 0x05, 0x70,
+	0x72, 0x75, 0x6e, 0x65, 0x18, 0x05, 0x20, 0x01, 0x28, 0x08, 0x52, 0x05, 0x70, 0x72, 0x75, 0x6e,
+	0x65, 0x12, 0x14, 0x0a, 0x05, 0x64, 0x72, 0x61, 0x69, 0x6e, 0x18, 0x06, 0x20, 0x01, 0x28, 0x08,
+	0x52, 0x05, 0x64, 0x72, 0x61, 0x69, 0x6e, 0x22, 0x81, 0x02, 0x0a, 0x06, 0x43, 0x68, 0x61, 0x6e,
+	0x67, 0x65, 0x12, 0x2d, 0x0a, 0x06, 0x61, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x18, 0x01, 0x20, 0x01,
+	0x28, 0x0e, 0x32, 0x15, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x68, 0x61,
+	0x6e, 0x67, 0x65, 0x41, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x06, 0x61, 0x63, 0x74, 0x69, 0x6f,
+	0x6e, 0x12, 0x2a, 0x0a, 0x07, 0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x18, 0x02, 0x20, 0x01,
+	0x28, 0x0b, 0x32, 0x10, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x65, 0x72,
+	0x76, 0x69, 0x63, 0x65, 0x52, 0x07, 0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x36, 0x0a,
+	0x0b, 0x64, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x18, 0x03, 0x20, 0x01,
+	0x28, 0x0b, 0x32, 0x14, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x73,
+	0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x0b, 0x64, 0x65, 0x73, 0x74, 0x69, 0x6e,
+	0x61, 0x74, 0x69, 0x6f, 0x6e, 0x12, 0x20, 0x0a, 0x0b, 0x64, 0x65, 0x73, 0x63, 0x72, 0x69, 0x70,
+	0x74, 0x69, 0x6f, 0x6e, 0x18, 0x04, 0x20, 0x01, 0x28, 0x09, 0x52, 0x0b, 0x64, 0x65, 0x73, 0x63,
+	0x72, 0x69, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x12, 0x12, 0x0a, 0x04, 0x63, 0x6f, 0x64, 0x65, 0x18,
+	0x05, 0x20, 0x01, 0x28, 0x05, 0x52, 0x04, 0x63, 0x6f, 0x64, 0x65, 0x12, 0x14, 0x0a, 0x05, 0x65,
+	0x72, 0x72, 0x6e, 0x6f, 0x18, 0x06, 0x20, 0x01, 0x28, 0x09, 0x52, 0x05, 0x65, 0x72, 0x72, 0x6e,
+	0x6f, 0x12, 0x18, 0x0a, 0x07, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x18, 0x07, 0x20, 0x01,
+	0x28, 0x09, 0x52, 0x07, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x22, 0x6c, 0x0a, 0x0d, 0x41,
+	0x70, 0x70, 0x6c, 0x79, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x29, 0x0a, 0x07,
+	0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x73, 0x18, 0x01, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x0f, 0x2e,
+	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x52, 0x07,
+	0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x73, 0x12, 0x18, 0x0a, 0x07, 0x61, 0x70, 0x70, 0x6c, 0x69,
+	0x65, 0x64, 0x18, 0x02, 0x20, 0x01, 0x28, 0x0d, 0x52, 0x07, 0x61, 0x70, 0x70, 0x6c, 0x69, 0x65,
+	0x64, 0x12, 0x16, 0x0a, 0x06, 0x66, 0x61, 0x69, 0x6c, 0x65, 0x64, 0x18, 0x03, 0x20, 0x01, 0x28,
+	0x0d, 0x52, 0x06, 0x66, 0x61, 0x69, 0x6c, 0x65, 0x64, 0x22, 0x70, 0x0a, 0x14, 0x55, 0x70, 0x73,
+	0x65, 0x72, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73,
+	0x74, 0x12, 0x1c, 0x0a, 0x09, 0x6e, 0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x18, 0x01,
+	0x20, 0x01, 0x28, 0x09, 0x52, 0x09, 0x6e, 0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x12,
+	0x3a, 0x0a, 0x07, 0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x18, 0x02, 0x20, 0x01, 0x28, 0x0b,
+	0x32, 0x20, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x65, 0x72, 0x76, 0x69,
+	0x63, 0x65, 0x57, 0x69, 0x74, 0x68, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f,
+	0x6e, 0x73, 0x52, 0x07, 0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x22, 0x42, 0x0a, 0x15, 0x55,
+	0x70, 0x73, 0x65, 0x72, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x73, 0x70,
+	0x6f, 0x6e, 0x73, 0x65, 0x12, 0x29, 0x0a, 0x07, 0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x73, 0x18,
+	0x01, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x0f, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
+	0x43, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x52, 0x07, 0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x73, 0x22,
+	0x9e, 0x01, 0x0a, 0x18, 0x55, 0x70, 0x73, 0x65, 0x72, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e,
+	0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x12, 0x1c, 0x0a, 0x09,
+	0x6e, 0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52,
+	0x09, 0x6e, 0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x12, 0x2c, 0x0a, 0x07, 0x73, 0x65,
+	0x72, 0x76, 0x69, 0x63, 0x65, 0x18, 0x02, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x12, 0x2e, 0x69, 0x70,
+	0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x49, 0x64, 0x52,
+	0x07, 0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x36, 0x0a, 0x0b, 0x64, 0x65, 0x73, 0x74,
+	0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x18, 0x03, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x14, 0x2e,
+	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74,
+	0x69, 0x6f, 0x6e, 0x52, 0x0b, 0x64, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e,
+	0x22, 0x35, 0x0a, 0x19, 0x55, 0x70, 0x73, 0x65, 0x72, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e,
+	0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x18, 0x0a,
+	0x07, 0x63, 0x72, 0x65, 0x61, 0x74, 0x65, 0x64, 0x18, 0x01, 0x20, 0x01, 0x28, 0x08, 0x52, 0x07,
+	0x63, 0x72, 0x65, 0x61, 0x74, 0x65, 0x64, 0x22, 0x30, 0x0a, 0x10, 0x47, 0x65, 0x74, 0x43, 0x6f,
 	0x6e, 0x66, 0x69, 0x67, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x12, 0x1c, 0x0a, 0x09, 0x6e,
 	0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x09,
 	0x6e, 0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x22, 0x3c, 0x0a, 0x11, 0x47, 0x65, 0x74,
@@ -2681,98 +3374,131 @@ var file_ipvs_v1_ipvs_proto_rawDesc = []byte{
 	0x65, 0x72, 0x76, 0x61, 0x6c, 0x12, 0x31, 0x0a, 0x08, 0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65,
 	0x73, 0x18, 0x03, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x15, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76,
 	0x31, 0x2e, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x53, 0x74, 0x61, 0x74, 0x73, 0x52, 0x08,
-	0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x32, 0xa5, 0x0b, 0x0a, 0x0b, 0x49, 0x70, 0x76,
-	0x73, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x4b, 0x0a, 0x0c, 0x4c, 0x69, 0x73, 0x74,
-	0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x12, 0x1c, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e,
-	0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x52,
-	0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1d, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
-	0x2e, 0x4c, 0x69, 0x73, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x52, 0x65, 0x73,
-	0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x45, 0x0a, 0x0a, 0x47, 0x65, 0x74, 0x53, 0x65, 0x72, 0x76,
-	0x69, 0x63, 0x65, 0x12, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65,
-	0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a,
-	0x1b, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x53, 0x65, 0x72,
-	0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4e, 0x0a, 0x0d,
-	0x43, 0x72, 0x65, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x1d, 0x2e,
-	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x72, 0x65, 0x61, 0x74, 0x65, 0x53, 0x65,
-	0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1e, 0x2e, 0x69,
-	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x72, 0x65, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72,
-	0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4e, 0x0a, 0x0d,
-	0x55, 0x70, 0x64, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x1d, 0x2e,
-	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x64, 0x61, 0x74, 0x65, 0x53, 0x65,
-	0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1e, 0x2e, 0x69,
-	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x64, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72,
-	0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4e, 0x0a, 0x0d,
-	0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x1d, 0x2e,
-	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x53, 0x65,
-	0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1e, 0x2e, 0x69,
-	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x53, 0x65, 0x72,
-	0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x36, 0x0a, 0x05,
-	0x46, 0x6c, 0x75, 0x73, 0x68, 0x12, 0x15, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
-	0x46, 0x6c, 0x75, 0x73, 0x68, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x16, 0x2e, 0x69,
-	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x46, 0x6c, 0x75, 0x73, 0x68, 0x52, 0x65, 0x73, 0x70,
-	0x6f, 0x6e, 0x73, 0x65, 0x12, 0x57, 0x0a, 0x10, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x65, 0x73, 0x74,
-	0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x73, 0x12, 0x20, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e,
-	0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69,
-	0x6f, 0x6e, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x21, 0x2e, 0x69, 0x70, 0x76,
-	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61,
-	0x74, 0x69, 0x6f, 0x6e, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x5a, 0x0a,
-	0x11, 0x43, 0x72, 0x65, 0x61, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69,
-	0x6f, 0x6e, 0x12, 0x21, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x72, 0x65,
+	0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x2a, 0xaa, 0x02, 0x0a, 0x0c, 0x43, 0x68, 0x61,
+	0x6e, 0x67, 0x65, 0x41, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x12, 0x1d, 0x0a, 0x19, 0x43, 0x48, 0x41,
+	0x4e, 0x47, 0x45, 0x5f, 0x41, 0x43, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x55, 0x4e, 0x53, 0x50, 0x45,
+	0x43, 0x49, 0x46, 0x49, 0x45, 0x44, 0x10, 0x00, 0x12, 0x20, 0x0a, 0x1c, 0x43, 0x48, 0x41, 0x4e,
+	0x47, 0x45, 0x5f, 0x41, 0x43, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x43, 0x52, 0x45, 0x41, 0x54, 0x45,
+	0x5f, 0x53, 0x45, 0x52, 0x56, 0x49, 0x43, 0x45, 0x10, 0x01, 0x12, 0x20, 0x0a, 0x1c, 0x43, 0x48,
+	0x41, 0x4e, 0x47, 0x45, 0x5f, 0x41, 0x43, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x55, 0x50, 0x44, 0x41,
+	0x54, 0x45, 0x5f, 0x53, 0x45, 0x52, 0x56, 0x49, 0x43, 0x45, 0x10, 0x02, 0x12, 0x20, 0x0a, 0x1c,
+	0x43, 0x48, 0x41, 0x4e, 0x47, 0x45, 0x5f, 0x41, 0x43, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x44, 0x45,
+	0x4c, 0x45, 0x54, 0x45, 0x5f, 0x53, 0x45, 0x52, 0x56, 0x49, 0x43, 0x45, 0x10, 0x03, 0x12, 0x24,
+	0x0a, 0x20, 0x43, 0x48, 0x41, 0x4e, 0x47, 0x45, 0x5f, 0x41, 0x43, 0x54, 0x49, 0x4f, 0x4e, 0x5f,
+	0x43, 0x52, 0x45, 0x41, 0x54, 0x45, 0x5f, 0x44, 0x45, 0x53, 0x54, 0x49, 0x4e, 0x41, 0x54, 0x49,
+	0x4f, 0x4e, 0x10, 0x04, 0x12, 0x24, 0x0a, 0x20, 0x43, 0x48, 0x41, 0x4e, 0x47, 0x45, 0x5f, 0x41,
+	0x43, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x55, 0x50, 0x44, 0x41, 0x54, 0x45, 0x5f, 0x44, 0x45, 0x53,
+	0x54, 0x49, 0x4e, 0x41, 0x54, 0x49, 0x4f, 0x4e, 0x10, 0x05, 0x12, 0x24, 0x0a, 0x20, 0x43, 0x48,
+	0x41, 0x4e, 0x47, 0x45, 0x5f, 0x41, 0x43, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x44, 0x45, 0x4c, 0x45,
+	0x54, 0x45, 0x5f, 0x44, 0x45, 0x53, 0x54, 0x49, 0x4e, 0x41, 0x54, 0x49, 0x4f, 0x4e, 0x10, 0x06,
+	0x12, 0x23, 0x0a, 0x1f, 0x43, 0x48, 0x41, 0x4e, 0x47, 0x45, 0x5f, 0x41, 0x43, 0x54, 0x49, 0x4f,
+	0x4e, 0x5f, 0x44, 0x52, 0x41, 0x49, 0x4e, 0x5f, 0x44, 0x45, 0x53, 0x54, 0x49, 0x4e, 0x41, 0x54,
+	0x49, 0x4f, 0x4e, 0x10, 0x07, 0x32, 0x89, 0x0d, 0x0a, 0x0b, 0x49, 0x70, 0x76, 0x73, 0x53, 0x65,
+	0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x4b, 0x0a, 0x0c, 0x4c, 0x69, 0x73, 0x74, 0x53, 0x65, 0x72,
+	0x76, 0x69, 0x63, 0x65, 0x73, 0x12, 0x1c, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
+	0x4c, 0x69, 0x73, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x52, 0x65, 0x71, 0x75,
+	0x65, 0x73, 0x74, 0x1a, 0x1d, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x4c, 0x69,
+	0x73, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e,
+	0x73, 0x65, 0x12, 0x45, 0x0a, 0x0a, 0x47, 0x65, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65,
+	0x12, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x53, 0x65,
+	0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1b, 0x2e, 0x69,
+	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63,
+	0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4e, 0x0a, 0x0d, 0x43, 0x72, 0x65,
+	0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x1d, 0x2e, 0x69, 0x70, 0x76,
+	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x72, 0x65, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69,
+	0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1e, 0x2e, 0x69, 0x70, 0x76, 0x73,
+	0x2e, 0x76, 0x31, 0x2e, 0x43, 0x72, 0x65, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63,
+	0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4e, 0x0a, 0x0d, 0x55, 0x70, 0x64,
+	0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x1d, 0x2e, 0x69, 0x70, 0x76,
+	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x64, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69,
+	0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1e, 0x2e, 0x69, 0x70, 0x76, 0x73,
+	0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x64, 0x61, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63,
+	0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4e, 0x0a, 0x0d, 0x44, 0x65, 0x6c,
+	0x65, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x1d, 0x2e, 0x69, 0x70, 0x76,
+	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69,
+	0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1e, 0x2e, 0x69, 0x70, 0x76, 0x73,
+	0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63,
+	0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x36, 0x0a, 0x05, 0x46, 0x6c, 0x75,
+	0x73, 0x68, 0x12, 0x15, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x46, 0x6c, 0x75,
+	0x73, 0x68, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x16, 0x2e, 0x69, 0x70, 0x76, 0x73,
+	0x2e, 0x76, 0x31, 0x2e, 0x46, 0x6c, 0x75, 0x73, 0x68, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73,
+	0x65, 0x12, 0x57, 0x0a, 0x10, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61,
+	0x74, 0x69, 0x6f, 0x6e, 0x73, 0x12, 0x20, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
+	0x4c, 0x69, 0x73, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x73,
+	0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x21, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76,
+	0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f,
+	0x6e, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x5a, 0x0a, 0x11, 0x43, 0x72,
+	0x65, 0x61, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x12,
+	0x21, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x72, 0x65, 0x61, 0x74, 0x65,
+	0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65,
+	0x73, 0x74, 0x1a, 0x22, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x72, 0x65,
 	0x61, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65,
-	0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x22, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
-	0x43, 0x72, 0x65, 0x61, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f,
-	0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x5a, 0x0a, 0x11, 0x55, 0x70, 0x64,
-	0x61, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x12, 0x21,
+	0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x5a, 0x0a, 0x11, 0x55, 0x70, 0x64, 0x61, 0x74, 0x65,
+	0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x12, 0x21, 0x2e, 0x69, 0x70,
+	0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x64, 0x61, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74,
+	0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x22,
 	0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x64, 0x61, 0x74, 0x65, 0x44,
-	0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73,
-	0x74, 0x1a, 0x22, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x64, 0x61,
-	0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x73,
-	0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x5a, 0x0a, 0x11, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x44,
-	0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x12, 0x21, 0x2e, 0x69, 0x70, 0x76,
+	0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e,
+	0x73, 0x65, 0x12, 0x5a, 0x0a, 0x11, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74,
+	0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x12, 0x21, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76,
+	0x31, 0x2e, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74,
+	0x69, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x22, 0x2e, 0x69, 0x70, 0x76,
 	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x44, 0x65, 0x73, 0x74, 0x69,
-	0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x22, 0x2e,
-	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x44, 0x65,
-	0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73,
-	0x65, 0x12, 0x36, 0x0a, 0x05, 0x42, 0x61, 0x74, 0x63, 0x68, 0x12, 0x15, 0x2e, 0x69, 0x70, 0x76,
-	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x42, 0x61, 0x74, 0x63, 0x68, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73,
-	0x74, 0x1a, 0x16, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x42, 0x61, 0x74, 0x63,
-	0x68, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x42, 0x0a, 0x09, 0x47, 0x65, 0x74,
-	0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x12, 0x19, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
-	0x2e, 0x47, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73,
-	0x74, 0x1a, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x43,
-	0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x42, 0x0a,
-	0x09, 0x53, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x12, 0x19, 0x2e, 0x69, 0x70, 0x76,
-	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52, 0x65,
-	0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
-	0x53, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73,
-	0x65, 0x12, 0x3c, 0x0a, 0x07, 0x47, 0x65, 0x74, 0x49, 0x6e, 0x66, 0x6f, 0x12, 0x17, 0x2e, 0x69,
-	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x49, 0x6e, 0x66, 0x6f, 0x52, 0x65,
-	0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x18, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
-	0x47, 0x65, 0x74, 0x49, 0x6e, 0x66, 0x6f, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12,
-	0x4b, 0x0a, 0x0c, 0x5a, 0x65, 0x72, 0x6f, 0x43, 0x6f, 0x75, 0x6e, 0x74, 0x65, 0x72, 0x73, 0x12,
-	0x1c, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x5a, 0x65, 0x72, 0x6f, 0x43, 0x6f,
-	0x75, 0x6e, 0x74, 0x65, 0x72, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1d, 0x2e,
-	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x5a, 0x65, 0x72, 0x6f, 0x43, 0x6f, 0x75, 0x6e,
-	0x74, 0x65, 0x72, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x48, 0x0a, 0x0b,
-	0x53, 0x74, 0x61, 0x72, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x12, 0x1b, 0x2e, 0x69, 0x70,
-	0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x74, 0x61, 0x72, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f,
-	0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1c, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e,
-	0x76, 0x31, 0x2e, 0x53, 0x74, 0x61, 0x72, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x52, 0x65,
-	0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x45, 0x0a, 0x0a, 0x53, 0x74, 0x6f, 0x70, 0x44, 0x61,
-	0x65, 0x6d, 0x6f, 0x6e, 0x12, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53,
-	0x74, 0x6f, 0x70, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74,
-	0x1a, 0x1b, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x74, 0x6f, 0x70, 0x44,
-	0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x48, 0x0a,
-	0x0b, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x73, 0x12, 0x1b, 0x2e, 0x69,
-	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f,
-	0x6e, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1c, 0x2e, 0x69, 0x70, 0x76, 0x73,
-	0x2e, 0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x73, 0x52,
-	0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x47, 0x0a, 0x0a, 0x57, 0x61, 0x74, 0x63, 0x68,
-	0x53, 0x74, 0x61, 0x74, 0x73, 0x12, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
-	0x57, 0x61, 0x74, 0x63, 0x68, 0x53, 0x74, 0x61, 0x74, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73,
-	0x74, 0x1a, 0x1b, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x57, 0x61, 0x74, 0x63,
-	0x68, 0x53, 0x74, 0x61, 0x74, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x30, 0x01,
-	0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
+	0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x36,
+	0x0a, 0x05, 0x42, 0x61, 0x74, 0x63, 0x68, 0x12, 0x15, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76,
+	0x31, 0x2e, 0x42, 0x61, 0x74, 0x63, 0x68, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x16,
+	0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x42, 0x61, 0x74, 0x63, 0x68, 0x52, 0x65,
+	0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x36, 0x0a, 0x05, 0x41, 0x70, 0x70, 0x6c, 0x79, 0x12,
+	0x15, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x41, 0x70, 0x70, 0x6c, 0x79, 0x52,
+	0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x16, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
+	0x2e, 0x41, 0x70, 0x70, 0x6c, 0x79, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4e,
+	0x0a, 0x0d, 0x55, 0x70, 0x73, 0x65, 0x72, 0x74, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12,
+	0x1d, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x73, 0x65, 0x72, 0x74,
+	0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1e,
+	0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70, 0x73, 0x65, 0x72, 0x74, 0x53,
+	0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x5a,
+	0x0a, 0x11, 0x55, 0x70, 0x73, 0x65, 0x72, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74,
+	0x69, 0x6f, 0x6e, 0x12, 0x21, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x55, 0x70,
+	0x73, 0x65, 0x72, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52,
+	0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x22, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
+	0x2e, 0x55, 0x70, 0x73, 0x65, 0x72, 0x74, 0x44, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x61, 0x74, 0x69,
+	0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x42, 0x0a, 0x09, 0x47, 0x65,
+	0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x12, 0x19, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76,
+	0x31, 0x2e, 0x47, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52, 0x65, 0x71, 0x75, 0x65,
+	0x73, 0x74, 0x1a, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74,
+	0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x42,
+	0x0a, 0x09, 0x53, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x12, 0x19, 0x2e, 0x69, 0x70,
+	0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52,
+	0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
+	0x2e, 0x53, 0x65, 0x74, 0x43, 0x6f, 0x6e, 0x66, 0x69, 0x67, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e,
+	0x73, 0x65, 0x12, 0x3c, 0x0a, 0x07, 0x47, 0x65, 0x74, 0x49, 0x6e, 0x66, 0x6f, 0x12, 0x17, 0x2e,
+	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x49, 0x6e, 0x66, 0x6f, 0x52,
+	0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x18, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
+	0x2e, 0x47, 0x65, 0x74, 0x49, 0x6e, 0x66, 0x6f, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65,
+	0x12, 0x4b, 0x0a, 0x0c, 0x5a, 0x65, 0x72, 0x6f, 0x43, 0x6f, 0x75, 0x6e, 0x74, 0x65, 0x72, 0x73,
+	0x12, 0x1c, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x5a, 0x65, 0x72, 0x6f, 0x43,
+	0x6f, 0x75, 0x6e, 0x74, 0x65, 0x72, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1d,
+	0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x5a, 0x65, 0x72, 0x6f, 0x43, 0x6f, 0x75,
+	0x6e, 0x74, 0x65, 0x72, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x48, 0x0a,
+	0x0b, 0x53, 0x74, 0x61, 0x72, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x12, 0x1b, 0x2e, 0x69,
+	0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x74, 0x61, 0x72, 0x74, 0x44, 0x61, 0x65, 0x6d,
+	0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1c, 0x2e, 0x69, 0x70, 0x76, 0x73,
+	0x2e, 0x76, 0x31, 0x2e, 0x53, 0x74, 0x61, 0x72, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x52,
+	0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x45, 0x0a, 0x0a, 0x53, 0x74, 0x6f, 0x70, 0x44,
+	0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x12, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e,
+	0x53, 0x74, 0x6f, 0x70, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73,
+	0x74, 0x1a, 0x1b, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x53, 0x74, 0x6f, 0x70,
+	0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x48,
+	0x0a, 0x0b, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x73, 0x12, 0x1b, 0x2e,
+	0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x61, 0x65, 0x6d,
+	0x6f, 0x6e, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1c, 0x2e, 0x69, 0x70, 0x76,
+	0x73, 0x2e, 0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x44, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x73,
+	0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x47, 0x0a, 0x0a, 0x57, 0x61, 0x74, 0x63,
+	0x68, 0x53, 0x74, 0x61, 0x74, 0x73, 0x12, 0x1a, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31,
+	0x2e, 0x57, 0x61, 0x74, 0x63, 0x68, 0x53, 0x74, 0x61, 0x74, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65,
+	0x73, 0x74, 0x1a, 0x1b, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76, 0x31, 0x2e, 0x57, 0x61, 0x74,
+	0x63, 0x68, 0x53, 0x74, 0x61, 0x74, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x30,
+	0x01, 0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 }
 
 var (
@@ -2787,149 +3513,175 @@ func file_ipvs_v1_ipvs_proto_rawDescGZIP() []byte {
 	return file_ipvs_v1_ipvs_proto_rawDescData
 }
 
-var file_ipvs_v1_ipvs_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_ipvs_v1_ipvs_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_ipvs_v1_ipvs_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_ipvs_v1_ipvs_proto_goTypes = []interface{}{
-	(*ListServicesRequest)(nil),       // 0: ipvs.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),      // 1: ipvs.v1.ListServicesResponse
-	(*GetServiceRequest)(nil),         // 2: ipvs.v1.GetServiceRequest
-	(*GetServiceResponse)(nil),        // 3: ipvs.v1.GetServiceResponse
-	(*CreateServiceRequest)(nil),      // 4: ipvs.v1.CreateServiceRequest
-	(*CreateServiceResponse)(nil),     // 5: ipvs.v1.CreateServiceResponse
-	(*UpdateServiceRequest)(nil),      // 6: ipvs.v1.UpdateServiceRequest
-	(*UpdateServiceResponse)(nil),     // 7: ipvs.v1.UpdateServiceResponse
-	(*DeleteServiceRequest)(nil),      // 8: ipvs.v1.DeleteServiceRequest
-	(*DeleteServiceResponse)(nil),     // 9: ipvs.v1.DeleteServiceResponse
-	(*FlushRequest)(nil),              // 10: ipvs.v1.FlushRequest
-	(*FlushResponse)(nil),             // 11: ipvs.v1.FlushResponse
-	(*ListDestinationsRequest)(nil),   // 12: ipvs.v1.ListDestinationsRequest
-	(*ListDestinationsResponse)(nil),  // 13: ipvs.v1.ListDestinationsResponse
-	(*CreateDestinationRequest)(nil),  // 14: ipvs.v1.CreateDestinationRequest
-	(*CreateDestinationResponse)(nil), // 15: ipvs.v1.CreateDestinationResponse
-	(*UpdateDestinationRequest)(nil),  // 16: ipvs.v1.UpdateDestinationRequest
-	(*UpdateDestinationResponse)(nil), // 17: ipvs.v1.UpdateDestinationResponse
-	(*DeleteDestinationRequest)(nil),  // 18: ipvs.v1.DeleteDestinationRequest
-	(*DeleteDestinationResponse)(nil), // 19: ipvs.v1.DeleteDestinationResponse
-	(*BatchOperation)(nil),            // 20: ipvs.v1.BatchOperation
-	(*DestinationOperation)(nil),      // 21: ipvs.v1.DestinationOperation
-	(*BatchRequest)(nil),              // 22: ipvs.v1.BatchRequest
-	(*BatchResult)(nil),               // 23: ipvs.v1.BatchResult
-	(*BatchResponse)(nil),             // 24: ipvs.v1.BatchResponse
-	(*GetConfigRequest)(nil),          // 25: ipvs.v1.GetConfigRequest
-	(*GetConfigResponse)(nil),         // 26: ipvs.v1.GetConfigResponse
-	(*SetConfigRequest)(nil),          // 27: ipvs.v1.SetConfigRequest
-	(*SetConfigResponse)(nil),         // 28: ipvs.v1.SetConfigResponse
-	(*GetInfoRequest)(nil),            // 29: ipvs.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 30: ipvs.v1.GetInfoResponse
-	(*ZeroCountersRequest)(nil),       // 31: ipvs.v1.ZeroCountersRequest
-	(*ZeroCountersResponse)(nil),      // 32: ipvs.v1.ZeroCountersResponse
-	(*StartDaemonRequest)(nil),        // 33: ipvs.v1.StartDaemonRequest
-	(*StartDaemonResponse)(nil),       // 34: ipvs.v1.StartDaemonResponse
-	(*StopDaemonRequest)(nil),         // 35: ipvs.v1.StopDaemonRequest
-	(*StopDaemonResponse)(nil),        // 36: ipvs.v1.StopDaemonResponse
-	(*ListDaemonsRequest)(nil),        // 37: ipvs.v1.ListDaemonsRequest
-	(*ListDaemonsResponse)(nil),       // 38: ipvs.v1.ListDaemonsResponse
-	(*WatchStatsRequest)(nil),         // 39: ipvs.v1.WatchStatsRequest
-	(*DestinationStats)(nil),          // 40: ipvs.v1.DestinationStats
-	(*ServiceStats)(nil),              // 41: ipvs.v1.ServiceStats
-	(*WatchStatsResponse)(nil),        // 42: ipvs.v1.WatchStatsResponse
-	(*ServiceWithDestinations)(nil),   // 43: ipvs.v1.ServiceWithDestinations
-	(*ServiceId)(nil),                 // 44: ipvs.v1.ServiceId
-	(*Service)(nil),                   // 45: ipvs.v1.Service
-	(*Destination)(nil),               // 46: ipvs.v1.Destination
-	(*Config)(nil),                    // 47: ipvs.v1.Config
-	(*Info)(nil),                      // 48: ipvs.v1.Info
-	(*Daemon)(nil),                    // 49: ipvs.v1.Daemon
-	(DaemonState)(0),                  // 50: ipvs.v1.DaemonState
-	(*durationpb.Duration)(nil),       // 51: google.protobuf.Duration
-	(AddressFamily)(0),                // 52: ipvs.v1.AddressFamily
-	(*Stats)(nil),                     // 53: ipvs.v1.Stats
-	(*timestamppb.Timestamp)(nil),     // 54: google.protobuf.Timestamp
+	(ChangeAction)(0),                 // 0: ipvs.v1.ChangeAction
+	(*ListServicesRequest)(nil),       // 1: ipvs.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),      // 2: ipvs.v1.ListServicesResponse
+	(*GetServiceRequest)(nil),         // 3: ipvs.v1.GetServiceRequest
+	(*GetServiceResponse)(nil),        // 4: ipvs.v1.GetServiceResponse
+	(*CreateServiceRequest)(nil),      // 5: ipvs.v1.CreateServiceRequest
+	(*CreateServiceResponse)(nil),     // 6: ipvs.v1.CreateServiceResponse
+	(*UpdateServiceRequest)(nil),      // 7: ipvs.v1.UpdateServiceRequest
+	(*UpdateServiceResponse)(nil),     // 8: ipvs.v1.UpdateServiceResponse
+	(*DeleteServiceRequest)(nil),      // 9: ipvs.v1.DeleteServiceRequest
+	(*DeleteServiceResponse)(nil),     // 10: ipvs.v1.DeleteServiceResponse
+	(*FlushRequest)(nil),              // 11: ipvs.v1.FlushRequest
+	(*FlushResponse)(nil),             // 12: ipvs.v1.FlushResponse
+	(*ListDestinationsRequest)(nil),   // 13: ipvs.v1.ListDestinationsRequest
+	(*ListDestinationsResponse)(nil),  // 14: ipvs.v1.ListDestinationsResponse
+	(*CreateDestinationRequest)(nil),  // 15: ipvs.v1.CreateDestinationRequest
+	(*CreateDestinationResponse)(nil), // 16: ipvs.v1.CreateDestinationResponse
+	(*UpdateDestinationRequest)(nil),  // 17: ipvs.v1.UpdateDestinationRequest
+	(*UpdateDestinationResponse)(nil), // 18: ipvs.v1.UpdateDestinationResponse
+	(*DeleteDestinationRequest)(nil),  // 19: ipvs.v1.DeleteDestinationRequest
+	(*DeleteDestinationResponse)(nil), // 20: ipvs.v1.DeleteDestinationResponse
+	(*BatchOperation)(nil),            // 21: ipvs.v1.BatchOperation
+	(*DestinationOperation)(nil),      // 22: ipvs.v1.DestinationOperation
+	(*BatchRequest)(nil),              // 23: ipvs.v1.BatchRequest
+	(*BatchResult)(nil),               // 24: ipvs.v1.BatchResult
+	(*BatchResponse)(nil),             // 25: ipvs.v1.BatchResponse
+	(*ApplyScope)(nil),                // 26: ipvs.v1.ApplyScope
+	(*ApplyRequest)(nil),              // 27: ipvs.v1.ApplyRequest
+	(*Change)(nil),                    // 28: ipvs.v1.Change
+	(*ApplyResponse)(nil),             // 29: ipvs.v1.ApplyResponse
+	(*UpsertServiceRequest)(nil),      // 30: ipvs.v1.UpsertServiceRequest
+	(*UpsertServiceResponse)(nil),     // 31: ipvs.v1.UpsertServiceResponse
+	(*UpsertDestinationRequest)(nil),  // 32: ipvs.v1.UpsertDestinationRequest
+	(*UpsertDestinationResponse)(nil), // 33: ipvs.v1.UpsertDestinationResponse
+	(*GetConfigRequest)(nil),          // 34: ipvs.v1.GetConfigRequest
+	(*GetConfigResponse)(nil),         // 35: ipvs.v1.GetConfigResponse
+	(*SetConfigRequest)(nil),          // 36: ipvs.v1.SetConfigRequest
+	(*SetConfigResponse)(nil),         // 37: ipvs.v1.SetConfigResponse
+	(*GetInfoRequest)(nil),            // 38: ipvs.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),           // 39: ipvs.v1.GetInfoResponse
+	(*ZeroCountersRequest)(nil),       // 40: ipvs.v1.ZeroCountersRequest
+	(*ZeroCountersResponse)(nil),      // 41: ipvs.v1.ZeroCountersResponse
+	(*StartDaemonRequest)(nil),        // 42: ipvs.v1.StartDaemonRequest
+	(*StartDaemonResponse)(nil),       // 43: ipvs.v1.StartDaemonResponse
+	(*StopDaemonRequest)(nil),         // 44: ipvs.v1.StopDaemonRequest
+	(*StopDaemonResponse)(nil),        // 45: ipvs.v1.StopDaemonResponse
+	(*ListDaemonsRequest)(nil),        // 46: ipvs.v1.ListDaemonsRequest
+	(*ListDaemonsResponse)(nil),       // 47: ipvs.v1.ListDaemonsResponse
+	(*WatchStatsRequest)(nil),         // 48: ipvs.v1.WatchStatsRequest
+	(*DestinationStats)(nil),          // 49: ipvs.v1.DestinationStats
+	(*ServiceStats)(nil),              // 50: ipvs.v1.ServiceStats
+	(*WatchStatsResponse)(nil),        // 51: ipvs.v1.WatchStatsResponse
+	(*ServiceWithDestinations)(nil),   // 52: ipvs.v1.ServiceWithDestinations
+	(*ServiceId)(nil),                 // 53: ipvs.v1.ServiceId
+	(*Service)(nil),                   // 54: ipvs.v1.Service
+	(*Destination)(nil),               // 55: ipvs.v1.Destination
+	(*Config)(nil),                    // 56: ipvs.v1.Config
+	(*Info)(nil),                      // 57: ipvs.v1.Info
+	(*Daemon)(nil),                    // 58: ipvs.v1.Daemon
+	(DaemonState)(0),                  // 59: ipvs.v1.DaemonState
+	(*durationpb.Duration)(nil),       // 60: google.protobuf.Duration
+	(AddressFamily)(0),                // 61: ipvs.v1.AddressFamily
+	(*Stats)(nil),                     // 62: ipvs.v1.Stats
+	(*timestamppb.Timestamp)(nil),     // 63: google.protobuf.Timestamp
 }
 var file_ipvs_v1_ipvs_proto_depIdxs = []int32{
-	43, // 0: ipvs.v1.ListServicesResponse.services:type_name -> ipvs.v1.ServiceWithDestinations
-	44, // 1: ipvs.v1.GetServiceRequest.service:type_name -> ipvs.v1.ServiceId
-	43, // 2: ipvs.v1.GetServiceResponse.service:type_name -> ipvs.v1.ServiceWithDestinations
-	45, // 3: ipvs.v1.CreateServiceRequest.service:type_name -> ipvs.v1.Service
-	45, // 4: ipvs.v1.UpdateServiceRequest.service:type_name -> ipvs.v1.Service
-	44, // 5: ipvs.v1.DeleteServiceRequest.service:type_name -> ipvs.v1.ServiceId
-	44, // 6: ipvs.v1.ListDestinationsRequest.service:type_name -> ipvs.v1.ServiceId
-	46, // 7: ipvs.v1.ListDestinationsResponse.destinations:type_name -> ipvs.v1.Destination
-	44, // 8: ipvs.v1.CreateDestinationRequest.service:type_name -> ipvs.v1.ServiceId
-	46, // 9: ipvs.v1.CreateDestinationRequest.destination:type_name -> ipvs.v1.Destination
-	44, // 10: ipvs.v1.UpdateDestinationRequest.service:type_name -> ipvs.v1.ServiceId
-	46, // 11: ipvs.v1.UpdateDestinationRequest.destination:type_name -> ipvs.v1.Destination
-	44, // 12: ipvs.v1.DeleteDestinationRequest.service:type_name -> ipvs.v1.ServiceId
-	46, // 13: ipvs.v1.DeleteDestinationRequest.destination:type_name -> ipvs.v1.Destination
-	45, // 14: ipvs.v1.BatchOperation.create_service:type_name -> ipvs.v1.Service
-	45, // 15: ipvs.v1.BatchOperation.update_service:type_name -> ipvs.v1.Service
-	44, // 16: ipvs.v1.BatchOperation.delete_service:type_name -> ipvs.v1.ServiceId
-	21, // 17: ipvs.v1.BatchOperation.create_destination:type_name -> ipvs.v1.DestinationOperation
-	21, // 18: ipvs.v1.BatchOperation.update_destination:type_name -> ipvs.v1.DestinationOperation
-	21, // 19: ipvs.v1.BatchOperation.delete_destination:type_name -> ipvs.v1.DestinationOperation
-	44, // 20: ipvs.v1.DestinationOperation.service:type_name -> ipvs.v1.ServiceId
-	46, // 21: ipvs.v1.DestinationOperation.destination:type_name -> ipvs.v1.Destination
-	20, // 22: ipvs.v1.BatchRequest.operations:type_name -> ipvs.v1.BatchOperation
-	23, // 23: ipvs.v1.BatchResponse.results:type_name -> ipvs.v1.BatchResult
-	47, // 24: ipvs.v1.GetConfigResponse.config:type_name -> ipvs.v1.Config
-	47, // 25: ipvs.v1.SetConfigRequest.config:type_name -> ipvs.v1.Config
-	48, // 26: ipvs.v1.GetInfoResponse.info:type_name -> ipvs.v1.Info
-	44, // 27: ipvs.v1.ZeroCountersRequest.service:type_name -> ipvs.v1.ServiceId
-	49, // 28: ipvs.v1.StartDaemonRequest.daemon:type_name -> ipvs.v1.Daemon
-	50, // 29: ipvs.v1.StopDaemonRequest.state:type_name -> ipvs.v1.DaemonState
-	49, // 30: ipvs.v1.ListDaemonsResponse.daemons:type_name -> ipvs.v1.Daemon
-	44, // 31: ipvs.v1.WatchStatsRequest.services:type_name -> ipvs.v1.ServiceId
-	51, // 32: ipvs.v1.WatchStatsRequest.interval:type_name -> google.protobuf.Duration
-	52, // 33: ipvs.v1.DestinationStats.address_family:type_name -> ipvs.v1.AddressFamily
-	53, // 34: ipvs.v1.DestinationStats.stats:type_name -> ipvs.v1.Stats
-	44, // 35: ipvs.v1.ServiceStats.service:type_name -> ipvs.v1.ServiceId
-	53, // 36: ipvs.v1.ServiceStats.stats:type_name -> ipvs.v1.Stats
-	40, // 37: ipvs.v1.ServiceStats.destinations:type_name -> ipvs.v1.DestinationStats
-	54, // 38: ipvs.v1.WatchStatsResponse.time:type_name -> google.protobuf.Timestamp
-	51, // 39: ipvs.v1.WatchStatsResponse.interval:type_name -> google.protobuf.Duration
-	41, // 40: ipvs.v1.WatchStatsResponse.services:type_name -> ipvs.v1.ServiceStats
-	0,  // 41: ipvs.v1.IpvsService.ListServices:input_type -> ipvs.v1.ListServicesRequest
-	2,  // 42: ipvs.v1.IpvsService.GetService:input_type -> ipvs.v1.GetServiceRequest
-	4,  // 43: ipvs.v1.IpvsService.CreateService:input_type -> ipvs.v1.CreateServiceRequest
-	6,  // 44: ipvs.v1.IpvsService.UpdateService:input_type -> ipvs.v1.UpdateServiceRequest
-	8,  // 45: ipvs.v1.IpvsService.DeleteService:input_type -> ipvs.v1.DeleteServiceRequest
-	10, // 46: ipvs.v1.IpvsService.Flush:input_type -> ipvs.v1.FlushRequest
-	12, // 47: ipvs.v1.IpvsService.ListDestinations:input_type -> ipvs.v1.ListDestinationsRequest
-	14, // 48: ipvs.v1.IpvsService.CreateDestination:input_type -> ipvs.v1.CreateDestinationRequest
-	16, // 49: ipvs.v1.IpvsService.UpdateDestination:input_type -> ipvs.v1.UpdateDestinationRequest
-	18, // 50: ipvs.v1.IpvsService.DeleteDestination:input_type -> ipvs.v1.DeleteDestinationRequest
-	22, // 51: ipvs.v1.IpvsService.Batch:input_type -> ipvs.v1.BatchRequest
-	25, // 52: ipvs.v1.IpvsService.GetConfig:input_type -> ipvs.v1.GetConfigRequest
-	27, // 53: ipvs.v1.IpvsService.SetConfig:input_type -> ipvs.v1.SetConfigRequest
-	29, // 54: ipvs.v1.IpvsService.GetInfo:input_type -> ipvs.v1.GetInfoRequest
-	31, // 55: ipvs.v1.IpvsService.ZeroCounters:input_type -> ipvs.v1.ZeroCountersRequest
-	33, // 56: ipvs.v1.IpvsService.StartDaemon:input_type -> ipvs.v1.StartDaemonRequest
-	35, // 57: ipvs.v1.IpvsService.StopDaemon:input_type -> ipvs.v1.StopDaemonRequest
-	37, // 58: ipvs.v1.IpvsService.ListDaemons:input_type -> ipvs.v1.ListDaemonsRequest
-	39, // 59: ipvs.v1.IpvsService.WatchStats:input_type -> ipvs.v1.WatchStatsRequest
-	1,  // 60: ipvs.v1.IpvsService.ListServices:output_type -> ipvs.v1.ListServicesResponse
-	3,  // 61: ipvs.v1.IpvsService.GetService:output_type -> ipvs.v1.GetServiceResponse
-	5,  // 62: ipvs.v1.IpvsService.CreateService:output_type -> ipvs.v1.CreateServiceResponse
-	7,  // 63: ipvs.v1.IpvsService.UpdateService:output_type -> ipvs.v1.UpdateServiceResponse
-	9,  // 64: ipvs.v1.IpvsService.DeleteService:output_type -> ipvs.v1.DeleteServiceResponse
-	11, // 65: ipvs.v1.IpvsService.Flush:output_type -> ipvs.v1.FlushResponse
-	13, // 66: ipvs.v1.IpvsService.ListDestinations:output_type -> ipvs.v1.ListDestinationsResponse
-	15, // 67: ipvs.v1.IpvsService.CreateDestination:output_type -> ipvs.v1.CreateDestinationResponse
-	17, // 68: ipvs.v1.IpvsService.UpdateDestination:output_type -> ipvs.v1.UpdateDestinationResponse
-	19, // 69: ipvs.v1.IpvsService.DeleteDestination:output_type -> ipvs.v1.DeleteDestinationResponse
-	24, // 70: ipvs.v1.IpvsService.Batch:output_type -> ipvs.v1.BatchResponse
-	26, // 71: ipvs.v1.IpvsService.GetConfig:output_type -> ipvs.v1.GetConfigResponse
-	28, // 72: ipvs.v1.IpvsService.SetConfig:output_type -> ipvs.v1.SetConfigResponse
-	30, // 73: ipvs.v1.IpvsService.GetInfo:output_type -> ipvs.v1.GetInfoResponse
-	32, // 74: ipvs.v1.IpvsService.ZeroCounters:output_type -> ipvs.v1.ZeroCountersResponse
-	34, // 75: ipvs.v1.IpvsService.StartDaemon:output_type -> ipvs.v1.StartDaemonResponse
-	36, // 76: ipvs.v1.IpvsService.StopDaemon:output_type -> ipvs.v1.StopDaemonResponse
-	38, // 77: ipvs.v1.IpvsService.ListDaemons:output_type -> ipvs.v1.ListDaemonsResponse
-	42, // 78: ipvs.v1.IpvsService.WatchStats:output_type -> ipvs.v1.WatchStatsResponse
-	60, // [60:79] is the sub-list for method output_type
-	41, // [41:60] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	52, // 0: ipvs.v1.ListServicesResponse.services:type_name -> ipvs.v1.ServiceWithDestinations
+	53, // 1: ipvs.v1.GetServiceRequest.service:type_name -> ipvs.v1.ServiceId
+	52, // 2: ipvs.v1.GetServiceResponse.service:type_name -> ipvs.v1.ServiceWithDestinations
+	54, // 3: ipvs.v1.CreateServiceRequest.service:type_name -> ipvs.v1.Service
+	54, // 4: ipvs.v1.UpdateServiceRequest.service:type_name -> ipvs.v1.Service
+	53, // 5: ipvs.v1.DeleteServiceRequest.service:type_name -> ipvs.v1.ServiceId
+	53, // 6: ipvs.v1.ListDestinationsRequest.service:type_name -> ipvs.v1.ServiceId
+	55, // 7: ipvs.v1.ListDestinationsResponse.destinations:type_name -> ipvs.v1.Destination
+	53, // 8: ipvs.v1.CreateDestinationRequest.service:type_name -> ipvs.v1.ServiceId
+	55, // 9: ipvs.v1.CreateDestinationRequest.destination:type_name -> ipvs.v1.Destination
+	53, // 10: ipvs.v1.UpdateDestinationRequest.service:type_name -> ipvs.v1.ServiceId
+	55, // 11: ipvs.v1.UpdateDestinationRequest.destination:type_name -> ipvs.v1.Destination
+	53, // 12: ipvs.v1.DeleteDestinationRequest.service:type_name -> ipvs.v1.ServiceId
+	55, // 13: ipvs.v1.DeleteDestinationRequest.destination:type_name -> ipvs.v1.Destination
+	54, // 14: ipvs.v1.BatchOperation.create_service:type_name -> ipvs.v1.Service
+	54, // 15: ipvs.v1.BatchOperation.update_service:type_name -> ipvs.v1.Service
+	53, // 16: ipvs.v1.BatchOperation.delete_service:type_name -> ipvs.v1.ServiceId
+	22, // 17: ipvs.v1.BatchOperation.create_destination:type_name -> ipvs.v1.DestinationOperation
+	22, // 18: ipvs.v1.BatchOperation.update_destination:type_name -> ipvs.v1.DestinationOperation
+	22, // 19: ipvs.v1.BatchOperation.delete_destination:type_name -> ipvs.v1.DestinationOperation
+	53, // 20: ipvs.v1.DestinationOperation.service:type_name -> ipvs.v1.ServiceId
+	55, // 21: ipvs.v1.DestinationOperation.destination:type_name -> ipvs.v1.Destination
+	21, // 22: ipvs.v1.BatchRequest.operations:type_name -> ipvs.v1.BatchOperation
+	24, // 23: ipvs.v1.BatchResponse.results:type_name -> ipvs.v1.BatchResult
+	52, // 24: ipvs.v1.ApplyRequest.services:type_name -> ipvs.v1.ServiceWithDestinations
+	26, // 25: ipvs.v1.ApplyRequest.scope:type_name -> ipvs.v1.ApplyScope
+	0,  // 26: ipvs.v1.Change.action:type_name -> ipvs.v1.ChangeAction
+	54, // 27: ipvs.v1.Change.service:type_name -> ipvs.v1.Service
+	55, // 28: ipvs.v1.Change.destination:type_name -> ipvs.v1.Destination
+	28, // 29: ipvs.v1.ApplyResponse.changes:type_name -> ipvs.v1.Change
+	52, // 30: ipvs.v1.UpsertServiceRequest.service:type_name -> ipvs.v1.ServiceWithDestinations
+	28, // 31: ipvs.v1.UpsertServiceResponse.changes:type_name -> ipvs.v1.Change
+	53, // 32: ipvs.v1.UpsertDestinationRequest.service:type_name -> ipvs.v1.ServiceId
+	55, // 33: ipvs.v1.UpsertDestinationRequest.destination:type_name -> ipvs.v1.Destination
+	56, // 34: ipvs.v1.GetConfigResponse.config:type_name -> ipvs.v1.Config
+	56, // 35: ipvs.v1.SetConfigRequest.config:type_name -> ipvs.v1.Config
+	57, // 36: ipvs.v1.GetInfoResponse.info:type_name -> ipvs.v1.Info
+	53, // 37: ipvs.v1.ZeroCountersRequest.service:type_name -> ipvs.v1.ServiceId
+	58, // 38: ipvs.v1.StartDaemonRequest.daemon:type_name -> ipvs.v1.Daemon
+	59, // 39: ipvs.v1.StopDaemonRequest.state:type_name -> ipvs.v1.DaemonState
+	58, // 40: ipvs.v1.ListDaemonsResponse.daemons:type_name -> ipvs.v1.Daemon
+	53, // 41: ipvs.v1.WatchStatsRequest.services:type_name -> ipvs.v1.ServiceId
+	60, // 42: ipvs.v1.WatchStatsRequest.interval:type_name -> google.protobuf.Duration
+	61, // 43: ipvs.v1.DestinationStats.address_family:type_name -> ipvs.v1.AddressFamily
+	62, // 44: ipvs.v1.DestinationStats.stats:type_name -> ipvs.v1.Stats
+	53, // 45: ipvs.v1.ServiceStats.service:type_name -> ipvs.v1.ServiceId
+	62, // 46: ipvs.v1.ServiceStats.stats:type_name -> ipvs.v1.Stats
+	49, // 47: ipvs.v1.ServiceStats.destinations:type_name -> ipvs.v1.DestinationStats
+	63, // 48: ipvs.v1.WatchStatsResponse.time:type_name -> google.protobuf.Timestamp
+	60, // 49: ipvs.v1.WatchStatsResponse.interval:type_name -> google.protobuf.Duration
+	50, // 50: ipvs.v1.WatchStatsResponse.services:type_name -> ipvs.v1.ServiceStats
+	1,  // 51: ipvs.v1.IpvsService.ListServices:input_type -> ipvs.v1.ListServicesRequest
+	3,  // 52: ipvs.v1.IpvsService.GetService:input_type -> ipvs.v1.GetServiceRequest
+	5,  // 53: ipvs.v1.IpvsService.CreateService:input_type -> ipvs.v1.CreateServiceRequest
+	7,  // 54: ipvs.v1.IpvsService.UpdateService:input_type -> ipvs.v1.UpdateServiceRequest
+	9,  // 55: ipvs.v1.IpvsService.DeleteService:input_type -> ipvs.v1.DeleteServiceRequest
+	11, // 56: ipvs.v1.IpvsService.Flush:input_type -> ipvs.v1.FlushRequest
+	13, // 57: ipvs.v1.IpvsService.ListDestinations:input_type -> ipvs.v1.ListDestinationsRequest
+	15, // 58: ipvs.v1.IpvsService.CreateDestination:input_type -> ipvs.v1.CreateDestinationRequest
+	17, // 59: ipvs.v1.IpvsService.UpdateDestination:input_type -> ipvs.v1.UpdateDestinationRequest
+	19, // 60: ipvs.v1.IpvsService.DeleteDestination:input_type -> ipvs.v1.DeleteDestinationRequest
+	23, // 61: ipvs.v1.IpvsService.Batch:input_type -> ipvs.v1.BatchRequest
+	27, // 62: ipvs.v1.IpvsService.Apply:input_type -> ipvs.v1.ApplyRequest
+	30, // 63: ipvs.v1.IpvsService.UpsertService:input_type -> ipvs.v1.UpsertServiceRequest
+	32, // 64: ipvs.v1.IpvsService.UpsertDestination:input_type -> ipvs.v1.UpsertDestinationRequest
+	34, // 65: ipvs.v1.IpvsService.GetConfig:input_type -> ipvs.v1.GetConfigRequest
+	36, // 66: ipvs.v1.IpvsService.SetConfig:input_type -> ipvs.v1.SetConfigRequest
+	38, // 67: ipvs.v1.IpvsService.GetInfo:input_type -> ipvs.v1.GetInfoRequest
+	40, // 68: ipvs.v1.IpvsService.ZeroCounters:input_type -> ipvs.v1.ZeroCountersRequest
+	42, // 69: ipvs.v1.IpvsService.StartDaemon:input_type -> ipvs.v1.StartDaemonRequest
+	44, // 70: ipvs.v1.IpvsService.StopDaemon:input_type -> ipvs.v1.StopDaemonRequest
+	46, // 71: ipvs.v1.IpvsService.ListDaemons:input_type -> ipvs.v1.ListDaemonsRequest
+	48, // 72: ipvs.v1.IpvsService.WatchStats:input_type -> ipvs.v1.WatchStatsRequest
+	2,  // 73: ipvs.v1.IpvsService.ListServices:output_type -> ipvs.v1.ListServicesResponse
+	4,  // 74: ipvs.v1.IpvsService.GetService:output_type -> ipvs.v1.GetServiceResponse
+	6,  // 75: ipvs.v1.IpvsService.CreateService:output_type -> ipvs.v1.CreateServiceResponse
+	8,  // 76: ipvs.v1.IpvsService.UpdateService:output_type -> ipvs.v1.UpdateServiceResponse
+	10, // 77: ipvs.v1.IpvsService.DeleteService:output_type -> ipvs.v1.DeleteServiceResponse
+	12, // 78: ipvs.v1.IpvsService.Flush:output_type -> ipvs.v1.FlushResponse
+	14, // 79: ipvs.v1.IpvsService.ListDestinations:output_type -> ipvs.v1.ListDestinationsResponse
+	16, // 80: ipvs.v1.IpvsService.CreateDestination:output_type -> ipvs.v1.CreateDestinationResponse
+	18, // 81: ipvs.v1.IpvsService.UpdateDestination:output_type -> ipvs.v1.UpdateDestinationResponse
+	20, // 82: ipvs.v1.IpvsService.DeleteDestination:output_type -> ipvs.v1.DeleteDestinationResponse
+	25, // 83: ipvs.v1.IpvsService.Batch:output_type -> ipvs.v1.BatchResponse
+	29, // 84: ipvs.v1.IpvsService.Apply:output_type -> ipvs.v1.ApplyResponse
+	31, // 85: ipvs.v1.IpvsService.UpsertService:output_type -> ipvs.v1.UpsertServiceResponse
+	33, // 86: ipvs.v1.IpvsService.UpsertDestination:output_type -> ipvs.v1.UpsertDestinationResponse
+	35, // 87: ipvs.v1.IpvsService.GetConfig:output_type -> ipvs.v1.GetConfigResponse
+	37, // 88: ipvs.v1.IpvsService.SetConfig:output_type -> ipvs.v1.SetConfigResponse
+	39, // 89: ipvs.v1.IpvsService.GetInfo:output_type -> ipvs.v1.GetInfoResponse
+	41, // 90: ipvs.v1.IpvsService.ZeroCounters:output_type -> ipvs.v1.ZeroCountersResponse
+	43, // 91: ipvs.v1.IpvsService.StartDaemon:output_type -> ipvs.v1.StartDaemonResponse
+	45, // 92: ipvs.v1.IpvsService.StopDaemon:output_type -> ipvs.v1.StopDaemonResponse
+	47, // 93: ipvs.v1.IpvsService.ListDaemons:output_type -> ipvs.v1.ListDaemonsResponse
+	51, // 94: ipvs.v1.IpvsService.WatchStats:output_type -> ipvs.v1.WatchStatsResponse
+	73, // [73:95] is the sub-list for method output_type
+	51, // [51:73] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_ipvs_v1_ipvs_proto_init() }
@@ -3240,7 +3992,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[25].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetConfigRequest); i {
+			switch v := v.(*ApplyScope); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3252,7 +4004,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[26].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetConfigResponse); i {
+			switch v := v.(*ApplyRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3264,7 +4016,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[27].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*SetConfigRequest); i {
+			switch v := v.(*Change); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3276,7 +4028,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[28].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*SetConfigResponse); i {
+			switch v := v.(*ApplyResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3288,7 +4040,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[29].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetInfoRequest); i {
+			switch v := v.(*UpsertServiceRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3300,7 +4052,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[30].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetInfoResponse); i {
+			switch v := v.(*UpsertServiceResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3312,7 +4064,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[31].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ZeroCountersRequest); i {
+			switch v := v.(*UpsertDestinationRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3324,7 +4076,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[32].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ZeroCountersResponse); i {
+			switch v := v.(*UpsertDestinationResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3336,7 +4088,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[33].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*StartDaemonRequest); i {
+			switch v := v.(*GetConfigRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3348,7 +4100,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[34].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*StartDaemonResponse); i {
+			switch v := v.(*GetConfigResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3360,7 +4112,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[35].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*StopDaemonRequest); i {
+			switch v := v.(*SetConfigRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3372,7 +4124,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[36].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*StopDaemonResponse); i {
+			switch v := v.(*SetConfigResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3384,7 +4136,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[37].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ListDaemonsRequest); i {
+			switch v := v.(*GetInfoRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3396,7 +4148,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[38].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ListDaemonsResponse); i {
+			switch v := v.(*GetInfoResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3408,7 +4160,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[39].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*WatchStatsRequest); i {
+			switch v := v.(*ZeroCountersRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3420,7 +4172,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[40].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*DestinationStats); i {
+			switch v := v.(*ZeroCountersResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3432,7 +4184,7 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[41].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ServiceStats); i {
+			switch v := v.(*StartDaemonRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -3444,6 +4196,102 @@ func file_ipvs_v1_ipvs_proto_init() {
 			}
 		}
 		file_ipvs_v1_ipvs_proto_msgTypes[42].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*StartDaemonResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[43].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*StopDaemonRequest); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[44].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*StopDaemonResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[45].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ListDaemonsRequest); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[46].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ListDaemonsResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[47].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*WatchStatsRequest); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[48].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*DestinationStats); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[49].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ServiceStats); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ipvs_v1_ipvs_proto_msgTypes[50].Exporter = func(v interface{}, i int) interface{} {
 			switch v := v.(*WatchStatsResponse); i {
 			case 0:
 				return &v.state
@@ -3469,13 +4317,14 @@ func file_ipvs_v1_ipvs_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: file_ipvs_v1_ipvs_proto_rawDesc,
-			NumEnums:      0,
-			NumMessages:   43,
+			NumEnums:      1,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_ipvs_v1_ipvs_proto_goTypes,
 		DependencyIndexes: file_ipvs_v1_ipvs_proto_depIdxs,
+		EnumInfos:         file_ipvs_v1_ipvs_proto_enumTypes,
 		MessageInfos:      file_ipvs_v1_ipvs_proto_msgTypes,
 	}.Build()
 	File_ipvs_v1_ipvs_proto = out.File

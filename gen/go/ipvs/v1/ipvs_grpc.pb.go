@@ -40,6 +40,16 @@ type IpvsServiceClient interface {
 	// unapplied); then each item succeeds or fails on its own, and the
 	// response says which.
 	Batch(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*BatchResponse, error)
+	// Makes the namespace's owned services what the request desires: the
+	// server diffs against the kernel and applies only the creates, updates,
+	// deletes (with prune) and drains needed, in one batch. A second Apply of
+	// the same state changes nothing. dry_run returns the plan alone.
+	Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.CallOption) (*ApplyResponse, error)
+	// Creates the service, or updates it to these options, and creates or
+	// updates the destinations given (others are left alone).
+	UpsertService(ctx context.Context, in *UpsertServiceRequest, opts ...grpc.CallOption) (*UpsertServiceResponse, error)
+	// Creates the destination, or updates it to these options.
+	UpsertDestination(ctx context.Context, in *UpsertDestinationRequest, opts ...grpc.CallOption) (*UpsertDestinationResponse, error)
 	// Connection timeouts.
 	GetConfig(ctx context.Context, in *GetConfigRequest, opts ...grpc.CallOption) (*GetConfigResponse, error)
 	SetConfig(ctx context.Context, in *SetConfigRequest, opts ...grpc.CallOption) (*SetConfigResponse, error)
@@ -159,6 +169,33 @@ func (c *ipvsServiceClient) DeleteDestination(ctx context.Context, in *DeleteDes
 func (c *ipvsServiceClient) Batch(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*BatchResponse, error) {
 	out := new(BatchResponse)
 	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/Batch", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.CallOption) (*ApplyResponse, error) {
+	out := new(ApplyResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/Apply", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) UpsertService(ctx context.Context, in *UpsertServiceRequest, opts ...grpc.CallOption) (*UpsertServiceResponse, error) {
+	out := new(UpsertServiceResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/UpsertService", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) UpsertDestination(ctx context.Context, in *UpsertDestinationRequest, opts ...grpc.CallOption) (*UpsertDestinationResponse, error) {
+	out := new(UpsertDestinationResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/UpsertDestination", in, out, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +324,16 @@ type IpvsServiceServer interface {
 	// unapplied); then each item succeeds or fails on its own, and the
 	// response says which.
 	Batch(context.Context, *BatchRequest) (*BatchResponse, error)
+	// Makes the namespace's owned services what the request desires: the
+	// server diffs against the kernel and applies only the creates, updates,
+	// deletes (with prune) and drains needed, in one batch. A second Apply of
+	// the same state changes nothing. dry_run returns the plan alone.
+	Apply(context.Context, *ApplyRequest) (*ApplyResponse, error)
+	// Creates the service, or updates it to these options, and creates or
+	// updates the destinations given (others are left alone).
+	UpsertService(context.Context, *UpsertServiceRequest) (*UpsertServiceResponse, error)
+	// Creates the destination, or updates it to these options.
+	UpsertDestination(context.Context, *UpsertDestinationRequest) (*UpsertDestinationResponse, error)
 	// Connection timeouts.
 	GetConfig(context.Context, *GetConfigRequest) (*GetConfigResponse, error)
 	SetConfig(context.Context, *SetConfigRequest) (*SetConfigResponse, error)
@@ -342,6 +389,15 @@ func (UnimplementedIpvsServiceServer) DeleteDestination(context.Context, *Delete
 }
 func (UnimplementedIpvsServiceServer) Batch(context.Context, *BatchRequest) (*BatchResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Batch not implemented")
+}
+func (UnimplementedIpvsServiceServer) Apply(context.Context, *ApplyRequest) (*ApplyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Apply not implemented")
+}
+func (UnimplementedIpvsServiceServer) UpsertService(context.Context, *UpsertServiceRequest) (*UpsertServiceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpsertService not implemented")
+}
+func (UnimplementedIpvsServiceServer) UpsertDestination(context.Context, *UpsertDestinationRequest) (*UpsertDestinationResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpsertDestination not implemented")
 }
 func (UnimplementedIpvsServiceServer) GetConfig(context.Context, *GetConfigRequest) (*GetConfigResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetConfig not implemented")
@@ -578,6 +634,60 @@ func _IpvsService_Batch_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IpvsService_Apply_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).Apply(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/Apply",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).Apply(ctx, req.(*ApplyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_UpsertService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertServiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).UpsertService(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/UpsertService",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).UpsertService(ctx, req.(*UpsertServiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_UpsertDestination_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertDestinationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).UpsertDestination(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/UpsertDestination",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).UpsertDestination(ctx, req.(*UpsertDestinationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IpvsService_GetConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetConfigRequest)
 	if err := dec(in); err != nil {
@@ -772,6 +882,18 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Batch",
 			Handler:    _IpvsService_Batch_Handler,
+		},
+		{
+			MethodName: "Apply",
+			Handler:    _IpvsService_Apply_Handler,
+		},
+		{
+			MethodName: "UpsertService",
+			Handler:    _IpvsService_UpsertService_Handler,
+		},
+		{
+			MethodName: "UpsertDestination",
+			Handler:    _IpvsService_UpsertDestination_Handler,
 		},
 		{
 			MethodName: "GetConfig",

@@ -82,6 +82,21 @@ class IpvsServiceStub(object):
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.BatchRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.BatchResponse.FromString,
                 )
+        self.Apply = channel.unary_unary(
+                '/ipvs.v1.IpvsService/Apply',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyResponse.FromString,
+                )
+        self.UpsertService = channel.unary_unary(
+                '/ipvs.v1.IpvsService/UpsertService',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertServiceRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertServiceResponse.FromString,
+                )
+        self.UpsertDestination = channel.unary_unary(
+                '/ipvs.v1.IpvsService/UpsertDestination',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertDestinationRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertDestinationResponse.FromString,
+                )
         self.GetConfig = channel.unary_unary(
                 '/ipvs.v1.IpvsService/GetConfig',
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.GetConfigRequest.SerializeToString,
@@ -218,6 +233,31 @@ class IpvsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Apply(self, request, context):
+        """Makes the namespace's owned services what the request desires: the
+        server diffs against the kernel and applies only the creates, updates,
+        deletes (with prune) and drains needed, in one batch. A second Apply of
+        the same state changes nothing. dry_run returns the plan alone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertService(self, request, context):
+        """Creates the service, or updates it to these options, and creates or
+        updates the destinations given (others are left alone).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertDestination(self, request, context):
+        """Creates the destination, or updates it to these options.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetConfig(self, request, context):
         """Connection timeouts.
         """
@@ -331,6 +371,21 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.Batch,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.BatchRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.BatchResponse.SerializeToString,
+            ),
+            'Apply': grpc.unary_unary_rpc_method_handler(
+                    servicer.Apply,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyResponse.SerializeToString,
+            ),
+            'UpsertService': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertService,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertServiceRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertServiceResponse.SerializeToString,
+            ),
+            'UpsertDestination': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertDestination,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertDestinationRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertDestinationResponse.SerializeToString,
             ),
             'GetConfig': grpc.unary_unary_rpc_method_handler(
                     servicer.GetConfig,
@@ -579,6 +634,57 @@ class IpvsService(object):
         return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/Batch',
             ipvs_dot_v1_dot_ipvs__pb2.BatchRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.BatchResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Apply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/Apply',
+            ipvs_dot_v1_dot_ipvs__pb2.ApplyRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.ApplyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpsertService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/UpsertService',
+            ipvs_dot_v1_dot_ipvs__pb2.UpsertServiceRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.UpsertServiceResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpsertDestination(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/UpsertDestination',
+            ipvs_dot_v1_dot_ipvs__pb2.UpsertDestinationRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.UpsertDestinationResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -2,8 +2,8 @@
 // @generated from file ipvs/v1/ipvs.proto (package ipvs.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { AddressFamily, Config, Daemon, DaemonState, Destination, Info, Service, ServiceId, ServiceWithDestinations, Stats } from "./model_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipvs/v1/ipvs.proto.
  */
 export const file_ipvs_v1_ipvs: GenFile = /*@__PURE__*/
-  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEiRgoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgiSgoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zImkKEUdldFNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAyABKAgiRwoSR2V0U2VydmljZVJlc3BvbnNlEjEKB3NlcnZpY2UYASABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIkwKFENyZWF0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIhCgdzZXJ2aWNlGAIgASgLMhAuaXB2cy52MS5TZXJ2aWNlIhcKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZSJMChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVVcGRhdGVTZXJ2aWNlUmVzcG9uc2UiTgoURGVsZXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZCIXChVEZWxldGVTZXJ2aWNlUmVzcG9uc2UiIQoMRmx1c2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSIPCg1GbHVzaFJlc3BvbnNlIlEKF0xpc3REZXN0aW5hdGlvbnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiRgoYTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlEioKDGRlc3RpbmF0aW9ucxgBIAMoCzIULmlwdnMudjEuRGVzdGluYXRpb24ifQoYQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGUNyZWF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGVVwZGF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYRGVsZXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGURlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2Ui2gIKDkJhdGNoT3BlcmF0aW9uEioKDmNyZWF0ZV9zZXJ2aWNlGAEgASgLMhAuaXB2cy52MS5TZXJ2aWNlSAASKgoOdXBkYXRlX3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIsCg5kZWxldGVfc2VydmljZRgDIAEoCzISLmlwdnMudjEuU2VydmljZUlkSAASOwoSY3JlYXRlX2Rlc3RpbmF0aW9uGAQgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEnVwZGF0ZV9kZXN0aW5hdGlvbhgFIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IABI7ChJkZWxldGVfZGVzdGluYXRpb24YBiABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSABCCwoJb3BlcmF0aW9uImYKFERlc3RpbmF0aW9uT3BlcmF0aW9uEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgCIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iTgoMQmF0Y2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIrCgpvcGVyYXRpb25zGAIgAygLMhcuaXB2cy52MS5CYXRjaE9wZXJhdGlvbiI7CgtCYXRjaFJlc3VsdBIMCgRjb2RlGAEgASgFEg0KBWVycm5vGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiRwoNQmF0Y2hSZXNwb25zZRIlCgdyZXN1bHRzGAEgAygLMhQuaXB2cy52MS5CYXRjaFJlc3VsdBIPCgdhcHBsaWVkGAIgASgNIiUKEEdldENvbmZpZ1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIjQKEUdldENvbmZpZ1Jlc3BvbnNlEh8KBmNvbmZpZxgBIAEoCzIPLmlwdnMudjEuQ29uZmlnIkYKEFNldENvbmZpZ1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEh8KBmNvbmZpZxgCIAEoCzIPLmlwdnMudjEuQ29uZmlnIhMKEVNldENvbmZpZ1Jlc3BvbnNlIiMKDkdldEluZm9SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSIuCg9HZXRJbmZvUmVzcG9uc2USGwoEaW5mbxgBIAEoCzINLmlwdnMudjEuSW5mbyJNChNaZXJvQ291bnRlcnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiFgoUWmVyb0NvdW50ZXJzUmVzcG9uc2UiSAoSU3RhcnREYWVtb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIfCgZkYWVtb24YAiABKAsyDy5pcHZzLnYxLkRhZW1vbiIVChNTdGFydERhZW1vblJlc3BvbnNlIksKEVN0b3BEYWVtb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgVzdGF0ZRgCIAEoDjIULmlwdnMudjEuRGFlbW9uU3RhdGUiFAoSU3RvcERhZW1vblJlc3BvbnNlIicKEkxpc3REYWVtb25zUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiNwoTTGlzdERhZW1vbnNSZXNwb25zZRIgCgdkYWVtb25zGAEgAygLMg8uaXB2cy52MS5EYWVtb24ijQEKEVdhdGNoU3RhdHNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIkCghzZXJ2aWNlcxgCIAMoCzISLmlwdnMudjEuU2VydmljZUlkEisKCGludGVydmFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCmFsbG93X2Zhc3QYBCABKAgiygEKEERlc3RpbmF0aW9uU3RhdHMSLgoOYWRkcmVzc19mYW1pbHkYASABKA4yFi5pcHZzLnYxLkFkZHJlc3NGYW1pbHkSDwoHYWRkcmVzcxgCIAEoCRIMCgRwb3J0GAMgASgNEg4KBndlaWdodBgEIAEoDRIaChJhY3RpdmVfY29ubmVjdGlvbnMYBSABKA0SHAoUaW5hY3RpdmVfY29ubmVjdGlvbnMYBiABKA0SHQoFc3RhdHMYByABKAsyDi5pcHZzLnYxLlN0YXRzIoMBCgxTZXJ2aWNlU3RhdHMSIwoHc2VydmljZRgBIAEoCzISLmlwdnMudjEuU2VydmljZUlkEh0KBXN0YXRzGAIgASgLMg4uaXB2cy52MS5TdGF0cxIvCgxkZXN0aW5hdGlvbnMYAyADKAsyGS5pcHZzLnYxLkRlc3RpbmF0aW9uU3RhdHMilAEKEldhdGNoU3RhdHNSZXNwb25zZRIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghpbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhInCghzZXJ2aWNlcxgDIAMoCzIVLmlwdnMudjEuU2VydmljZVN0YXRzMqULCgtJcHZzU2VydmljZRJLCgxMaXN0U2VydmljZXMSHC5pcHZzLnYxLkxpc3RTZXJ2aWNlc1JlcXVlc3QaHS5pcHZzLnYxLkxpc3RTZXJ2aWNlc1Jlc3BvbnNlEkUKCkdldFNlcnZpY2USGi5pcHZzLnYxLkdldFNlcnZpY2VSZXF1ZXN0GhsuaXB2cy52MS5HZXRTZXJ2aWNlUmVzcG9uc2USTgoNQ3JlYXRlU2VydmljZRIdLmlwdnMudjEuQ3JlYXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLkNyZWF0ZVNlcnZpY2VSZXNwb25zZRJOCg1VcGRhdGVTZXJ2aWNlEh0uaXB2cy52MS5VcGRhdGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuVXBkYXRlU2VydmljZVJlc3BvbnNlEk4KDURlbGV0ZVNlcnZpY2USHS5pcHZzLnYxLkRlbGV0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5EZWxldGVTZXJ2aWNlUmVzcG9uc2USNgoFRmx1c2gSFS5pcHZzLnYxLkZsdXNoUmVxdWVzdBoWLmlwdnMudjEuRmx1c2hSZXNwb25zZRJXChBMaXN0RGVzdGluYXRpb25zEiAuaXB2cy52MS5MaXN0RGVzdGluYXRpb25zUmVxdWVzdBohLmlwdnMudjEuTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlEloKEUNyZWF0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5DcmVhdGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLkNyZWF0ZURlc3RpbmF0aW9uUmVzcG9uc2USWgoRVXBkYXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLlVwZGF0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuVXBkYXRlRGVzdGluYXRpb25SZXNwb25zZRJaChFEZWxldGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuRGVsZXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5EZWxldGVEZXN0aW5hdGlvblJlc3BvbnNlEjYKBUJhdGNoEhUuaXB2cy52MS5CYXRjaFJlcXVlc3QaFi5pcHZzLnYxLkJhdGNoUmVzcG9uc2USQgoJR2V0Q29uZmlnEhkuaXB2cy52MS5HZXRDb25maWdSZXF1ZXN0GhouaXB2cy52MS5HZXRDb25maWdSZXNwb25zZRJCCglTZXRDb25maWcSGS5pcHZzLnYxLlNldENvbmZpZ1JlcXVlc3QaGi5pcHZzLnYxLlNldENvbmZpZ1Jlc3BvbnNlEjwKB0dldEluZm8SFy5pcHZzLnYxLkdldEluZm9SZXF1ZXN0GhguaXB2cy52MS5HZXRJbmZvUmVzcG9uc2USSwoMWmVyb0NvdW50ZXJzEhwuaXB2cy52MS5aZXJvQ291bnRlcnNSZXF1ZXN0Gh0uaXB2cy52MS5aZXJvQ291bnRlcnNSZXNwb25zZRJICgtTdGFydERhZW1vbhIbLmlwdnMudjEuU3RhcnREYWVtb25SZXF1ZXN0GhwuaXB2cy52MS5TdGFydERhZW1vblJlc3BvbnNlEkUKClN0b3BEYWVtb24SGi5pcHZzLnYxLlN0b3BEYWVtb25SZXF1ZXN0GhsuaXB2cy52MS5TdG9wRGFlbW9uUmVzcG9uc2USSAoLTGlzdERhZW1vbnMSGy5pcHZzLnYxLkxpc3REYWVtb25zUmVxdWVzdBocLmlwdnMudjEuTGlzdERhZW1vbnNSZXNwb25zZRJHCgpXYXRjaFN0YXRzEhouaXB2cy52MS5XYXRjaFN0YXRzUmVxdWVzdBobLmlwdnMudjEuV2F0Y2hTdGF0c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
+  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEiRgoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgiSgoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zImkKEUdldFNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAyABKAgiRwoSR2V0U2VydmljZVJlc3BvbnNlEjEKB3NlcnZpY2UYASABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIkwKFENyZWF0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIhCgdzZXJ2aWNlGAIgASgLMhAuaXB2cy52MS5TZXJ2aWNlIhcKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZSJMChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVVcGRhdGVTZXJ2aWNlUmVzcG9uc2UiTgoURGVsZXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZCIXChVEZWxldGVTZXJ2aWNlUmVzcG9uc2UiIQoMRmx1c2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSIPCg1GbHVzaFJlc3BvbnNlIlEKF0xpc3REZXN0aW5hdGlvbnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiRgoYTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlEioKDGRlc3RpbmF0aW9ucxgBIAMoCzIULmlwdnMudjEuRGVzdGluYXRpb24ifQoYQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGUNyZWF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGVVwZGF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYRGVsZXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGURlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2Ui2gIKDkJhdGNoT3BlcmF0aW9uEioKDmNyZWF0ZV9zZXJ2aWNlGAEgASgLMhAuaXB2cy52MS5TZXJ2aWNlSAASKgoOdXBkYXRlX3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIsCg5kZWxldGVfc2VydmljZRgDIAEoCzISLmlwdnMudjEuU2VydmljZUlkSAASOwoSY3JlYXRlX2Rlc3RpbmF0aW9uGAQgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEnVwZGF0ZV9kZXN0aW5hdGlvbhgFIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IABI7ChJkZWxldGVfZGVzdGluYXRpb24YBiABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSABCCwoJb3BlcmF0aW9uImYKFERlc3RpbmF0aW9uT3BlcmF0aW9uEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgCIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iTgoMQmF0Y2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIrCgpvcGVyYXRpb25zGAIgAygLMhcuaXB2cy52MS5CYXRjaE9wZXJhdGlvbiI7CgtCYXRjaFJlc3VsdBIMCgRjb2RlGAEgASgFEg0KBWVycm5vGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiRwoNQmF0Y2hSZXNwb25zZRIlCgdyZXN1bHRzGAEgAygLMhQuaXB2cy52MS5CYXRjaFJlc3VsdBIPCgdhcHBsaWVkGAIgASgNIkMKCkFwcGx5U2NvcGUSEQoJYWRkcmVzc2VzGAEgAygJEhAKCHByZWZpeGVzGAIgAygJEhAKCGZ3X21hcmtzGAMgAygNIqgBCgxBcHBseVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjIKCHNlcnZpY2VzGAIgAygLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucxIiCgVzY29wZRgDIAEoCzITLmlwdnMudjEuQXBwbHlTY29wZRIPCgdkcnlfcnVuGAQgASgIEg0KBXBydW5lGAUgASgIEg0KBWRyYWluGAYgASgIIsABCgZDaGFuZ2USJQoGYWN0aW9uGAEgASgOMhUuaXB2cy52MS5DaGFuZ2VBY3Rpb24SIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZRIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24SEwoLZGVzY3JpcHRpb24YBCABKAkSDAoEY29kZRgFIAEoBRINCgVlcnJubxgGIAEoCRIPCgdtZXNzYWdlGAcgASgJIlIKDUFwcGx5UmVzcG9uc2USIAoHY2hhbmdlcxgBIAMoCzIPLmlwdnMudjEuQ2hhbmdlEg8KB2FwcGxpZWQYAiABKA0SDgoGZmFpbGVkGAMgASgNIlwKFFVwc2VydFNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIxCgdzZXJ2aWNlGAIgASgLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucyI5ChVVcHNlcnRTZXJ2aWNlUmVzcG9uc2USIAoHY2hhbmdlcxgBIAMoCzIPLmlwdnMudjEuQ2hhbmdlIn0KGFVwc2VydERlc3RpbmF0aW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEikKC2Rlc3RpbmF0aW9uGAMgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbiIsChlVcHNlcnREZXN0aW5hdGlvblJlc3BvbnNlEg8KB2NyZWF0ZWQYASABKAgiJQoQR2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiNAoRR2V0Q29uZmlnUmVzcG9uc2USHwoGY29uZmlnGAEgASgLMg8uaXB2cy52MS5Db25maWciRgoQU2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHwoGY29uZmlnGAIgASgLMg8uaXB2cy52MS5Db25maWciEwoRU2V0Q29uZmlnUmVzcG9uc2UiIwoOR2V0SW5mb1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIi4KD0dldEluZm9SZXNwb25zZRIbCgRpbmZvGAEgASgLMg0uaXB2cy52MS5JbmZvIk0KE1plcm9Db3VudGVyc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZCIWChRaZXJvQ291bnRlcnNSZXNwb25zZSJIChJTdGFydERhZW1vblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEh8KBmRhZW1vbhgCIAEoCzIPLmlwdnMudjEuRGFlbW9uIhUKE1N0YXJ0RGFlbW9uUmVzcG9uc2UiSwoRU3RvcERhZW1vblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKBXN0YXRlGAIgASgOMhQuaXB2cy52MS5EYWVtb25TdGF0ZSIUChJTdG9wRGFlbW9uUmVzcG9uc2UiJwoSTGlzdERhZW1vbnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSI3ChNMaXN0RGFlbW9uc1Jlc3BvbnNlEiAKB2RhZW1vbnMYASADKAsyDy5pcHZzLnYxLkRhZW1vbiKNAQoRV2F0Y2hTdGF0c1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiQKCHNlcnZpY2VzGAIgAygLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKwoIaW50ZXJ2YWwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKYWxsb3dfZmFzdBgEIAEoCCLKAQoQRGVzdGluYXRpb25TdGF0cxIuCg5hZGRyZXNzX2ZhbWlseRgBIAEoDjIWLmlwdnMudjEuQWRkcmVzc0ZhbWlseRIPCgdhZGRyZXNzGAIgASgJEgwKBHBvcnQYAyABKA0SDgoGd2VpZ2h0GAQgASgNEhoKEmFjdGl2ZV9jb25uZWN0aW9ucxgFIAEoDRIcChRpbmFjdGl2ZV9jb25uZWN0aW9ucxgGIAEoDRIdCgVzdGF0cxgHIAEoCzIOLmlwdnMudjEuU3RhdHMigwEKDFNlcnZpY2VTdGF0cxIjCgdzZXJ2aWNlGAEgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSHQoFc3RhdHMYAiABKAsyDi5pcHZzLnYxLlN0YXRzEi8KDGRlc3RpbmF0aW9ucxgDIAMoCzIZLmlwdnMudjEuRGVzdGluYXRpb25TdGF0cyKUAQoSV2F0Y2hTdGF0c1Jlc3BvbnNlEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKCGludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKCHNlcnZpY2VzGAMgAygLMhUuaXB2cy52MS5TZXJ2aWNlU3RhdHMqqgIKDENoYW5nZUFjdGlvbhIdChlDSEFOR0VfQUNUSU9OX1VOU1BFQ0lGSUVEEAASIAocQ0hBTkdFX0FDVElPTl9DUkVBVEVfU0VSVklDRRABEiAKHENIQU5HRV9BQ1RJT05fVVBEQVRFX1NFUlZJQ0UQAhIgChxDSEFOR0VfQUNUSU9OX0RFTEVURV9TRVJWSUNFEAMSJAogQ0hBTkdFX0FDVElPTl9DUkVBVEVfREVTVElOQVRJT04QBBIkCiBDSEFOR0VfQUNUSU9OX1VQREFURV9ERVNUSU5BVElPThAFEiQKIENIQU5HRV9BQ1RJT05fREVMRVRFX0RFU1RJTkFUSU9OEAYSIwofQ0hBTkdFX0FDVElPTl9EUkFJTl9ERVNUSU5BVElPThAHMokNCgtJcHZzU2VydmljZRJLCgxMaXN0U2VydmljZXMSHC5pcHZzLnYxLkxpc3RTZXJ2aWNlc1JlcXVlc3QaHS5pcHZzLnYxLkxpc3RTZXJ2aWNlc1Jlc3BvbnNlEkUKCkdldFNlcnZpY2USGi5pcHZzLnYxLkdldFNlcnZpY2VSZXF1ZXN0GhsuaXB2cy52MS5HZXRTZXJ2aWNlUmVzcG9uc2USTgoNQ3JlYXRlU2VydmljZRIdLmlwdnMudjEuQ3JlYXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLkNyZWF0ZVNlcnZpY2VSZXNwb25zZRJOCg1VcGRhdGVTZXJ2aWNlEh0uaXB2cy52MS5VcGRhdGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuVXBkYXRlU2VydmljZVJlc3BvbnNlEk4KDURlbGV0ZVNlcnZpY2USHS5pcHZzLnYxLkRlbGV0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5EZWxldGVTZXJ2aWNlUmVzcG9uc2USNgoFRmx1c2gSFS5pcHZzLnYxLkZsdXNoUmVxdWVzdBoWLmlwdnMudjEuRmx1c2hSZXNwb25zZRJXChBMaXN0RGVzdGluYXRpb25zEiAuaXB2cy52MS5MaXN0RGVzdGluYXRpb25zUmVxdWVzdBohLmlwdnMudjEuTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlEloKEUNyZWF0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5DcmVhdGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLkNyZWF0ZURlc3RpbmF0aW9uUmVzcG9uc2USWgoRVXBkYXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLlVwZGF0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuVXBkYXRlRGVzdGluYXRpb25SZXNwb25zZRJaChFEZWxldGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuRGVsZXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5EZWxldGVEZXN0aW5hdGlvblJlc3BvbnNlEjYKBUJhdGNoEhUuaXB2cy52MS5CYXRjaFJlcXVlc3QaFi5pcHZzLnYxLkJhdGNoUmVzcG9uc2USNgoFQXBwbHkSFS5pcHZzLnYxLkFwcGx5UmVxdWVzdBoWLmlwdnMudjEuQXBwbHlSZXNwb25zZRJOCg1VcHNlcnRTZXJ2aWNlEh0uaXB2cy52MS5VcHNlcnRTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuVXBzZXJ0U2VydmljZVJlc3BvbnNlEloKEVVwc2VydERlc3RpbmF0aW9uEiEuaXB2cy52MS5VcHNlcnREZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLlVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USQgoJR2V0Q29uZmlnEhkuaXB2cy52MS5HZXRDb25maWdSZXF1ZXN0GhouaXB2cy52MS5HZXRDb25maWdSZXNwb25zZRJCCglTZXRDb25maWcSGS5pcHZzLnYxLlNldENvbmZpZ1JlcXVlc3QaGi5pcHZzLnYxLlNldENvbmZpZ1Jlc3BvbnNlEjwKB0dldEluZm8SFy5pcHZzLnYxLkdldEluZm9SZXF1ZXN0GhguaXB2cy52MS5HZXRJbmZvUmVzcG9uc2USSwoMWmVyb0NvdW50ZXJzEhwuaXB2cy52MS5aZXJvQ291bnRlcnNSZXF1ZXN0Gh0uaXB2cy52MS5aZXJvQ291bnRlcnNSZXNwb25zZRJICgtTdGFydERhZW1vbhIbLmlwdnMudjEuU3RhcnREYWVtb25SZXF1ZXN0GhwuaXB2cy52MS5TdGFydERhZW1vblJlc3BvbnNlEkUKClN0b3BEYWVtb24SGi5pcHZzLnYxLlN0b3BEYWVtb25SZXF1ZXN0GhsuaXB2cy52MS5TdG9wRGFlbW9uUmVzcG9uc2USSAoLTGlzdERhZW1vbnMSGy5pcHZzLnYxLkxpc3REYWVtb25zUmVxdWVzdBocLmlwdnMudjEuTGlzdERhZW1vbnNSZXNwb25zZRJHCgpXYXRjaFN0YXRzEhouaXB2cy52MS5XYXRjaFN0YXRzUmVxdWVzdBobLmlwdnMudjEuV2F0Y2hTdGF0c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
 
 /**
  * @generated from message ipvs.v1.ListServicesRequest
@@ -642,6 +642,293 @@ export const BatchResponseSchema: GenMessage<BatchResponse> = /*@__PURE__*/
   messageDesc(file_ipvs_v1_ipvs, 24);
 
 /**
+ * The part of a namespace an Apply owns: services matching any entry.
+ * Empty: every service of the namespace.
+ *
+ * @generated from message ipvs.v1.ApplyScope
+ */
+export type ApplyScope = Message<"ipvs.v1.ApplyScope"> & {
+  /**
+   * Virtual IP addresses.
+   *
+   * @generated from field: repeated string addresses = 1;
+   */
+  addresses: string[];
+
+  /**
+   * CIDR prefixes of virtual IPs, e.g. "192.0.2.0/24".
+   *
+   * @generated from field: repeated string prefixes = 2;
+   */
+  prefixes: string[];
+
+  /**
+   * Firewall marks.
+   *
+   * @generated from field: repeated uint32 fw_marks = 3;
+   */
+  fwMarks: number[];
+};
+
+/**
+ * Describes the message ipvs.v1.ApplyScope.
+ * Use `create(ApplyScopeSchema)` to create a new message.
+ */
+export const ApplyScopeSchema: GenMessage<ApplyScope> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 25);
+
+/**
+ * @generated from message ipvs.v1.ApplyRequest
+ */
+export type ApplyRequest = Message<"ipvs.v1.ApplyRequest"> & {
+  /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * The desired services, each with all of its desired destinations. A
+   * service outside the scope is refused.
+   *
+   * @generated from field: repeated ipvs.v1.ServiceWithDestinations services = 2;
+   */
+  services: ServiceWithDestinations[];
+
+  /**
+   * What this Apply may touch.
+   *
+   * @generated from field: ipvs.v1.ApplyScope scope = 3;
+   */
+  scope?: ApplyScope | undefined;
+
+  /**
+   * Plan only; change nothing.
+   *
+   * @generated from field: bool dry_run = 4;
+   */
+  dryRun: boolean;
+
+  /**
+   * Delete owned services and destinations that are not desired.
+   *
+   * @generated from field: bool prune = 5;
+   */
+  prune: boolean;
+
+  /**
+   * With prune: give destinations to remove weight 0 instead of deleting them.
+   *
+   * @generated from field: bool drain = 6;
+   */
+  drain: boolean;
+};
+
+/**
+ * Describes the message ipvs.v1.ApplyRequest.
+ * Use `create(ApplyRequestSchema)` to create a new message.
+ */
+export const ApplyRequestSchema: GenMessage<ApplyRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 26);
+
+/**
+ * One change of an Apply, and what became of it.
+ *
+ * @generated from message ipvs.v1.Change
+ */
+export type Change = Message<"ipvs.v1.Change"> & {
+  /**
+   * What is done.
+   *
+   * @generated from field: ipvs.v1.ChangeAction action = 1;
+   */
+  action: ChangeAction;
+
+  /**
+   * The service concerned (its desired options for creates and updates).
+   *
+   * @generated from field: ipvs.v1.Service service = 2;
+   */
+  service?: Service | undefined;
+
+  /**
+   * The destination concerned, for destination changes.
+   *
+   * @generated from field: ipvs.v1.Destination destination = 3;
+   */
+  destination?: Destination | undefined;
+
+  /**
+   * "updateService tcp 192.0.2.1:80: schedName rr -> wlc".
+   *
+   * @generated from field: string description = 4;
+   */
+  description: string;
+
+  /**
+   * 0 (OK) when applied (or planned, in a dry run); else the gRPC code of the kernel's error.
+   *
+   * @generated from field: int32 code = 5;
+   */
+  code: number;
+
+  /**
+   * The kernel's errno name when it failed.
+   *
+   * @generated from field: string errno = 6;
+   */
+  errno: string;
+
+  /**
+   * Why it failed.
+   *
+   * @generated from field: string message = 7;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message ipvs.v1.Change.
+ * Use `create(ChangeSchema)` to create a new message.
+ */
+export const ChangeSchema: GenMessage<Change> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 27);
+
+/**
+ * @generated from message ipvs.v1.ApplyResponse
+ */
+export type ApplyResponse = Message<"ipvs.v1.ApplyResponse"> & {
+  /**
+   * In the order applied: deletions first, then creates and updates.
+   *
+   * @generated from field: repeated ipvs.v1.Change changes = 1;
+   */
+  changes: Change[];
+
+  /**
+   * How many changes were applied (0 in a dry run).
+   *
+   * @generated from field: uint32 applied = 2;
+   */
+  applied: number;
+
+  /**
+   * How many the kernel refused.
+   *
+   * @generated from field: uint32 failed = 3;
+   */
+  failed: number;
+};
+
+/**
+ * Describes the message ipvs.v1.ApplyResponse.
+ * Use `create(ApplyResponseSchema)` to create a new message.
+ */
+export const ApplyResponseSchema: GenMessage<ApplyResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 28);
+
+/**
+ * @generated from message ipvs.v1.UpsertServiceRequest
+ */
+export type UpsertServiceRequest = Message<"ipvs.v1.UpsertServiceRequest"> & {
+  /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * The service's options, and destinations to create or update.
+   *
+   * @generated from field: ipvs.v1.ServiceWithDestinations service = 2;
+   */
+  service?: ServiceWithDestinations | undefined;
+};
+
+/**
+ * Describes the message ipvs.v1.UpsertServiceRequest.
+ * Use `create(UpsertServiceRequestSchema)` to create a new message.
+ */
+export const UpsertServiceRequestSchema: GenMessage<UpsertServiceRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 29);
+
+/**
+ * @generated from message ipvs.v1.UpsertServiceResponse
+ */
+export type UpsertServiceResponse = Message<"ipvs.v1.UpsertServiceResponse"> & {
+  /**
+   * What was changed; empty when everything already was as asked.
+   *
+   * @generated from field: repeated ipvs.v1.Change changes = 1;
+   */
+  changes: Change[];
+};
+
+/**
+ * Describes the message ipvs.v1.UpsertServiceResponse.
+ * Use `create(UpsertServiceResponseSchema)` to create a new message.
+ */
+export const UpsertServiceResponseSchema: GenMessage<UpsertServiceResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 30);
+
+/**
+ * @generated from message ipvs.v1.UpsertDestinationRequest
+ */
+export type UpsertDestinationRequest = Message<"ipvs.v1.UpsertDestinationRequest"> & {
+  /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns.
+   *
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * The service the destination belongs to.
+   *
+   * @generated from field: ipvs.v1.ServiceId service = 2;
+   */
+  service?: ServiceId | undefined;
+
+  /**
+   * The destination's options.
+   *
+   * @generated from field: ipvs.v1.Destination destination = 3;
+   */
+  destination?: Destination | undefined;
+};
+
+/**
+ * Describes the message ipvs.v1.UpsertDestinationRequest.
+ * Use `create(UpsertDestinationRequestSchema)` to create a new message.
+ */
+export const UpsertDestinationRequestSchema: GenMessage<UpsertDestinationRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 31);
+
+/**
+ * @generated from message ipvs.v1.UpsertDestinationResponse
+ */
+export type UpsertDestinationResponse = Message<"ipvs.v1.UpsertDestinationResponse"> & {
+  /**
+   * Whether it was created (else it was updated, or already so).
+   *
+   * @generated from field: bool created = 1;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message ipvs.v1.UpsertDestinationResponse.
+ * Use `create(UpsertDestinationResponseSchema)` to create a new message.
+ */
+export const UpsertDestinationResponseSchema: GenMessage<UpsertDestinationResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 32);
+
+/**
  * @generated from message ipvs.v1.GetConfigRequest
  */
 export type GetConfigRequest = Message<"ipvs.v1.GetConfigRequest"> & {
@@ -659,7 +946,7 @@ export type GetConfigRequest = Message<"ipvs.v1.GetConfigRequest"> & {
  * Use `create(GetConfigRequestSchema)` to create a new message.
  */
 export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 25);
+  messageDesc(file_ipvs_v1_ipvs, 33);
 
 /**
  * @generated from message ipvs.v1.GetConfigResponse
@@ -678,7 +965,7 @@ export type GetConfigResponse = Message<"ipvs.v1.GetConfigResponse"> & {
  * Use `create(GetConfigResponseSchema)` to create a new message.
  */
 export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 26);
+  messageDesc(file_ipvs_v1_ipvs, 34);
 
 /**
  * @generated from message ipvs.v1.SetConfigRequest
@@ -705,7 +992,7 @@ export type SetConfigRequest = Message<"ipvs.v1.SetConfigRequest"> & {
  * Use `create(SetConfigRequestSchema)` to create a new message.
  */
 export const SetConfigRequestSchema: GenMessage<SetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 27);
+  messageDesc(file_ipvs_v1_ipvs, 35);
 
 /**
  * @generated from message ipvs.v1.SetConfigResponse
@@ -718,7 +1005,7 @@ export type SetConfigResponse = Message<"ipvs.v1.SetConfigResponse"> & {
  * Use `create(SetConfigResponseSchema)` to create a new message.
  */
 export const SetConfigResponseSchema: GenMessage<SetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 28);
+  messageDesc(file_ipvs_v1_ipvs, 36);
 
 /**
  * @generated from message ipvs.v1.GetInfoRequest
@@ -738,7 +1025,7 @@ export type GetInfoRequest = Message<"ipvs.v1.GetInfoRequest"> & {
  * Use `create(GetInfoRequestSchema)` to create a new message.
  */
 export const GetInfoRequestSchema: GenMessage<GetInfoRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 29);
+  messageDesc(file_ipvs_v1_ipvs, 37);
 
 /**
  * @generated from message ipvs.v1.GetInfoResponse
@@ -757,7 +1044,7 @@ export type GetInfoResponse = Message<"ipvs.v1.GetInfoResponse"> & {
  * Use `create(GetInfoResponseSchema)` to create a new message.
  */
 export const GetInfoResponseSchema: GenMessage<GetInfoResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 30);
+  messageDesc(file_ipvs_v1_ipvs, 38);
 
 /**
  * @generated from message ipvs.v1.ZeroCountersRequest
@@ -784,7 +1071,7 @@ export type ZeroCountersRequest = Message<"ipvs.v1.ZeroCountersRequest"> & {
  * Use `create(ZeroCountersRequestSchema)` to create a new message.
  */
 export const ZeroCountersRequestSchema: GenMessage<ZeroCountersRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 31);
+  messageDesc(file_ipvs_v1_ipvs, 39);
 
 /**
  * @generated from message ipvs.v1.ZeroCountersResponse
@@ -797,7 +1084,7 @@ export type ZeroCountersResponse = Message<"ipvs.v1.ZeroCountersResponse"> & {
  * Use `create(ZeroCountersResponseSchema)` to create a new message.
  */
 export const ZeroCountersResponseSchema: GenMessage<ZeroCountersResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 32);
+  messageDesc(file_ipvs_v1_ipvs, 40);
 
 /**
  * @generated from message ipvs.v1.StartDaemonRequest
@@ -824,7 +1111,7 @@ export type StartDaemonRequest = Message<"ipvs.v1.StartDaemonRequest"> & {
  * Use `create(StartDaemonRequestSchema)` to create a new message.
  */
 export const StartDaemonRequestSchema: GenMessage<StartDaemonRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 33);
+  messageDesc(file_ipvs_v1_ipvs, 41);
 
 /**
  * @generated from message ipvs.v1.StartDaemonResponse
@@ -837,7 +1124,7 @@ export type StartDaemonResponse = Message<"ipvs.v1.StartDaemonResponse"> & {
  * Use `create(StartDaemonResponseSchema)` to create a new message.
  */
 export const StartDaemonResponseSchema: GenMessage<StartDaemonResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 34);
+  messageDesc(file_ipvs_v1_ipvs, 42);
 
 /**
  * @generated from message ipvs.v1.StopDaemonRequest
@@ -864,7 +1151,7 @@ export type StopDaemonRequest = Message<"ipvs.v1.StopDaemonRequest"> & {
  * Use `create(StopDaemonRequestSchema)` to create a new message.
  */
 export const StopDaemonRequestSchema: GenMessage<StopDaemonRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 35);
+  messageDesc(file_ipvs_v1_ipvs, 43);
 
 /**
  * @generated from message ipvs.v1.StopDaemonResponse
@@ -877,7 +1164,7 @@ export type StopDaemonResponse = Message<"ipvs.v1.StopDaemonResponse"> & {
  * Use `create(StopDaemonResponseSchema)` to create a new message.
  */
 export const StopDaemonResponseSchema: GenMessage<StopDaemonResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 36);
+  messageDesc(file_ipvs_v1_ipvs, 44);
 
 /**
  * @generated from message ipvs.v1.ListDaemonsRequest
@@ -897,7 +1184,7 @@ export type ListDaemonsRequest = Message<"ipvs.v1.ListDaemonsRequest"> & {
  * Use `create(ListDaemonsRequestSchema)` to create a new message.
  */
 export const ListDaemonsRequestSchema: GenMessage<ListDaemonsRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 37);
+  messageDesc(file_ipvs_v1_ipvs, 45);
 
 /**
  * @generated from message ipvs.v1.ListDaemonsResponse
@@ -916,7 +1203,7 @@ export type ListDaemonsResponse = Message<"ipvs.v1.ListDaemonsResponse"> & {
  * Use `create(ListDaemonsResponseSchema)` to create a new message.
  */
 export const ListDaemonsResponseSchema: GenMessage<ListDaemonsResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 38);
+  messageDesc(file_ipvs_v1_ipvs, 46);
 
 /**
  * @generated from message ipvs.v1.WatchStatsRequest
@@ -960,7 +1247,7 @@ export type WatchStatsRequest = Message<"ipvs.v1.WatchStatsRequest"> & {
  * Use `create(WatchStatsRequestSchema)` to create a new message.
  */
 export const WatchStatsRequestSchema: GenMessage<WatchStatsRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 39);
+  messageDesc(file_ipvs_v1_ipvs, 47);
 
 /**
  * Counters of one destination.
@@ -1023,7 +1310,7 @@ export type DestinationStats = Message<"ipvs.v1.DestinationStats"> & {
  * Use `create(DestinationStatsSchema)` to create a new message.
  */
 export const DestinationStatsSchema: GenMessage<DestinationStats> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 40);
+  messageDesc(file_ipvs_v1_ipvs, 48);
 
 /**
  * Counters of one service and its destinations.
@@ -1058,7 +1345,7 @@ export type ServiceStats = Message<"ipvs.v1.ServiceStats"> & {
  * Use `create(ServiceStatsSchema)` to create a new message.
  */
 export const ServiceStatsSchema: GenMessage<ServiceStats> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 41);
+  messageDesc(file_ipvs_v1_ipvs, 49);
 
 /**
  * @generated from message ipvs.v1.WatchStatsResponse
@@ -1091,7 +1378,74 @@ export type WatchStatsResponse = Message<"ipvs.v1.WatchStatsResponse"> & {
  * Use `create(WatchStatsResponseSchema)` to create a new message.
  */
 export const WatchStatsResponseSchema: GenMessage<WatchStatsResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 42);
+  messageDesc(file_ipvs_v1_ipvs, 50);
+
+/**
+ * What an Apply does to one object.
+ *
+ * @generated from enum ipvs.v1.ChangeAction
+ */
+export enum ChangeAction {
+  /**
+   * @generated from enum value: CHANGE_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A service is created.
+   *
+   * @generated from enum value: CHANGE_ACTION_CREATE_SERVICE = 1;
+   */
+  CREATE_SERVICE = 1,
+
+  /**
+   * A service's options are replaced.
+   *
+   * @generated from enum value: CHANGE_ACTION_UPDATE_SERVICE = 2;
+   */
+  UPDATE_SERVICE = 2,
+
+  /**
+   * A service and its destinations are deleted.
+   *
+   * @generated from enum value: CHANGE_ACTION_DELETE_SERVICE = 3;
+   */
+  DELETE_SERVICE = 3,
+
+  /**
+   * A destination is created.
+   *
+   * @generated from enum value: CHANGE_ACTION_CREATE_DESTINATION = 4;
+   */
+  CREATE_DESTINATION = 4,
+
+  /**
+   * A destination's options are replaced.
+   *
+   * @generated from enum value: CHANGE_ACTION_UPDATE_DESTINATION = 5;
+   */
+  UPDATE_DESTINATION = 5,
+
+  /**
+   * A destination is deleted.
+   *
+   * @generated from enum value: CHANGE_ACTION_DELETE_DESTINATION = 6;
+   */
+  DELETE_DESTINATION = 6,
+
+  /**
+   * A destination gets weight 0 (drain, instead of a delete).
+   *
+   * @generated from enum value: CHANGE_ACTION_DRAIN_DESTINATION = 7;
+   */
+  DRAIN_DESTINATION = 7,
+}
+
+/**
+ * Describes the enum ipvs.v1.ChangeAction.
+ */
+export const ChangeActionSchema: GenEnum<ChangeAction> = /*@__PURE__*/
+  enumDesc(file_ipvs_v1_ipvs, 0);
 
 /**
  * The control plane of Linux IPVS in one network namespace per call.
@@ -1219,6 +1573,40 @@ export const IpvsService: GenService<{
     methodKind: "unary";
     input: typeof BatchRequestSchema;
     output: typeof BatchResponseSchema;
+  },
+  /**
+   * Makes the namespace's owned services what the request desires: the
+   * server diffs against the kernel and applies only the creates, updates,
+   * deletes (with prune) and drains needed, in one batch. A second Apply of
+   * the same state changes nothing. dry_run returns the plan alone.
+   *
+   * @generated from rpc ipvs.v1.IpvsService.Apply
+   */
+  apply: {
+    methodKind: "unary";
+    input: typeof ApplyRequestSchema;
+    output: typeof ApplyResponseSchema;
+  },
+  /**
+   * Creates the service, or updates it to these options, and creates or
+   * updates the destinations given (others are left alone).
+   *
+   * @generated from rpc ipvs.v1.IpvsService.UpsertService
+   */
+  upsertService: {
+    methodKind: "unary";
+    input: typeof UpsertServiceRequestSchema;
+    output: typeof UpsertServiceResponseSchema;
+  },
+  /**
+   * Creates the destination, or updates it to these options.
+   *
+   * @generated from rpc ipvs.v1.IpvsService.UpsertDestination
+   */
+  upsertDestination: {
+    methodKind: "unary";
+    input: typeof UpsertDestinationRequestSchema;
+    output: typeof UpsertDestinationResponseSchema;
   },
   /**
    * Connection timeouts.

@@ -1,0 +1,115 @@
+// Declarative Apply and upserts through the server, cross-checked with
+// ipvsadm; and ipvsctl apply from a YAML file.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ChangeAction, Protocol, status } from '../../src/client/index.js';
+import { failure, useServer } from './helpers.js';
+
+const ctx = useServer();
+const ns = () => ctx.ns.name;
+const id = (address: string, port = 80) => ({ address, protocol: Protocol.TCP, port });
+const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
+
+const desired = () => [
+  { service: { id: id('192.0.2.1'), schedName: 'rr' }, destinations: [{ address: '198.51.100.1', port: 8080 }, { address: '198.51.100.2', port: 8080, weight: 2 }] },
+  { service: { id: id('192.0.2.2'), schedName: 'wlc' }, destinations: [] },
+];
+
+describe('Apply', () => {
+  it('creates from empty, then a second Apply of the same state changes nothing', async () => {
+    const first = await ctx.client.apply({ namespace: ns(), services: desired() });
+    expect(first).toMatchObject({ applied: 4, failed: 0 });
+    expect(first.changes.map((c) => c.action)).toEqual([
+      ChangeAction.CREATE_SERVICE, ChangeAction.CREATE_DESTINATION, ChangeAction.CREATE_DESTINATION, ChangeAction.CREATE_SERVICE,
+    ]);
+    expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual([
+      '-A -t 192.0.2.1:80 -s rr', '-A -t 192.0.2.2:80 -s wlc',
+      '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 1', '-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 2',
+    ]);
+    const again = await ctx.client.apply({ namespace: ns(), services: desired(), prune: true });
+    expect(again).toMatchObject({ applied: 0, failed: 0, changes: [] });
+  });
+
+  it('applies exactly what changed', async () => {
+    await ctx.client.apply({ namespace: ns(), services: desired() });
+    const next = desired();
+    next[0]!.destinations[1]!.weight = 7;
+    const r = await ctx.client.apply({ namespace: ns(), services: next });
+    expect(r.changes.map((c) => c.description)).toEqual(['updateDestination 198.51.100.2:8080 of tcp 192.0.2.1:80: weight 2 -> 7']);
+    expect(ctx.ns.saved()).toContain('-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 7');
+  });
+
+  it('prunes only inside its scope; a dry run changes nothing', async () => {
+    await ctx.client.apply({ namespace: ns(), services: desired() });
+    ctx.ns.ipvsadm('-A -t 203.0.113.9:22 -s rr');
+    const only = [desired()[0]!];
+    const dry = await ctx.client.apply({ namespace: ns(), services: only, prune: true, dryRun: true, scope: { prefixes: ['192.0.2.0/24'] } });
+    expect(dry.changes.map((c) => c.description)).toEqual(['deleteService tcp 192.0.2.2:80']);
+    expect(dry.applied).toBe(0);
+    expect(ctx.ns.saved()).toContain('-A -t 192.0.2.2:80 -s wlc');
+    await ctx.client.apply({ namespace: ns(), services: only, prune: true, scope: { prefixes: ['192.0.2.0/24'] } });
+    const left = ctx.ns.saved();
+    expect(left).not.toContain('-A -t 192.0.2.2:80 -s wlc');
+    expect(left).toContain('-A -t 203.0.113.9:22 -s rr');
+  });
+
+  it('drains instead of deleting when asked', async () => {
+    await ctx.client.apply({ namespace: ns(), services: desired() });
+    const fewer = desired();
+    fewer[0]!.destinations.pop();
+    const r = await ctx.client.apply({ namespace: ns(), services: fewer, prune: true, drain: true, scope: { addresses: ['192.0.2.1', '192.0.2.2'] } });
+    expect(r.changes.map((c) => c.action)).toEqual([ChangeAction.DRAIN_DESTINATION]);
+    expect(ctx.ns.saved()).toContain('-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 0');
+  });
+
+  it('refuses a desired service outside its scope, changing nothing', async () => {
+    const e = await failure(ctx.client.apply({ namespace: ns(), services: desired(), scope: { addresses: ['192.0.2.1'] } }));
+    expect(e).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'services[1].service' });
+    expect(ctx.ns.saved()).toEqual([]);
+  });
+
+  it('upserts a service and a destination: create, then update, then nothing', async () => {
+    const svc = { service: { id: id('192.0.2.5'), schedName: 'rr' }, destinations: [{ address: '198.51.100.9' }] };
+    expect((await ctx.client.upsertService({ namespace: ns(), service: svc })).changes).toHaveLength(2);
+    expect((await ctx.client.upsertService({ namespace: ns(), service: svc })).changes).toHaveLength(0);
+    const r = await ctx.client.upsertService({ namespace: ns(), service: { ...svc, service: { ...svc.service, schedName: 'wrr' } } });
+    expect(r.changes.map((c) => c.action)).toEqual([ChangeAction.UPDATE_SERVICE]);
+    expect((await ctx.client.upsertDestination({ namespace: ns(), service: id('192.0.2.5'), destination: { address: '198.51.100.10' } })).created).toBe(true);
+    expect((await ctx.client.upsertDestination({ namespace: ns(), service: id('192.0.2.5'), destination: { address: '198.51.100.10', weight: 4 } })).created).toBe(false);
+    expect(ctx.ns.saved()).toContain('-a -t 192.0.2.5:80 -r 198.51.100.10:80 -m -w 4');
+  });
+});
+
+describe('ipvsctl apply', () => {
+  const run = async (args: string[]) => {
+    const p = spawn(process.execPath, [resolve(import.meta.dirname, '../../bin/ipvsctl.mjs'), '--addr', ctx.address, '--netns', ns(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    const [code] = await once(p, 'close');
+    return { code, out, err };
+  };
+
+  it('prints the plan as a diff on --dry-run, applies it, then has nothing to do', async () => {
+    const file = join(mkdtempSync('/var/tmp/ipvsd-apply-'), 'rules.yaml');
+    writeFileSync(file, `services:
+  - service: { id: { address: 192.0.2.1, protocol: PROTOCOL_TCP, port: 80 }, schedName: rr }
+    destinations:
+      - { address: 198.51.100.1, port: 8080 }
+`);
+    const dry = await run(['apply', '-f', file, '--dry-run']);
+    expect(dry).toMatchObject({ code: 0 });
+    expect(dry.out).toBe('+ createService tcp 192.0.2.1:80\n+ createDestination 198.51.100.1:8080 of tcp 192.0.2.1:80\n2 changes planned\n');
+    expect(ctx.ns.saved()).toEqual([]);
+    const real = await run(['apply', '-f', file]);
+    expect(real.code).toBe(0);
+    expect(real.err).toBe('applying 2 changes\n');
+    expect(real.out).toContain('2 applied, 0 failed');
+    expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(['-A -t 192.0.2.1:80 -s rr', '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 1']);
+    expect((await run(['apply', '-f', file])).out).toBe('nothing to change\n');
+  });
+});
