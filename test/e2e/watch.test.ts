@@ -93,10 +93,13 @@ describe('WatchStats', () => {
   });
 
   it('gives a client that stops reading backpressure, then the newest snapshot, not a backlog', async () => {
-    // Big snapshots (~500 services) fill the HTTP/2 window in a few messages.
+    // Big snapshots from a cheap listing: one service with 1000 destinations (one dump, ~30 KB a message).
+    await ctx.client.createService({ namespace: ns(), service: { id: { ...VIP, port: 9000 } } });
     await ctx.client.batch({
       namespace: ns(),
-      operations: Array.from({ length: 500 }, (_, i) => ({ operation: { case: 'createService' as const, value: { id: { ...VIP, port: 1000 + i } } } })),
+      operations: Array.from({ length: 1000 }, (_, i) => ({
+        operation: { case: 'createDestination' as const, value: { service: { ...VIP, port: 9000 }, destination: { address: `198.18.${i >> 8}.${i & 255}` } } },
+      })),
     });
     const stream = ctx.client.grpc as unknown as Record<string, (...a: unknown[]) => NodeJS.ReadableStream & { cancel(): void }>;
     const { create } = await import('@bufbuild/protobuf');
@@ -109,14 +112,18 @@ describe('WatchStats', () => {
     await once(call, 'data');
     call.pause();
     const pausedAt = Date.now();
-    await sleep(5000); // 50 ticks
+    const dumpsBefore = ctx.server.hub.dumps;
+    await sleep(12_000); // ~120 ticks: far more than the transport can buffer
+    const ticks = ctx.server.hub.dumps - dumpsBefore;
     const before = times.length;
     call.resume();
     const wantFresh = Date.now() - 1000;
     for (let i = 0; i < 100 && !(times.length && times[times.length - 1]! > wantFresh); i++) await sleep(100);
     call.cancel();
-    // What arrived over the paused 5 s is what transport buffers held, far fewer than the 50 ticks...
-    expect(times.filter((t) => t > pausedAt && t < pausedAt + 5000).length).toBeLessThan(35);
+    // What arrived from the paused 12 s is what transport buffers held (~1 MB here), far fewer than its ticks...
+    const delivered = times.filter((t) => t > pausedAt && t < pausedAt + 12_000).length;
+    expect(ticks).toBeGreaterThan(60);
+    expect(delivered).toBeLessThan(ticks / 2);
     // ...and once reading again, the client is handed a fresh snapshot, not the old backlog.
     expect(times[times.length - 1]!).toBeGreaterThan(wantFresh);
     expect(before).toBeGreaterThan(0);
