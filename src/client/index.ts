@@ -54,13 +54,14 @@ export interface CallOptions {
 type Methods = typeof IpvsService.method;
 type In<K extends keyof Methods> = Methods[K]['input'] & DescMessage;
 type Out<K extends keyof Methods> = Methods[K]['output'] & DescMessage;
-type UnaryKeys = { [K in keyof Methods]: Methods[K]['methodKind'] extends 'unary' ? K : never }[keyof Methods];
+type KeysOf<Kind> = { [K in keyof Methods]: Methods[K]['methodKind'] extends Kind ? K : never }[keyof Methods];
 
 export type IpvsClient = {
-  [K in UnaryKeys]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => Promise<MessageShape<Out<K>>>;
+  [K in KeysOf<'unary'>]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => Promise<MessageShape<Out<K>>>;
 } & {
-  /** Snapshots until `opts.signal` aborts (then the iteration just ends) or the server ends the stream. */
-  watchStats(req?: MessageInitShape<In<'watchStats'>>, opts?: CallOptions): AsyncIterable<MessageShape<Out<'watchStats'>>>;
+  /** Messages until `opts.signal` aborts (then the iteration just ends) or the server ends the stream. */
+  [K in KeysOf<'server_streaming'>]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => AsyncIterable<MessageShape<Out<K>>>;
+} & {
   /** The underlying grpc-js client (for waitForReady, channel state). */
   readonly grpc: Client;
   close(): void;

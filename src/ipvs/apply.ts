@@ -3,6 +3,7 @@
 // part of the namespace the caller owns, and its execution as one batch.
 import { addressBytes, familyOf } from './address.js';
 import { AF_INET6, SvcFlagHashed } from './constants.js';
+import { DEST_FIELDS, differences, SERVICE_FIELDS } from './diff.js';
 import type { BatchItemResult, BatchOp, Handle } from './handle.js';
 import type { Destination, DestinationInput, Service, ServiceId, ServiceInput, ServiceWithDestinations } from './model.js';
 import {
@@ -47,8 +48,6 @@ export interface Change {
   description: string;
 }
 
-const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
-const DEST_FIELDS = ['weight', 'connectionFlags', 'upperThreshold', 'lowerThreshold', 'tunnelType', 'tunnelPort', 'tunnelFlags'] as const;
 const destKey = (d: { addressFamily: number; address: string; port: number }) => describeDestination(d);
 
 /** Whether `address` falls inside a CIDR prefix. Throws ValidationError for a malformed prefix. */
@@ -74,10 +73,6 @@ export function owns(scope: Scope | undefined, s: ServiceId & { address: string;
   if (!scope || (!scope.addresses?.length && !scope.prefixes?.length && !scope.fwMarks?.length)) return true;
   if (s.fwMark) return !!scope.fwMarks?.includes(s.fwMark);
   return !!scope.addresses?.includes(s.address) || !!scope.prefixes?.some((p) => inPrefix(s.address, p));
-}
-
-function differences<T extends string>(fields: readonly T[], want: Record<T, unknown>, have: Record<T, unknown>): string[] {
-  return fields.filter((f) => want[f] !== have[f]).map((f) => `${f} ${String(have[f])} -> ${String(want[f])}`);
 }
 
 /**

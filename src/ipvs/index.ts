@@ -5,3 +5,4 @@ export type * from './model.js';
 export { serviceKey, ValidationError, type Subject } from './validate.js';
 export { KernelError } from '../netlink/error.js';
 export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';
+export { diffState, type StateEvent } from './diff.js';

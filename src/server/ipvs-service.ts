@@ -4,17 +4,17 @@ import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
-  applyState, KernelError, serviceKey, ValidationError, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
-  type DesiredService, type ServiceWithDestinations,
+  applyState, diffState, KernelError, serviceKey, ValidationError, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
+  type DesiredService, type ServiceWithDestinations, type StateEvent,
 } from '../ipvs/index.js';
 import type * as pbModel from '../../gen/ts/ipvs/v1/model_pb.js';
 import {
   configIn, configOut, daemonIn, daemonOut, destinationIn, destinationOut, fieldPath, infoOut, normalDestinationOut,
-  normalServiceOut, serviceIdIn, serviceIdOut, serviceIn, serviceWithDestinationsOut, statsOut,
+  normalServiceOut, serviceIdIn, serviceIdOut, serviceIn, serviceOut, serviceWithDestinationsOut, statsOut,
 } from './convert.js';
 import { serverStream, unary, type FieldPath, type HandlerOptions, type StreamFn, type UnaryFn } from './handler.js';
 import type { Namespaces } from './namespaces.js';
-import { clampInterval, type StatsHub, type StatsSnapshot } from './stats-hub.js';
+import { follow, intervalOf, type StatsHub } from './stats-hub.js';
 import { RpcError, statusOfErrno } from './status.js';
 
 export interface IpvsServiceOptions extends HandlerOptions {
@@ -77,6 +77,19 @@ function changeOut(c: Change, r?: BatchItemResult): api.Change {
   });
 }
 
+const EVENT_KINDS = { added: api.EventKind.ADDED, updated: api.EventKind.UPDATED, removed: api.EventKind.REMOVED } as const;
+
+function eventOut(e: StateEvent): api.Event {
+  return create(api.EventSchema, {
+    kind: EVENT_KINDS[e.kind],
+    service: serviceIdOut(e.service),
+    newService: e.destination || e.kind === 'removed' ? undefined : serviceOut(e.service),
+    oldService: e.destination ? undefined : e.kind === 'removed' ? serviceOut(e.service) : e.oldService && serviceOut(e.oldService),
+    newDestination: e.destination && e.kind !== 'removed' ? destinationOut(e.destination) : undefined,
+    oldDestination: e.destination && e.kind === 'removed' ? destinationOut(e.destination) : e.oldDestination && destinationOut(e.oldDestination),
+  });
+}
+
 function desiredIn(list: pbModel.ServiceWithDestinations[]): DesiredService[] {
   return list.map((sw, i) => ({
     ...serviceIn(sw.service, `services[${i}].service`),
@@ -111,46 +124,46 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
         throw e instanceof ValidationError ? e.within('watchStats', i) : e;
       }
     })) : undefined;
-    const intervalMs = clampInterval(req.interval ? Number(req.interval.seconds) * 1000 + req.interval.nanos / 1e6 : 0, req.allowFast);
+    const intervalMs = intervalOf(req.interval, req.allowFast);
     const interval = durationFromMs(intervalMs);
-    let latest: StatsSnapshot | undefined;
-    let failure: unknown;
-    let wake: (() => void) | undefined;
-    const unsubscribe = o.hub.subscribe(req.namespace, intervalMs, {
-      next: (s) => { latest = s; wake?.(); },
-      fail: (e) => { failure = e; wake?.(); },
-    });
-    const aborted = new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true }));
-    try {
-      for (;;) {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        if (failure) throw failure;
-        if (!latest) {
-          await Promise.race([new Promise<void>((r) => { wake = r; }), aborted]);
-          wake = undefined;
-          continue;
-        }
-        // While this send waits for a slow client, newer ticks replace `latest`: memory stays one snapshot.
-        const snap = latest;
-        latest = undefined;
-        await send(create(api.WatchStatsResponseSchema, {
-          time: timestampFromDate(snap.time),
-          interval,
-          services: snap.services
-            .filter((s) => !wanted || wanted.has(serviceKey(s)))
-            .map((s) => create(api.ServiceStatsSchema, {
-              service: serviceIdOut(s),
-              stats: statsOut(s.stats),
-              destinations: s.destinations.map((d) => create(api.DestinationStatsSchema, {
-                addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
-                activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections, stats: statsOut(d.stats),
-              })),
+    for await (const { snap } of follow(o.hub, req.namespace, intervalMs, ctx.signal)) {
+      // While this send waits for a slow client, newer ticks replace the pending one: memory stays one snapshot.
+      await send(create(api.WatchStatsResponseSchema, {
+        time: timestampFromDate(snap.time),
+        interval,
+        services: snap.services
+          .filter((s) => !wanted || wanted.has(serviceKey(s)))
+          .map((s) => create(api.ServiceStatsSchema, {
+            service: serviceIdOut(s),
+            stats: statsOut(s.stats),
+            destinations: s.destinations.map((d) => create(api.DestinationStatsSchema, {
+              addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
+              activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections, stats: statsOut(d.stats),
             })),
-        }));
-      }
-    } finally {
-      unsubscribe();
+          })),
+      }));
     }
+    throw ctx.signal.reason;
+  };
+
+  const watchEvents: StreamFn<api.WatchEventsRequest, api.WatchEventsResponse> = async (req, send, ctx) => {
+    const intervalMs = intervalOf(req.interval, req.allowFast);
+    let previous: ServiceWithDestinations[] | undefined;
+    for await (const { snap, skipped } of follow(o.hub, req.namespace, intervalMs, ctx.signal)) {
+      const time = timestampFromDate(snap.time);
+      if (!previous || skipped) {
+        // First message, or the stream fell behind: the whole state, events count from it.
+        await send(create(api.WatchEventsResponseSchema, {
+          time, resync: true, skippedTicks: skipped,
+          snapshot: snap.services.map((s) => serviceWithDestinationsOut(s, s.destinations)),
+        }));
+      } else {
+        const events = diffState(previous, snap.services);
+        if (events.length) await send(create(api.WatchEventsResponseSchema, { time, events: events.map(eventOut) }));
+      }
+      previous = snap.services;
+    }
+    throw ctx.signal.reason;
   };
 
   return {
@@ -263,6 +276,7 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
     }),
     listDaemons: u('ListDaemons', async (req: api.ListDaemonsRequest) =>
       create(api.ListDaemonsResponseSchema, { daemons: (await h(req.namespace).getDaemons()).map(daemonOut) })),
+    watchEvents: serverStream('WatchEvents', watchEvents, o),
     watchStats: serverStream('WatchStats', watchStats, o, (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`),
   };
 }

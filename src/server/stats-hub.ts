@@ -21,6 +21,11 @@ export interface StatsListener {
 /** Intervals, in ms: the kernel's estimator period, the floor when asked for faster, the ceiling. */
 export const Interval = { default: 2000, fastFloor: 100, max: 3_600_000 } as const;
 
+/** The interval of a watch request (a protobuf Duration, possibly absent), clamped. */
+export function intervalOf(d: { seconds: bigint; nanos: number } | undefined, allowFast: boolean): number {
+  return clampInterval(d ? Number(d.seconds) * 1000 + d.nanos / 1e6 : 0, allowFast);
+}
+
 /** The interval a watcher gets: at least the estimator period unless `allowFast`, at most an hour. */
 export function clampInterval(requestedMs: number, allowFast: boolean): number {
   const ms = requestedMs > 0 ? requestedMs : Interval.default;
@@ -122,5 +127,44 @@ export class StatsHub {
 
   forget(p: Poller): void {
     if (this.pollers.get(p.key) === p) this.pollers.delete(p.key);
+  }
+}
+
+/**
+ * The snapshots of `ns` as one consumer takes them: always the newest, with
+ * `skipped` counting the ticks it missed while busy (backpressure keeps one
+ * pending snapshot, never a queue). Ends when `signal` aborts (throwing its
+ * reason) or the poller fails (throwing why).
+ */
+export async function* follow(hub: Pick<StatsHub, 'subscribe'>, ns: string, intervalMs: number, signal: AbortSignal): AsyncGenerator<{ snap: StatsSnapshot; skipped: number }> {
+  let latest: StatsSnapshot | undefined;
+  let skipped = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const unsubscribe = hub.subscribe(ns, intervalMs, {
+    next: (s) => {
+      if (latest) skipped++;
+      latest = s;
+      wake?.();
+    },
+    fail: (e) => { failure = e; wake?.(); },
+  });
+  const aborted = new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+  try {
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      if (failure) throw failure;
+      if (!latest) {
+        await Promise.race([new Promise<void>((r) => { wake = r; }), aborted]);
+        wake = undefined;
+        continue;
+      }
+      const out = { snap: latest, skipped };
+      latest = undefined;
+      skipped = 0;
+      yield out;
+    }
+  } finally {
+    unsubscribe();
   }
 }

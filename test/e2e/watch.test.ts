@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Protocol, status, type WatchStatsResponse } from '../../src/client/index.js';
+import { EventKind, Protocol, status, type WatchStatsResponse } from '../../src/client/index.js';
 import { createNetns } from '../kernel/helpers.js';
 import { createTopology, REAL, REAL_PORT, VIP_ADDRESS, VIP_PORT, type Topology } from '../kernel/topology.js';
 import { failure, useServer } from './helpers.js';
@@ -140,5 +140,38 @@ describe('WatchStats', () => {
       }
     })());
     expect(e).toMatchObject({ code: status.NOT_FOUND, field: 'namespace' });
+  });
+});
+
+describe('WatchEvents', () => {
+  it('starts with the whole state, then reports changes made by anyone, ipvsadm included', async () => {
+    await ctx.client.createService({ namespace: ns(), service: { id: VIP, schedName: 'rr' } });
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 30_000);
+    const seen: string[] = [];
+    let step = 0;
+    for await (const m of ctx.client.watchEvents({ namespace: ns(), interval: { nanos: 200e6 }, allowFast: true }, { signal: ac.signal })) {
+      if (step === 0) {
+        expect(m.resync).toBe(true);
+        expect(m.snapshot.map((s) => s.service?.id?.port)).toEqual([VIP_PORT]);
+        ctx.ns.ipvsadm(`-a -t ${VIP_ADDRESS}:${VIP_PORT} -r 198.51.100.1 -m -w 1`);
+        step = 1;
+        continue;
+      }
+      for (const e of m.events) {
+        seen.push(`${EventKind[e.kind]} ${e.newDestination?.address ?? e.oldDestination?.address ?? `service ${e.service?.port}`} w=${e.newDestination?.weight ?? '-'}/${e.oldDestination?.weight ?? '-'}`);
+      }
+      if (step === 1 && seen.length >= 1) {
+        ctx.ns.ipvsadm(`-e -t ${VIP_ADDRESS}:${VIP_PORT} -r 198.51.100.1 -m -w 9`);
+        step = 2;
+      } else if (step === 2 && seen.length >= 2) {
+        ctx.ns.ipvsadm(`-D -t ${VIP_ADDRESS}:${VIP_PORT}`);
+        step = 3;
+      } else if (step === 3 && seen.length >= 3) {
+        break;
+      }
+    }
+    clearTimeout(timer);
+    expect(seen).toEqual(['ADDED 198.51.100.1 w=1/-', 'UPDATED 198.51.100.1 w=9/1', 'REMOVED service 80 w=-/-']);
   });
 });

@@ -66,6 +66,12 @@ type IpvsServiceClient interface {
 	// ticks it could not take (it always gets the latest); the stream ends
 	// with NOT_FOUND if the namespace is deleted.
 	WatchStats(ctx context.Context, in *WatchStatsRequest, opts ...grpc.CallOption) (IpvsService_WatchStatsClient, error)
+	// Changes to the namespace's services and destinations, whoever makes them
+	// (ipvsadm too), found by listing the kernel at each tick (shared with
+	// WatchStats) and comparing. The first message is the whole state
+	// (resync); a client that fell behind gets the whole state again, told so,
+	// instead of silently missing events. Counters moving are not events.
+	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (IpvsService_WatchEventsClient, error)
 }
 
 type ipvsServiceClient struct {
@@ -297,6 +303,38 @@ func (x *ipvsServiceWatchStatsClient) Recv() (*WatchStatsResponse, error) {
 	return m, nil
 }
 
+func (c *ipvsServiceClient) WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (IpvsService_WatchEventsClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_IpvsService_serviceDesc.Streams[1], "/ipvs.v1.IpvsService/WatchEvents", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &ipvsServiceWatchEventsClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type IpvsService_WatchEventsClient interface {
+	Recv() (*WatchEventsResponse, error)
+	grpc.ClientStream
+}
+
+type ipvsServiceWatchEventsClient struct {
+	grpc.ClientStream
+}
+
+func (x *ipvsServiceWatchEventsClient) Recv() (*WatchEventsResponse, error) {
+	m := new(WatchEventsResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // IpvsServiceServer is the server API for IpvsService service.
 // All implementations must embed UnimplementedIpvsServiceServer
 // for forward compatibility
@@ -350,6 +388,12 @@ type IpvsServiceServer interface {
 	// ticks it could not take (it always gets the latest); the stream ends
 	// with NOT_FOUND if the namespace is deleted.
 	WatchStats(*WatchStatsRequest, IpvsService_WatchStatsServer) error
+	// Changes to the namespace's services and destinations, whoever makes them
+	// (ipvsadm too), found by listing the kernel at each tick (shared with
+	// WatchStats) and comparing. The first message is the whole state
+	// (resync); a client that fell behind gets the whole state again, told so,
+	// instead of silently missing events. Counters moving are not events.
+	WatchEvents(*WatchEventsRequest, IpvsService_WatchEventsServer) error
 	mustEmbedUnimplementedIpvsServiceServer()
 }
 
@@ -422,6 +466,9 @@ func (UnimplementedIpvsServiceServer) ListDaemons(context.Context, *ListDaemonsR
 }
 func (UnimplementedIpvsServiceServer) WatchStats(*WatchStatsRequest, IpvsService_WatchStatsServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchStats not implemented")
+}
+func (UnimplementedIpvsServiceServer) WatchEvents(*WatchEventsRequest, IpvsService_WatchEventsServer) error {
+	return status.Errorf(codes.Unimplemented, "method WatchEvents not implemented")
 }
 func (UnimplementedIpvsServiceServer) mustEmbedUnimplementedIpvsServiceServer() {}
 
@@ -835,6 +882,27 @@ func (x *ipvsServiceWatchStatsServer) Send(m *WatchStatsResponse) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _IpvsService_WatchEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IpvsServiceServer).WatchEvents(m, &ipvsServiceWatchEventsServer{stream})
+}
+
+type IpvsService_WatchEventsServer interface {
+	Send(*WatchEventsResponse) error
+	grpc.ServerStream
+}
+
+type ipvsServiceWatchEventsServer struct {
+	grpc.ServerStream
+}
+
+func (x *ipvsServiceWatchEventsServer) Send(m *WatchEventsResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 var _IpvsService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ipvs.v1.IpvsService",
 	HandlerType: (*IpvsServiceServer)(nil),
@@ -928,6 +996,11 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchStats",
 			Handler:       _IpvsService_WatchStats_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchEvents",
+			Handler:       _IpvsService_WatchEvents_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -137,6 +137,11 @@ class IpvsServiceStub(object):
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.WatchStatsRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.WatchStatsResponse.FromString,
                 )
+        self.WatchEvents = channel.unary_stream(
+                '/ipvs.v1.IpvsService/WatchEvents',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsResponse.FromString,
+                )
 
 
 class IpvsServiceServicer(object):
@@ -314,6 +319,17 @@ class IpvsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchEvents(self, request, context):
+        """Changes to the namespace's services and destinations, whoever makes them
+        (ipvsadm too), found by listing the kernel at each tick (shared with
+        WatchStats) and comparing. The first message is the whole state
+        (resync); a client that fell behind gets the whole state again, told so,
+        instead of silently missing events. Counters moving are not events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IpvsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -426,6 +442,11 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.WatchStats,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.WatchStatsRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.WatchStatsResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -821,5 +842,22 @@ class IpvsService(object):
         return grpc.experimental.unary_stream(request, target, '/ipvs.v1.IpvsService/WatchStats',
             ipvs_dot_v1_dot_ipvs__pb2.WatchStatsRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.WatchStatsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/ipvs.v1.IpvsService/WatchEvents',
+            ipvs_dot_v1_dot_ipvs__pb2.WatchEventsRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.WatchEventsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -1,0 +1,56 @@
+// What differs between two states of a namespace: the options compared
+// (never the counters), and the change events from one listing to the next.
+import { SvcFlagHashed } from './constants.js';
+import type { Destination, Service, ServiceWithDestinations } from './model.js';
+import { describeDestination, describeService } from './validate.js';
+
+/** The options of a service and of a destination that a change can touch. */
+export const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
+export const DEST_FIELDS = ['weight', 'connectionFlags', 'upperThreshold', 'lowerThreshold', 'tunnelType', 'tunnelPort', 'tunnelFlags'] as const;
+
+/** "weight 1 -> 3" for each field that differs. */
+export function differences<T extends string>(fields: readonly T[], want: Record<T, unknown>, have: Record<T, unknown>): string[] {
+  return fields.filter((f) => want[f] !== have[f]).map((f) => `${f} ${String(have[f])} -> ${String(want[f])}`);
+}
+
+export const serviceOptionsDiffer = (a: Service, b: Service) =>
+  differences(SERVICE_FIELDS, { ...a, flags: a.flags & ~SvcFlagHashed }, { ...b, flags: b.flags & ~SvcFlagHashed }).length > 0;
+export const destinationOptionsDiffer = (a: Destination, b: Destination) => differences(DEST_FIELDS, a, b).length > 0;
+
+export type StateEvent =
+  | { kind: 'added' | 'removed' | 'updated'; service: Service; oldService?: Service; destination?: undefined; oldDestination?: undefined }
+  | { kind: 'added' | 'removed' | 'updated'; service: Service; destination: Destination; oldDestination?: Destination; oldService?: undefined };
+
+/**
+ * The events that take `before` to `after`: services and destinations added,
+ * removed (a removed service's destinations go with it, unlisted), or with
+ * other options. Counters moving are not events.
+ */
+export function diffState(before: readonly ServiceWithDestinations[], after: readonly ServiceWithDestinations[]): StateEvent[] {
+  const events: StateEvent[] = [];
+  const old = new Map(before.map((s) => [describeService(s), s]));
+  const seen = new Set<string>();
+  for (const s of after) {
+    const key = describeService(s);
+    seen.add(key);
+    const o = old.get(key);
+    if (!o) {
+      events.push({ kind: 'added', service: s });
+      for (const d of s.destinations) events.push({ kind: 'added', service: s, destination: d });
+      continue;
+    }
+    if (serviceOptionsDiffer(s, o)) events.push({ kind: 'updated', service: s, oldService: o });
+    const oldDests = new Map(o.destinations.map((d) => [describeDestination(d), d]));
+    const seenDests = new Set<string>();
+    for (const d of s.destinations) {
+      const dk = describeDestination(d);
+      seenDests.add(dk);
+      const od = oldDests.get(dk);
+      if (!od) events.push({ kind: 'added', service: s, destination: d });
+      else if (destinationOptionsDiffer(d, od)) events.push({ kind: 'updated', service: s, destination: d, oldDestination: od });
+    }
+    for (const [dk, od] of oldDests) if (!seenDests.has(dk)) events.push({ kind: 'removed', service: s, destination: od });
+  }
+  for (const [key, o] of old) if (!seen.has(key)) events.push({ kind: 'removed', service: o });
+  return events;
+}
