@@ -1,0 +1,46 @@
+// The guest side of bench/apply.ts, inside user-mode Linux:
+//   apply-guest.ts ipvsd N D    a server in this process, a gRPC client Applying: from empty, a 1% change, delete all
+//   apply-guest.ts rules N D [changed]   ipvsadm -R input (with every 100th service's destinations reweighted)
+import { pino } from 'pino';
+import { connectIpvs } from '../src/client/index.js';
+import { parseConfig, type ServerConfig } from '../src/server/config.js';
+import { startServer } from '../src/server/server.js';
+
+const [mode, n = '0', d = '0', changed] = process.argv.slice(2);
+const services = Number(n);
+const dests = Number(d);
+const vip = (i: number) => `198.18.${i >> 8}.${i & 255}`;
+const rip = (j: number) => `203.0.113.${j + 1}`;
+/** 1% of the services get new weights on every destination. */
+const weight = (i: number, change: boolean) => (change && i % 100 === 0 ? 5 : 1);
+
+if (mode === 'rules') {
+  const lines: string[] = [];
+  for (let i = 0; i < services; i++) {
+    lines.push(`-A -t ${vip(i)}:80 -s wlc`);
+    for (let j = 0; j < dests; j++) lines.push(`-a -t ${vip(i)}:80 -r ${rip(j)}:8080 -m -w ${weight(i, !!changed)}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+} else if (mode === 'ipvsd') {
+  const server = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--max-message-bytes', String(256 << 20)], {}) as ServerConfig, pino({ level: 'silent' }));
+  const c = connectIpvs(server.addresses[0]!, { channelOptions: { 'grpc.max_send_message_length': 256 << 20 } });
+  const desired = (change: boolean) => Array.from({ length: services }, (_, i) => ({
+    service: { id: { address: vip(i), protocol: 6, port: 80 }, schedName: 'wlc' },
+    destinations: Array.from({ length: dests }, (_, j) => ({ address: rip(j), port: 8080, weight: weight(i, change) })),
+  }));
+  await c.getInfo({}); // connect first: the figures are of Apply, not of dialing
+  const time = async (f: () => Promise<{ applied: number; failed: number }>) => {
+    const t = performance.now();
+    const r = await f();
+    if (r.failed) throw new Error(`${r.failed} changes failed`);
+    return { ms: performance.now() - t, applied: r.applied };
+  };
+  const create = await time(() => c.apply({ services: desired(false), prune: true }));
+  const change = await time(() => c.apply({ services: desired(true), prune: true }));
+  const same = await time(() => c.apply({ services: desired(true), prune: true }));
+  const remove = await time(() => c.apply({ services: [], prune: true }));
+  const rss = process.memoryUsage().rss;
+  console.log(JSON.stringify({ createMs: create.ms, created: create.applied, changeMs: change.ms, changed: change.applied, sameMs: same.ms, same: same.applied, deleteMs: remove.ms, deleted: remove.applied, rssMb: rss / 2 ** 20 }));
+  c.close();
+  await server.shutdown();
+}

@@ -1,0 +1,49 @@
+// `npm run bench:apply [-- 1000x10]`: declarative Apply through the gRPC
+// server against ipvsadm -R, each contender in its own fresh user-mode Linux
+// boot, median of 3:
+//   from empty:   Apply(all)                vs  ipvsadm -R (all)
+//   a 1% change:  Apply(all, 1% reweighted) vs  ipvsadm -C; ipvsadm -R (all again)
+//   delete all:   Apply([], prune)          vs  ipvsadm -C
+// plus an Apply of an unchanged state (it must change nothing).
+import { resolve } from 'node:path';
+import { runInUml } from '../src/sandbox/uml.js';
+
+const root = resolve(import.meta.dirname, '..');
+const tsx = `'${process.execPath}' --import tsx bench/apply-guest.ts`;
+const [n, d] = (process.argv[2] ?? '1000x10').split('x').map(Number) as [number, number];
+const REPS = 3;
+
+async function boot(command: string): Promise<Record<string, number>> {
+  const r = await runInUml({ command, cwd: root, timeoutMs: 590_000 });
+  const line = r.output.split('\n').reverse().find((l) => l.startsWith('{'));
+  if (r.code !== 0 || !line) throw new Error(`benchmark boot failed (exit ${r.code}):\n${r.output}`);
+  return JSON.parse(line);
+}
+
+const ipvsadm = () => boot(`${tsx} rules ${n} ${d} > /run/all && ${tsx} rules ${n} ${d} changed > /run/changed && `
+  + 'ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }; '
+  + 't=$(date +%s%N); ipvsadm -R < /run/all; c=$(ms $t); '
+  + 't=$(date +%s%N); ipvsadm -C; ipvsadm -R < /run/changed; u=$(ms $t); '
+  + 't=$(date +%s%N); ipvsadm -C; x=$(ms $t); '
+  + 'echo "{\\"createMs\\": $c, \\"changeMs\\": $u, \\"deleteMs\\": $x}"');
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const s = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+const objects = n * (d + 1);
+console.log(`== Apply ${n} services x ${d} destinations (${objects} objects), median of ${REPS}, each run a fresh boot ==`);
+const runs: Record<'ipvsadm' | 'ipvsd', Record<string, number>[]> = { ipvsadm: [], ipvsd: [] };
+for (let i = 0; i < REPS; i++) {
+  const a = await ipvsadm();
+  runs.ipvsadm.push(a);
+  console.log(`  run ${i + 1} ipvsadm  create ${s(a.createMs!)}  1% change (re-apply all) ${s(a.changeMs!)}  delete ${s(a.deleteMs!)}`);
+  const b = await boot(`${tsx} ipvsd ${n} ${d}`);
+  if (b.created !== objects || b.same !== 0 || b.deleted !== n) throw new Error(`ipvsd run wrong: ${JSON.stringify(b)}`);
+  runs.ipvsd.push(b);
+  console.log(`  run ${i + 1} ipvsd    create ${s(b.createMs!)}  1% change ${s(b.changeMs!)} (${b.changed} changes)  unchanged ${s(b.sameMs!)}  delete ${s(b.deleteMs!)}  rss ${b.rssMb!.toFixed(0)} MB`);
+}
+const m = (who: 'ipvsadm' | 'ipvsd', k: string) => median(runs[who].map((r) => r[k]!));
+console.log(`  from empty:  ipvsadm -R ${s(m('ipvsadm', 'createMs'))}  Apply ${s(m('ipvsd', 'createMs'))}  ${(m('ipvsadm', 'createMs') / m('ipvsd', 'createMs')).toFixed(1)}x faster`);
+console.log(`  1% change:   ipvsadm -C + -R ${s(m('ipvsadm', 'changeMs'))}  Apply ${s(m('ipvsd', 'changeMs'))}  ${(m('ipvsadm', 'changeMs') / m('ipvsd', 'changeMs')).toFixed(1)}x faster; `
+  + `${(m('ipvsd', 'createMs') / m('ipvsd', 'changeMs')).toFixed(1)}x faster than Apply of everything from empty`);
+console.log(`  unchanged:   Apply ${s(m('ipvsd', 'sameMs'))} (no changes)`);
+console.log(`  delete all:  ipvsadm -C ${s(m('ipvsadm', 'deleteMs'))}  Apply([], prune) ${s(m('ipvsd', 'deleteMs'))}`);
