@@ -69,8 +69,10 @@ function inPrefix(address: string, prefix: string): boolean {
   return true;
 }
 
+const unscoped = (scope: Scope | undefined) => !scope || (!scope.addresses?.length && !scope.prefixes?.length && !scope.fwMarks?.length);
+
 export function owns(scope: Scope | undefined, s: ServiceId & { address: string; fwMark: number }): boolean {
-  if (!scope || (!scope.addresses?.length && !scope.prefixes?.length && !scope.fwMarks?.length)) return true;
+  if (!scope || unscoped(scope)) return true;
   if (s.fwMark) return !!scope.fwMarks?.includes(s.fwMark);
   return !!scope.addresses?.includes(s.address) || !!scope.prefixes?.some((p) => inPrefix(s.address, p));
 }
@@ -177,6 +179,11 @@ export async function applyState(h: Handle, desired: readonly DesiredService[], 
   const current = await h.getServicesWithDestinations();
   const changes = plan(current, desired, o);
   if (o.dryRun || !changes.length) return { changes, results: [] };
+  // The caller owns the whole namespace and wants none of it: one flush, not a delete per service.
+  if (unscoped(o.scope) && !desired.length && changes.length === current.length && changes.every((c) => c.action === 'deleteService')) {
+    await h.flush();
+    return { changes, results: changes.map(() => ({ ok: true })) };
+  }
   const results = await h.batch(changes.map(batchOpOf));
   return {
     changes,

@@ -65,6 +65,14 @@ describe('Apply', () => {
     expect(ctx.ns.saved()).toContain('-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 0');
   });
 
+  it('deletes everything when nothing is desired and nothing scoped (as one flush)', async () => {
+    await ctx.client.apply({ namespace: ns(), services: desired() });
+    const r = await ctx.client.apply({ namespace: ns(), services: [], prune: true });
+    expect(r).toMatchObject({ applied: 2, failed: 0 });
+    expect(r.changes.map((c) => c.action)).toEqual([ChangeAction.DELETE_SERVICE, ChangeAction.DELETE_SERVICE]);
+    expect(ctx.ns.saved()).toEqual([]);
+  });
+
   it('refuses a desired service outside its scope, changing nothing', async () => {
     const e = await failure(ctx.client.apply({ namespace: ns(), services: desired(), scope: { addresses: ['192.0.2.1'] } }));
     expect(e).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'services[1].service' });
