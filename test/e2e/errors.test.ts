@@ -91,3 +91,40 @@ describe('namespaces', () => {
     expect(await failure(ctx.client.listServices({ namespace: '../etc' }))).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'namespace' });
   });
 });
+
+describe('bytes that are no request', () => {
+  it('garbage on the wire is refused with a status, changes nothing, and the server keeps serving', async () => {
+    const { makeGenericClientConstructor, credentials } = await import('@grpc/grpc-js');
+    const Raw = makeGenericClientConstructor({
+      createService: {
+        path: '/ipvs.v1.IpvsService/CreateService', requestStream: false, responseStream: false,
+        requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
+      },
+    }, 'Raw');
+    const raw = new Raw(ctx.address, credentials.createInsecure()) as unknown as { createService: Function; close(): void };
+    const before = ctx.ns.saved();
+    for (const garbage of [Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.from('not protobuf at all'), Buffer.alloc(64, 0x0a)]) {
+      const code = await new Promise<number>((resolve) => raw.createService(garbage, (e: { code: number } | null) => resolve(e ? e.code : 0)));
+      expect([status.INTERNAL, status.INVALID_ARGUMENT]).toContain(code);
+    }
+    raw.close();
+    expect(ctx.ns.saved()).toEqual(before);
+    expect((await ctx.client.getInfo({ namespace: ns() })).info?.version).toBe('1.2.1');
+  });
+
+  it('a request over the size limit is RESOURCE_EXHAUSTED and the server keeps serving', async () => {
+    const { startServer } = await import('../../src/server/server.js');
+    const { parseConfig } = await import('../../src/server/config.js');
+    const { connectIpvs } = await import('../../src/client/index.js');
+    const { pino } = await import('pino');
+    const s = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name, '--max-message-bytes', '65536'], {}) as never, pino({ level: 'silent' }));
+    const c = connectIpvs(s.addresses[0]!);
+    const operations = Array.from({ length: 5000 }, (_, i) => ({ operation: { case: 'createService' as const, value: { id: { ...web, port: i + 1 } } } }));
+    expect((await failure(c.batch({ namespace: ns(), operations }))).code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(ctx.ns.saved()).toEqual([]);
+    expect((await c.getInfo({ namespace: ns() })).info?.version).toBe('1.2.1');
+    c.close();
+    await s.shutdown();
+  });
+});
