@@ -6,7 +6,7 @@ import {
   AddressFamily, BatchOperationSchema, ForwardingMethod, Protocol, TunnelType,
   type BatchOperation, type Destination, type Service, type ServiceId,
 } from '../client/index.js';
-import { addressBytes } from '../ipvs/address.js';
+import { addressBytes, formatHostPort } from '../ipvs/address.js';
 
 /** One rule line, parsed. */
 export type Rule =
@@ -198,13 +198,11 @@ export function sortLikeIpvsadm<T extends { service?: Service; destinations: Des
     .map((s) => ({ ...s, destinations: [...s.destinations].sort(compareDestinations) }));
 }
 
-const host = (family: AddressFamily, address: string) => (family === AddressFamily.INET6 ? `[${address}]` : address);
-
 /** "-t 192.0.2.1:80", "--sctp-service [2001:db8::1]:9", "-f 7 -6". */
 export function serviceSpec(id: ServiceId): string {
   if (id.fwMark) return `-f ${id.fwMark}${id.addressFamily === AddressFamily.INET6 ? ' -6' : ''}`;
   const flag = { [Protocol.TCP]: '-t', [Protocol.UDP]: '-u', [Protocol.SCTP]: '--sctp-service' }[id.protocol as number] ?? `-?${id.protocol}`;
-  return `${flag} ${host(id.addressFamily, id.address)}:${id.port}`;
+  return `${flag} ${formatHostPort(id)}`;
 }
 
 export function maskText(s: Service): string {
@@ -242,7 +240,7 @@ const FWD_SWITCH: Partial<Record<ForwardingMethod, string>> = {
 export function formatDestination(id: ServiceId, d: Destination): string {
   const fwd = FWD_SWITCH[d.forwardingMethod];
   if (!fwd) throw new Error(`destination ${d.address}: forwarding method ${ForwardingMethod[d.forwardingMethod]} has no ipvsadm rule form`);
-  const parts = [`-a ${serviceSpec(id)} -r ${host(d.addressFamily, d.address)}:${d.port} ${fwd} -w ${d.weight ?? 1}`];
+  const parts = [`-a ${serviceSpec(id)} -r ${formatHostPort(d)} ${fwd} -w ${d.weight ?? 1}`];
   if (d.forwardingMethod === ForwardingMethod.TUNNEL) {
     const type = Object.entries(TUNNEL_TYPES).find(([, v]) => v === d.tunnelType)?.[0] ?? String(d.tunnelType);
     parts.push(`--tun-type ${type}`);

@@ -1,5 +1,6 @@
 // Terminal views: the ipvsadm-like listing, rates with units, sparklines.
 import { AddressFamily, ForwardingMethod, Protocol, type Destination, type Service, type ServiceId, type Stats } from '../client/index.js';
+import { formatHostPort } from '../ipvs/address.js';
 import { maskText, schedFlagsText } from './rules.js';
 
 const PROT: Record<number, string> = { [Protocol.TCP]: 'TCP', [Protocol.UDP]: 'UDP', [Protocol.SCTP]: 'SCTP' };
@@ -8,13 +9,10 @@ const FWD: Record<number, string> = {
   [ForwardingMethod.DIRECT_ROUTE]: 'Route', [ForwardingMethod.BYPASS]: 'Bypass',
 };
 
-export const hostPort = (family: AddressFamily, address: string, port: number) =>
-  `${family === AddressFamily.INET6 ? `[${address}]` : address}:${port}`;
-
 /** "TCP  192.0.2.1:80", "FWM  7". */
 export function serviceName(id: ServiceId): string {
   if (id.fwMark) return `FWM  ${id.fwMark}${id.addressFamily === AddressFamily.INET6 ? ' IPv6' : ''}`;
-  return `${(PROT[id.protocol] ?? String(id.protocol)).padEnd(4)} ${hostPort(id.addressFamily, id.address, id.port)}`;
+  return `${(PROT[id.protocol] ?? String(id.protocol)).padEnd(4)} ${formatHostPort(id)}`;
 }
 
 /** " rr (sh-fallback) persistent 60 mask 255.255.255.0 pe sip ops", as ipvsadm -Ln shows it. */
@@ -41,7 +39,7 @@ export function listTable(services: { service?: Service; destinations: Destinati
     if (!s?.id) continue;
     lines.push(`${serviceName(s.id)} ${serviceOptions(s)}`);
     for (const d of destinations) {
-      lines.push(`  -> ${hostPort(d.addressFamily, d.address, d.port).padEnd(28)} ${(FWD[d.forwardingMethod] ?? '?').padEnd(7)} ${String(d.weight ?? 1).padEnd(6)} ${String(d.activeConnections).padEnd(10)} ${d.inactiveConnections}`);
+      lines.push(`  -> ${formatHostPort(d).padEnd(28)} ${(FWD[d.forwardingMethod] ?? '?').padEnd(7)} ${String(d.weight ?? 1).padEnd(6)} ${String(d.activeConnections).padEnd(10)} ${d.inactiveConnections}`);
     }
   }
   return `${lines.join('\n')}\n`;

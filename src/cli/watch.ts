@@ -3,7 +3,8 @@
 // terminal it redraws in place and quits on q or Ctrl-C; otherwise it
 // prints one table per tick.
 import type { IpvsClient, WatchStatsResponse } from '../client/index.js';
-import { hostPort, rateCells, serviceName, sparkline } from './table.js';
+import { formatHostPort } from '../ipvs/address.js';
+import { rateCells, serviceName, sparkline } from './table.js';
 
 const HISTORY = 20;
 
@@ -33,7 +34,7 @@ export function renderWatch(snap: WatchStatsResponse, history: Map<string, numbe
   for (const s of snap.services) {
     const name = serviceName(s.service!);
     row(name, name, s.stats);
-    for (const d of s.destinations) row(`${name} ${d.address}:${d.port}`, `  -> ${hostPort(d.addressFamily, d.address, d.port)}`, d.stats);
+    for (const d of s.destinations) row(`${name} ${d.address}:${d.port}`, `  -> ${formatHostPort(d)}`, d.stats);
   }
   for (const k of history.keys()) if (!seen.has(k)) history.delete(k);
   return `${lines.join('\n')}\n`;

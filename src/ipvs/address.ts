@@ -76,6 +76,11 @@ export function encodeAddress(e: AttributeEncoder, type: number, family: number,
   });
 }
 
+/** "192.0.2.1:80", "[2001:db8::1]:443": an address and port as people write them. */
+export function formatHostPort(p: { addressFamily: number; address: string; port: number }): string {
+  return p.addressFamily === AF_INET6 ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
+}
+
 /** An address attribute from the kernel (IPVS pads IPv4 to 16 bytes). */
 export function decodeAddress(op: string, family: number, bytes: Buffer): string {
   const need = family === AF_INET ? 4 : 16;

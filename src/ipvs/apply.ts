@@ -1,13 +1,13 @@
 // Declarative state: the plan that takes a namespace from what the kernel
 // holds to what is desired (creates, updates, deletes, drains), within the
 // part of the namespace the caller owns, and its execution as one batch.
-import { addressBytes, familyOf } from './address.js';
-import { AF_INET6, SvcFlagHashed } from './constants.js';
-import { DEST_FIELDS, differences, SERVICE_FIELDS } from './diff.js';
+import { addressBytes, familyOf, formatHostPort } from './address.js';
+import { AF_INET6 } from './constants.js';
+import { destinationDifferences, serviceDifferences } from './diff.js';
 import type { BatchItemResult, BatchOp, Handle } from './handle.js';
 import type { Destination, DestinationInput, Service, ServiceId, ServiceInput, ServiceWithDestinations } from './model.js';
 import {
-  describeDestination, describeService, normalDestination, normalService, ValidationError,
+  describeService, normalDestination, normalService, ValidationError,
   type NormalDestination, type NormalService,
 } from './validate.js';
 
@@ -47,8 +47,6 @@ export interface Change {
   /** "updateService tcp 192.0.2.1:80: schedName rr -> wlc". */
   description: string;
 }
-
-const destKey = (d: { addressFamily: number; address: string; port: number }) => describeDestination(d);
 
 /** Whether `address` falls inside a CIDR prefix. Throws ValidationError for a malformed prefix. */
 function inPrefix(address: string, prefix: string): boolean {
@@ -103,8 +101,8 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
       } catch (e) {
         throw e instanceof ValidationError ? e.within('apply', i) : e;
       }
-      if (dests.has(destKey(nd))) throw new ValidationError('apply', 'destination', `${destKey(nd)} of ${key} is desired twice`, 'destination', i);
-      dests.set(destKey(nd), nd);
+      if (dests.has(formatHostPort(nd))) throw new ValidationError('apply', 'destination', `${formatHostPort(nd)} of ${key} is desired twice`, 'destination', i);
+      dests.set(formatHostPort(nd), nd);
     }
     want.set(key, { svc, dests });
   });
@@ -121,17 +119,17 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
     if (!cur) {
       additions.push({ action: 'createService', service: svc, description: `createService ${key}` });
     } else {
-      const diff = differences(SERVICE_FIELDS, svc, { ...cur, flags: cur.flags & ~SvcFlagHashed });
+      const diff = serviceDifferences(svc, cur);
       if (diff.length) additions.push({ action: 'updateService', service: svc, before: cur, description: `updateService ${key}: ${diff.join(', ')}` });
     }
-    const curDests = new Map((cur?.destinations ?? []).map((d) => [destKey(d), d]));
+    const curDests = new Map((cur?.destinations ?? []).map((d) => [formatHostPort(d), d]));
     for (const [dk, d] of dests) {
       const cd = curDests.get(dk);
       if (!cd) {
         additions.push({ action: 'createDestination', service: svc, destination: d, description: `createDestination ${dk} of ${key}` });
         continue;
       }
-      const diff = differences(DEST_FIELDS, d, cd);
+      const diff = destinationDifferences(d, cd);
       if (diff.length) {
         additions.push({ action: 'updateDestination', service: svc, destination: d, before: cd, description: `updateDestination ${dk} of ${key}: ${diff.join(', ')}` });
       }

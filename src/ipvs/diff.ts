@@ -1,21 +1,25 @@
 // What differs between two states of a namespace: the options compared
 // (never the counters), and the change events from one listing to the next.
+import { formatHostPort } from './address.js';
 import { SvcFlagHashed } from './constants.js';
 import type { Destination, Service, ServiceWithDestinations } from './model.js';
-import { describeDestination, describeService } from './validate.js';
+import { describeService } from './validate.js';
 
 /** The options of a service and of a destination that a change can touch. */
-export const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
-export const DEST_FIELDS = ['weight', 'connectionFlags', 'upperThreshold', 'lowerThreshold', 'tunnelType', 'tunnelPort', 'tunnelFlags'] as const;
+const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
+const DEST_FIELDS = ['weight', 'connectionFlags', 'upperThreshold', 'lowerThreshold', 'tunnelType', 'tunnelPort', 'tunnelFlags'] as const;
+type ServiceOptions = Pick<Service, (typeof SERVICE_FIELDS)[number]>;
+type DestinationOptions = Pick<Destination, (typeof DEST_FIELDS)[number]>;
 
 /** "weight 1 -> 3" for each field that differs. */
-export function differences<T extends string>(fields: readonly T[], want: Record<T, unknown>, have: Record<T, unknown>): string[] {
+function differences<T extends string>(fields: readonly T[], want: Record<T, unknown>, have: Record<T, unknown>): string[] {
   return fields.filter((f) => want[f] !== have[f]).map((f) => `${f} ${String(have[f])} -> ${String(want[f])}`);
 }
 
-export const serviceOptionsDiffer = (a: Service, b: Service) =>
-  differences(SERVICE_FIELDS, { ...a, flags: a.flags & ~SvcFlagHashed }, { ...b, flags: b.flags & ~SvcFlagHashed }).length > 0;
-export const destinationOptionsDiffer = (a: Destination, b: Destination) => differences(DEST_FIELDS, a, b).length > 0;
+/** How a service's options differ, the kernel's own "hashed" flag aside. */
+export const serviceDifferences = (want: ServiceOptions, have: ServiceOptions) =>
+  differences(SERVICE_FIELDS, { ...want, flags: want.flags & ~SvcFlagHashed }, { ...have, flags: have.flags & ~SvcFlagHashed });
+export const destinationDifferences = (want: DestinationOptions, have: DestinationOptions) => differences(DEST_FIELDS, want, have);
 
 export type StateEvent =
   | { kind: 'added' | 'removed' | 'updated'; service: Service; oldService?: Service; destination?: undefined; oldDestination?: undefined }
@@ -39,15 +43,15 @@ export function diffState(before: readonly ServiceWithDestinations[], after: rea
       for (const d of s.destinations) events.push({ kind: 'added', service: s, destination: d });
       continue;
     }
-    if (serviceOptionsDiffer(s, o)) events.push({ kind: 'updated', service: s, oldService: o });
-    const oldDests = new Map(o.destinations.map((d) => [describeDestination(d), d]));
+    if (serviceDifferences(s, o).length) events.push({ kind: 'updated', service: s, oldService: o });
+    const oldDests = new Map(o.destinations.map((d) => [formatHostPort(d), d]));
     const seenDests = new Set<string>();
     for (const d of s.destinations) {
-      const dk = describeDestination(d);
+      const dk = formatHostPort(d);
       seenDests.add(dk);
       const od = oldDests.get(dk);
       if (!od) events.push({ kind: 'added', service: s, destination: d });
-      else if (destinationOptionsDiffer(d, od)) events.push({ kind: 'updated', service: s, destination: d, oldDestination: od });
+      else if (destinationDifferences(d, od).length) events.push({ kind: 'updated', service: s, destination: d, oldDestination: od });
     }
     for (const [dk, od] of oldDests) if (!seenDests.has(dk)) events.push({ kind: 'removed', service: s, destination: od });
   }

@@ -4,6 +4,7 @@ import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js
 import { Conn, type IoCounters, type Outcome, type Request } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
+import { formatHostPort } from './address.js';
 import { decodeReply, destinationRequest, replyAttributes, serviceRequest } from './command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
 import { decodeDaemon, encodeDaemon } from './daemon.js';
@@ -14,7 +15,7 @@ import type {
 } from './model.js';
 import { decodeService } from './service.js';
 import {
-  describeDestination, describeService, normalDaemon, normalDestination, normalService, normalServiceId,
+  describeService, normalDaemon, normalDestination, normalService, normalServiceId,
   ValidationError, type NormalDestination, type NormalServiceId,
 } from './validate.js';
 
@@ -67,7 +68,7 @@ const DEST_CMDS = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest,
 
 /** "newDestination 203.0.113.1:8080 of tcp 192.0.2.1:80": names an operation in errors. */
 function describeBatchOp(op: string, svc: NormalServiceId, dest?: NormalDestination): string {
-  return dest ? `${op} ${describeDestination(dest)} of ${describeService(svc)}` : `${op} ${describeService(svc)}`;
+  return dest ? `${op} ${formatHostPort(dest)} of ${describeService(svc)}` : `${op} ${describeService(svc)}`;
 }
 
 const APPLIED: BatchItemResult = { ok: true };

@@ -1,8 +1,9 @@
 // The IPVS library: a Handle per network namespace, its models and constants.
 export * from './constants.js';
+export { formatHostPort } from './address.js';
 export { Handle, type HandleOptions, type BatchOp, type BatchItemResult } from './handle.js';
 export type * from './model.js';
-export { serviceKey, ValidationError, type Subject } from './validate.js';
+export { describeService, serviceKey, ValidationError, type Subject } from './validate.js';
 export { KernelError } from '../netlink/error.js';
 export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';
 export { diffState, type StateEvent } from './diff.js';

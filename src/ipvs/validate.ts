@@ -1,6 +1,6 @@
 import { errnoNumber } from '../netlink/errno.js';
 import { KernelError } from '../netlink/error.js';
-import { familyOf, canonicalAddress } from './address.js';
+import { canonicalAddress, familyOf, formatHostPort } from './address.js';
 import {
   AF_INET, AF_INET6, ConnFwdTunnel, DaemonStateBackup, DaemonStateMaster, DEFAULT_SCHEDULER, FORWARDING_METHODS,
   MAX_WEIGHT, NAME_MAXLEN, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULERS, SVC_USER_FLAGS, SvcFlagHashed,
@@ -194,15 +194,13 @@ export function normalDaemon(d: DaemonInput, op: string): Required<DaemonInput> 
   };
 }
 
-/** Short text naming a service in errors and logs: "tcp 192.0.2.1:80", "fwmark 7/ipv6". */
+/**
+ * Short text naming a service in errors and logs: "tcp 192.0.2.1:80", "fwmark 7/ipv6".
+ * Unique for a normalised id (as the kernel reports them); for caller input, serviceKey.
+ */
 export function describeService(s: NormalServiceId): string {
   if (s.fwMark) return `fwmark ${s.fwMark}${s.addressFamily === AF_INET6 ? '/ipv6' : ''}`;
-  const host = s.addressFamily === AF_INET6 ? `[${s.address}]` : s.address;
-  return `${PROTOCOLS.get(s.protocol)} ${host}:${s.port}`;
-}
-
-export function describeDestination(d: { addressFamily: number; address: string; port: number }): string {
-  return d.addressFamily === AF_INET6 ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+  return `${PROTOCOLS.get(s.protocol)} ${formatHostPort(s)}`;
 }
 
 /** Names one service uniquely: the same text for two ids of one service however written. Throws ValidationError. */

@@ -91,12 +91,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     metrics: f.metrics ?? env.IPVSD_METRICS ?? '',
     healthListen: f['health-listen'] ?? env.IPVSD_HEALTH_LISTEN ?? '',
   };
-  if (c.metrics) hostOf(c.metrics);
-  if (c.healthListen) hostOf(c.healthListen);
+  if (c.metrics) splitHostPort(c.metrics);
+  if (c.healthListen) splitHostPort(c.healthListen);
   if (!!c.tlsCert !== !!c.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   if (c.tlsClientCa && !c.tlsCert) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
   for (const l of c.listen) {
-    const host = hostOf(l);
+    const { host } = splitHostPort(l);
     if (!isLoopback(host) && !c.tlsCert && !c.insecure) {
       throw new Error(`--listen ${l} is not loopback: give --tls-cert/--tls-key, or --insecure to serve it in plain text`);
     }
@@ -104,11 +104,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   return c;
 }
 
-/** The host part of host:port or [v6]:port. */
-export function hostOf(listen: string): string {
-  const m = /^\[(.*)\]:\d+$/.exec(listen) ?? /^([^:]*):\d+$/.exec(listen);
+/** The host and port of host:port or [v6]:port. */
+export function splitHostPort(listen: string): { host: string; port: number } {
+  const m = /^\[(.*)\]:(\d+)$/.exec(listen) ?? /^([^:]*):(\d+)$/.exec(listen);
   if (!m) throw new Error(`--listen ${listen} is not HOST:PORT`);
-  return m[1]!;
+  return { host: m[1]!, port: Number(m[2]) };
 }
 
 export function isLoopback(host: string): boolean {

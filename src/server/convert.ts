@@ -12,7 +12,9 @@ import { RpcError } from './status.js';
 /** The message field that a core model field maps to, where the names differ. */
 const RENAMED: Readonly<Record<string, string>> = { connectionFlags: 'forwarding_method' };
 const ID_FIELDS = new Set(['addressFamily', 'protocol', 'address', 'port', 'fwMark']);
-const snake = (f: string) => RENAMED[f] ?? f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** lowerCamelCase to snake_case: "createService" -> "create_service". */
+export const snakeCase = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const snake = (f: string) => RENAMED[f] ?? snakeCase(f);
 
 /**
  * The request path of a refused core field: `serviceIsNested` when the

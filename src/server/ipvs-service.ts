@@ -4,13 +4,13 @@ import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
-  applyState, diffState, KernelError, serviceKey, ValidationError, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
+  applyState, describeService, diffState, KernelError, serviceKey, ValidationError, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
   type DesiredService, type ServiceWithDestinations, type StateEvent,
 } from '../ipvs/index.js';
 import type * as pbModel from '../../gen/ts/ipvs/v1/model_pb.js';
 import {
   configIn, configOut, daemonIn, daemonOut, destinationIn, destinationOut, fieldPath, infoOut, normalDestinationOut,
-  normalServiceOut, serviceIdIn, serviceIdOut, serviceIn, serviceOut, serviceWithDestinationsOut, statsOut,
+  normalServiceOut, serviceIdIn, serviceIdOut, serviceIn, serviceOut, serviceWithDestinationsOut, snakeCase, statsOut,
 } from './convert.js';
 import { serverStream, unary, type FieldPath, type HandlerOptions, type StreamFn, type UnaryFn } from './handler.js';
 import type { Namespaces } from './namespaces.js';
@@ -31,7 +31,7 @@ const nestedPath: FieldPath<unknown> = (e) => fieldPath(e.subject, e.field, true
 const batchPath: FieldPath<api.BatchRequest> = (e, req) => {
   const item = e.index === undefined ? undefined : req.operations[e.index]?.operation;
   if (!item?.case) return fieldPath(e.subject, e.field, false);
-  const kind = item.case.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const kind = snakeCase(item.case);
   const nested = item.case === 'createService' || item.case === 'updateService';
   const inner = fieldPath(e.subject, e.field, nested);
   // A destination operation holds its service and destination one level down; a service operation is the service.
@@ -49,7 +49,7 @@ function batchOp(o: api.BatchOperation, i: number): BatchOp {
     case 'createDestination':
     case 'updateDestination':
     case 'deleteDestination': {
-      const name = `${at}.${v.case.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+      const name = `${at}.${snakeCase(v.case)}`;
       const op = ({ createDestination: 'newDestination', updateDestination: 'updateDestination', deleteDestination: 'delDestination' } as const)[v.case];
       return { op, service: serviceIdIn(v.value.service, `${name}.service`), destination: destinationIn(v.value.destination, `${name}.destination`) };
     }
@@ -132,7 +132,7 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
         time: timestampFromDate(snap.time),
         interval,
         services: snap.services
-          .filter((s) => !wanted || wanted.has(serviceKey(s)))
+          .filter((s) => !wanted || wanted.has(describeService(s)))
           .map((s) => create(api.ServiceStatsSchema, {
             service: serviceIdOut(s),
             stats: statsOut(s.stats),

@@ -5,8 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import { serviceKey } from '../ipvs/index.js';
-import { hostOf } from './config.js';
+import { describeService, formatHostPort } from '../ipvs/index.js';
+import { snakeCase } from './convert.js';
+import { splitHostPort } from './config.js';
 import type { StatsHub, StatsSnapshot } from './stats-hub.js';
 import { Interval } from './stats-hub.js';
 
@@ -51,15 +52,14 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
   const svcLabels = ['namespace', 'service'];
   const dstLabels = ['namespace', 'service', 'destination'];
   const each = (snaps: Snapshots, f: (ns: string, svc: string, s: StatsSnapshot['services'][number]) => void) => {
-    for (const [ns, snap] of snaps) for (const s of snap.services) f(ns, serviceKey(s), s);
+    for (const [ns, snap] of snaps) for (const s of snap.services) f(ns, describeService(s), s);
   };
-  const dest = (d: { address: string; port: number; addressFamily: number }) => (d.addressFamily === 10 ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`);
   for (const [field, what] of [['connections', 'connections'], ['packetsIn', 'packets in'], ['packetsOut', 'packets out'], ['bytesIn', 'bytes in'], ['bytesOut', 'bytes out']] as const) {
-    const suffix = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const suffix = snakeCase(field);
     fromSnapshots(registry, 'counter', `ipvs_service_${suffix}_total`, `IPVS: ${what} of a virtual service (the kernel's 64-bit counter)`, svcLabels,
       (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, Number(s.stats[field]))), snaps);
     fromSnapshots(registry, 'counter', `ipvs_destination_${suffix}_total`, `IPVS: ${what} of a destination`, dstLabels,
-      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: dest(d) }, Number(d.stats[field])))), snaps);
+      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: formatHostPort(d) }, Number(d.stats[field])))), snaps);
   }
   for (const [field, name, help] of [
     ['activeConnections', 'ipvs_destination_active_connections', 'IPVS: active connections of a destination'],
@@ -67,7 +67,7 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
     ['weight', 'ipvs_destination_weight', 'IPVS: weight of a destination'],
   ] as const) {
     fromSnapshots(registry, 'gauge', name, help, dstLabels,
-      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: dest(d) }, d[field]))), snaps);
+      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: formatHostPort(d) }, d[field]))), snaps);
   }
 
   const rpcs = new Counter({ name: 'ipvsd_rpc_requests_total', help: 'RPCs finished, by method and status', labelNames: ['method', 'code'], registers: [registry] });
@@ -88,8 +88,7 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
       (e: unknown) => res.writeHead(500).end(String(e)),
     );
   });
-  const host = hostOf(listen);
-  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  const { host, port } = splitHostPort(listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

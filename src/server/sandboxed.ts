@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startSlirpNetwork } from '../sandbox/slirp.js';
 import { runInUml } from '../sandbox/uml.js';
-import type { ServerConfig } from './config.js';
+import { splitHostPort, type ServerConfig } from './config.js';
 
 const GUEST_PORT = 50051;
 /** The package root: the nearest directory above this file with a package.json (from dist/src/ or src/ alike). */
@@ -21,8 +21,8 @@ function packageRoot(): string {
 const root = packageRoot();
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** Listens at `addr` (host:port or a unix path) and pipes every connection to the guest. */
-function forward(addr: string, hostPort: number): Promise<Server> {
+/** Listens at `at` (host and port, or a unix path) and pipes every connection to the guest. */
+function forward(at: { host: string; port: number } | string, hostPort: number): Promise<Server> {
   const server = createServer((client) => {
     const upstream = connect(hostPort, '127.0.0.1');
     client.pipe(upstream).pipe(client);
@@ -32,9 +32,8 @@ function forward(addr: string, hostPort: number): Promise<Server> {
   });
   return new Promise((ok, fail) => {
     server.once('error', fail);
-    const m = /^\[?(.*?)\]?:(\d+)$/.exec(addr);
-    if (m) server.listen(Number(m[2]), m[1], () => ok(server));
-    else server.listen(addr, () => ok(server));
+    if (typeof at === 'string') server.listen(at, () => ok(server));
+    else server.listen(at.port, at.host, () => ok(server));
   });
 }
 
@@ -68,13 +67,12 @@ export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<neve
   });
 
   const listeners: Server[] = [];
-  const addresses = [...cfg.listen];
+  for (const l of cfg.listen) listeners.push(await forward(splitHostPort(l), net.hostPort));
   if (cfg.unix) {
     if (existsSync(cfg.unix)) unlinkSync(cfg.unix);
-    addresses.push(cfg.unix);
+    listeners.push(await forward(cfg.unix, net.hostPort));
   }
-  for (const a of addresses) listeners.push(await forward(a, net.hostPort));
-  log.info({ addresses }, 'sandbox listeners forward to the guest');
+  log.info({ listen: cfg.listen, unix: cfg.unix }, 'sandbox listeners forward to the guest');
 
   let stopping = false;
   const stop = (code: number) => {

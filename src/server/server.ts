@@ -54,6 +54,13 @@ async function clearStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** Listens at `addr`; resolves with the bound port. */
+function bind(server: Server, addr: string, creds: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(addr, creds, (err, port) => (err ? reject(new Error(`listen ${addr}: ${err.message}`)) : resolve(port)));
+  });
+}
+
 export async function startServer(cfg: ServerConfig, log: Logger): Promise<RunningServer> {
   const namespaces = new Namespaces(cfg.netns);
   const hub = new StatsHub(namespaces, log);
@@ -87,16 +94,13 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
 
   const creds = credentials(cfg);
   const addresses: string[] = [];
-  const bind = (addr: string) => new Promise<number>((resolve, reject) => {
-    server.bindAsync(addr, creds, (err, port) => (err ? reject(new Error(`listen ${addr}: ${err.message}`)) : resolve(port)));
-  });
   for (const l of cfg.listen) {
-    const port = await bind(l);
+    const port = await bind(server, l, creds);
     addresses.push(l.replace(/:0$/, `:${port}`));
   }
   if (cfg.unix) {
     await clearStaleSocket(cfg.unix);
-    await bind(`unix:${cfg.unix}`);
+    await bind(server, `unix:${cfg.unix}`, creds);
     addresses.push(`unix:${cfg.unix}`);
   }
   // Health alone, in plain text, for probes that speak no TLS (Kubernetes' grpc probes).
@@ -105,8 +109,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   if (cfg.healthListen) {
     healthServer = new Server();
     health.addToServer(healthServer);
-    const port = await new Promise<number>((resolve, reject) => healthServer!.bindAsync(cfg.healthListen, ServerCredentials.createInsecure(),
-      (err, p) => (err ? reject(new Error(`listen ${cfg.healthListen}: ${err.message}`)) : resolve(p))));
+    const port = await bind(healthServer, cfg.healthListen, ServerCredentials.createInsecure());
     healthAddress = cfg.healthListen.replace(/:0$/, `:${port}`);
   }
   log.info({ addresses, healthAddress, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving }, 'ipvsd listening');
