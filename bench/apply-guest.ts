@@ -5,22 +5,16 @@ import { pino } from 'pino';
 import { connectIpvs } from '../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
+import { rip, ruleLines, vip } from './rules.js';
 
 const [mode, n = '0', d = '0', changed] = process.argv.slice(2);
 const services = Number(n);
 const dests = Number(d);
-const vip = (i: number) => `198.18.${i >> 8}.${i & 255}`;
-const rip = (j: number) => `203.0.113.${j + 1}`;
 /** 1% of the services get new weights on every destination. */
 const weight = (i: number, change: boolean) => (change && i % 100 === 0 ? 5 : 1);
 
 if (mode === 'rules') {
-  const lines: string[] = [];
-  for (let i = 0; i < services; i++) {
-    lines.push(`-A -t ${vip(i)}:80 -s wlc`);
-    for (let j = 0; j < dests; j++) lines.push(`-a -t ${vip(i)}:80 -r ${rip(j)}:8080 -m -w ${weight(i, !!changed)}`);
-  }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(ruleLines(services, dests, (i) => weight(i, !!changed)));
 } else if (mode === 'ipvsd') {
   const server = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--max-message-bytes', String(256 << 20)], {}) as ServerConfig, pino({ level: 'silent' }));
   const c = connectIpvs(server.addresses[0]!, { channelOptions: { 'grpc.max_send_message_length': 256 << 20 } });

@@ -5,20 +5,10 @@
 //   a 1% change:  Apply(all, 1% reweighted) vs  ipvsadm -C; ipvsadm -R (all again)
 //   delete all:   Apply([], prune)          vs  ipvsadm -C
 // plus an Apply of an unchanged state (it must change nothing).
-import { resolve } from 'node:path';
-import { runInUml } from '../src/sandbox/uml.js';
+import { boot, guest, median, REPS } from './boot.js';
 
-const root = resolve(import.meta.dirname, '..');
-const tsx = `'${process.execPath}' --import tsx bench/apply-guest.ts`;
+const tsx = guest('bench/apply-guest.ts');
 const [n, d] = (process.argv[2] ?? '1000x10').split('x').map(Number) as [number, number];
-const REPS = 3;
-
-async function boot(command: string): Promise<Record<string, number>> {
-  const r = await runInUml({ command, cwd: root, timeoutMs: 590_000 });
-  const line = r.output.split('\n').reverse().find((l) => l.startsWith('{'));
-  if (r.code !== 0 || !line) throw new Error(`benchmark boot failed (exit ${r.code}):\n${r.output}`);
-  return JSON.parse(line);
-}
 
 const ipvsadm = () => boot(`${tsx} rules ${n} ${d} > /run/all && ${tsx} rules ${n} ${d} changed > /run/changed && `
   + 'ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }; '
@@ -27,7 +17,6 @@ const ipvsadm = () => boot(`${tsx} rules ${n} ${d} > /run/all && ${tsx} rules ${
   + 't=$(date +%s%N); ipvsadm -C; x=$(ms $t); '
   + 'echo "{\\"createMs\\": $c, \\"changeMs\\": $u, \\"deleteMs\\": $x}"');
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const s = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 const objects = n * (d + 1);
 console.log(`== Apply ${n} services x ${d} destinations (${objects} objects), median of ${REPS}, each run a fresh boot ==`);

@@ -3,22 +3,14 @@
 //   guest.ts ipvsd N D   create them with the library, list them, print timings as JSON
 //   guest.ts count       print how many services and destinations the kernel holds
 import { Handle, IPPROTO_TCP, type BatchOp } from '../src/ipvs/index.js';
+import { rip, ruleLines, vip } from './rules.js';
 
 const [mode, n = '0', d = '0'] = process.argv.slice(2);
 const services = Number(n);
 const dests = Number(d);
 
-// VIPs from 198.18.0.0/15, real servers from 203.0.113.0/24: benchmark ranges only.
-const vip = (i: number) => `198.18.${i >> 8}.${i & 255}`;
-const rip = (j: number) => `203.0.113.${j + 1}`;
-
 if (mode === 'rules') {
-  const lines: string[] = [];
-  for (let i = 0; i < services; i++) {
-    lines.push(`-A -t ${vip(i)}:80 -s wlc`);
-    for (let j = 0; j < dests; j++) lines.push(`-a -t ${vip(i)}:80 -r ${rip(j)}:8080 -m -w 1`);
-  }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(ruleLines(services, dests));
 } else if (mode === 'ipvsd') {
   const ops: BatchOp[] = [];
   for (let i = 0; i < services; i++) {

@@ -6,23 +6,13 @@
 // ipvsadm is timed by the guest's shell around the bare command; ipvsd around
 // the operation on an open Handle (a daemon opens it once; the open time is
 // printed beside it).
-import { resolve } from 'node:path';
-import { runInUml } from '../src/sandbox/uml.js';
+import { boot, guest, median, REPS } from './boot.js';
 
-const root = resolve(import.meta.dirname, '..');
-const tsx = `'${process.execPath}' --import tsx bench/guest.ts`;
+const tsx = guest('bench/guest.ts');
 const sizes = (process.argv.slice(2).length ? process.argv.slice(2) : ['1000x10', '10000x10'])
   .map((s) => s.split('x').map(Number) as [number, number]);
-const REPS = 3;
 
 interface Run { createMs: number; listMs: number; objects: number; openMs?: number }
-
-async function boot(command: string): Promise<Record<string, number>> {
-  const r = await runInUml({ command, cwd: root, timeoutMs: 590_000 });
-  const line = r.output.split('\n').reverse().find((l) => l.startsWith('{'));
-  if (r.code !== 0 || !line) throw new Error(`benchmark boot failed (exit ${r.code}):\n${r.output}`);
-  return JSON.parse(line);
-}
 
 async function ipvsd(n: number, d: number): Promise<Run> {
   const r = await boot(`${tsx} ipvsd ${n} ${d}`);
@@ -40,7 +30,6 @@ async function ipvsadm(n: number, d: number): Promise<Run> {
   return { createMs: r.createMs!, listMs: r.listMs!, objects: n * (d + 1) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 
 for (const [n, d] of sizes) {

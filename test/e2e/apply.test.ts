@@ -1,12 +1,10 @@
 // Declarative Apply and upserts through the server, cross-checked with
 // ipvsadm; and ipvsctl apply from a YAML file.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChangeAction, Protocol, status } from '../../src/client/index.js';
-import { failure, useServer } from './helpers.js';
+import { failure, ipvsctl, useServer } from './helpers.js';
 
 const ctx = useServer();
 const ns = () => ctx.ns.name;
@@ -92,15 +90,7 @@ describe('Apply', () => {
 });
 
 describe('ipvsctl apply', () => {
-  const run = async (args: string[]) => {
-    const p = spawn(process.execPath, [resolve(import.meta.dirname, '../../bin/ipvsctl.mjs'), '--addr', ctx.address, '--netns', ns(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    const [code] = await once(p, 'close');
-    return { code, out, err };
-  };
+  const run = (args: string[]) => ipvsctl(ctx, args);
 
   it('prints the plan as a diff on --dry-run, applies it, then has nothing to do', async () => {
     const file = join(mkdtempSync('/var/tmp/ipvsd-apply-'), 'rules.yaml');

@@ -1,31 +1,16 @@
 // ipvsctl through the real server and kernel: rule files move between
 // ipvsadm and ipvsctl unchanged, errors carry the kernel's reason, and the
 // live watch view is read from a real terminal (tmux).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopology, type Topology } from '../kernel/topology.js';
-import { useServer } from './helpers.js';
+import { ipvsctl, useServer } from './helpers.js';
 
 const ctx = useServer();
 const root = resolve(import.meta.dirname, '../..');
 
-/** Runs ipvsctl; asynchronously, since the server lives in this very process. */
-async function ipvsctl(args: string[], input = ''): Promise<{ code: number; out: string; err: string }> {
-  const p = spawn(process.execPath, [resolve(root, 'bin/ipvsctl.mjs'), '--addr', ctx.address, '--netns', ctx.ns.name, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  p.stdin.end(input);
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const timer = setTimeout(() => p.kill(), 60_000);
-  const [code] = await once(p, 'close');
-  clearTimeout(timer);
-  return { code: code ?? -1, out, err };
-}
+const run = (args: string[], input?: string) => ipvsctl(ctx, args, input);
 
 // Every kind of rule ipvsadm writes: schedulers and their flags, persistence
 // with masks, the sip engine, one-packet scheduling, IPv6, fwmark, SCTP,
@@ -47,27 +32,27 @@ const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
 
 describe('ipvsctl save and restore speak ipvsadm -S / -R', () => {
   it('restore < file, then ipvsadm -S -n is the file', async () => {
-    const r = await ipvsctl(['restore'], RULES);
+    const r = await run(['restore'], RULES);
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(sorted(RULES));
   });
 
   it('save is exactly ipvsadm -S -n', async () => {
     ctx.ns.exec(`ipvsadm -R <<'EOF'\n${RULES}EOF`);
-    const r = await ipvsctl(['save']);
+    const r = await run(['save']);
     expect(r.code).toBe(0);
     expect(r.out.split('\n')).toEqual(ctx.ns.ipvsadm('-S -n').split('\n'));
   });
 
   it('a malformed line refuses the whole file, naming the line, and changes nothing', async () => {
-    const r = await ipvsctl(['restore'], `${RULES}-a -t 192.0.2.6:80 -r 198.51.100.9 -m -w lots\n`);
+    const r = await run(['restore'], `${RULES}-a -t 192.0.2.6:80 -r 198.51.100.9 -m -w lots\n`);
     expect(r.code).toBe(1);
     expect(r.err).toContain('line 13: -w needs a number');
     expect(ctx.ns.ipvsadm('-S -n')).toBe('');
   });
 
   it('a line the kernel refuses is reported with its line and reason; the rest is applied', async () => {
-    const r = await ipvsctl(['restore'], '-A -t 192.0.2.1:80 -s rr\n-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.1 -m -w 1\n');
+    const r = await run(['restore'], '-A -t 192.0.2.1:80 -s rr\n-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.1 -m -w 1\n');
     expect(r.code).toBe(1);
     expect(r.err).toContain('line 2: newService tcp 192.0.2.1:80: EEXIST');
     expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(['-A -t 192.0.2.1:80 -s rr', '-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1']);
@@ -76,40 +61,40 @@ describe('ipvsctl save and restore speak ipvsadm -S / -R', () => {
 
 describe('ipvsctl commands', () => {
   it('adds, edits and deletes services and destinations with ipvsadm\'s options', async () => {
-    expect((await ipvsctl(['add-service', '-t', '192.0.2.1:80', '-s', 'rr'])).code).toBe(0);
-    expect((await ipvsctl(['add-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080', '-m', '-w', '5'])).code).toBe(0);
-    expect((await ipvsctl(['edit-service', '-t', '192.0.2.1:80', '-s', 'wlc', '-p', '30'])).code).toBe(0);
-    expect((await ipvsctl(['edit-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080', '-m', '-w', '0'])).code).toBe(0);
+    expect((await run(['add-service', '-t', '192.0.2.1:80', '-s', 'rr'])).code).toBe(0);
+    expect((await run(['add-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080', '-m', '-w', '5'])).code).toBe(0);
+    expect((await run(['edit-service', '-t', '192.0.2.1:80', '-s', 'wlc', '-p', '30'])).code).toBe(0);
+    expect((await run(['edit-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080', '-m', '-w', '0'])).code).toBe(0);
     expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(['-A -t 192.0.2.1:80 -s wlc -p 30', '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 0']);
-    expect((await ipvsctl(['del-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080'])).code).toBe(0);
-    expect((await ipvsctl(['del-service', '-t', '192.0.2.1:80'])).code).toBe(0);
+    expect((await run(['del-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080'])).code).toBe(0);
+    expect((await run(['del-service', '-t', '192.0.2.1:80'])).code).toBe(0);
     expect(ctx.ns.ipvsadm('-S -n')).toBe('');
   });
 
   it('prints the kernel\'s reason and exits non-zero', async () => {
-    await ipvsctl(['add-service', '-t', '192.0.2.1:80']);
-    const r = await ipvsctl(['add-service', '-t', '192.0.2.1:80']);
+    await run(['add-service', '-t', '192.0.2.1:80']);
+    const r = await run(['add-service', '-t', '192.0.2.1:80']);
     expect(r.code).toBe(1);
     expect(r.err).toBe('ipvsctl: newService tcp 192.0.2.1:80: EEXIST (ALREADY_EXISTS)\n');
-    const bad = await ipvsctl(['add-service', '-t', '192.0.2.1:80', '-s', 'best']);
+    const bad = await run(['add-service', '-t', '192.0.2.1:80', '-s', 'best']);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('field service.sched_name');
   });
 
   it('lists as a table and as JSON; shows info and timeouts; zeroes; flushes', async () => {
-    await ipvsctl(['restore'], RULES);
-    const table = (await ipvsctl(['list'])).out;
+    await run(['restore'], RULES);
+    const table = (await run(['list'])).out;
     expect(table).toContain('IP Virtual Server version 1.2.1 (size=4096)');
     expect(table).toContain('UDP  192.0.2.5:5060 sh (sh-fallback,sh-port) persistent 60 mask 255.255.255.0 pe sip ops');
     expect(table).toMatch(/ {2}-> 198\.51\.100\.1:8080 +Masq +3 +0 +0/);
-    const json = JSON.parse((await ipvsctl(['list', '--json'])).out);
+    const json = JSON.parse((await run(['list', '--json'])).out);
     expect(json).toHaveLength(6);
-    expect((await ipvsctl(['info'])).out).toBe('IP Virtual Server version 1.2.1 (size=4096)\n');
-    expect((await ipvsctl(['config', '--set', '900', '0', '300'])).code).toBe(0);
+    expect((await run(['info'])).out).toBe('IP Virtual Server version 1.2.1 (size=4096)\n');
+    expect((await run(['config', '--set', '900', '0', '300'])).code).toBe(0);
     expect(ctx.ns.ipvsadm('-L --timeout')).toMatch(/Timeout \(tcp tcpfin udp\): 900 \d+ 300/);
-    expect((await ipvsctl(['zero', '-t', '192.0.2.6:80'])).code).toBe(0);
-    expect((await ipvsctl(['zero'])).code).toBe(0);
-    expect((await ipvsctl(['flush'])).code).toBe(0);
+    expect((await run(['zero', '-t', '192.0.2.6:80'])).code).toBe(0);
+    expect((await run(['zero'])).code).toBe(0);
+    expect((await run(['flush'])).code).toBe(0);
     expect(ctx.ns.ipvsadm('-S -n')).toBe('');
   });
 });
@@ -120,7 +105,7 @@ describe('ipvsctl watch in a real terminal', () => {
   afterAll(() => net?.close());
 
   it('redraws rates with sparklines as traffic flows, and quits on q', async () => {
-    await ipvsctl(['restore'], '-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 203.0.113.2:8080 -m -w 1\n-a -t 192.0.2.10:80 -r 203.0.113.6:8080 -m -w 1\n');
+    await run(['restore'], '-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 203.0.113.2:8080 -m -w 1\n-a -t 192.0.2.10:80 -r 203.0.113.6:8080 -m -w 1\n');
     const session = `w${process.pid}`;
     const tmux = (...a: string[]) => execFileSync('tmux', a, { encoding: 'utf8', env: { ...process.env, TERM: 'xterm-256color' } });
     const cmd = [process.execPath, resolve(root, 'bin/ipvsctl.mjs'), '--addr', ctx.address, '--netns', ctx.ns.name, 'watch', '--interval', '0.5', '--fast'];

@@ -2,6 +2,9 @@
 // server runs in the test process (so tests can read its counters), the
 // client reaches it over real gRPC on loopback TCP or the unix socket, and
 // every file works in its own network namespace, cross-checked with ipvsadm.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.js';
@@ -38,6 +41,24 @@ export function useServer(extraArgs: string[] = []): E2e {
     ctx.ns?.remove();
   });
   return ctx;
+}
+
+/**
+ * Runs ipvsctl against the file's server and namespace, feeding it `input`.
+ * Asynchronously: the server lives in this very process.
+ */
+export async function ipvsctl(ctx: E2e, args: string[], input = ''): Promise<{ code: number; out: string; err: string }> {
+  const bin = resolve(import.meta.dirname, '../../bin/ipvsctl.mjs');
+  const p = spawn(process.execPath, [bin, '--addr', ctx.address, '--netns', ctx.ns.name, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  p.stdin.end(input);
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { err += d; });
+  const timer = setTimeout(() => p.kill(), 60_000);
+  const [code] = await once(p, 'close');
+  clearTimeout(timer);
+  return { code: code ?? -1, out, err };
 }
 
 /** The IpvsError a call fails with (the test fails if it succeeds). */
