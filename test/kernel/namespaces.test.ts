@@ -32,3 +32,19 @@ describe('handles bound to network namespaces', () => {
     expect(sh('readlink /proc/thread-self/ns/net')).toBe(own);
   });
 });
+
+describe('a namespace whose loopback was never up', () => {
+  it('has every IPv4 destination refused by the kernel with EINVAL, until lo is up', async () => {
+    const name = `lo${process.pid}`;
+    sh(`ip netns add ${name}`);
+    const h = new Handle(`/run/netns/${name}`);
+    const web = { address: '192.0.2.1', protocol: IPPROTO_TCP, port: 80 };
+    await h.newService(web);
+    await expect(h.newDestination(web, { address: '203.0.113.1' })).rejects.toMatchObject({ errno: 'EINVAL' });
+    sh(`ip -n ${name} link set lo up`);
+    await h.newDestination(web, { address: '203.0.113.1' });
+    expect(sh(`ip netns exec ${name} ipvsadm -S -n`)).toContain('-a -t 192.0.2.1:80 -r 203.0.113.1:80 -m -w 1');
+    h.close();
+    sh(`ip netns del ${name}`);
+  });
+});
