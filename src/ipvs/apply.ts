@@ -4,7 +4,7 @@
 import { addressBytes, familyOf, formatHostPort } from './address.js';
 import { AF_INET6 } from './constants.js';
 import { destinationDifferences, serviceDifferences } from './diff.js';
-import type { BatchItemResult, BatchOp, Handle } from './handle.js';
+import type { BatchItemResult, Handle, NormalBatchOp } from './handle.js';
 import type { Destination, DestinationInput, Service, ServiceId, ServiceInput, ServiceWithDestinations } from './model.js';
 import {
   describeService, normalDestination, normalService, ValidationError,
@@ -101,8 +101,9 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
       } catch (e) {
         throw e instanceof ValidationError ? e.within('apply', i) : e;
       }
-      if (dests.has(formatHostPort(nd))) throw new ValidationError('apply', 'destination', `${formatHostPort(nd)} of ${key} is desired twice`, 'destination', i);
-      dests.set(formatHostPort(nd), nd);
+      const dk = formatHostPort(nd);
+      if (dests.has(dk)) throw new ValidationError('apply', 'destination', `${dk} of ${key} is desired twice`, 'destination', i);
+      dests.set(dk, nd);
     }
     want.set(key, { svc, dests });
   });
@@ -150,7 +151,7 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
   return [...removals, ...additions];
 }
 
-function batchOpOf(c: Change): BatchOp {
+function batchOpOf(c: Change): NormalBatchOp {
   switch (c.action) {
     case 'createService': return { op: 'newService', service: c.service };
     case 'updateService': return { op: 'updateService', service: c.service };
@@ -174,7 +175,7 @@ export interface ApplyResult {
  * the same state twice changes nothing the second time.
  */
 export async function applyState(h: Handle, desired: readonly DesiredService[], o: ApplyOptions & { dryRun?: boolean } = {}): Promise<ApplyResult> {
-  const current = await h.getServicesWithDestinations();
+  const current = await h.getServicesWithDestinations({ counters: false });
   const changes = plan(current, desired, o);
   if (o.dryRun || !changes.length) return { changes, results: [] };
   // The caller owns the whole namespace and wants none of it: one flush, not a delete per service.
@@ -182,7 +183,7 @@ export async function applyState(h: Handle, desired: readonly DesiredService[], 
     await h.flush();
     return { changes, results: changes.map(() => ({ ok: true })) };
   }
-  const results = await h.batch(changes.map(batchOpOf));
+  const results = await h.batchNormal(changes.map(batchOpOf));
   return {
     changes,
     results: results.map((r, i) => (r.ok ? r : { ok: false, error: r.error.within(changes[i]!.description, i) })),

@@ -2,7 +2,7 @@ import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js
 import { decodeAddress, encodeAddress } from './address.js';
 import { DestAttr } from './constants.js';
 import type { Destination } from './model.js';
-import { decodeStats, zeroStats } from './stats.js';
+import { NO_STATS, pickStats } from './stats.js';
 import type { NormalDestination } from './validate.js';
 
 /** The attributes that name a destination inside its service. */
@@ -24,15 +24,20 @@ export function encodeDestination(e: AttributeEncoder, d: NormalDestination): vo
   e.u16(DestAttr.TunFlags, d.tunnelFlags);
 }
 
-/** Reads the attributes inside IPVS_CMD_ATTR_DEST; `serviceFamily` is used when the kernel omits the address family. */
-export function decodeDestination(d: AttributeDecoder, serviceFamily: number): Destination {
+/**
+ * Reads the attributes inside IPVS_CMD_ATTR_DEST; `serviceFamily` is used
+ * when the kernel omits the address family. Without `counters`, stats are
+ * left zero (cheaper, for callers that compare configuration only).
+ */
+export function decodeDestination(d: AttributeDecoder, serviceFamily: number, counters = true): Destination {
   const out: Destination = {
     addressFamily: serviceFamily, address: '', port: 0, weight: 0, connectionFlags: 0,
     upperThreshold: 0, lowerThreshold: 0, activeConnections: 0, inactiveConnections: 0, persistentConnections: 0,
-    tunnelType: 0, tunnelPort: 0, tunnelFlags: 0, stats: zeroStats(),
+    tunnelType: 0, tunnelPort: 0, tunnelFlags: 0, stats: NO_STATS,
   };
   let addr: Buffer | undefined;
-  let has64 = false;
+  let stats32: AttributeDecoder | undefined;
+  let stats64: AttributeDecoder | undefined;
   while (d.next()) {
     switch (d.type()) {
       case DestAttr.Addr: addr = d.bytes(); break;
@@ -48,11 +53,12 @@ export function decodeDestination(d: AttributeDecoder, serviceFamily: number): D
       case DestAttr.TunType: out.tunnelType = d.u8(); break;
       case DestAttr.TunPort: out.tunnelPort = d.be16(); break;
       case DestAttr.TunFlags: out.tunnelFlags = d.u16(); break;
-      case DestAttr.Stats: if (!has64) d.nested((n) => { out.stats = decodeStats(n); }); break;
-      case DestAttr.Stats64: has64 = true; d.nested((n) => { out.stats = decodeStats(n); }); break;
+      case DestAttr.Stats: stats32 = d.child(); break;
+      case DestAttr.Stats64: stats64 = d.child(); break;
     }
   }
   d.finish();
+  out.stats = pickStats(stats32, stats64, counters);
   if (addr) out.address = decodeAddress('decode destination', out.addressFamily, addr);
   return out;
 }

@@ -5,7 +5,7 @@ import { Conn, type IoCounters, type Outcome, type Request } from '../netlink/co
 import { KernelError } from '../netlink/error.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
 import { formatHostPort } from './address.js';
-import { decodeReply, destinationRequest, replyAttributes, serviceRequest } from './command.js';
+import { decodeReply, destinationRequest, nameOf, replyAttributes, serviceRequest, type OpName } from './command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
 import { decodeDaemon, encodeDaemon } from './daemon.js';
 import { decodeDestination } from './destination.js';
@@ -16,7 +16,7 @@ import type {
 import { decodeService } from './service.js';
 import {
   describeService, normalDaemon, normalDestination, normalService, normalServiceId,
-  ValidationError, type NormalDestination, type NormalServiceId,
+  ValidationError, type NormalDestination, type NormalService, type NormalServiceId,
 } from './validate.js';
 
 export interface HandleOptions {
@@ -31,6 +31,32 @@ export type BatchOp =
   | { op: 'newService' | 'updateService'; service: ServiceInput }
   | { op: 'delService'; service: ServiceId }
   | { op: 'newDestination' | 'updateDestination' | 'delDestination'; service: ServiceId; destination: DestinationInput };
+
+/** A BatchOp whose service and destination are validated and complete. */
+export type NormalBatchOp =
+  | { op: 'newService' | 'updateService'; service: NormalService }
+  | { op: 'delService'; service: NormalServiceId }
+  | { op: 'newDestination' | 'updateDestination' | 'delDestination'; service: NormalServiceId; destination: NormalDestination };
+
+/** Validates one BatchOp; `services` caches the identity of service objects named by many items. */
+function normalBatchOp(o: BatchOp, services: Map<ServiceId, NormalServiceId>): NormalBatchOp {
+  switch (o.op) {
+    case 'newService':
+    case 'updateService':
+      return { op: o.op, service: normalService(o.service, o.op) };
+    case 'delService':
+      return { op: o.op, service: normalServiceId(o.service, o.op) };
+    case 'newDestination':
+    case 'updateDestination':
+    case 'delDestination': {
+      let svc = services.get(o.service);
+      if (!svc) services.set(o.service, (svc = normalServiceId(o.service, o.op)));
+      return { op: o.op, service: svc, destination: normalDestination(svc, o.destination, o.op) };
+    }
+    default:
+      throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`, 'batch');
+  }
+}
 
 /** What became of one write of a batch: applied, or refused by the kernel with this error. */
 export type BatchItemResult = { ok: true } | { ok: false; error: KernelError };
@@ -64,6 +90,26 @@ function failClosed(op: RequestOp | TaskOp): void {
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
+/**
+ * A stretch of synchronous work that gives the event loop a turn after
+ * SLICE_MS. For short steps the clock is read every `every` steps only:
+ * where there is no vDSO (user-mode Linux) a clock read is a syscall.
+ */
+class Slice {
+  private started = performance.now();
+  private steps = 0;
+
+  constructor(private readonly every = 1) {}
+
+  over(): boolean {
+    return ++this.steps % this.every === 0 && performance.now() - this.started > SLICE_MS;
+  }
+
+  restart(): void {
+    this.started = performance.now();
+  }
+}
+
 const DEST_CMDS = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest } as const;
 
 /** "newDestination 203.0.113.1:8080 of tcp 192.0.2.1:80": names an operation in errors. */
@@ -73,12 +119,12 @@ function describeBatchOp(op: string, svc: NormalServiceId, dest?: NormalDestinat
 
 const APPLIED: BatchItemResult = { ok: true };
 
-/** Collects a batch's outcomes; errors are named only when they happen (normalising again is cheap then). */
+/** Collects a batch's outcomes; errors are named only when they happen. */
 class BatchSink implements Sink {
   private readonly results: BatchItemResult[];
   private left: number;
 
-  constructor(private readonly ops: readonly BatchOp[], private readonly resolve: (r: BatchItemResult[]) => void) {
+  constructor(private readonly ops: readonly NormalBatchOp[], private readonly resolve: (r: BatchItemResult[]) => void) {
     this.results = new Array(ops.length);
     this.left = ops.length;
     if (!this.left) resolve(this.results);
@@ -91,8 +137,7 @@ class BatchSink implements Sink {
 
   private describe(index: number): string {
     const o = this.ops[index]!;
-    const svc = normalServiceId(o.service, o.op);
-    return describeBatchOp(o.op, svc, 'destination' in o ? normalDestination(svc, o.destination, o.op) : undefined);
+    return describeBatchOp(o.op, o.service, 'destination' in o ? o.destination : undefined);
   }
 }
 
@@ -195,18 +240,23 @@ export class Handle {
     return this.task(() => this.dumpServices());
   }
 
-  /** Every service with its destinations: one dump for the services, one per service for destinations. */
-  getServicesWithDestinations(): Promise<ServiceWithDestinations[]> {
+  /**
+   * Every service with its destinations: one dump for the services, one per
+   * service for destinations. `counters: false` leaves stats zero, for
+   * callers that compare configuration only (decoding them is most of the cost).
+   */
+  getServicesWithDestinations(o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
+    const counters = o.counters ?? true;
     return this.task(async () => {
-      const services = this.dumpServices();
+      const services = this.dumpServices(counters);
       const out: ServiceWithDestinations[] = [];
-      let slice = performance.now();
+      const slice = new Slice(16);
       for (const s of services) {
-        out.push({ ...s, destinations: this.dumpDestinations(s) });
-        if (performance.now() - slice > SLICE_MS) {
+        out.push({ ...s, destinations: this.dumpDestinations(s, counters) });
+        if (slice.over()) {
           await yieldToEventLoop();
           if (this.isClosed) throw KernelError.of('getServicesWithDestinations', 'EBADF', 'the handle is closed');
-          slice = performance.now();
+          slice.restart();
         }
       }
       return out;
@@ -304,37 +354,30 @@ export class Handle {
   batch(ops: readonly BatchOp[]): Promise<BatchItemResult[]> {
     // Items naming the same service object validate it once.
     const services = new Map<ServiceId, NormalServiceId>();
-    const reqs = ops.map((o, i) => {
+    return this.batchNormal(ops.map((o, i) => {
       try {
-        return this.buildBatchOp(o, services);
+        return normalBatchOp(o, services);
       } catch (e) {
         throw e instanceof KernelError ? e.within(`batch item ${i}: ${e.op}`, i) : e;
       }
-    });
+    }));
+  }
+
+  /** `batch` for writes already validated (an Apply's plan): nothing is normalised twice. */
+  batchNormal(ops: readonly NormalBatchOp[]): Promise<BatchItemResult[]> {
+    const reqs = ops.map((o) => this.batchRequest(o));
     return new Promise((resolve) => {
       const sink = new BatchSink(ops, resolve);
       for (let i = 0; i < reqs.length; i++) this.enqueue({ req: reqs[i]!, sink, index: i });
     });
   }
 
-  private buildBatchOp(o: BatchOp, services: Map<ServiceId, NormalServiceId>): Request {
+  private batchRequest(o: NormalBatchOp): Request {
     switch (o.op) {
-      case 'newService':
-      case 'updateService': {
-        const n = normalService(o.service, o.op);
-        return this.serviceReq(o.op === 'newService' ? Cmd.NewService : Cmd.SetService, n, true);
-      }
-      case 'delService':
-        return this.serviceReq(Cmd.DelService, normalServiceId(o.service, o.op));
-      case 'newDestination':
-      case 'updateDestination':
-      case 'delDestination': {
-        let svc = services.get(o.service);
-        if (!svc) services.set(o.service, (svc = normalServiceId(o.service, o.op)));
-        return this.destReq(DEST_CMDS[o.op], svc, normalDestination(svc, o.destination, o.op), o.op !== 'delDestination');
-      }
-      default:
-        throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`, 'batch');
+      case 'newService': return this.serviceReq(Cmd.NewService, o.service, true);
+      case 'updateService': return this.serviceReq(Cmd.SetService, o.service, true);
+      case 'delService': return this.serviceReq(Cmd.DelService, o.service);
+      default: return this.destReq(DEST_CMDS[o.op], o.service, o.destination, o.op !== 'delDestination');
     }
   }
 
@@ -358,23 +401,23 @@ export class Handle {
     return destinationRequest(this.writer, cmd, svc, dest, full);
   }
 
-  private dump<T>(op: string, req: Request, type: number, decode: (d: AttributeDecoder) => T): T[] {
+  private dump<T>(op: OpName, req: Request, type: number, decode: (d: AttributeDecoder) => T): T[] {
     let out: T[] = [];
     try {
       this.conn.dump(req, (p) => out.push(decodeReply(op, p, type, decode)), () => { out = []; });
     } catch (e) {
-      throw e instanceof KernelError ? e.within(op) : e;
+      throw e instanceof KernelError ? e.within(nameOf(op)) : e;
     }
     return out;
   }
 
-  private dumpServices(): Service[] {
-    return this.dump('getServices', this.req(Cmd.GetService), CmdAttr.Service, decodeService);
+  private dumpServices(counters = true): Service[] {
+    return this.dump('getServices', this.req(Cmd.GetService), CmdAttr.Service, (d) => decodeService(d, counters));
   }
 
-  private dumpDestinations(s: NormalServiceId): Destination[] {
-    return this.dump(`getDestinations ${describeService(s)}`, this.serviceReq(Cmd.GetDest, s), CmdAttr.Dest,
-      (d) => decodeDestination(d, s.addressFamily));
+  private dumpDestinations(s: NormalServiceId, counters = true): Destination[] {
+    return this.dump(() => `getDestinations ${describeService(s)}`, this.serviceReq(Cmd.GetDest, s), CmdAttr.Dest,
+      (d) => decodeDestination(d, s.addressFamily, counters));
   }
 
   private send(op: string, req: Request): Promise<Buffer[]> {
@@ -413,7 +456,7 @@ export class Handle {
   }
 
   private async pump(): Promise<void> {
-    let slice = performance.now();
+    const slice = new Slice();
     while (this.queue.length && !this.isClosed) {
       const head = this.queue[0]!;
       if ('run' in head) {
@@ -432,9 +475,9 @@ export class Handle {
         }
         for (let i = 0; i < ops.length; i++) ops[i]!.sink.settle(ops[i]!.index, outcomes[i]!);
       }
-      if (performance.now() - slice > SLICE_MS) {
+      if (slice.over()) {
         await yieldToEventLoop();
-        slice = performance.now();
+        slice.restart();
       }
     }
     this.pumping = false;

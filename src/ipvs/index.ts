@@ -1,9 +1,11 @@
 // The IPVS library: a Handle per network namespace, its models and constants.
 export * from './constants.js';
 export { formatHostPort } from './address.js';
-export { Handle, type HandleOptions, type BatchOp, type BatchItemResult } from './handle.js';
+export { Handle, type HandleOptions, type BatchOp, type BatchItemResult, type NormalBatchOp } from './handle.js';
 export type * from './model.js';
-export { describeService, serviceKey, ValidationError, type Subject } from './validate.js';
+export {
+  describeService, serviceKey, ValidationError, type NormalDestination, type NormalService, type NormalServiceId, type Subject,
+} from './validate.js';
 export { KernelError } from '../netlink/error.js';
 export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';
 export { diffState, type StateEvent } from './diff.js';

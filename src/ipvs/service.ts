@@ -3,7 +3,7 @@ import { KernelError } from '../netlink/error.js';
 import { decodeAddress, encodeAddress } from './address.js';
 import { AF_INET, AF_INET6, SvcAttr } from './constants.js';
 import type { Service } from './model.js';
-import { decodeStats, zeroStats } from './stats.js';
+import { NO_STATS, pickStats } from './stats.js';
 import type { NormalService, NormalServiceId } from './validate.js';
 
 /** The attributes that name a service (what commands on an existing service need). */
@@ -31,15 +31,16 @@ export function encodeService(e: AttributeEncoder, s: NormalService): void {
   else e.be32(SvcAttr.Netmask, s.netmask);
 }
 
-/** Reads the attributes inside IPVS_CMD_ATTR_SERVICE. */
-export function decodeService(d: AttributeDecoder): Service {
+/** Reads the attributes inside IPVS_CMD_ATTR_SERVICE; without `counters`, stats are left zero. */
+export function decodeService(d: AttributeDecoder, counters = true): Service {
   const s: Service = {
     addressFamily: 0, protocol: 0, address: '', port: 0, fwMark: 0, schedName: '', flags: 0,
-    timeout: 0, netmask: 0, peName: '', stats: zeroStats(),
+    timeout: 0, netmask: 0, peName: '', stats: NO_STATS,
   };
   let addr: Buffer | undefined;
   let netmask: Buffer | undefined;
-  let has64 = false;
+  let stats32: AttributeDecoder | undefined;
+  let stats64: AttributeDecoder | undefined;
   while (d.next()) {
     switch (d.type()) {
       case SvcAttr.Af: s.addressFamily = d.u16(); break;
@@ -56,11 +57,12 @@ export function decodeService(d: AttributeDecoder): Service {
       case SvcAttr.Timeout: s.timeout = d.u32(); break;
       case SvcAttr.Netmask: netmask = d.bytes(); break;
       case SvcAttr.PeName: s.peName = d.string(); break;
-      case SvcAttr.Stats: if (!has64) d.nested((n) => { s.stats = decodeStats(n); }); break;
-      case SvcAttr.Stats64: has64 = true; d.nested((n) => { s.stats = decodeStats(n); }); break;
+      case SvcAttr.Stats: stats32 = d.child(); break;
+      case SvcAttr.Stats64: stats64 = d.child(); break;
     }
   }
   d.finish();
+  s.stats = pickStats(stats32, stats64, counters);
   if (s.addressFamily !== AF_INET && s.addressFamily !== AF_INET6) {
     throw KernelError.of('decode service', 'EBADMSG', `address family ${s.addressFamily}`);
   }

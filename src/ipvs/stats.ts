@@ -20,5 +20,19 @@ export function decodeStats(d: AttributeDecoder): Stats {
     const field = FIELDS.get(d.type());
     if (field) s[field] = d.uint();
   }
+  d.finish();
   return s;
+}
+
+/** Counters of an object listed without them; shared, so it is frozen. */
+export const NO_STATS: Stats = Object.freeze(zeroStats());
+
+/**
+ * The counters of an object whose reply held a STATS nest and (kernels
+ * since 4.x, after it) a STATS64 nest: only the wider one is decoded, and
+ * none when the caller does not want counters.
+ */
+export function pickStats(stats32: AttributeDecoder | undefined, stats64: AttributeDecoder | undefined, wanted: boolean): Stats {
+  const d = stats64 ?? stats32;
+  return d && wanted ? decodeStats(d) : NO_STATS;
 }

@@ -245,9 +245,13 @@ export class AttributeDecoder {
     while (e > this.cur && this.buf[e - 1] === 0) e--;
     return this.buf.toString('utf8', this.cur, e);
   }
+  /** A decoder of the current attribute's contents, to read now or later; its errors stay its own. */
+  child(): AttributeDecoder {
+    return new AttributeDecoder(this.buf, this.cur, this.cur + this.curLen);
+  }
   /** Decodes the current attribute's contents with a child decoder; its error becomes ours. */
   nested(read: (d: AttributeDecoder) => void): void {
-    const child = new AttributeDecoder(this.buf, this.cur, this.cur + this.curLen);
+    const child = this.child();
     read(child);
     if (child.error) this.error ??= child.error;
   }

@@ -4,9 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChangeAction, Protocol, status } from '../../src/client/index.js';
+import { sh } from '../kernel/helpers.js';
 import { failure, ipvsctl, useServer } from './helpers.js';
 
-const ctx = useServer();
+const ctx = useServer(['--netns', '*']);
 const ns = () => ctx.ns.name;
 const id = (address: string, port = 80) => ({ address, protocol: Protocol.TCP, port });
 const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
@@ -38,6 +39,19 @@ describe('Apply', () => {
     const r = await ctx.client.apply({ namespace: ns(), services: next });
     expect(r.changes.map((c) => c.description)).toEqual(['updateDestination 198.51.100.2:8080 of tcp 192.0.2.1:80: weight 2 -> 7']);
     expect(ctx.ns.saved()).toContain('-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 7');
+  });
+
+  it('lists only refused changes with failuresOnly, and still counts all', async () => {
+    // The kernel refuses IPv4 destinations in a namespace whose lo has never been up.
+    const raw = `r${process.pid}`;
+    sh(`ip netns add ${raw}`);
+    try {
+      const r = await ctx.client.apply({ namespace: raw, services: desired(), failuresOnly: true });
+      expect(r).toMatchObject({ applied: 2, failed: 2 });
+      expect(r.changes.map((c) => [c.action, c.errno])).toEqual([[ChangeAction.CREATE_DESTINATION, 'EINVAL'], [ChangeAction.CREATE_DESTINATION, 'EINVAL']]);
+    } finally {
+      sh(`ip netns del ${raw}`);
+    }
   });
 
   it('prunes only inside its scope; a dry run changes nothing', async () => {

@@ -42,6 +42,14 @@ describe('traffic through a masquerading virtual service', () => {
     }
     expect(dests.get(REAL[0].server)!.stats.connections + dests.get(REAL[1].server)!.stats.connections).toBe(svc.stats.connections);
 
+    // A listing without counters (Apply's) has the same configuration and zero stats.
+    const full = await ctx.h.getServicesWithDestinations();
+    const bare = await ctx.h.getServicesWithDestinations({ counters: false });
+    expect(bare[0]!.stats.connections).toBe(0n);
+    expect(bare[0]!.destinations.every((d) => d.stats.connections === 0n)).toBe(true);
+    const strip = (l: typeof full) => l.map(({ stats: _s, destinations, ...rest }) => ({ ...rest, destinations: destinations.map(({ stats: _d, ...d }) => d) }));
+    expect(strip(bare)).toEqual(strip(full));
+
     // ipvsadm reads the same counters.
     const line = ctx.ns.ipvsadm('-Ln --stats --exact').split('\n').find((l) => l.includes(`${VIP_ADDRESS}:${VIP_PORT}`))!;
     const [, , conns, inPkts, outPkts, inBytes, outBytes] = line.trim().split(/\s+/);
