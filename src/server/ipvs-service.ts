@@ -122,7 +122,15 @@ const applyPath: FieldPath<unknown> = (e) => {
 
 export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation {
   const h = (ns: string) => o.namespaces.handle(ns);
-  const u = <Req, Res>(method: string, fn: UnaryFn<Req, Res>, path: FieldPath<Req> = idPath) => unary(method, fn, o, path);
+  // Every call ends by checking that its namespace outlived it.
+  const u = <Req extends { namespace: string }, Res>(method: string, fn: UnaryFn<Req, Res>, path: FieldPath<Req> = idPath) =>
+    unary(method, async (req: Req, ctx) => {
+      try {
+        return await fn(req, ctx);
+      } finally {
+        o.namespaces.confirm(req.namespace);
+      }
+    }, o, path);
 
   const listServices: UnaryFn<api.ListServicesRequest, api.ListServicesResponse> = async (req) => {
     const handle = h(req.namespace);

@@ -56,6 +56,28 @@ export class Namespaces {
     return handle;
   }
 
+  /**
+   * After a call on `ns`: NOT_FOUND (and the handle closed) when the
+   * namespace was deleted or replaced while it ran. Its socket kept the old
+   * namespace alive, so the call's writes went to a namespace nobody sees.
+   */
+  confirm(ns: string): void {
+    const path = this.resolve(ns);
+    const cur = this.open.get(path);
+    if (!path || !cur) return;
+    let now = '';
+    try {
+      now = this.identity(ns, path);
+    } catch {
+      throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(ns)} was deleted while the call ran; what it changed went with it`, 'namespace');
+    }
+    if (now !== cur.identity) {
+      cur.handle.close();
+      this.open.delete(path);
+      throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(ns)} was replaced while the call ran; what it changed went to the old one`, 'namespace');
+    }
+  }
+
   closeAll(): void {
     for (const { handle } of this.open.values()) handle.close();
     this.open.clear();

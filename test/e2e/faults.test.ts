@@ -3,17 +3,19 @@
 // converges to the desired state. The server runs as its own process here,
 // so that the fault really lands while its batch is in the kernel.
 import { exec, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectIpvs, Protocol, type IpvsClient } from '../../src/client/index.js';
+import { connectIpvs, Protocol, status, type IpvsClient } from '../../src/client/index.js';
 import { freePort } from '../../src/sandbox/slirp.js';
-import { useServer } from './helpers.js';
+import { createNetns } from '../kernel/helpers.js';
+import { failure, useServer } from './helpers.js';
 
 const ctx = useServer();
 const sh = promisify(exec);
 const N = 1000;
 const D = 10;
-const desired = () => Array.from({ length: N }, (_, i) => ({
+const desired = (n = N) => Array.from({ length: n }, (_, i) => ({
   service: { id: { address: `198.18.${i >> 8}.${i & 255}`, protocol: Protocol.TCP, port: 80 } },
   destinations: Array.from({ length: D }, (_, j) => ({ address: `203.0.113.${j + 1}`, port: 8080 })),
 }));
@@ -23,10 +25,11 @@ let port: number;
 let server: ChildProcess | undefined;
 let c: IpvsClient;
 const start = async () => {
-  server = spawn(process.execPath, ['dist/src/server/main.js', '--sandbox', 'never', '--listen', `127.0.0.1:${port}`, '--unix', '', '--netns', ctx.ns.name], { stdio: 'ignore' });
+  server = spawn(process.execPath, ['dist/src/server/main.js', '--sandbox', 'never', '--listen', `127.0.0.1:${port}`, '--unix', '', '--netns', '*'], { stdio: 'ignore' });
   await new Promise<void>((resolve, reject) => c.grpc.waitForReady(Date.now() + 30_000, (e) => (e ? reject(e) : resolve())));
 };
-const apply = () => c.apply({ namespace: ctx.ns.name, services: desired(), prune: true }, { deadline: 120_000 });
+const apply = (namespace = ctx.ns.name, n = N) => c.apply({ namespace, services: desired(n), prune: true }, { deadline: 120_000 });
+const openFds = () => readdirSync(`/proc/${server!.pid}/fd`).length;
 
 describe('faults during Apply', () => {
   beforeAll(async () => {
@@ -76,5 +79,24 @@ describe('faults during Apply', () => {
     expect(r.failed).toBe(0);
     expect(r.applied).toBe(N * (D + 1) - partial);
     expect(await count()).toBe(N * (D + 1));
+  });
+
+  it('the namespace deleted mid-Apply: NOT_FOUND, its socket closed, and the name usable again', async () => {
+    const gone = createNetns('z');
+    await c.getInfo({ namespace: gone.name });
+    const fds = openFds();
+    // A long Apply; the namespace goes as soon as its first service is in (a bounded wait, one process).
+    const running = failure(apply(gone.name, 3 * N));
+    await sh(`i=0; while [ "$(ip netns exec ${gone.name} head -4 /proc/net/ip_vs | wc -l)" -lt 4 ] && [ $i -lt 2000 ]; do i=$((i+1)); done; ip netns del ${gone.name}`);
+    expect(await running).toMatchObject({ code: status.NOT_FOUND, field: 'namespace', details: expect.stringMatching(/was deleted while the call ran/) });
+    // The handle's socket kept the dead namespace alive; now it is closed.
+    expect(openFds()).toBeLessThan(fds);
+    // The same name, a new namespace: a fresh handle, a whole Apply.
+    await sh(`ip netns add ${gone.name} && ip -n ${gone.name} link set lo up`);
+    try {
+      expect(await apply(gone.name)).toMatchObject({ applied: N * (D + 1), failed: 0 });
+    } finally {
+      gone.remove();
+    }
   });
 });
