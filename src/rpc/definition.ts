@@ -16,18 +16,31 @@ export const ErrorTrailer = {
   field: 'ipvs-field',
 } as const;
 
-/** The grpc-js definition of a service: its methods by lowerCamelCase name, with protobuf-es codecs. */
+/** protobuf-es's bytes as a Buffer for grpc-js, without copying them. */
+const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/**
+ * The grpc-js definition of a service: its methods by lowerCamelCase name,
+ * with protobuf-es codecs. A response message object written to many
+ * streams (a tick's stats to every watcher) is serialized once: messages are
+ * never changed after they are sent.
+ */
 export function grpcDefinition(service: DescService): ServiceDefinition {
   const def: Record<string, MethodDefinition<unknown, unknown>> = {};
+  const serialized = new WeakMap<object, Buffer>();
   for (const m of service.methods) {
     def[m.localName] = {
       path: `/${service.typeName}/${m.name}`,
       originalName: m.name,
       requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
       responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
-      requestSerialize: (msg) => Buffer.from(toBinary(m.input, msg as never)),
+      requestSerialize: (msg) => asBuffer(toBinary(m.input, msg as never)),
       requestDeserialize: (bytes) => fromBinary(m.input, bytes),
-      responseSerialize: (msg) => Buffer.from(toBinary(m.output, msg as never)),
+      responseSerialize: (msg) => {
+        let b = serialized.get(msg as object);
+        if (!b) serialized.set(msg as object, (b = asBuffer(toBinary(m.output, msg as never))));
+        return b;
+      },
       responseDeserialize: (bytes) => fromBinary(m.output, bytes),
     };
   }

@@ -14,7 +14,7 @@ import {
 } from './convert.js';
 import { serverStream, unary, type FieldPath, type HandlerOptions, type StreamFn, type UnaryFn } from './handler.js';
 import type { Namespaces } from './namespaces.js';
-import { follow, intervalOf, type StatsHub } from './stats-hub.js';
+import { follow, intervalOf, type StatsHub, type StatsSnapshot } from './stats-hub.js';
 import { RpcError, statusOfErrno } from './status.js';
 
 export interface IpvsServiceOptions extends HandlerOptions {
@@ -93,6 +93,24 @@ function changesOut(changes: readonly Change[], results: readonly BatchItemResul
   return out;
 }
 
+/** One WatchStats message: a tick's counters, of the services in `wanted` (by describeService) or of all. */
+function statsMessage(snap: StatsSnapshot, intervalMs: number, wanted?: Set<string>): api.WatchStatsResponse {
+  return create(api.WatchStatsResponseSchema, {
+    time: timestampFromDate(snap.time),
+    interval: durationFromMs(intervalMs),
+    services: snap.services
+      .filter((s) => !wanted || wanted.has(describeService(s)))
+      .map((s) => create(api.ServiceStatsSchema, {
+        service: serviceIdOut(s),
+        stats: statsOut(s.stats),
+        destinations: s.destinations.map((d) => create(api.DestinationStatsSchema, {
+          addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
+          activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections, stats: statsOut(d.stats),
+        })),
+      })),
+  });
+}
+
 const EVENT_KINDS = { added: api.EventKind.ADDED, updated: api.EventKind.UPDATED, removed: api.EventKind.REMOVED } as const;
 
 function eventOut(e: StateEvent): api.Event {
@@ -140,6 +158,14 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
     return create(api.ListServicesResponseSchema, { services: list.map((s) => serviceWithDestinationsOut(s, s.destinations)) });
   };
 
+  // Watchers of a whole namespace share one message per tick (and so one serialization: see definition.ts).
+  const shared = new WeakMap<StatsSnapshot, api.WatchStatsResponse>();
+  const everything = (snap: StatsSnapshot, intervalMs: number) => {
+    let m = shared.get(snap);
+    if (!m) shared.set(snap, (m = statsMessage(snap, intervalMs)));
+    return m;
+  };
+
   const watchStats: StreamFn<api.WatchStatsRequest, api.WatchStatsResponse> = async (req, send, ctx) => {
     const wanted = req.services.length ? new Set(req.services.map((s, i) => {
       try {
@@ -149,23 +175,9 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
       }
     })) : undefined;
     const intervalMs = intervalOf(req.interval, req.allowFast);
-    const interval = durationFromMs(intervalMs);
     for await (const { snap } of follow(o.hub, req.namespace, intervalMs, ctx.signal)) {
       // While this send waits for a slow client, newer ticks replace the pending one: memory stays one snapshot.
-      await send(create(api.WatchStatsResponseSchema, {
-        time: timestampFromDate(snap.time),
-        interval,
-        services: snap.services
-          .filter((s) => !wanted || wanted.has(describeService(s)))
-          .map((s) => create(api.ServiceStatsSchema, {
-            service: serviceIdOut(s),
-            stats: statsOut(s.stats),
-            destinations: s.destinations.map((d) => create(api.DestinationStatsSchema, {
-              addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
-              activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections, stats: statsOut(d.stats),
-            })),
-          })),
-      }));
+      await send(wanted ? statsMessage(snap, intervalMs, wanted) : everything(snap, intervalMs));
     }
     throw ctx.signal.reason;
   };

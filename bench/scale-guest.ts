@@ -1,0 +1,149 @@
+// The guest side of bench/scale.ts, inside user-mode Linux. The server runs
+// as its own process (dist/, as shipped), so its memory and CPU are its own:
+//   scale-guest.ts state N D      Apply N x D from empty, list it, one watcher's tick cost, server peak RSS
+//   scale-guest.ts watchers N D W p99 of unary writes alone, then with W WatchStats streams; dumps per tick
+import { spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { credentials, makeGenericClientConstructor, type ClientReadableStream } from '@grpc/grpc-js';
+import { connectIpvs, IpvsService, WatchStatsRequestSchema, type IpvsClient, type WatchStatsRequest } from '../src/client/index.js';
+import { freePort } from '../src/sandbox/slirp.js';
+import { rip, vip } from './rules.js';
+
+const [mode, n = '0', d = '0', w = '0'] = process.argv.slice(2);
+const services = Number(n);
+const dests = Number(d);
+const BIG = 512 << 20;
+
+const port = await freePort();
+const metricsPort = await freePort();
+const server = spawn(process.execPath, [
+  'dist/src/server/main.js', '--sandbox', 'never', '--log-level', 'warn', '--listen', `127.0.0.1:${port}`, '--unix', '',
+  '--max-message-bytes', String(BIG), '--metrics', `127.0.0.1:${metricsPort}`,
+], { stdio: ['ignore', 'ignore', 'inherit'] });
+const connect = () => connectIpvs(`127.0.0.1:${port}`, {
+  channelOptions: { 'grpc.max_send_message_length': BIG, 'grpc.max_receive_message_length': BIG },
+});
+const c = connect();
+const watchStats = IpvsService.method.watchStats;
+/** A client of WatchStats alone whose messages stay undecoded bytes. */
+const CountingClient = makeGenericClientConstructor({
+  watchStats: {
+    path: `/${IpvsService.typeName}/${watchStats.name}`, requestStream: false, responseStream: true,
+    requestSerialize: (m: WatchStatsRequest) => Buffer.from(toBinary(watchStats.input, m)), requestDeserialize: () => ({}),
+    responseSerialize: () => Buffer.alloc(0), responseDeserialize: (b: Buffer) => b.length,
+  },
+}, 'CountingClient');
+await new Promise<void>((resolve, reject) => c.grpc.waitForReady(Date.now() + 60_000, (e) => (e ? reject(e) : resolve())));
+
+/** The server's resident memory now and at its peak, in MiB. */
+function rss(): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)![1]) / 1024;
+  return { now: kb('VmRSS'), peak: kb('VmHWM') };
+}
+/** CPU milliseconds the server has used (user + system). */
+function cpuMs(): number {
+  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+}
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)![1]);
+}
+const desired = (count: number) => Array.from({ length: count }, (_, i) => ({
+  service: { id: { address: vip(i), protocol: 6, port: 80 }, schedName: 'wlc' },
+  destinations: Array.from({ length: dests }, (_, j) => ({ address: rip(j), port: 8080, weight: 1 })),
+}));
+const timed = async <T>(f: () => Promise<T>) => {
+  const t = performance.now();
+  const value = await f();
+  return { ms: performance.now() - t, value };
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+
+/** `count` unary writes one after another (a weight flip on one destination), their latencies. */
+async function writeLatencies(client: IpvsClient, count: number): Promise<number[]> {
+  const out: number[] = [];
+  const service = { address: vip(0), protocol: 6, port: 80 };
+  for (let i = 0; i < count; i++) {
+    const { ms } = await timed(() => client.updateDestination({ service, destination: { address: rip(0), port: 8080, weight: 1 + (i % 2) } }));
+    out.push(ms);
+  }
+  return out;
+}
+
+let result: Record<string, number>;
+if (mode === 'state') {
+  const apply = await timed(() => c.apply({ services: desired(services), prune: true }, { deadline: 600_000 }));
+  if (apply.value.failed || apply.value.applied !== services * (dests + 1)) throw new Error(`Apply: ${apply.value.applied} applied, ${apply.value.failed} failed`);
+  const list = await timed(() => c.listServices({ includeDestinations: true }, { deadline: 600_000 }));
+  const listed = list.value.services.reduce((s, x) => s + 1 + x.destinations.length, 0);
+  if (listed !== services * (dests + 1)) throw new Error(`listed ${listed}`);
+  // One watcher at the default 2 s: the server's CPU per tick, measured over whole ticks.
+  const ac = new AbortController();
+  const ticks: number[] = [];
+  let cpu0 = 0;
+  const watching = (async () => {
+    for await (const _ of c.watchStats({}, { signal: ac.signal })) {
+      ticks.push(performance.now());
+      if (ticks.length === 2) cpu0 = cpuMs();
+      if (ticks.length === 6) break;
+    }
+  })();
+  await watching;
+  ac.abort();
+  const tickCpuMs = (cpuMs() - cpu0) / 4;
+  const mem = rss();
+  result = { applyMs: apply.ms, listMs: list.ms, tickCpuMs, tickPeriodMs: (ticks[5]! - ticks[1]!) / 4, rssMb: mem.now, peakRssMb: mem.peak };
+} else if (mode === 'watchers') {
+  const watchers = Number(w);
+  await c.apply({ services: desired(services), prune: true });
+  await writeLatencies(c, 20); // warm
+  const alone = await writeLatencies(c, 200);
+  // W streams over 10 connections, as many clients would open them. They
+  // count bytes and do not decode: the figures are the server's, not this process's.
+  const channels = Array.from({ length: 10 }, () => new CountingClient(`127.0.0.1:${port}`, credentials.createInsecure()));
+  const ac = new AbortController();
+  setMaxListeners(watchers + 10, ac.signal);
+  let messages = 0;
+  let ready = 0;
+  const streams = Array.from({ length: watchers }, (_, i) => new Promise<void>((resolve) => {
+    const call = channels[i % channels.length]!.watchStats!(create(WatchStatsRequestSchema)) as ClientReadableStream<number>;
+    let first = true;
+    call.on('data', () => {
+      messages++;
+      if (first) { first = false; ready++; }
+    });
+    call.on('error', () => resolve());
+    call.on('end', resolve);
+    ac.signal.addEventListener('abort', () => call.cancel(), { once: true });
+  }));
+  for (let i = 0; i < 600 && ready < watchers; i++) await sleep(100);
+  if (ready < watchers) throw new Error(`only ${ready} of ${watchers} watchers got a first snapshot`);
+  const dumps0 = await metric('ipvsd_stats_dumps_total');
+  const messages0 = messages;
+  const t0 = performance.now();
+  const busy = await writeLatencies(c, 200);
+  await sleep(Math.max(0, 10_000 - (performance.now() - t0)));
+  const seconds = (performance.now() - t0) / 1000;
+  const dumps = (await metric('ipvsd_stats_dumps_total')) - dumps0;
+  const delivered = messages - messages0;
+  const open = await metric('ipvsd_stats_watchers');
+  ac.abort();
+  await Promise.allSettled(streams);
+  for (const ch of channels) ch.close();
+  const mem = rss();
+  result = {
+    watchers: open, seconds, dumps, ticks: seconds / 2, delivered,
+    p50AloneMs: percentile(alone, 0.5), p99AloneMs: percentile(alone, 0.99),
+    p50BusyMs: percentile(busy, 0.5), p99BusyMs: percentile(busy, 0.99), rssMb: mem.now, peakRssMb: mem.peak,
+  };
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+c.close();
+server.kill('SIGTERM');
+console.log(JSON.stringify(result));
