@@ -1,5 +1,6 @@
 // The guest side of bench/apply.ts, inside user-mode Linux:
-//   apply-guest.ts ipvsd N D    a server in this process, a gRPC client Applying: from empty, unchanged, a 1% change, delete all
+//   apply-guest.ts ipvsd N D [failures-only]   a server in this process, a gRPC client Applying:
+//                               from empty, unchanged, a 1% change, delete all (reporting every change, or only failures)
 //   apply-guest.ts rules N D [changed]   ipvsadm -R input (with every 100th service's destinations reweighted)
 import { pino } from 'pino';
 import { connectIpvs } from '../src/client/index.js';
@@ -7,14 +8,16 @@ import { parseConfig, type ServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import { rip, ruleLines, vip } from './rules.js';
 
-const [mode, n = '0', d = '0', changed] = process.argv.slice(2);
+const [mode, n = '0', d = '0', option] = process.argv.slice(2);
+const changed = option === 'changed';
+const failuresOnly = option === 'failures-only';
 const services = Number(n);
 const dests = Number(d);
 /** 1% of the services get new weights on every destination. */
 const weight = (i: number, change: boolean) => (change && i % 100 === 0 ? 5 : 1);
 
 if (mode === 'rules') {
-  process.stdout.write(ruleLines(services, dests, (i) => weight(i, !!changed)));
+  process.stdout.write(ruleLines(services, dests, (i) => weight(i, changed)));
 } else if (mode === 'ipvsd') {
   const server = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--max-message-bytes', String(256 << 20)], {}) as ServerConfig, pino({ level: 'silent' }));
   const c = connectIpvs(server.addresses[0]!, { channelOptions: { 'grpc.max_send_message_length': 256 << 20 } });
@@ -34,10 +37,10 @@ if (mode === 'rules') {
     if (r.failed) throw new Error(`${r.failed} changes failed`);
     return { ms: performance.now() - t, applied: r.applied };
   };
-  const create = await time(() => c.apply({ services: desired(false), prune: true }));
-  const same = await time(() => c.apply({ services: desired(false), prune: true }));
-  const change = await time(() => c.apply({ services: desired(true), prune: true }));
-  const remove = await time(() => c.apply({ services: [], prune: true }));
+  const create = await time(() => c.apply({ services: desired(false), prune: true, failuresOnly }));
+  const same = await time(() => c.apply({ services: desired(false), prune: true, failuresOnly }));
+  const change = await time(() => c.apply({ services: desired(true), prune: true, failuresOnly }));
+  const remove = await time(() => c.apply({ services: [], prune: true, failuresOnly }));
   const rss = process.memoryUsage().rss;
   console.log(JSON.stringify({ warmMs, createMs: create.ms, created: create.applied, changeMs: change.ms, changed: change.applied, sameMs: same.ms, same: same.applied, deleteMs: remove.ms, deleted: remove.applied, rssMb: rss / 2 ** 20 }));
   c.close();

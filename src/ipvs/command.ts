@@ -22,22 +22,18 @@ export function destinationRequest(w: RequestWriter, cmd: number, svc: NormalSer
   });
 }
 
-/** Names an operation in errors; a function when building the name costs (one per dumped reply). */
-export type OpName = string | (() => string);
-export const nameOf = (op: OpName) => (typeof op === 'string' ? op : op());
-
 /** The attributes of a generic netlink reply. */
-export function replyAttributes(op: OpName, reply: Buffer | undefined): AttributeDecoder {
-  if (!reply) throw KernelError.of(nameOf(op), 'EBADMSG', 'the kernel sent no reply');
+export function replyAttributes(op: string, reply: Buffer | undefined): AttributeDecoder {
+  if (!reply) throw KernelError.of(op, 'EBADMSG', 'the kernel sent no reply');
   return new AttributeDecoder(reply, GENL_HEADER_LENGTH);
 }
 
 /** Finds the nested attribute `type` (a service, a destination, …) in a reply and decodes it. */
-export function decodeReply<T>(op: OpName, reply: Buffer | undefined, type: number, decode: (d: AttributeDecoder) => T): T {
+export function decodeReply<T>(op: string, reply: Buffer | undefined, type: number, decode: (d: AttributeDecoder) => T): T {
   const d = replyAttributes(op, reply);
   let out: T | undefined;
   while (d.next()) if (d.type() === type) d.nested((n) => { out = decode(n); });
   d.finish();
-  if (out === undefined) throw KernelError.of(nameOf(op), 'EBADMSG', `reply without attribute ${type}`);
+  if (out === undefined) throw KernelError.of(op, 'EBADMSG', `reply without attribute ${type}`);
   return out;
 }

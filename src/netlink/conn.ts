@@ -1,5 +1,7 @@
+import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
 import { align, Flags, HEADER_LENGTH, MessageType, parseMessages, parseStatus, writeMessage } from './message.js';
+import { Pipeline } from './pipeline.js';
 import { NetlinkSocket, type SocketOptions } from './socket.js';
 
 export interface Request {
@@ -14,8 +16,6 @@ export type Outcome = { ok: true; replies: Buffer[] } | { ok: false; error: Kern
 /** The outcome of a write: done, nothing to return. Shared, so a big batch allocates none. */
 const DONE: Outcome = Object.freeze({ ok: true, replies: Object.freeze([]) as unknown as Buffer[] });
 
-/** How long to wait for a reply the kernel should already have queued. */
-const REPLY_WAIT_MS = 5000;
 /** A dump restarted this often because of concurrent changes gives up. */
 const DUMP_ATTEMPTS = 5;
 
@@ -28,16 +28,32 @@ const DUMP_ATTEMPTS = 5;
 export interface IoCounters {
   sends: number;
   receives: number;
+  /** io_uring_enter calls, each carrying many dumps' sends and receives. */
+  rings: number;
+}
+
+export interface ConnOptions extends SocketOptions {
+  /** Run many dumps at once through io_uring where the kernel allows it. Default true. */
+  ioUring?: boolean;
 }
 
 export class Conn {
-  readonly io: IoCounters = { sends: 0, receives: 0 };
+  readonly io: IoCounters = { sends: 0, receives: 0, rings: 0 };
   private seq = Math.floor(Math.random() * 0x7fffffff);
+  /** Opened at the first dumpMany; null once io_uring turned out unavailable (or is not wanted). */
+  private pipe: Pipeline | null | undefined;
 
-  private constructor(private readonly sock: NetlinkSocket) {}
+  private constructor(private readonly sock: NetlinkSocket, private readonly protocol: number, private readonly opts: ConnOptions) {
+    if (opts.ioUring === false) this.pipe = null;
+  }
 
-  static open(protocol: number, opts: SocketOptions = {}): Conn {
-    return new Conn(NetlinkSocket.open(protocol, opts));
+  static open(protocol: number, opts: ConnOptions = {}): Conn {
+    return new Conn(NetlinkSocket.open(protocol, opts), protocol, opts);
+  }
+
+  /** Whether dumpMany runs dumps together (undefined until it first ran). */
+  get pipelined(): boolean | undefined {
+    return this.pipe === undefined ? undefined : this.pipe !== null;
   }
 
   get closed(): boolean {
@@ -50,6 +66,7 @@ export class Conn {
   }
 
   close(): void {
+    this.pipe?.close();
     this.sock.close();
   }
 
@@ -82,6 +99,43 @@ export class Conn {
       }
       reset();
     }
+  }
+
+  /**
+   * Runs many dumps: `read(i, payload)` gets the replies of dump i, and
+   * `reset(i)` comes before dump i restarts. Through io_uring, a pool's
+   * width of dumps per syscall; else one after another, as dump() does.
+   */
+  dumpMany(requests: readonly Request[], read: (i: number, payload: Buffer) => void, reset: (i: number) => void): void {
+    const p = requests.length > 1 ? this.pipeline() : null;
+    if (!p) {
+      requests.forEach((r, i) => this.dump(r, (x) => read(i, x), () => reset(i)));
+      return;
+    }
+    for (let first = 0; first < requests.length; first += p.width) {
+      const group = requests.slice(first, first + p.width);
+      this.io.rings++;
+      const ends = p.run(group, first, read);
+      // Interrupted by a concurrent change, or replies lost: that one again, alone (bounded retries).
+      ends.forEach((end, i) => {
+        if (end === 'ok') return;
+        reset(first + i);
+        this.dump(group[i]!, (x) => read(first + i, x), () => reset(first + i));
+      });
+    }
+  }
+
+  private pipeline(): Pipeline | null {
+    if (this.pipe === undefined) {
+      try {
+        this.pipe = Pipeline.open(this.protocol, this.opts);
+      } catch (e) {
+        // No io_uring here (ENOSYS, or EPERM under a seccomp profile): dumps go one by one.
+        if (!(e instanceof KernelError)) throw e;
+        this.pipe = null;
+      }
+    }
+    return this.pipe;
   }
 
   private send(len: number): void {
@@ -174,41 +228,10 @@ export class Conn {
     return last;
   }
 
-  private dumpOnce(req: Request, read: (payload: Buffer) => void): 'ok' | 'interrupted' | 'lost' {
+  private dumpOnce(req: Request, read: (payload: Buffer) => void): DumpEnd {
     const seq = this.nextSeq();
     const end = writeMessage(this.sock.sendBuffer, 0, req.type, Flags.Request | Flags.Dump | (req.flags ?? 0), seq, req.payload);
     this.send(end);
-    let failure: KernelError | undefined;
-    let interrupted = false;
-    let lost = false;
-    for (let done = false; !done; ) {
-      let got: number;
-      try {
-        got = this.receive((d) => parseMessages(d, (m) => {
-          if (m.seq !== seq || done) return;
-          if (m.flags & Flags.DumpIntr) interrupted = true;
-          if (m.type === MessageType.Done || m.type === MessageType.Error) {
-            done = true;
-            const s = parseStatus(m);
-            if (s.errno) failure ??= new KernelError('dump', s.errno, s.text);
-            return;
-          }
-          if (failure || interrupted) return;
-          // A decoding failure must not leave the rest of the dump queued.
-          try {
-            read(m.payload);
-          } catch (e) {
-            failure = e instanceof KernelError ? e : KernelError.of('dump', 'EBADMSG', String(e));
-          }
-        }), REPLY_WAIT_MS);
-      } catch (e) {
-        if ((e as KernelError).errno !== 'ENOBUFS') throw e;
-        lost = true;
-        continue;
-      }
-      if (got === 0) throw KernelError.of('dump', 'ETIMEDOUT', `dump did not finish within ${REPLY_WAIT_MS} ms`);
-    }
-    if (failure) throw failure;
-    return interrupted ? 'interrupted' : lost ? 'lost' : 'ok';
+    return new DumpReader(seq, read).finish((each, waitMs) => this.receive(each, waitMs));
   }
 }

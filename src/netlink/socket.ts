@@ -23,7 +23,7 @@ const MMSGHDR = 64;
 const IOVEC = 16;
 
 /** Largest datagram the kernel sends us: dump skbs are capped at 32 KiB. */
-const SLOT = 64 * 1024;
+export const SLOT = 64 * 1024;
 
 export interface SocketOptions {
   /** Network namespace path; empty for the current one. */
@@ -74,10 +74,30 @@ export class NetlinkSocket {
   }
 
   static open(protocol: number, opts: SocketOptions = {}): NetlinkSocket {
+    return NetlinkSocket.openMany(protocol, 1, opts)[0]!;
+  }
+
+  /** `count` sockets in one namespace (entered once for all). */
+  static openMany(protocol: number, count: number, opts: SocketOptions = {}): NetlinkSocket[] {
+    const out: NetlinkSocket[] = [];
+    try {
+      inNetns(opts.netns ?? '', () => {
+        for (let i = 0; i < count; i++) {
+          const fd = sys.socket(AF_NETLINK, SOCK_RAW_NONBLOCK_CLOEXEC, protocol);
+          if (fd < 0) throw new KernelError('socket(AF_NETLINK)', -fd);
+          out.push(NetlinkSocket.setUp(fd, opts));
+        }
+      });
+    } catch (e) {
+      for (const s of out) s.close();
+      throw e;
+    }
+    return out;
+  }
+
+  private static setUp(fd: number, opts: SocketOptions): NetlinkSocket {
     const sendBytes = opts.sendBytes ?? 64 * 1024;
     const slots = opts.slots ?? 16;
-    const fd = inNetns(opts.netns ?? '', () => sys.socket(AF_NETLINK, SOCK_RAW_NONBLOCK_CLOEXEC, protocol));
-    if (fd < 0) throw new KernelError('socket(AF_NETLINK)', -fd);
     let mem: sys.Memory | undefined;
     try {
       mem = sys.alloc(sendBytes + slots * (SLOT + MMSGHDR + IOVEC) + 64);
@@ -97,6 +117,23 @@ export class NetlinkSocket {
 
   get closed(): boolean {
     return this.fd < 0;
+  }
+
+  /** For io_uring: the descriptor, and native addresses of the send buffer and of receive slot `i` (SLOT bytes). */
+  get descriptor(): number {
+    this.assertOpen();
+    return this.fd;
+  }
+  get sendAddress(): number {
+    return this.mem.addr;
+  }
+  slotAddress(i: number): number {
+    return this.mem.addr + this.recvBase + i * SLOT;
+  }
+  /** The first `len` bytes received into slot `i`. */
+  slot(i: number, len: number): Buffer {
+    const start = this.recvBase + i * SLOT;
+    return this.mem.buf.subarray(start, start + len);
   }
 
   /** Sends the first `len` bytes of `sendBuffer` as one datagram. */

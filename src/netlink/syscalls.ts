@@ -14,8 +14,9 @@ type Result = { value: number; errnoCode: number };
 type Syscall = (args: unknown[]) => Result;
 interface Libc {
   socket: Syscall; bind: Syscall; getsockname: Syscall; setsockopt: Syscall; send: Syscall;
-  recvmmsg: Syscall; poll: Syscall; open: Syscall; setns: Syscall; close: Syscall;
+  recvmmsg: Syscall; poll: Syscall; open: Syscall; setns: Syscall; close: Syscall; syscall: Syscall; mmap: Syscall; munmap: Syscall;
   malloc: (args: unknown[]) => FFI.JsExternal;
+  memmove: (args: unknown[]) => FFI.JsExternal;
   memset: (args: unknown[]) => number;
   free: (args: unknown[]) => void;
 }
@@ -36,6 +37,12 @@ function bind(f: typeof FFI): Libc {
     open: fn(T.I32, [T.String, T.I32]),
     setns: fn(T.I32, [T.I32, T.I32]),
     close: fn(T.I32, [T.I32]),
+    // io_uring has no libc wrapper: syscall(2), whose integer arguments pass as fixed ones on x86-64 and arm64.
+    syscall: fn(T.I64, [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64]),
+    mmap: fn(T.U64, [T.U64, T.U64, T.I32, T.I32, T.I32, T.I64]),
+    // memmove returns its first argument too: the way to hold an address as an External.
+    memmove: fn(T.External, [T.U64, T.U64, T.U64], false),
+    munmap: fn(T.I32, [T.U64, T.U64]),
     malloc: fn(T.External, [T.U64], false),
     // memset returns its first argument: the way to learn a pointer's address.
     memset: fn(T.U64, [T.External, T.I32, T.U64], false),
@@ -70,6 +77,31 @@ export function alloc(size: number): Memory {
 export function release(mem: Memory): void {
   c().free([mem.addr]);
 }
+
+const PROT_READ_WRITE = 3;
+const MAP_SHARED_POPULATE = 0x01 | 0x8000;
+
+/** Maps `size` bytes of `fd` at `offset` (an io_uring's rings); -errno on failure. */
+export function mapShared(fd: number, size: number, offset: number): Memory | number {
+  const l = c();
+  const r = l.mmap([0, size, PROT_READ_WRITE, MAP_SHARED_POPULATE, fd, offset]);
+  // MAP_FAILED is (void *)-1, which arrives as -1.
+  if (r.value < 0 || r.value > 2 ** 52) return -(r.errnoCode || 5);
+  return { addr: r.value, buf: ffi!.createExternalBuffer(l.memmove([r.value, r.value, 0]), size) };
+}
+
+export const unmap = (mem: Memory) => ret(c().munmap([mem.addr, mem.buf.length]));
+
+// The same numbers on every architecture (the unified table, Linux 5.1).
+const SYS_IO_URING_SETUP = 425;
+const SYS_IO_URING_ENTER = 426;
+
+/** io_uring_setup(2): a ring of `entries` with its parameters at `paramsAddr`; the ring's fd or -errno. */
+export const ioUringSetup = (entries: number, paramsAddr: number) =>
+  ret(c().syscall([SYS_IO_URING_SETUP, entries, paramsAddr, 0, 0, 0, 0]));
+/** io_uring_enter(2): submits `toSubmit` entries, waits for `minComplete` completions when `flags` ask. */
+export const ioUringEnter = (fd: number, toSubmit: number, minComplete: number, flags: number) =>
+  ret(c().syscall([SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0]));
 
 export const socket = (domain: number, type: number, protocol: number) =>
   ret(c().socket([domain, type, protocol]));

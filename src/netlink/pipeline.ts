@@ -1,0 +1,90 @@
+// Many dumps at once. The kernel runs one dump at a time per socket, so a
+// listing of N services is N dumps, each a send and a receive: 2N syscalls
+// done one by one. Here a pool of sockets each runs one dump, and one
+// io_uring_enter carries, for every socket, the request and the reads of its
+// first two datagrams (the data, then NLMSG_DONE, which the kernel queues as
+// the first is read). A dump longer than that finishes on its own socket.
+import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
+import { KernelError } from './error.js';
+import { Flags, writeMessage } from './message.js';
+import { Ring } from './ring.js';
+import { NetlinkSocket, SLOT, type SocketOptions } from './socket.js';
+
+const ENOBUFS = 105;
+/** Dumps in flight together: sockets in the pool. */
+const WIDTH = 32;
+/** Operations per socket per round: the send and two receives. */
+const OPS = 3;
+
+export interface DumpRequest {
+  type: number;
+  payload: Uint8Array;
+}
+
+export class Pipeline {
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+
+  private constructor(private readonly ring: Ring, private readonly sockets: NetlinkSocket[]) {}
+
+  /** A pipeline in the namespace of `opts`; throws a KernelError where io_uring cannot be had. */
+  static open(protocol: number, opts: SocketOptions): Pipeline {
+    const ring = Ring.open(WIDTH * OPS);
+    try {
+      // A small send buffer holds one dump request; two slots take the first two datagrams.
+      return new Pipeline(ring, NetlinkSocket.openMany(protocol, WIDTH, { ...opts, sendBytes: 4096, slots: 2, receiveBytes: 256 * 1024 }));
+    } catch (e) {
+      ring.close();
+      throw e;
+    }
+  }
+
+  /** How many dumps one `run` takes. */
+  get width(): number {
+    return WIDTH;
+  }
+
+  close(): void {
+    this.ring.close();
+    for (const s of this.sockets) s.close();
+  }
+
+  /**
+   * Runs up to `width` dumps together; `read(first + i, payload)` gets
+   * dump i's replies. Returns how each ended ('interrupted' and 'lost' are
+   * for the caller to run again); throws the first kernel or decoder error,
+   * its index being that of the failed dump.
+   */
+  run(requests: readonly DumpRequest[], first: number, read: (i: number, payload: Buffer) => void): DumpEnd[] {
+    const readers = requests.map((r, i) => {
+      const sock = this.sockets[i]!;
+      this.seq = (this.seq + 1) >>> 0;
+      const len = writeMessage(sock.sendBuffer, 0, r.type, Flags.Request | Flags.Dump, this.seq, r.payload);
+      const fd = sock.descriptor;
+      this.ring.send(fd, sock.sendAddress, len, i * OPS, true);
+      this.ring.receive(fd, sock.slotAddress(0), SLOT, i * OPS + 1, true);
+      this.ring.receive(fd, sock.slotAddress(1), SLOT, i * OPS + 2, false);
+      return new DumpReader(this.seq, (p) => read(first + i, p));
+    });
+    const results = new Int32Array(requests.length * OPS);
+    for (const c of this.ring.run(REPLY_WAIT_MS)) results[c.tag] = c.result;
+    let failure: KernelError | undefined;
+    const ends = readers.map((reader, i) => {
+      const sock = this.sockets[i]!;
+      try {
+        if (results[i * OPS]! < 0) throw new KernelError('sendmsg', -results[i * OPS]!);
+        for (const k of [1, 2]) {
+          const got = results[i * OPS + k]!;
+          if (got > 0) reader.datagram(sock.slot(k - 1, got));
+          // Else nothing was read (EAGAIN, or cancelled with its link): finish() reads what is left.
+          else if (got === -ENOBUFS) reader.overrun();
+        }
+        return reader.finish((each, waitMs) => sock.receive(each, waitMs));
+      } catch (e) {
+        failure ??= e instanceof KernelError ? e.within(e.op, first + i) : KernelError.of('dump', 'EIO', String(e));
+        return 'lost';
+      }
+    });
+    if (failure) throw failure;
+    return ends;
+  }
+}
