@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { credentials, status } from '@grpc/grpc-js';
 import { fromJson } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';
-import { ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError, type BatchOperation, type IpvsClient } from '../client/index.js';
+import { ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError, type ApplyResponse, type BatchOperation, type IpvsClient } from '../client/index.js';
 import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError, sortLikeIpvsadm, type Rule } from './rules.js';
 import { listTable } from './table.js';
 import { watch } from './watch.js';
@@ -38,18 +38,24 @@ function client(): { c: IpvsClient; ns: string } {
 }
 
 /** Runs an action; any failure prints the reason (the kernel's, when it is one) and exits 1. */
+/** Exits once what was written has left: stdout to a pipe is asynchronous, and exit() would cut it off. */
+async function exit(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
+  process.exit(code);
+}
+
 function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
-      process.exit(0);
+      await exit(0);
     } catch (e) {
       if (e instanceof IpvsError) {
         process.stderr.write(`ipvsctl: ${e.details} (${status[e.code]}${e.field ? `, field ${e.field}` : ''})\n`);
       } else {
         process.stderr.write(`ipvsctl: ${(e as Error).message}\n`);
       }
-      process.exit(1);
+      await exit(1);
     }
   };
 }
@@ -221,37 +227,55 @@ program.command('apply')
     }
     const { c, ns } = client();
     const base = { ...req, namespace: ns, prune: o.prune ?? req.prune, drain: o.drain ?? req.drain };
-    const planned = await c.apply({ ...base, dryRun: true });
-    const lines = planned.changes.map((x) => `${SIGN[x.action] ?? '?'} ${x.description}`);
-    if (o.dryRun || !planned.changes.length) {
+    if (o.dryRun) {
+      const planned = await c.apply({ ...base, dryRun: true });
+      const lines = planned.changes.map((x) => `${SIGN[x.action] ?? '?'} ${x.description}`);
       process.stdout.write(lines.length ? `${lines.join('\n')}\n${lines.length} changes planned\n` : 'nothing to change\n');
       return;
     }
-    const done = progress(`applying ${planned.changes.length} changes`);
-    const r = await c.apply({ ...base, dryRun: false }).finally(done);
+    const bar = progress('applying');
+    let r: ApplyResponse | undefined;
+    try {
+      for await (const m of c.applyWithProgress({ apply: { ...base, dryRun: false } })) {
+        if (m.event.case === 'progress') bar.update(m.event.value.done, m.event.value.planned);
+        else if (m.event.case === 'result') r = m.event.value;
+      }
+    } finally {
+      bar.end(r ? r.applied + r.failed : undefined);
+    }
+    if (!r) throw new Error('the server ended the Apply without a result');
+    if (!r.applied && !r.failed) {
+      process.stdout.write('nothing to change\n');
+      return;
+    }
     for (const x of r.changes) process.stdout.write(`${x.code ? '!' : SIGN[x.action] ?? '?'} ${x.description}${x.code ? `: ${x.errno}` : ''}\n`);
     process.stdout.write(`${r.applied} applied, ${r.failed} failed\n`);
     if (r.failed) throw new Error(`${r.failed} changes failed`);
   }));
 
-/** A moving bar with the elapsed time on a terminal; one plain line otherwise. Returns the function that ends it. */
-function progress(what: string): () => void {
-  if (!process.stderr.isTTY) {
-    process.stderr.write(`${what}\n`);
-    return () => undefined;
-  }
+/**
+ * Progress of `what`: on a terminal, a bar redrawn in place; otherwise a
+ * plain line at each tenth. `end(total)` closes it with the elapsed time.
+ */
+function progress(what: string): { update(done: number, planned: number): void; end(total?: number): void } {
   const started = Date.now();
-  let i = 0;
-  const width = 20;
-  const timer = setInterval(() => {
-    const at = i++ % (2 * width);
-    const pos = at < width ? at : 2 * width - at;
-    const bar = `${' '.repeat(pos)}███${' '.repeat(width - pos)}`;
-    process.stderr.write(`\r${what} [${bar}] ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  }, 80);
-  return () => {
-    clearInterval(timer);
-    process.stderr.write(`\r${what}: done in ${((Date.now() - started) / 1000).toFixed(1)}s${' '.repeat(width)}\n`);
+  const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const width = 30;
+  let tenth = -1;
+  return {
+    update(done, planned) {
+      if (process.stderr.isTTY) {
+        const filled = planned ? Math.round((done / planned) * width) : 0;
+        process.stderr.write(`\r${what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${planned} ${seconds()}`);
+      } else if (planned && Math.floor((done / planned) * 10) > tenth) {
+        tenth = Math.floor((done / planned) * 10);
+        process.stderr.write(`${what}: ${done} of ${planned} changes done\n`);
+      }
+    },
+    end(total) {
+      const line = `${what}: ${total === undefined ? 'stopped' : `${total} changes`} in ${seconds()}`;
+      process.stderr.write(process.stderr.isTTY ? `\r${line}${' '.repeat(width + 20)}\n` : `${line}\n`);
+    },
   };
 }
 

@@ -163,6 +163,16 @@ function batchOpOf(c: Change): NormalBatchOp {
   }
 }
 
+/** How one Apply runs: for real or as a plan, and who follows it. */
+export interface ApplyRun {
+  /** Plan only; change nothing. */
+  dryRun?: boolean;
+  /** Called with the plan before anything is changed. */
+  onPlanned?: (changes: readonly Change[]) => void;
+  /** Called as changes are made: how many of the plan's are done. */
+  onProgress?: (done: number) => void;
+}
+
 export interface ApplyResult {
   changes: Change[];
   /** One per change, in order; empty for a dry run. */
@@ -174,16 +184,18 @@ export interface ApplyResult {
  * (many requests per sendmsg). A dry run plans and changes nothing. Applying
  * the same state twice changes nothing the second time.
  */
-export async function applyState(h: Handle, desired: readonly DesiredService[], o: ApplyOptions & { dryRun?: boolean } = {}): Promise<ApplyResult> {
+export async function applyState(h: Handle, desired: readonly DesiredService[], o: ApplyOptions & ApplyRun = {}): Promise<ApplyResult> {
   const current = await h.getServicesWithDestinations({ counters: false });
   const changes = plan(current, desired, o);
+  o.onPlanned?.(changes);
   if (o.dryRun || !changes.length) return { changes, results: [] };
   // The caller owns the whole namespace and wants none of it: one flush, not a delete per service.
   if (unscoped(o.scope) && !desired.length && changes.length === current.length && changes.every((c) => c.action === 'deleteService')) {
     await h.flush();
+    o.onProgress?.(changes.length);
     return { changes, results: changes.map(() => ({ ok: true })) };
   }
-  const results = await h.batchNormal(changes.map(batchOpOf));
+  const results = await h.batchNormal(changes.map(batchOpOf), o.onProgress);
   return {
     changes,
     results: results.map((r, i) => (r.ok ? r : { ok: false, error: r.error.within(changes[i]!.description, i) })),

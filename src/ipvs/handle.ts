@@ -111,7 +111,11 @@ class BatchSink implements Sink {
   private readonly results: BatchItemResult[];
   private left: number;
 
-  constructor(private readonly ops: readonly NormalBatchOp[], private readonly resolve: (r: BatchItemResult[]) => void) {
+  constructor(
+    private readonly ops: readonly NormalBatchOp[],
+    private readonly resolve: (r: BatchItemResult[]) => void,
+    private readonly onSettled?: (done: number) => void,
+  ) {
     this.results = new Array(ops.length);
     this.left = ops.length;
     if (!this.left) resolve(this.results);
@@ -119,6 +123,7 @@ class BatchSink implements Sink {
 
   settle(index: number, o: Outcome): void {
     this.results[index] = o.ok ? APPLIED : { ok: false, error: o.error.within(this.describe(index), index) };
+    this.onSettled?.(this.ops.length - this.left + 1);
     if (--this.left === 0) this.resolve(this.results);
   }
 
@@ -359,11 +364,14 @@ export class Handle {
     }));
   }
 
-  /** `batch` for writes already validated (an Apply's plan): nothing is normalised twice. */
-  batchNormal(ops: readonly NormalBatchOp[]): Promise<BatchItemResult[]> {
+  /**
+   * `batch` for writes already validated (an Apply's plan): nothing is
+   * normalised twice. `onSettled(done)` follows progress, write by write.
+   */
+  batchNormal(ops: readonly NormalBatchOp[], onSettled?: (done: number) => void): Promise<BatchItemResult[]> {
     const reqs = ops.map((o) => this.batchRequest(o));
     return new Promise((resolve) => {
-      const sink = new BatchSink(ops, resolve);
+      const sink = new BatchSink(ops, resolve, onSettled);
       for (let i = 0; i < reqs.length; i++) this.enqueue({ req: reqs[i]!, sink, index: i });
     });
   }

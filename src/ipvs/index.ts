@@ -7,5 +7,5 @@ export {
   describeService, serviceKey, ValidationError, type NormalDestination, type NormalService, type NormalServiceId, type Subject,
 } from './validate.js';
 export { KernelError } from '../netlink/error.js';
-export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';
+export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type ApplyRun, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';
 export { diffState, type StateEvent } from './diff.js';

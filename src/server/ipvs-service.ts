@@ -4,7 +4,7 @@ import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
-  applyState, describeService, diffState, KernelError, serviceKey, ValidationError, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
+  applyState, describeService, diffState, KernelError, serviceKey, ValidationError, type ApplyRun, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
   type DesiredService, type ServiceWithDestinations, type StateEvent,
 } from '../ipvs/index.js';
 import type * as pbModel from '../../gen/ts/ipvs/v1/model_pb.js';
@@ -111,6 +111,9 @@ function statsMessage(snap: StatsSnapshot, intervalMs: number, wanted?: Set<stri
   });
 }
 
+/** How often ApplyWithProgress tells how far it has got. */
+const PROGRESS_MS = 100;
+
 const EVENT_KINDS = { added: api.EventKind.ADDED, updated: api.EventKind.UPDATED, removed: api.EventKind.REMOVED } as const;
 
 function eventOut(e: StateEvent): api.Event {
@@ -180,6 +183,40 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
       await send(wanted ? statsMessage(snap, intervalMs, wanted) : everything(snap, intervalMs));
     }
     throw ctx.signal.reason;
+  };
+
+  const runApply = async (req: api.ApplyRequest, run: ApplyRun = {}) => {
+    const scope = req.scope ? { addresses: req.scope.addresses, prefixes: req.scope.prefixes, fwMarks: req.scope.fwMarks } : undefined;
+    const r = await applyState(h(req.namespace), desiredIn(req.services), { scope, prune: req.prune, drain: req.drain, dryRun: req.dryRun, ...run });
+    const failed = r.results.filter((x) => !x.ok).length;
+    return create(api.ApplyResponseSchema, {
+      changes: changesOut(r.changes, r.results, req.failuresOnly && !req.dryRun),
+      applied: r.results.length - failed,
+      failed,
+    });
+  };
+
+  const applyWithProgress: StreamFn<api.ApplyWithProgressRequest, api.ApplyWithProgressResponse> = async (req, send) => {
+    const apply = req.apply ?? create(api.ApplyRequestSchema);
+    let planned = 0;
+    let done = 0;
+    let finished = false;
+    const result = runApply(apply, { onPlanned: (c) => { planned = c.length; }, onProgress: (d) => { done = d; } });
+    // Should the client go away, the Apply still finishes; its outcome is then nobody's.
+    const settled = result.then(() => undefined, () => undefined).finally(() => { finished = true; });
+    try {
+      for (let sent = -1; !finished;) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([settled, new Promise((r) => { timer = setTimeout(r, PROGRESS_MS); })]);
+        clearTimeout(timer);
+        if (finished || !planned || done === sent) continue;
+        sent = done;
+        await send(create(api.ApplyWithProgressResponseSchema, { event: { case: 'progress', value: { planned, done } } }));
+      }
+      await send(create(api.ApplyWithProgressResponseSchema, { event: { case: 'result', value: await result } }));
+    } finally {
+      o.namespaces.confirm(apply.namespace);
+    }
   };
 
   const watchEvents: StreamFn<api.WatchEventsRequest, api.WatchEventsResponse> = async (req, send, ctx) => {
@@ -260,16 +297,8 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
         applied,
       });
     }, batchPath),
-    apply: u('Apply', async (req: api.ApplyRequest) => {
-      const scope = req.scope ? { addresses: req.scope.addresses, prefixes: req.scope.prefixes, fwMarks: req.scope.fwMarks } : undefined;
-      const r = await applyState(h(req.namespace), desiredIn(req.services), { scope, prune: req.prune, drain: req.drain, dryRun: req.dryRun });
-      const failed = r.results.filter((x) => !x.ok).length;
-      return create(api.ApplyResponseSchema, {
-        changes: changesOut(r.changes, r.results, req.failuresOnly && !req.dryRun),
-        applied: r.results.length - failed,
-        failed,
-      });
-    }, applyPath),
+    apply: u('Apply', (req: api.ApplyRequest) => runApply(req), applyPath),
+    applyWithProgress: serverStream('ApplyWithProgress', applyWithProgress, o, (e, r) => `apply.${applyPath(e, r)}`),
     upsertService: u('UpsertService', async (req: api.UpsertServiceRequest) => {
       if (!req.service) throw new RpcError(status.INVALID_ARGUMENT, 'service is required', 'service');
       const r = await applyState(h(req.namespace), desiredIn([req.service]));

@@ -17,6 +17,12 @@ const desired = () => [
   { service: { id: id('192.0.2.2'), schedName: 'wlc' }, destinations: [] },
 ];
 
+/** 2000 services with 5 destinations each: 12000 changes from empty, long enough to watch. */
+const big = () => Array.from({ length: 2000 }, (_, i) => ({
+  service: { id: id(`198.18.${i >> 8}.${i & 255}`) },
+  destinations: Array.from({ length: 5 }, (_, j) => ({ address: `203.0.113.${j + 1}`, port: 8080 })),
+}));
+
 describe('Apply', () => {
   it('creates from empty, then a second Apply of the same state changes nothing', async () => {
     const first = await ctx.client.apply({ namespace: ns(), services: desired() });
@@ -39,6 +45,19 @@ describe('Apply', () => {
     const r = await ctx.client.apply({ namespace: ns(), services: next });
     expect(r.changes.map((c) => c.description)).toEqual(['updateDestination 198.51.100.2:8080 of tcp 192.0.2.1:80: weight 2 -> 7']);
     expect(ctx.ns.saved()).toContain('-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 7');
+  });
+
+  it('tells how far it has got with ApplyWithProgress, and ends with the result', async () => {
+    const events = [];
+    for await (const m of ctx.client.applyWithProgress({ apply: { namespace: ns(), services: big(), failuresOnly: true } })) events.push(m.event);
+    const last = events.pop()!;
+    expect(last.case).toBe('result');
+    expect(last.value).toMatchObject({ applied: 12000, failed: 0, changes: [] });
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.case === 'progress' && e.value.planned === 12000)).toBe(true);
+    const done = events.map((e) => (e.case === 'progress' ? e.value.done : -1));
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+    expect(ctx.ns.saved()).toHaveLength(12000);
   });
 
   it('lists only refused changes with failuresOnly, and still counts all', async () => {
@@ -119,9 +138,21 @@ describe('ipvsctl apply', () => {
     expect(ctx.ns.saved()).toEqual([]);
     const real = await run(['apply', '-f', file]);
     expect(real.code).toBe(0);
-    expect(real.err).toBe('applying 2 changes\n');
+    expect(real.err).toMatch(/^(applying: \d of 2 changes done\n)*applying: 2 changes in \d+\.\ds\n$/);
     expect(real.out).toContain('2 applied, 0 failed');
     expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(['-A -t 192.0.2.1:80 -s rr', '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 1']);
     expect((await run(['apply', '-f', file])).out).toBe('nothing to change\n');
+  });
+
+  it('reports progress of a large Apply as plain lines when not on a terminal', async () => {
+    const file = join(mkdtempSync('/var/tmp/ipvsd-apply-'), 'rules.json');
+    writeFileSync(file, JSON.stringify({ services: big() }));
+    const r = await run(['apply', '-f', file]);
+    expect(r.code).toBe(0);
+    const done = [...r.err.matchAll(/^applying: (\d+) of 12000 changes done$/gm)].map((m) => Number(m[1]));
+    expect(done.length).toBeGreaterThan(0);
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+    expect(r.err).toMatch(/applying: 12000 changes in \d+\.\ds\n$/);
+    expect(r.out).toContain('12000 applied, 0 failed');
   });
 });

@@ -45,6 +45,10 @@ type IpvsServiceClient interface {
 	// deletes (with prune) and drains needed, in one batch. A second Apply of
 	// the same state changes nothing. dry_run returns the plan alone.
 	Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.CallOption) (*ApplyResponse, error)
+	// Apply, telling how far it has got: first the number of planned changes,
+	// then how many are done (a few times a second), last the ApplyResponse.
+	// For progress bars on large states.
+	ApplyWithProgress(ctx context.Context, in *ApplyWithProgressRequest, opts ...grpc.CallOption) (IpvsService_ApplyWithProgressClient, error)
 	// Creates the service, or updates it to these options, and creates or
 	// updates the destinations given (others are left alone).
 	UpsertService(ctx context.Context, in *UpsertServiceRequest, opts ...grpc.CallOption) (*UpsertServiceResponse, error)
@@ -190,6 +194,38 @@ func (c *ipvsServiceClient) Apply(ctx context.Context, in *ApplyRequest, opts ..
 	return out, nil
 }
 
+func (c *ipvsServiceClient) ApplyWithProgress(ctx context.Context, in *ApplyWithProgressRequest, opts ...grpc.CallOption) (IpvsService_ApplyWithProgressClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_IpvsService_serviceDesc.Streams[0], "/ipvs.v1.IpvsService/ApplyWithProgress", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &ipvsServiceApplyWithProgressClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type IpvsService_ApplyWithProgressClient interface {
+	Recv() (*ApplyWithProgressResponse, error)
+	grpc.ClientStream
+}
+
+type ipvsServiceApplyWithProgressClient struct {
+	grpc.ClientStream
+}
+
+func (x *ipvsServiceApplyWithProgressClient) Recv() (*ApplyWithProgressResponse, error) {
+	m := new(ApplyWithProgressResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func (c *ipvsServiceClient) UpsertService(ctx context.Context, in *UpsertServiceRequest, opts ...grpc.CallOption) (*UpsertServiceResponse, error) {
 	out := new(UpsertServiceResponse)
 	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/UpsertService", in, out, opts...)
@@ -272,7 +308,7 @@ func (c *ipvsServiceClient) ListDaemons(ctx context.Context, in *ListDaemonsRequ
 }
 
 func (c *ipvsServiceClient) WatchStats(ctx context.Context, in *WatchStatsRequest, opts ...grpc.CallOption) (IpvsService_WatchStatsClient, error) {
-	stream, err := c.cc.NewStream(ctx, &_IpvsService_serviceDesc.Streams[0], "/ipvs.v1.IpvsService/WatchStats", opts...)
+	stream, err := c.cc.NewStream(ctx, &_IpvsService_serviceDesc.Streams[1], "/ipvs.v1.IpvsService/WatchStats", opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +340,7 @@ func (x *ipvsServiceWatchStatsClient) Recv() (*WatchStatsResponse, error) {
 }
 
 func (c *ipvsServiceClient) WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (IpvsService_WatchEventsClient, error) {
-	stream, err := c.cc.NewStream(ctx, &_IpvsService_serviceDesc.Streams[1], "/ipvs.v1.IpvsService/WatchEvents", opts...)
+	stream, err := c.cc.NewStream(ctx, &_IpvsService_serviceDesc.Streams[2], "/ipvs.v1.IpvsService/WatchEvents", opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -367,6 +403,10 @@ type IpvsServiceServer interface {
 	// deletes (with prune) and drains needed, in one batch. A second Apply of
 	// the same state changes nothing. dry_run returns the plan alone.
 	Apply(context.Context, *ApplyRequest) (*ApplyResponse, error)
+	// Apply, telling how far it has got: first the number of planned changes,
+	// then how many are done (a few times a second), last the ApplyResponse.
+	// For progress bars on large states.
+	ApplyWithProgress(*ApplyWithProgressRequest, IpvsService_ApplyWithProgressServer) error
 	// Creates the service, or updates it to these options, and creates or
 	// updates the destinations given (others are left alone).
 	UpsertService(context.Context, *UpsertServiceRequest) (*UpsertServiceResponse, error)
@@ -436,6 +476,9 @@ func (UnimplementedIpvsServiceServer) Batch(context.Context, *BatchRequest) (*Ba
 }
 func (UnimplementedIpvsServiceServer) Apply(context.Context, *ApplyRequest) (*ApplyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Apply not implemented")
+}
+func (UnimplementedIpvsServiceServer) ApplyWithProgress(*ApplyWithProgressRequest, IpvsService_ApplyWithProgressServer) error {
+	return status.Errorf(codes.Unimplemented, "method ApplyWithProgress not implemented")
 }
 func (UnimplementedIpvsServiceServer) UpsertService(context.Context, *UpsertServiceRequest) (*UpsertServiceResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpsertService not implemented")
@@ -697,6 +740,27 @@ func _IpvsService_Apply_Handler(srv interface{}, ctx context.Context, dec func(i
 		return srv.(IpvsServiceServer).Apply(ctx, req.(*ApplyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_ApplyWithProgress_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ApplyWithProgressRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IpvsServiceServer).ApplyWithProgress(m, &ipvsServiceApplyWithProgressServer{stream})
+}
+
+type IpvsService_ApplyWithProgressServer interface {
+	Send(*ApplyWithProgressResponse) error
+	grpc.ServerStream
+}
+
+type ipvsServiceApplyWithProgressServer struct {
+	grpc.ServerStream
+}
+
+func (x *ipvsServiceApplyWithProgressServer) Send(m *ApplyWithProgressResponse) error {
+	return x.ServerStream.SendMsg(m)
 }
 
 func _IpvsService_UpsertService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
@@ -993,6 +1057,11 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ApplyWithProgress",
+			Handler:       _IpvsService_ApplyWithProgress_Handler,
+			ServerStreams: true,
+		},
 		{
 			StreamName:    "WatchStats",
 			Handler:       _IpvsService_WatchStats_Handler,

@@ -87,6 +87,11 @@ class IpvsServiceStub(object):
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyResponse.FromString,
                 )
+        self.ApplyWithProgress = channel.unary_stream(
+                '/ipvs.v1.IpvsService/ApplyWithProgress',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyWithProgressRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyWithProgressResponse.FromString,
+                )
         self.UpsertService = channel.unary_unary(
                 '/ipvs.v1.IpvsService/UpsertService',
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.UpsertServiceRequest.SerializeToString,
@@ -248,6 +253,15 @@ class IpvsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyWithProgress(self, request, context):
+        """Apply, telling how far it has got: first the number of planned changes,
+        then how many are done (a few times a second), last the ApplyResponse.
+        For progress bars on large states.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpsertService(self, request, context):
         """Creates the service, or updates it to these options, and creates or
         updates the destinations given (others are left alone).
@@ -392,6 +406,11 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.Apply,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyResponse.SerializeToString,
+            ),
+            'ApplyWithProgress': grpc.unary_stream_rpc_method_handler(
+                    servicer.ApplyWithProgress,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyWithProgressRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.ApplyWithProgressResponse.SerializeToString,
             ),
             'UpsertService': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertService,
@@ -672,6 +691,23 @@ class IpvsService(object):
         return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/Apply',
             ipvs_dot_v1_dot_ipvs__pb2.ApplyRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.ApplyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ApplyWithProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/ipvs.v1.IpvsService/ApplyWithProgress',
+            ipvs_dot_v1_dot_ipvs__pb2.ApplyWithProgressRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.ApplyWithProgressResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

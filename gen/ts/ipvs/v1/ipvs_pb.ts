@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipvs/v1/ipvs.proto.
  */
 export const file_ipvs_v1_ipvs: GenFile = /*@__PURE__*/
-  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEiRgoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgiSgoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zImkKEUdldFNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAyABKAgiRwoSR2V0U2VydmljZVJlc3BvbnNlEjEKB3NlcnZpY2UYASABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIkwKFENyZWF0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIhCgdzZXJ2aWNlGAIgASgLMhAuaXB2cy52MS5TZXJ2aWNlIhcKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZSJMChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVVcGRhdGVTZXJ2aWNlUmVzcG9uc2UiTgoURGVsZXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZCIXChVEZWxldGVTZXJ2aWNlUmVzcG9uc2UiIQoMRmx1c2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSIPCg1GbHVzaFJlc3BvbnNlIlEKF0xpc3REZXN0aW5hdGlvbnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiRgoYTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlEioKDGRlc3RpbmF0aW9ucxgBIAMoCzIULmlwdnMudjEuRGVzdGluYXRpb24ifQoYQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGUNyZWF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGVVwZGF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYRGVsZXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGURlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2Ui2gIKDkJhdGNoT3BlcmF0aW9uEioKDmNyZWF0ZV9zZXJ2aWNlGAEgASgLMhAuaXB2cy52MS5TZXJ2aWNlSAASKgoOdXBkYXRlX3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIsCg5kZWxldGVfc2VydmljZRgDIAEoCzISLmlwdnMudjEuU2VydmljZUlkSAASOwoSY3JlYXRlX2Rlc3RpbmF0aW9uGAQgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEnVwZGF0ZV9kZXN0aW5hdGlvbhgFIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IABI7ChJkZWxldGVfZGVzdGluYXRpb24YBiABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSABCCwoJb3BlcmF0aW9uImYKFERlc3RpbmF0aW9uT3BlcmF0aW9uEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgCIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iTgoMQmF0Y2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIrCgpvcGVyYXRpb25zGAIgAygLMhcuaXB2cy52MS5CYXRjaE9wZXJhdGlvbiI7CgtCYXRjaFJlc3VsdBIMCgRjb2RlGAEgASgFEg0KBWVycm5vGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiRwoNQmF0Y2hSZXNwb25zZRIlCgdyZXN1bHRzGAEgAygLMhQuaXB2cy52MS5CYXRjaFJlc3VsdBIPCgdhcHBsaWVkGAIgASgNIkMKCkFwcGx5U2NvcGUSEQoJYWRkcmVzc2VzGAEgAygJEhAKCHByZWZpeGVzGAIgAygJEhAKCGZ3X21hcmtzGAMgAygNIr8BCgxBcHBseVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjIKCHNlcnZpY2VzGAIgAygLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucxIiCgVzY29wZRgDIAEoCzITLmlwdnMudjEuQXBwbHlTY29wZRIPCgdkcnlfcnVuGAQgASgIEg0KBXBydW5lGAUgASgIEg0KBWRyYWluGAYgASgIEhUKDWZhaWx1cmVzX29ubHkYByABKAgiwAEKBkNoYW5nZRIlCgZhY3Rpb24YASABKA4yFS5pcHZzLnYxLkNoYW5nZUFjdGlvbhIhCgdzZXJ2aWNlGAIgASgLMhAuaXB2cy52MS5TZXJ2aWNlEikKC2Rlc3RpbmF0aW9uGAMgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbhITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgRjb2RlGAUgASgFEg0KBWVycm5vGAYgASgJEg8KB21lc3NhZ2UYByABKAkiUgoNQXBwbHlSZXNwb25zZRIgCgdjaGFuZ2VzGAEgAygLMg8uaXB2cy52MS5DaGFuZ2USDwoHYXBwbGllZBgCIAEoDRIOCgZmYWlsZWQYAyABKA0iXAoUVXBzZXJ0U2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjEKB3NlcnZpY2UYAiABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIjkKFVVwc2VydFNlcnZpY2VSZXNwb25zZRIgCgdjaGFuZ2VzGAEgAygLMg8uaXB2cy52MS5DaGFuZ2UifQoYVXBzZXJ0RGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIiwKGVVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIlChBHZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSI0ChFHZXRDb25maWdSZXNwb25zZRIfCgZjb25maWcYASABKAsyDy5pcHZzLnYxLkNvbmZpZyJGChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIfCgZjb25maWcYAiABKAsyDy5pcHZzLnYxLkNvbmZpZyITChFTZXRDb25maWdSZXNwb25zZSIjCg5HZXRJbmZvUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiLgoPR2V0SW5mb1Jlc3BvbnNlEhsKBGluZm8YASABKAsyDS5pcHZzLnYxLkluZm8iTQoTWmVyb0NvdW50ZXJzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkIhYKFFplcm9Db3VudGVyc1Jlc3BvbnNlIkgKElN0YXJ0RGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHwoGZGFlbW9uGAIgASgLMg8uaXB2cy52MS5EYWVtb24iFQoTU3RhcnREYWVtb25SZXNwb25zZSJLChFTdG9wRGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoFc3RhdGUYAiABKA4yFC5pcHZzLnYxLkRhZW1vblN0YXRlIhQKElN0b3BEYWVtb25SZXNwb25zZSInChJMaXN0RGFlbW9uc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIjcKE0xpc3REYWVtb25zUmVzcG9uc2USIAoHZGFlbW9ucxgBIAMoCzIPLmlwdnMudjEuRGFlbW9uIo0BChFXYXRjaFN0YXRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJAoIc2VydmljZXMYAiADKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIrCghpbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgphbGxvd19mYXN0GAQgASgIIsoBChBEZXN0aW5hdGlvblN0YXRzEi4KDmFkZHJlc3NfZmFtaWx5GAEgASgOMhYuaXB2cy52MS5BZGRyZXNzRmFtaWx5Eg8KB2FkZHJlc3MYAiABKAkSDAoEcG9ydBgDIAEoDRIOCgZ3ZWlnaHQYBCABKA0SGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAUgASgNEhwKFGluYWN0aXZlX2Nvbm5lY3Rpb25zGAYgASgNEh0KBXN0YXRzGAcgASgLMg4uaXB2cy52MS5TdGF0cyKDAQoMU2VydmljZVN0YXRzEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIdCgVzdGF0cxgCIAEoCzIOLmlwdnMudjEuU3RhdHMSLwoMZGVzdGluYXRpb25zGAMgAygLMhkuaXB2cy52MS5EZXN0aW5hdGlvblN0YXRzIpQBChJXYXRjaFN0YXRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoIc2VydmljZXMYAyADKAsyFS5pcHZzLnYxLlNlcnZpY2VTdGF0cyJoChJXYXRjaEV2ZW50c1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEisKCGludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCmFsbG93X2Zhc3QYAyABKAgi+gEKBUV2ZW50EiAKBGtpbmQYASABKA4yEi5pcHZzLnYxLkV2ZW50S2luZBIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSJQoLb2xkX3NlcnZpY2UYAyABKAsyEC5pcHZzLnYxLlNlcnZpY2USJQoLbmV3X3NlcnZpY2UYBCABKAsyEC5pcHZzLnYxLlNlcnZpY2USLQoPb2xkX2Rlc3RpbmF0aW9uGAUgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbhItCg9uZXdfZGVzdGluYXRpb24YBiABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIroBChNXYXRjaEV2ZW50c1Jlc3BvbnNlEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlc3luYxgCIAEoCBIVCg1za2lwcGVkX3RpY2tzGAMgASgNEjIKCHNuYXBzaG90GAQgAygLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucxIeCgZldmVudHMYBSADKAsyDi5pcHZzLnYxLkV2ZW50KqoCCgxDaGFuZ2VBY3Rpb24SHQoZQ0hBTkdFX0FDVElPTl9VTlNQRUNJRklFRBAAEiAKHENIQU5HRV9BQ1RJT05fQ1JFQVRFX1NFUlZJQ0UQARIgChxDSEFOR0VfQUNUSU9OX1VQREFURV9TRVJWSUNFEAISIAocQ0hBTkdFX0FDVElPTl9ERUxFVEVfU0VSVklDRRADEiQKIENIQU5HRV9BQ1RJT05fQ1JFQVRFX0RFU1RJTkFUSU9OEAQSJAogQ0hBTkdFX0FDVElPTl9VUERBVEVfREVTVElOQVRJT04QBRIkCiBDSEFOR0VfQUNUSU9OX0RFTEVURV9ERVNUSU5BVElPThAGEiMKH0NIQU5HRV9BQ1RJT05fRFJBSU5fREVTVElOQVRJT04QByptCglFdmVudEtpbmQSGgoWRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX0tJTkRfQURERUQQARIWChJFVkVOVF9LSU5EX1VQREFURUQQAhIWChJFVkVOVF9LSU5EX1JFTU9WRUQQAzLVDQoLSXB2c1NlcnZpY2USSwoMTGlzdFNlcnZpY2VzEhwuaXB2cy52MS5MaXN0U2VydmljZXNSZXF1ZXN0Gh0uaXB2cy52MS5MaXN0U2VydmljZXNSZXNwb25zZRJFCgpHZXRTZXJ2aWNlEhouaXB2cy52MS5HZXRTZXJ2aWNlUmVxdWVzdBobLmlwdnMudjEuR2V0U2VydmljZVJlc3BvbnNlEk4KDUNyZWF0ZVNlcnZpY2USHS5pcHZzLnYxLkNyZWF0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5DcmVhdGVTZXJ2aWNlUmVzcG9uc2USTgoNVXBkYXRlU2VydmljZRIdLmlwdnMudjEuVXBkYXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLlVwZGF0ZVNlcnZpY2VSZXNwb25zZRJOCg1EZWxldGVTZXJ2aWNlEh0uaXB2cy52MS5EZWxldGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuRGVsZXRlU2VydmljZVJlc3BvbnNlEjYKBUZsdXNoEhUuaXB2cy52MS5GbHVzaFJlcXVlc3QaFi5pcHZzLnYxLkZsdXNoUmVzcG9uc2USVwoQTGlzdERlc3RpbmF0aW9ucxIgLmlwdnMudjEuTGlzdERlc3RpbmF0aW9uc1JlcXVlc3QaIS5pcHZzLnYxLkxpc3REZXN0aW5hdGlvbnNSZXNwb25zZRJaChFDcmVhdGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5DcmVhdGVEZXN0aW5hdGlvblJlc3BvbnNlEloKEVVwZGF0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5VcGRhdGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLlVwZGF0ZURlc3RpbmF0aW9uUmVzcG9uc2USWgoRRGVsZXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLkRlbGV0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuRGVsZXRlRGVzdGluYXRpb25SZXNwb25zZRI2CgVCYXRjaBIVLmlwdnMudjEuQmF0Y2hSZXF1ZXN0GhYuaXB2cy52MS5CYXRjaFJlc3BvbnNlEjYKBUFwcGx5EhUuaXB2cy52MS5BcHBseVJlcXVlc3QaFi5pcHZzLnYxLkFwcGx5UmVzcG9uc2USTgoNVXBzZXJ0U2VydmljZRIdLmlwdnMudjEuVXBzZXJ0U2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLlVwc2VydFNlcnZpY2VSZXNwb25zZRJaChFVcHNlcnREZXN0aW5hdGlvbhIhLmlwdnMudjEuVXBzZXJ0RGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5VcHNlcnREZXN0aW5hdGlvblJlc3BvbnNlEkIKCUdldENvbmZpZxIZLmlwdnMudjEuR2V0Q29uZmlnUmVxdWVzdBoaLmlwdnMudjEuR2V0Q29uZmlnUmVzcG9uc2USQgoJU2V0Q29uZmlnEhkuaXB2cy52MS5TZXRDb25maWdSZXF1ZXN0GhouaXB2cy52MS5TZXRDb25maWdSZXNwb25zZRI8CgdHZXRJbmZvEhcuaXB2cy52MS5HZXRJbmZvUmVxdWVzdBoYLmlwdnMudjEuR2V0SW5mb1Jlc3BvbnNlEksKDFplcm9Db3VudGVycxIcLmlwdnMudjEuWmVyb0NvdW50ZXJzUmVxdWVzdBodLmlwdnMudjEuWmVyb0NvdW50ZXJzUmVzcG9uc2USSAoLU3RhcnREYWVtb24SGy5pcHZzLnYxLlN0YXJ0RGFlbW9uUmVxdWVzdBocLmlwdnMudjEuU3RhcnREYWVtb25SZXNwb25zZRJFCgpTdG9wRGFlbW9uEhouaXB2cy52MS5TdG9wRGFlbW9uUmVxdWVzdBobLmlwdnMudjEuU3RvcERhZW1vblJlc3BvbnNlEkgKC0xpc3REYWVtb25zEhsuaXB2cy52MS5MaXN0RGFlbW9uc1JlcXVlc3QaHC5pcHZzLnYxLkxpc3REYWVtb25zUmVzcG9uc2USRwoKV2F0Y2hTdGF0cxIaLmlwdnMudjEuV2F0Y2hTdGF0c1JlcXVlc3QaGy5pcHZzLnYxLldhdGNoU3RhdHNSZXNwb25zZTABEkoKC1dhdGNoRXZlbnRzEhsuaXB2cy52MS5XYXRjaEV2ZW50c1JlcXVlc3QaHC5pcHZzLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
+  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEiRgoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgiSgoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zImkKEUdldFNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAyABKAgiRwoSR2V0U2VydmljZVJlc3BvbnNlEjEKB3NlcnZpY2UYASABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIkwKFENyZWF0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIhCgdzZXJ2aWNlGAIgASgLMhAuaXB2cy52MS5TZXJ2aWNlIhcKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZSJMChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVVcGRhdGVTZXJ2aWNlUmVzcG9uc2UiTgoURGVsZXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZCIXChVEZWxldGVTZXJ2aWNlUmVzcG9uc2UiIQoMRmx1c2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSIPCg1GbHVzaFJlc3BvbnNlIlEKF0xpc3REZXN0aW5hdGlvbnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiRgoYTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlEioKDGRlc3RpbmF0aW9ucxgBIAMoCzIULmlwdnMudjEuRGVzdGluYXRpb24ifQoYQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGUNyZWF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGVVwZGF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYRGVsZXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGURlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2Ui2gIKDkJhdGNoT3BlcmF0aW9uEioKDmNyZWF0ZV9zZXJ2aWNlGAEgASgLMhAuaXB2cy52MS5TZXJ2aWNlSAASKgoOdXBkYXRlX3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIsCg5kZWxldGVfc2VydmljZRgDIAEoCzISLmlwdnMudjEuU2VydmljZUlkSAASOwoSY3JlYXRlX2Rlc3RpbmF0aW9uGAQgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEnVwZGF0ZV9kZXN0aW5hdGlvbhgFIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IABI7ChJkZWxldGVfZGVzdGluYXRpb24YBiABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSABCCwoJb3BlcmF0aW9uImYKFERlc3RpbmF0aW9uT3BlcmF0aW9uEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgCIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iTgoMQmF0Y2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIrCgpvcGVyYXRpb25zGAIgAygLMhcuaXB2cy52MS5CYXRjaE9wZXJhdGlvbiI7CgtCYXRjaFJlc3VsdBIMCgRjb2RlGAEgASgFEg0KBWVycm5vGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiRwoNQmF0Y2hSZXNwb25zZRIlCgdyZXN1bHRzGAEgAygLMhQuaXB2cy52MS5CYXRjaFJlc3VsdBIPCgdhcHBsaWVkGAIgASgNIkMKCkFwcGx5U2NvcGUSEQoJYWRkcmVzc2VzGAEgAygJEhAKCHByZWZpeGVzGAIgAygJEhAKCGZ3X21hcmtzGAMgAygNIr8BCgxBcHBseVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjIKCHNlcnZpY2VzGAIgAygLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucxIiCgVzY29wZRgDIAEoCzITLmlwdnMudjEuQXBwbHlTY29wZRIPCgdkcnlfcnVuGAQgASgIEg0KBXBydW5lGAUgASgIEg0KBWRyYWluGAYgASgIEhUKDWZhaWx1cmVzX29ubHkYByABKAgiwAEKBkNoYW5nZRIlCgZhY3Rpb24YASABKA4yFS5pcHZzLnYxLkNoYW5nZUFjdGlvbhIhCgdzZXJ2aWNlGAIgASgLMhAuaXB2cy52MS5TZXJ2aWNlEikKC2Rlc3RpbmF0aW9uGAMgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbhITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgRjb2RlGAUgASgFEg0KBWVycm5vGAYgASgJEg8KB21lc3NhZ2UYByABKAkiUgoNQXBwbHlSZXNwb25zZRIgCgdjaGFuZ2VzGAEgAygLMg8uaXB2cy52MS5DaGFuZ2USDwoHYXBwbGllZBgCIAEoDRIOCgZmYWlsZWQYAyABKA0iQAoYQXBwbHlXaXRoUHJvZ3Jlc3NSZXF1ZXN0EiQKBWFwcGx5GAEgASgLMhUuaXB2cy52MS5BcHBseVJlcXVlc3QiLgoNQXBwbHlQcm9ncmVzcxIPCgdwbGFubmVkGAEgASgNEgwKBGRvbmUYAiABKA0iegoZQXBwbHlXaXRoUHJvZ3Jlc3NSZXNwb25zZRIqCghwcm9ncmVzcxgBIAEoCzIWLmlwdnMudjEuQXBwbHlQcm9ncmVzc0gAEigKBnJlc3VsdBgCIAEoCzIWLmlwdnMudjEuQXBwbHlSZXNwb25zZUgAQgcKBWV2ZW50IlwKFFVwc2VydFNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIxCgdzZXJ2aWNlGAIgASgLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucyI5ChVVcHNlcnRTZXJ2aWNlUmVzcG9uc2USIAoHY2hhbmdlcxgBIAMoCzIPLmlwdnMudjEuQ2hhbmdlIn0KGFVwc2VydERlc3RpbmF0aW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEikKC2Rlc3RpbmF0aW9uGAMgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbiIsChlVcHNlcnREZXN0aW5hdGlvblJlc3BvbnNlEg8KB2NyZWF0ZWQYASABKAgiJQoQR2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiNAoRR2V0Q29uZmlnUmVzcG9uc2USHwoGY29uZmlnGAEgASgLMg8uaXB2cy52MS5Db25maWciRgoQU2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHwoGY29uZmlnGAIgASgLMg8uaXB2cy52MS5Db25maWciEwoRU2V0Q29uZmlnUmVzcG9uc2UiIwoOR2V0SW5mb1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIi4KD0dldEluZm9SZXNwb25zZRIbCgRpbmZvGAEgASgLMg0uaXB2cy52MS5JbmZvIk0KE1plcm9Db3VudGVyc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZCIWChRaZXJvQ291bnRlcnNSZXNwb25zZSJIChJTdGFydERhZW1vblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEh8KBmRhZW1vbhgCIAEoCzIPLmlwdnMudjEuRGFlbW9uIhUKE1N0YXJ0RGFlbW9uUmVzcG9uc2UiSwoRU3RvcERhZW1vblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKBXN0YXRlGAIgASgOMhQuaXB2cy52MS5EYWVtb25TdGF0ZSIUChJTdG9wRGFlbW9uUmVzcG9uc2UiJwoSTGlzdERhZW1vbnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSI3ChNMaXN0RGFlbW9uc1Jlc3BvbnNlEiAKB2RhZW1vbnMYASADKAsyDy5pcHZzLnYxLkRhZW1vbiKNAQoRV2F0Y2hTdGF0c1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiQKCHNlcnZpY2VzGAIgAygLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKwoIaW50ZXJ2YWwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKYWxsb3dfZmFzdBgEIAEoCCLKAQoQRGVzdGluYXRpb25TdGF0cxIuCg5hZGRyZXNzX2ZhbWlseRgBIAEoDjIWLmlwdnMudjEuQWRkcmVzc0ZhbWlseRIPCgdhZGRyZXNzGAIgASgJEgwKBHBvcnQYAyABKA0SDgoGd2VpZ2h0GAQgASgNEhoKEmFjdGl2ZV9jb25uZWN0aW9ucxgFIAEoDRIcChRpbmFjdGl2ZV9jb25uZWN0aW9ucxgGIAEoDRIdCgVzdGF0cxgHIAEoCzIOLmlwdnMudjEuU3RhdHMigwEKDFNlcnZpY2VTdGF0cxIjCgdzZXJ2aWNlGAEgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSHQoFc3RhdHMYAiABKAsyDi5pcHZzLnYxLlN0YXRzEi8KDGRlc3RpbmF0aW9ucxgDIAMoCzIZLmlwdnMudjEuRGVzdGluYXRpb25TdGF0cyKUAQoSV2F0Y2hTdGF0c1Jlc3BvbnNlEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKCGludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKCHNlcnZpY2VzGAMgAygLMhUuaXB2cy52MS5TZXJ2aWNlU3RhdHMiaAoSV2F0Y2hFdmVudHNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIrCghpbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgphbGxvd19mYXN0GAMgASgIIvoBCgVFdmVudBIgCgRraW5kGAEgASgOMhIuaXB2cy52MS5FdmVudEtpbmQSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEiUKC29sZF9zZXJ2aWNlGAMgASgLMhAuaXB2cy52MS5TZXJ2aWNlEiUKC25ld19zZXJ2aWNlGAQgASgLMhAuaXB2cy52MS5TZXJ2aWNlEi0KD29sZF9kZXN0aW5hdGlvbhgFIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24SLQoPbmV3X2Rlc3RpbmF0aW9uGAYgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbiK6AQoTV2F0Y2hFdmVudHNSZXNwb25zZRIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZXN5bmMYAiABKAgSFQoNc2tpcHBlZF90aWNrcxgDIAEoDRIyCghzbmFwc2hvdBgEIAMoCzIgLmlwdnMudjEuU2VydmljZVdpdGhEZXN0aW5hdGlvbnMSHgoGZXZlbnRzGAUgAygLMg4uaXB2cy52MS5FdmVudCqqAgoMQ2hhbmdlQWN0aW9uEh0KGUNIQU5HRV9BQ1RJT05fVU5TUEVDSUZJRUQQABIgChxDSEFOR0VfQUNUSU9OX0NSRUFURV9TRVJWSUNFEAESIAocQ0hBTkdFX0FDVElPTl9VUERBVEVfU0VSVklDRRACEiAKHENIQU5HRV9BQ1RJT05fREVMRVRFX1NFUlZJQ0UQAxIkCiBDSEFOR0VfQUNUSU9OX0NSRUFURV9ERVNUSU5BVElPThAEEiQKIENIQU5HRV9BQ1RJT05fVVBEQVRFX0RFU1RJTkFUSU9OEAUSJAogQ0hBTkdFX0FDVElPTl9ERUxFVEVfREVTVElOQVRJT04QBhIjCh9DSEFOR0VfQUNUSU9OX0RSQUlOX0RFU1RJTkFUSU9OEAcqbQoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIUChBFVkVOVF9LSU5EX0FEREVEEAESFgoSRVZFTlRfS0lORF9VUERBVEVEEAISFgoSRVZFTlRfS0lORF9SRU1PVkVEEAMysw4KC0lwdnNTZXJ2aWNlEksKDExpc3RTZXJ2aWNlcxIcLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVxdWVzdBodLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVzcG9uc2USRQoKR2V0U2VydmljZRIaLmlwdnMudjEuR2V0U2VydmljZVJlcXVlc3QaGy5pcHZzLnYxLkdldFNlcnZpY2VSZXNwb25zZRJOCg1DcmVhdGVTZXJ2aWNlEh0uaXB2cy52MS5DcmVhdGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuQ3JlYXRlU2VydmljZVJlc3BvbnNlEk4KDVVwZGF0ZVNlcnZpY2USHS5pcHZzLnYxLlVwZGF0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5VcGRhdGVTZXJ2aWNlUmVzcG9uc2USTgoNRGVsZXRlU2VydmljZRIdLmlwdnMudjEuRGVsZXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLkRlbGV0ZVNlcnZpY2VSZXNwb25zZRI2CgVGbHVzaBIVLmlwdnMudjEuRmx1c2hSZXF1ZXN0GhYuaXB2cy52MS5GbHVzaFJlc3BvbnNlElcKEExpc3REZXN0aW5hdGlvbnMSIC5pcHZzLnYxLkxpc3REZXN0aW5hdGlvbnNSZXF1ZXN0GiEuaXB2cy52MS5MaXN0RGVzdGluYXRpb25zUmVzcG9uc2USWgoRQ3JlYXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLkNyZWF0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZRJaChFVcGRhdGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5VcGRhdGVEZXN0aW5hdGlvblJlc3BvbnNlEloKEURlbGV0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5EZWxldGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLkRlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2USNgoFQmF0Y2gSFS5pcHZzLnYxLkJhdGNoUmVxdWVzdBoWLmlwdnMudjEuQmF0Y2hSZXNwb25zZRI2CgVBcHBseRIVLmlwdnMudjEuQXBwbHlSZXF1ZXN0GhYuaXB2cy52MS5BcHBseVJlc3BvbnNlElwKEUFwcGx5V2l0aFByb2dyZXNzEiEuaXB2cy52MS5BcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QaIi5pcHZzLnYxLkFwcGx5V2l0aFByb2dyZXNzUmVzcG9uc2UwARJOCg1VcHNlcnRTZXJ2aWNlEh0uaXB2cy52MS5VcHNlcnRTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuVXBzZXJ0U2VydmljZVJlc3BvbnNlEloKEVVwc2VydERlc3RpbmF0aW9uEiEuaXB2cy52MS5VcHNlcnREZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLlVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USQgoJR2V0Q29uZmlnEhkuaXB2cy52MS5HZXRDb25maWdSZXF1ZXN0GhouaXB2cy52MS5HZXRDb25maWdSZXNwb25zZRJCCglTZXRDb25maWcSGS5pcHZzLnYxLlNldENvbmZpZ1JlcXVlc3QaGi5pcHZzLnYxLlNldENvbmZpZ1Jlc3BvbnNlEjwKB0dldEluZm8SFy5pcHZzLnYxLkdldEluZm9SZXF1ZXN0GhguaXB2cy52MS5HZXRJbmZvUmVzcG9uc2USSwoMWmVyb0NvdW50ZXJzEhwuaXB2cy52MS5aZXJvQ291bnRlcnNSZXF1ZXN0Gh0uaXB2cy52MS5aZXJvQ291bnRlcnNSZXNwb25zZRJICgtTdGFydERhZW1vbhIbLmlwdnMudjEuU3RhcnREYWVtb25SZXF1ZXN0GhwuaXB2cy52MS5TdGFydERhZW1vblJlc3BvbnNlEkUKClN0b3BEYWVtb24SGi5pcHZzLnYxLlN0b3BEYWVtb25SZXF1ZXN0GhsuaXB2cy52MS5TdG9wRGFlbW9uUmVzcG9uc2USSAoLTGlzdERhZW1vbnMSGy5pcHZzLnYxLkxpc3REYWVtb25zUmVxdWVzdBocLmlwdnMudjEuTGlzdERhZW1vbnNSZXNwb25zZRJHCgpXYXRjaFN0YXRzEhouaXB2cy52MS5XYXRjaFN0YXRzUmVxdWVzdBobLmlwdnMudjEuV2F0Y2hTdGF0c1Jlc3BvbnNlMAESSgoLV2F0Y2hFdmVudHMSGy5pcHZzLnYxLldhdGNoRXZlbnRzUmVxdWVzdBocLmlwdnMudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
 
 /**
  * @generated from message ipvs.v1.ListServicesRequest
@@ -839,6 +839,84 @@ export const ApplyResponseSchema: GenMessage<ApplyResponse> = /*@__PURE__*/
   messageDesc(file_ipvs_v1_ipvs, 28);
 
 /**
+ * @generated from message ipvs.v1.ApplyWithProgressRequest
+ */
+export type ApplyWithProgressRequest = Message<"ipvs.v1.ApplyWithProgressRequest"> & {
+  /**
+   * @generated from field: ipvs.v1.ApplyRequest apply = 1;
+   */
+  apply?: ApplyRequest | undefined;
+};
+
+/**
+ * Describes the message ipvs.v1.ApplyWithProgressRequest.
+ * Use `create(ApplyWithProgressRequestSchema)` to create a new message.
+ */
+export const ApplyWithProgressRequestSchema: GenMessage<ApplyWithProgressRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 29);
+
+/**
+ * How far an Apply has got.
+ *
+ * @generated from message ipvs.v1.ApplyProgress
+ */
+export type ApplyProgress = Message<"ipvs.v1.ApplyProgress"> & {
+  /**
+   * Changes in the plan.
+   *
+   * @generated from field: uint32 planned = 1;
+   */
+  planned: number;
+
+  /**
+   * Changes made so far (applied or refused).
+   *
+   * @generated from field: uint32 done = 2;
+   */
+  done: number;
+};
+
+/**
+ * Describes the message ipvs.v1.ApplyProgress.
+ * Use `create(ApplyProgressSchema)` to create a new message.
+ */
+export const ApplyProgressSchema: GenMessage<ApplyProgress> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 30);
+
+/**
+ * @generated from message ipvs.v1.ApplyWithProgressResponse
+ */
+export type ApplyWithProgressResponse = Message<"ipvs.v1.ApplyWithProgressResponse"> & {
+  /**
+   * @generated from oneof ipvs.v1.ApplyWithProgressResponse.event
+   */
+  event: {
+    /**
+     * While it runs.
+     *
+     * @generated from field: ipvs.v1.ApplyProgress progress = 1;
+     */
+    value: ApplyProgress;
+    case: "progress";
+  } | {
+    /**
+     * The last message: what Apply returns.
+     *
+     * @generated from field: ipvs.v1.ApplyResponse result = 2;
+     */
+    value: ApplyResponse;
+    case: "result";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ipvs.v1.ApplyWithProgressResponse.
+ * Use `create(ApplyWithProgressResponseSchema)` to create a new message.
+ */
+export const ApplyWithProgressResponseSchema: GenMessage<ApplyWithProgressResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 31);
+
+/**
  * @generated from message ipvs.v1.UpsertServiceRequest
  */
 export type UpsertServiceRequest = Message<"ipvs.v1.UpsertServiceRequest"> & {
@@ -863,7 +941,7 @@ export type UpsertServiceRequest = Message<"ipvs.v1.UpsertServiceRequest"> & {
  * Use `create(UpsertServiceRequestSchema)` to create a new message.
  */
 export const UpsertServiceRequestSchema: GenMessage<UpsertServiceRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 29);
+  messageDesc(file_ipvs_v1_ipvs, 32);
 
 /**
  * @generated from message ipvs.v1.UpsertServiceResponse
@@ -882,7 +960,7 @@ export type UpsertServiceResponse = Message<"ipvs.v1.UpsertServiceResponse"> & {
  * Use `create(UpsertServiceResponseSchema)` to create a new message.
  */
 export const UpsertServiceResponseSchema: GenMessage<UpsertServiceResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 30);
+  messageDesc(file_ipvs_v1_ipvs, 33);
 
 /**
  * @generated from message ipvs.v1.UpsertDestinationRequest
@@ -916,7 +994,7 @@ export type UpsertDestinationRequest = Message<"ipvs.v1.UpsertDestinationRequest
  * Use `create(UpsertDestinationRequestSchema)` to create a new message.
  */
 export const UpsertDestinationRequestSchema: GenMessage<UpsertDestinationRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 31);
+  messageDesc(file_ipvs_v1_ipvs, 34);
 
 /**
  * @generated from message ipvs.v1.UpsertDestinationResponse
@@ -935,7 +1013,7 @@ export type UpsertDestinationResponse = Message<"ipvs.v1.UpsertDestinationRespon
  * Use `create(UpsertDestinationResponseSchema)` to create a new message.
  */
 export const UpsertDestinationResponseSchema: GenMessage<UpsertDestinationResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 32);
+  messageDesc(file_ipvs_v1_ipvs, 35);
 
 /**
  * @generated from message ipvs.v1.GetConfigRequest
@@ -955,7 +1033,7 @@ export type GetConfigRequest = Message<"ipvs.v1.GetConfigRequest"> & {
  * Use `create(GetConfigRequestSchema)` to create a new message.
  */
 export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 33);
+  messageDesc(file_ipvs_v1_ipvs, 36);
 
 /**
  * @generated from message ipvs.v1.GetConfigResponse
@@ -974,7 +1052,7 @@ export type GetConfigResponse = Message<"ipvs.v1.GetConfigResponse"> & {
  * Use `create(GetConfigResponseSchema)` to create a new message.
  */
 export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 34);
+  messageDesc(file_ipvs_v1_ipvs, 37);
 
 /**
  * @generated from message ipvs.v1.SetConfigRequest
@@ -1001,7 +1079,7 @@ export type SetConfigRequest = Message<"ipvs.v1.SetConfigRequest"> & {
  * Use `create(SetConfigRequestSchema)` to create a new message.
  */
 export const SetConfigRequestSchema: GenMessage<SetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 35);
+  messageDesc(file_ipvs_v1_ipvs, 38);
 
 /**
  * @generated from message ipvs.v1.SetConfigResponse
@@ -1014,7 +1092,7 @@ export type SetConfigResponse = Message<"ipvs.v1.SetConfigResponse"> & {
  * Use `create(SetConfigResponseSchema)` to create a new message.
  */
 export const SetConfigResponseSchema: GenMessage<SetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 36);
+  messageDesc(file_ipvs_v1_ipvs, 39);
 
 /**
  * @generated from message ipvs.v1.GetInfoRequest
@@ -1034,7 +1112,7 @@ export type GetInfoRequest = Message<"ipvs.v1.GetInfoRequest"> & {
  * Use `create(GetInfoRequestSchema)` to create a new message.
  */
 export const GetInfoRequestSchema: GenMessage<GetInfoRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 37);
+  messageDesc(file_ipvs_v1_ipvs, 40);
 
 /**
  * @generated from message ipvs.v1.GetInfoResponse
@@ -1053,7 +1131,7 @@ export type GetInfoResponse = Message<"ipvs.v1.GetInfoResponse"> & {
  * Use `create(GetInfoResponseSchema)` to create a new message.
  */
 export const GetInfoResponseSchema: GenMessage<GetInfoResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 38);
+  messageDesc(file_ipvs_v1_ipvs, 41);
 
 /**
  * @generated from message ipvs.v1.ZeroCountersRequest
@@ -1080,7 +1158,7 @@ export type ZeroCountersRequest = Message<"ipvs.v1.ZeroCountersRequest"> & {
  * Use `create(ZeroCountersRequestSchema)` to create a new message.
  */
 export const ZeroCountersRequestSchema: GenMessage<ZeroCountersRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 39);
+  messageDesc(file_ipvs_v1_ipvs, 42);
 
 /**
  * @generated from message ipvs.v1.ZeroCountersResponse
@@ -1093,7 +1171,7 @@ export type ZeroCountersResponse = Message<"ipvs.v1.ZeroCountersResponse"> & {
  * Use `create(ZeroCountersResponseSchema)` to create a new message.
  */
 export const ZeroCountersResponseSchema: GenMessage<ZeroCountersResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 40);
+  messageDesc(file_ipvs_v1_ipvs, 43);
 
 /**
  * @generated from message ipvs.v1.StartDaemonRequest
@@ -1120,7 +1198,7 @@ export type StartDaemonRequest = Message<"ipvs.v1.StartDaemonRequest"> & {
  * Use `create(StartDaemonRequestSchema)` to create a new message.
  */
 export const StartDaemonRequestSchema: GenMessage<StartDaemonRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 41);
+  messageDesc(file_ipvs_v1_ipvs, 44);
 
 /**
  * @generated from message ipvs.v1.StartDaemonResponse
@@ -1133,7 +1211,7 @@ export type StartDaemonResponse = Message<"ipvs.v1.StartDaemonResponse"> & {
  * Use `create(StartDaemonResponseSchema)` to create a new message.
  */
 export const StartDaemonResponseSchema: GenMessage<StartDaemonResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 42);
+  messageDesc(file_ipvs_v1_ipvs, 45);
 
 /**
  * @generated from message ipvs.v1.StopDaemonRequest
@@ -1160,7 +1238,7 @@ export type StopDaemonRequest = Message<"ipvs.v1.StopDaemonRequest"> & {
  * Use `create(StopDaemonRequestSchema)` to create a new message.
  */
 export const StopDaemonRequestSchema: GenMessage<StopDaemonRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 43);
+  messageDesc(file_ipvs_v1_ipvs, 46);
 
 /**
  * @generated from message ipvs.v1.StopDaemonResponse
@@ -1173,7 +1251,7 @@ export type StopDaemonResponse = Message<"ipvs.v1.StopDaemonResponse"> & {
  * Use `create(StopDaemonResponseSchema)` to create a new message.
  */
 export const StopDaemonResponseSchema: GenMessage<StopDaemonResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 44);
+  messageDesc(file_ipvs_v1_ipvs, 47);
 
 /**
  * @generated from message ipvs.v1.ListDaemonsRequest
@@ -1193,7 +1271,7 @@ export type ListDaemonsRequest = Message<"ipvs.v1.ListDaemonsRequest"> & {
  * Use `create(ListDaemonsRequestSchema)` to create a new message.
  */
 export const ListDaemonsRequestSchema: GenMessage<ListDaemonsRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 45);
+  messageDesc(file_ipvs_v1_ipvs, 48);
 
 /**
  * @generated from message ipvs.v1.ListDaemonsResponse
@@ -1212,7 +1290,7 @@ export type ListDaemonsResponse = Message<"ipvs.v1.ListDaemonsResponse"> & {
  * Use `create(ListDaemonsResponseSchema)` to create a new message.
  */
 export const ListDaemonsResponseSchema: GenMessage<ListDaemonsResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 46);
+  messageDesc(file_ipvs_v1_ipvs, 49);
 
 /**
  * @generated from message ipvs.v1.WatchStatsRequest
@@ -1256,7 +1334,7 @@ export type WatchStatsRequest = Message<"ipvs.v1.WatchStatsRequest"> & {
  * Use `create(WatchStatsRequestSchema)` to create a new message.
  */
 export const WatchStatsRequestSchema: GenMessage<WatchStatsRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 47);
+  messageDesc(file_ipvs_v1_ipvs, 50);
 
 /**
  * Counters of one destination.
@@ -1319,7 +1397,7 @@ export type DestinationStats = Message<"ipvs.v1.DestinationStats"> & {
  * Use `create(DestinationStatsSchema)` to create a new message.
  */
 export const DestinationStatsSchema: GenMessage<DestinationStats> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 48);
+  messageDesc(file_ipvs_v1_ipvs, 51);
 
 /**
  * Counters of one service and its destinations.
@@ -1354,7 +1432,7 @@ export type ServiceStats = Message<"ipvs.v1.ServiceStats"> & {
  * Use `create(ServiceStatsSchema)` to create a new message.
  */
 export const ServiceStatsSchema: GenMessage<ServiceStats> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 49);
+  messageDesc(file_ipvs_v1_ipvs, 52);
 
 /**
  * @generated from message ipvs.v1.WatchStatsResponse
@@ -1387,7 +1465,7 @@ export type WatchStatsResponse = Message<"ipvs.v1.WatchStatsResponse"> & {
  * Use `create(WatchStatsResponseSchema)` to create a new message.
  */
 export const WatchStatsResponseSchema: GenMessage<WatchStatsResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 50);
+  messageDesc(file_ipvs_v1_ipvs, 53);
 
 /**
  * @generated from message ipvs.v1.WatchEventsRequest
@@ -1421,7 +1499,7 @@ export type WatchEventsRequest = Message<"ipvs.v1.WatchEventsRequest"> & {
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 51);
+  messageDesc(file_ipvs_v1_ipvs, 54);
 
 /**
  * One change: to a service (no destination fields set) or to one of its destinations.
@@ -1477,7 +1555,7 @@ export type Event = Message<"ipvs.v1.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 52);
+  messageDesc(file_ipvs_v1_ipvs, 55);
 
 /**
  * @generated from message ipvs.v1.WatchEventsResponse
@@ -1524,7 +1602,7 @@ export type WatchEventsResponse = Message<"ipvs.v1.WatchEventsResponse"> & {
  * Use `create(WatchEventsResponseSchema)` to create a new message.
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
-  messageDesc(file_ipvs_v1_ipvs, 53);
+  messageDesc(file_ipvs_v1_ipvs, 56);
 
 /**
  * What an Apply does to one object.
@@ -1771,6 +1849,18 @@ export const IpvsService: GenService<{
     methodKind: "unary";
     input: typeof ApplyRequestSchema;
     output: typeof ApplyResponseSchema;
+  },
+  /**
+   * Apply, telling how far it has got: first the number of planned changes,
+   * then how many are done (a few times a second), last the ApplyResponse.
+   * For progress bars on large states.
+   *
+   * @generated from rpc ipvs.v1.IpvsService.ApplyWithProgress
+   */
+  applyWithProgress: {
+    methodKind: "server_streaming";
+    input: typeof ApplyWithProgressRequestSchema;
+    output: typeof ApplyWithProgressResponseSchema;
   },
   /**
    * Creates the service, or updates it to these options, and creates or
