@@ -1,6 +1,6 @@
 // `npm run bench:scale [-- 10000x10 [1000]]`: ipvsd at scale, each run a
 // fresh user-mode Linux boot, median of 3, the server as its own process:
-//   state:    Apply N x D from empty vs ipvsadm -R; list it all vs ipvsadm -Ln;
+//   state:    Apply N x D from empty (failures_only) vs ipvsadm -R; list it all vs ipvsadm -Ln;
 //             the server's CPU per WatchStats tick; its peak RSS
 //   watchers: W WatchStats streams on one namespace (100 x 10 rules): kernel
 //             dumps per tick, and p50/p99 of a unary write alone and while they stream

@@ -4,6 +4,7 @@
 import { addressBytes, familyOf, formatHostPort } from './address.js';
 import { AF_INET6 } from './constants.js';
 import { destinationDifferences, serviceDifferences } from './diff.js';
+import type { Drainer } from './drain.js';
 import type { BatchItemResult, Handle, NormalBatchOp } from './handle.js';
 import type { Destination, DestinationInput, Service, ServiceId, ServiceInput, ServiceWithDestinations } from './model.js';
 import {
@@ -31,6 +32,12 @@ export interface ApplyOptions {
   scope?: Scope;
   /** Destinations to remove get weight 0 instead of being deleted (the caller deletes them later). */
   drain?: boolean;
+  /**
+   * With drain: hand drained destinations, and those found already drained,
+   * to this Drainer, which deletes each when idle or after `drainTimeoutMs`.
+   */
+  drainer?: Drainer;
+  drainTimeoutMs?: number;
 }
 
 export type ChangeAction =
@@ -81,7 +88,7 @@ export function owns(scope: Scope | undefined, s: ServiceId & { address: string;
  * does not own. Deletions come first, then creates and updates, so a
  * replaced object never collides with its old self.
  */
-export function plan(current: readonly ServiceWithDestinations[], desired: readonly DesiredService[], o: ApplyOptions = {}): Change[] {
+export function plan(current: readonly ServiceWithDestinations[], desired: readonly DesiredService[], o: ApplyOptions & Pick<ApplyRun, 'dryRun'> = {}): Change[] {
   const want = new Map<string, { svc: NormalService; dests: Map<string, NormalDestination> }>();
   desired.forEach((d, i) => {
     let svc: NormalService;
@@ -142,6 +149,9 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
       if (o.drain) {
         if (cd.weight !== 0) {
           additions.push({ action: 'drainDestination', service: svc, destination: { ...nd, weight: 0 }, before: cd, description: `drainDestination ${dk} of ${key}: weight ${cd.weight} -> 0` });
+        } else if (o.drainer && !o.dryRun) {
+          // Drained by an earlier Apply (perhaps before a restart): it still goes when idle.
+          o.drainer.add(svc, nd, o.drainTimeoutMs ?? 0);
         }
       } else {
         removals.push({ action: 'deleteDestination', service: svc, destination: nd, before: cd, description: `deleteDestination ${dk} of ${key}` });
@@ -196,6 +206,11 @@ export async function applyState(h: Handle, desired: readonly DesiredService[], 
     return { changes, results: changes.map(() => ({ ok: true })) };
   }
   const results = await h.batchNormal(changes.map(batchOpOf), o.onProgress);
+  if (o.drainer) {
+    changes.forEach((c, i) => {
+      if (c.action === 'drainDestination' && results[i]!.ok) o.drainer!.add(c.service, c.destination!, o.drainTimeoutMs ?? 0);
+    });
+  }
   return {
     changes,
     results: results.map((r, i) => (r.ok ? r : { ok: false, error: r.error.within(changes[i]!.description, i) })),

@@ -4,6 +4,7 @@
 // io_uring_enter carries, for every socket, the request and the reads of its
 // first two datagrams (the data, then NLMSG_DONE, which the kernel queues as
 // the first is read). A dump longer than that finishes on its own socket.
+import type { Request } from './conn.js';
 import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
 import { Flags, writeMessage } from './message.js';
@@ -15,11 +16,6 @@ const ENOBUFS = 105;
 const WIDTH = 32;
 /** Operations per socket per round: the send and two receives. */
 const OPS = 3;
-
-export interface DumpRequest {
-  type: number;
-  payload: Uint8Array;
-}
 
 export class Pipeline {
   private seq = Math.floor(Math.random() * 0x7fffffff);
@@ -54,11 +50,11 @@ export class Pipeline {
    * for the caller to run again); throws the first kernel or decoder error,
    * its index being that of the failed dump.
    */
-  run(requests: readonly DumpRequest[], first: number, read: (i: number, payload: Buffer) => void): DumpEnd[] {
+  run(requests: readonly Request[], first: number, read: (i: number, payload: Buffer) => void): DumpEnd[] {
     const readers = requests.map((r, i) => {
       const sock = this.sockets[i]!;
       this.seq = (this.seq + 1) >>> 0;
-      const len = writeMessage(sock.sendBuffer, 0, r.type, Flags.Request | Flags.Dump, this.seq, r.payload);
+      const len = writeMessage(sock.sendBuffer, 0, r.type, Flags.Request | Flags.Dump | (r.flags ?? 0), this.seq, r.payload);
       const fd = sock.descriptor;
       this.ring.send(fd, sock.sendAddress, len, i * OPS, true);
       this.ring.receive(fd, sock.slotAddress(0), SLOT, i * OPS + 1, true);

@@ -4,7 +4,7 @@ import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
-  applyState, describeService, diffState, KernelError, serviceKey, ValidationError, type ApplyRun, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
+  applyState, describeService, diffState, Drainer, KernelError, serviceKey, type Handle, ValidationError, type ApplyRun, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
   type DesiredService, type ServiceWithDestinations, type StateEvent,
 } from '../ipvs/index.js';
 import type * as pbModel from '../../gen/ts/ipvs/v1/model_pb.js';
@@ -111,6 +111,8 @@ function statsMessage(snap: StatsSnapshot, intervalMs: number, wanted?: Set<stri
   });
 }
 
+const MAX_DRAIN_MS = 24 * 3600 * 1000;
+
 /** How often ApplyWithProgress tells how far it has got. */
 const PROGRESS_MS = 100;
 
@@ -185,9 +187,27 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
     throw ctx.signal.reason;
   };
 
+  // One Drainer per handle: a namespace reopened gets a new one, the old stops with its closed handle.
+  const drainers = new WeakMap<Handle, Drainer>();
+  const drainerOf = (handle: Handle) => {
+    let d = drainers.get(handle);
+    if (!d) {
+      drainers.set(handle, (d = new Drainer(handle, (what, why) => o.log.info({ namespace: handle.netns, why }, `drained: ${what}`))));
+    }
+    return d;
+  };
+
   const runApply = async (req: api.ApplyRequest, run: ApplyRun = {}) => {
     const scope = req.scope ? { addresses: req.scope.addresses, prefixes: req.scope.prefixes, fwMarks: req.scope.fwMarks } : undefined;
-    const r = await applyState(h(req.namespace), desiredIn(req.services), { scope, prune: req.prune, drain: req.drain, dryRun: req.dryRun, ...run });
+    const handle = h(req.namespace);
+    let drain = {};
+    if (req.drainTimeout) {
+      const ms = Number(req.drainTimeout.seconds) * 1000 + req.drainTimeout.nanos / 1e6;
+      if (!req.drain || !req.prune) throw new RpcError(status.INVALID_ARGUMENT, 'drain_timeout needs drain and prune', 'drain_timeout');
+      if (!(ms >= 0 && ms <= MAX_DRAIN_MS)) throw new RpcError(status.INVALID_ARGUMENT, 'drain_timeout must be 0 to 24 hours', 'drain_timeout');
+      drain = { drainer: drainerOf(handle), drainTimeoutMs: ms };
+    }
+    const r = await applyState(handle, desiredIn(req.services), { scope, prune: req.prune, drain: req.drain, dryRun: req.dryRun, ...drain, ...run });
     const failed = r.results.filter((x) => !x.ok).length;
     return create(api.ApplyResponseSchema, {
       changes: changesOut(r.changes, r.results, req.failuresOnly && !req.dryRun),

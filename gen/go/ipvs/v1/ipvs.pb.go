@@ -1645,6 +1645,13 @@ type ApplyRequest struct {
 	// failed still count every change). For large states, where reporting
 	// every change costs more than making it. Ignored in a dry run.
 	FailuresOnly bool `protobuf:"varint,7,opt,name=failures_only,json=failuresOnly,proto3" json:"failures_only,omitempty"`
+	// With drain: the server deletes each drained destination once it has no
+	// connections (active or inactive), or when this much time has passed,
+	// whichever is first; unless it is wanted again by then (weight above 0).
+	// Destinations found already drained count from this Apply. Unset: drained
+	// destinations stay at weight 0. At most 24 hours. Pending deletions do not
+	// survive a server restart; the next Apply with drain_timeout resumes them.
+	DrainTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=drain_timeout,json=drainTimeout,proto3" json:"drain_timeout,omitempty"`
 }
 
 func (x *ApplyRequest) Reset() {
@@ -1726,6 +1733,13 @@ func (x *ApplyRequest) GetFailuresOnly() bool {
 		return x.FailuresOnly
 	}
 	return false
+}
+
+func (x *ApplyRequest) GetDrainTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.DrainTimeout
+	}
+	return nil
 }
 
 // One change of an Apply, and what became of it.
@@ -3711,7 +3725,7 @@ var file_ipvs_v1_ipvs_proto_rawDesc = []byte{
 	0x73, 0x65, 0x73, 0x12, 0x1a, 0x0a, 0x08, 0x70, 0x72, 0x65, 0x66, 0x69, 0x78, 0x65, 0x73, 0x18,
 	0x02, 0x20, 0x03, 0x28, 0x09, 0x52, 0x08, 0x70, 0x72, 0x65, 0x66, 0x69, 0x78, 0x65, 0x73, 0x12,
 	0x19, 0x0a, 0x08, 0x66, 0x77, 0x5f, 0x6d, 0x61, 0x72, 0x6b, 0x73, 0x18, 0x03, 0x20, 0x03, 0x28,
-	0x0d, 0x52, 0x07, 0x66, 0x77, 0x4d, 0x61, 0x72, 0x6b, 0x73, 0x22, 0xff, 0x01, 0x0a, 0x0c, 0x41,
+	0x0d, 0x52, 0x07, 0x66, 0x77, 0x4d, 0x61, 0x72, 0x6b, 0x73, 0x22, 0xbf, 0x02, 0x0a, 0x0c, 0x41,
 	0x70, 0x70, 0x6c, 0x79, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x12, 0x1c, 0x0a, 0x09, 0x6e,
 	0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x09,
 	0x6e, 0x61, 0x6d, 0x65, 0x73, 0x70, 0x61, 0x63, 0x65, 0x12, 0x3c, 0x0a, 0x08, 0x73, 0x65, 0x72,
@@ -3727,7 +3741,11 @@ var file_ipvs_v1_ipvs_proto_rawDesc = []byte{
 	0x65, 0x12, 0x14, 0x0a, 0x05, 0x64, 0x72, 0x61, 0x69, 0x6e, 0x18, 0x06, 0x20, 0x01, 0x28, 0x08,
 	0x52, 0x05, 0x64, 0x72, 0x61, 0x69, 0x6e, 0x12, 0x23, 0x0a, 0x0d, 0x66, 0x61, 0x69, 0x6c, 0x75,
 	0x72, 0x65, 0x73, 0x5f, 0x6f, 0x6e, 0x6c, 0x79, 0x18, 0x07, 0x20, 0x01, 0x28, 0x08, 0x52, 0x0c,
-	0x66, 0x61, 0x69, 0x6c, 0x75, 0x72, 0x65, 0x73, 0x4f, 0x6e, 0x6c, 0x79, 0x22, 0x81, 0x02, 0x0a,
+	0x66, 0x61, 0x69, 0x6c, 0x75, 0x72, 0x65, 0x73, 0x4f, 0x6e, 0x6c, 0x79, 0x12, 0x3e, 0x0a, 0x0d,
+	0x64, 0x72, 0x61, 0x69, 0x6e, 0x5f, 0x74, 0x69, 0x6d, 0x65, 0x6f, 0x75, 0x74, 0x18, 0x08, 0x20,
+	0x01, 0x28, 0x0b, 0x32, 0x19, 0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f,
+	0x74, 0x6f, 0x62, 0x75, 0x66, 0x2e, 0x44, 0x75, 0x72, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x0c,
+	0x64, 0x72, 0x61, 0x69, 0x6e, 0x54, 0x69, 0x6d, 0x65, 0x6f, 0x75, 0x74, 0x22, 0x81, 0x02, 0x0a,
 	0x06, 0x43, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x12, 0x2d, 0x0a, 0x06, 0x61, 0x63, 0x74, 0x69, 0x6f,
 	0x6e, 0x18, 0x01, 0x20, 0x01, 0x28, 0x0e, 0x32, 0x15, 0x2e, 0x69, 0x70, 0x76, 0x73, 0x2e, 0x76,
 	0x31, 0x2e, 0x43, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x41, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x06,
@@ -4160,11 +4178,11 @@ var file_ipvs_v1_ipvs_proto_goTypes = []interface{}{
 	(*ServiceId)(nil),                 // 60: ipvs.v1.ServiceId
 	(*Service)(nil),                   // 61: ipvs.v1.Service
 	(*Destination)(nil),               // 62: ipvs.v1.Destination
-	(*Config)(nil),                    // 63: ipvs.v1.Config
-	(*Info)(nil),                      // 64: ipvs.v1.Info
-	(*Daemon)(nil),                    // 65: ipvs.v1.Daemon
-	(DaemonState)(0),                  // 66: ipvs.v1.DaemonState
-	(*durationpb.Duration)(nil),       // 67: google.protobuf.Duration
+	(*durationpb.Duration)(nil),       // 63: google.protobuf.Duration
+	(*Config)(nil),                    // 64: ipvs.v1.Config
+	(*Info)(nil),                      // 65: ipvs.v1.Info
+	(*Daemon)(nil),                    // 66: ipvs.v1.Daemon
+	(DaemonState)(0),                  // 67: ipvs.v1.DaemonState
 	(AddressFamily)(0),                // 68: ipvs.v1.AddressFamily
 	(*Stats)(nil),                     // 69: ipvs.v1.Stats
 	(*timestamppb.Timestamp)(nil),     // 70: google.protobuf.Timestamp
@@ -4196,97 +4214,98 @@ var file_ipvs_v1_ipvs_proto_depIdxs = []int32{
 	25, // 23: ipvs.v1.BatchResponse.results:type_name -> ipvs.v1.BatchResult
 	59, // 24: ipvs.v1.ApplyRequest.services:type_name -> ipvs.v1.ServiceWithDestinations
 	27, // 25: ipvs.v1.ApplyRequest.scope:type_name -> ipvs.v1.ApplyScope
-	0,  // 26: ipvs.v1.Change.action:type_name -> ipvs.v1.ChangeAction
-	61, // 27: ipvs.v1.Change.service:type_name -> ipvs.v1.Service
-	62, // 28: ipvs.v1.Change.destination:type_name -> ipvs.v1.Destination
-	29, // 29: ipvs.v1.ApplyResponse.changes:type_name -> ipvs.v1.Change
-	28, // 30: ipvs.v1.ApplyWithProgressRequest.apply:type_name -> ipvs.v1.ApplyRequest
-	32, // 31: ipvs.v1.ApplyWithProgressResponse.progress:type_name -> ipvs.v1.ApplyProgress
-	30, // 32: ipvs.v1.ApplyWithProgressResponse.result:type_name -> ipvs.v1.ApplyResponse
-	59, // 33: ipvs.v1.UpsertServiceRequest.service:type_name -> ipvs.v1.ServiceWithDestinations
-	29, // 34: ipvs.v1.UpsertServiceResponse.changes:type_name -> ipvs.v1.Change
-	60, // 35: ipvs.v1.UpsertDestinationRequest.service:type_name -> ipvs.v1.ServiceId
-	62, // 36: ipvs.v1.UpsertDestinationRequest.destination:type_name -> ipvs.v1.Destination
-	63, // 37: ipvs.v1.GetConfigResponse.config:type_name -> ipvs.v1.Config
-	63, // 38: ipvs.v1.SetConfigRequest.config:type_name -> ipvs.v1.Config
-	64, // 39: ipvs.v1.GetInfoResponse.info:type_name -> ipvs.v1.Info
-	60, // 40: ipvs.v1.ZeroCountersRequest.service:type_name -> ipvs.v1.ServiceId
-	65, // 41: ipvs.v1.StartDaemonRequest.daemon:type_name -> ipvs.v1.Daemon
-	66, // 42: ipvs.v1.StopDaemonRequest.state:type_name -> ipvs.v1.DaemonState
-	65, // 43: ipvs.v1.ListDaemonsResponse.daemons:type_name -> ipvs.v1.Daemon
-	60, // 44: ipvs.v1.WatchStatsRequest.services:type_name -> ipvs.v1.ServiceId
-	67, // 45: ipvs.v1.WatchStatsRequest.interval:type_name -> google.protobuf.Duration
-	68, // 46: ipvs.v1.DestinationStats.address_family:type_name -> ipvs.v1.AddressFamily
-	69, // 47: ipvs.v1.DestinationStats.stats:type_name -> ipvs.v1.Stats
-	60, // 48: ipvs.v1.ServiceStats.service:type_name -> ipvs.v1.ServiceId
-	69, // 49: ipvs.v1.ServiceStats.stats:type_name -> ipvs.v1.Stats
-	53, // 50: ipvs.v1.ServiceStats.destinations:type_name -> ipvs.v1.DestinationStats
-	70, // 51: ipvs.v1.WatchStatsResponse.time:type_name -> google.protobuf.Timestamp
-	67, // 52: ipvs.v1.WatchStatsResponse.interval:type_name -> google.protobuf.Duration
-	54, // 53: ipvs.v1.WatchStatsResponse.services:type_name -> ipvs.v1.ServiceStats
-	67, // 54: ipvs.v1.WatchEventsRequest.interval:type_name -> google.protobuf.Duration
-	1,  // 55: ipvs.v1.Event.kind:type_name -> ipvs.v1.EventKind
-	60, // 56: ipvs.v1.Event.service:type_name -> ipvs.v1.ServiceId
-	61, // 57: ipvs.v1.Event.old_service:type_name -> ipvs.v1.Service
-	61, // 58: ipvs.v1.Event.new_service:type_name -> ipvs.v1.Service
-	62, // 59: ipvs.v1.Event.old_destination:type_name -> ipvs.v1.Destination
-	62, // 60: ipvs.v1.Event.new_destination:type_name -> ipvs.v1.Destination
-	70, // 61: ipvs.v1.WatchEventsResponse.time:type_name -> google.protobuf.Timestamp
-	59, // 62: ipvs.v1.WatchEventsResponse.snapshot:type_name -> ipvs.v1.ServiceWithDestinations
-	57, // 63: ipvs.v1.WatchEventsResponse.events:type_name -> ipvs.v1.Event
-	2,  // 64: ipvs.v1.IpvsService.ListServices:input_type -> ipvs.v1.ListServicesRequest
-	4,  // 65: ipvs.v1.IpvsService.GetService:input_type -> ipvs.v1.GetServiceRequest
-	6,  // 66: ipvs.v1.IpvsService.CreateService:input_type -> ipvs.v1.CreateServiceRequest
-	8,  // 67: ipvs.v1.IpvsService.UpdateService:input_type -> ipvs.v1.UpdateServiceRequest
-	10, // 68: ipvs.v1.IpvsService.DeleteService:input_type -> ipvs.v1.DeleteServiceRequest
-	12, // 69: ipvs.v1.IpvsService.Flush:input_type -> ipvs.v1.FlushRequest
-	14, // 70: ipvs.v1.IpvsService.ListDestinations:input_type -> ipvs.v1.ListDestinationsRequest
-	16, // 71: ipvs.v1.IpvsService.CreateDestination:input_type -> ipvs.v1.CreateDestinationRequest
-	18, // 72: ipvs.v1.IpvsService.UpdateDestination:input_type -> ipvs.v1.UpdateDestinationRequest
-	20, // 73: ipvs.v1.IpvsService.DeleteDestination:input_type -> ipvs.v1.DeleteDestinationRequest
-	24, // 74: ipvs.v1.IpvsService.Batch:input_type -> ipvs.v1.BatchRequest
-	28, // 75: ipvs.v1.IpvsService.Apply:input_type -> ipvs.v1.ApplyRequest
-	31, // 76: ipvs.v1.IpvsService.ApplyWithProgress:input_type -> ipvs.v1.ApplyWithProgressRequest
-	34, // 77: ipvs.v1.IpvsService.UpsertService:input_type -> ipvs.v1.UpsertServiceRequest
-	36, // 78: ipvs.v1.IpvsService.UpsertDestination:input_type -> ipvs.v1.UpsertDestinationRequest
-	38, // 79: ipvs.v1.IpvsService.GetConfig:input_type -> ipvs.v1.GetConfigRequest
-	40, // 80: ipvs.v1.IpvsService.SetConfig:input_type -> ipvs.v1.SetConfigRequest
-	42, // 81: ipvs.v1.IpvsService.GetInfo:input_type -> ipvs.v1.GetInfoRequest
-	44, // 82: ipvs.v1.IpvsService.ZeroCounters:input_type -> ipvs.v1.ZeroCountersRequest
-	46, // 83: ipvs.v1.IpvsService.StartDaemon:input_type -> ipvs.v1.StartDaemonRequest
-	48, // 84: ipvs.v1.IpvsService.StopDaemon:input_type -> ipvs.v1.StopDaemonRequest
-	50, // 85: ipvs.v1.IpvsService.ListDaemons:input_type -> ipvs.v1.ListDaemonsRequest
-	52, // 86: ipvs.v1.IpvsService.WatchStats:input_type -> ipvs.v1.WatchStatsRequest
-	56, // 87: ipvs.v1.IpvsService.WatchEvents:input_type -> ipvs.v1.WatchEventsRequest
-	3,  // 88: ipvs.v1.IpvsService.ListServices:output_type -> ipvs.v1.ListServicesResponse
-	5,  // 89: ipvs.v1.IpvsService.GetService:output_type -> ipvs.v1.GetServiceResponse
-	7,  // 90: ipvs.v1.IpvsService.CreateService:output_type -> ipvs.v1.CreateServiceResponse
-	9,  // 91: ipvs.v1.IpvsService.UpdateService:output_type -> ipvs.v1.UpdateServiceResponse
-	11, // 92: ipvs.v1.IpvsService.DeleteService:output_type -> ipvs.v1.DeleteServiceResponse
-	13, // 93: ipvs.v1.IpvsService.Flush:output_type -> ipvs.v1.FlushResponse
-	15, // 94: ipvs.v1.IpvsService.ListDestinations:output_type -> ipvs.v1.ListDestinationsResponse
-	17, // 95: ipvs.v1.IpvsService.CreateDestination:output_type -> ipvs.v1.CreateDestinationResponse
-	19, // 96: ipvs.v1.IpvsService.UpdateDestination:output_type -> ipvs.v1.UpdateDestinationResponse
-	21, // 97: ipvs.v1.IpvsService.DeleteDestination:output_type -> ipvs.v1.DeleteDestinationResponse
-	26, // 98: ipvs.v1.IpvsService.Batch:output_type -> ipvs.v1.BatchResponse
-	30, // 99: ipvs.v1.IpvsService.Apply:output_type -> ipvs.v1.ApplyResponse
-	33, // 100: ipvs.v1.IpvsService.ApplyWithProgress:output_type -> ipvs.v1.ApplyWithProgressResponse
-	35, // 101: ipvs.v1.IpvsService.UpsertService:output_type -> ipvs.v1.UpsertServiceResponse
-	37, // 102: ipvs.v1.IpvsService.UpsertDestination:output_type -> ipvs.v1.UpsertDestinationResponse
-	39, // 103: ipvs.v1.IpvsService.GetConfig:output_type -> ipvs.v1.GetConfigResponse
-	41, // 104: ipvs.v1.IpvsService.SetConfig:output_type -> ipvs.v1.SetConfigResponse
-	43, // 105: ipvs.v1.IpvsService.GetInfo:output_type -> ipvs.v1.GetInfoResponse
-	45, // 106: ipvs.v1.IpvsService.ZeroCounters:output_type -> ipvs.v1.ZeroCountersResponse
-	47, // 107: ipvs.v1.IpvsService.StartDaemon:output_type -> ipvs.v1.StartDaemonResponse
-	49, // 108: ipvs.v1.IpvsService.StopDaemon:output_type -> ipvs.v1.StopDaemonResponse
-	51, // 109: ipvs.v1.IpvsService.ListDaemons:output_type -> ipvs.v1.ListDaemonsResponse
-	55, // 110: ipvs.v1.IpvsService.WatchStats:output_type -> ipvs.v1.WatchStatsResponse
-	58, // 111: ipvs.v1.IpvsService.WatchEvents:output_type -> ipvs.v1.WatchEventsResponse
-	88, // [88:112] is the sub-list for method output_type
-	64, // [64:88] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	63, // 26: ipvs.v1.ApplyRequest.drain_timeout:type_name -> google.protobuf.Duration
+	0,  // 27: ipvs.v1.Change.action:type_name -> ipvs.v1.ChangeAction
+	61, // 28: ipvs.v1.Change.service:type_name -> ipvs.v1.Service
+	62, // 29: ipvs.v1.Change.destination:type_name -> ipvs.v1.Destination
+	29, // 30: ipvs.v1.ApplyResponse.changes:type_name -> ipvs.v1.Change
+	28, // 31: ipvs.v1.ApplyWithProgressRequest.apply:type_name -> ipvs.v1.ApplyRequest
+	32, // 32: ipvs.v1.ApplyWithProgressResponse.progress:type_name -> ipvs.v1.ApplyProgress
+	30, // 33: ipvs.v1.ApplyWithProgressResponse.result:type_name -> ipvs.v1.ApplyResponse
+	59, // 34: ipvs.v1.UpsertServiceRequest.service:type_name -> ipvs.v1.ServiceWithDestinations
+	29, // 35: ipvs.v1.UpsertServiceResponse.changes:type_name -> ipvs.v1.Change
+	60, // 36: ipvs.v1.UpsertDestinationRequest.service:type_name -> ipvs.v1.ServiceId
+	62, // 37: ipvs.v1.UpsertDestinationRequest.destination:type_name -> ipvs.v1.Destination
+	64, // 38: ipvs.v1.GetConfigResponse.config:type_name -> ipvs.v1.Config
+	64, // 39: ipvs.v1.SetConfigRequest.config:type_name -> ipvs.v1.Config
+	65, // 40: ipvs.v1.GetInfoResponse.info:type_name -> ipvs.v1.Info
+	60, // 41: ipvs.v1.ZeroCountersRequest.service:type_name -> ipvs.v1.ServiceId
+	66, // 42: ipvs.v1.StartDaemonRequest.daemon:type_name -> ipvs.v1.Daemon
+	67, // 43: ipvs.v1.StopDaemonRequest.state:type_name -> ipvs.v1.DaemonState
+	66, // 44: ipvs.v1.ListDaemonsResponse.daemons:type_name -> ipvs.v1.Daemon
+	60, // 45: ipvs.v1.WatchStatsRequest.services:type_name -> ipvs.v1.ServiceId
+	63, // 46: ipvs.v1.WatchStatsRequest.interval:type_name -> google.protobuf.Duration
+	68, // 47: ipvs.v1.DestinationStats.address_family:type_name -> ipvs.v1.AddressFamily
+	69, // 48: ipvs.v1.DestinationStats.stats:type_name -> ipvs.v1.Stats
+	60, // 49: ipvs.v1.ServiceStats.service:type_name -> ipvs.v1.ServiceId
+	69, // 50: ipvs.v1.ServiceStats.stats:type_name -> ipvs.v1.Stats
+	53, // 51: ipvs.v1.ServiceStats.destinations:type_name -> ipvs.v1.DestinationStats
+	70, // 52: ipvs.v1.WatchStatsResponse.time:type_name -> google.protobuf.Timestamp
+	63, // 53: ipvs.v1.WatchStatsResponse.interval:type_name -> google.protobuf.Duration
+	54, // 54: ipvs.v1.WatchStatsResponse.services:type_name -> ipvs.v1.ServiceStats
+	63, // 55: ipvs.v1.WatchEventsRequest.interval:type_name -> google.protobuf.Duration
+	1,  // 56: ipvs.v1.Event.kind:type_name -> ipvs.v1.EventKind
+	60, // 57: ipvs.v1.Event.service:type_name -> ipvs.v1.ServiceId
+	61, // 58: ipvs.v1.Event.old_service:type_name -> ipvs.v1.Service
+	61, // 59: ipvs.v1.Event.new_service:type_name -> ipvs.v1.Service
+	62, // 60: ipvs.v1.Event.old_destination:type_name -> ipvs.v1.Destination
+	62, // 61: ipvs.v1.Event.new_destination:type_name -> ipvs.v1.Destination
+	70, // 62: ipvs.v1.WatchEventsResponse.time:type_name -> google.protobuf.Timestamp
+	59, // 63: ipvs.v1.WatchEventsResponse.snapshot:type_name -> ipvs.v1.ServiceWithDestinations
+	57, // 64: ipvs.v1.WatchEventsResponse.events:type_name -> ipvs.v1.Event
+	2,  // 65: ipvs.v1.IpvsService.ListServices:input_type -> ipvs.v1.ListServicesRequest
+	4,  // 66: ipvs.v1.IpvsService.GetService:input_type -> ipvs.v1.GetServiceRequest
+	6,  // 67: ipvs.v1.IpvsService.CreateService:input_type -> ipvs.v1.CreateServiceRequest
+	8,  // 68: ipvs.v1.IpvsService.UpdateService:input_type -> ipvs.v1.UpdateServiceRequest
+	10, // 69: ipvs.v1.IpvsService.DeleteService:input_type -> ipvs.v1.DeleteServiceRequest
+	12, // 70: ipvs.v1.IpvsService.Flush:input_type -> ipvs.v1.FlushRequest
+	14, // 71: ipvs.v1.IpvsService.ListDestinations:input_type -> ipvs.v1.ListDestinationsRequest
+	16, // 72: ipvs.v1.IpvsService.CreateDestination:input_type -> ipvs.v1.CreateDestinationRequest
+	18, // 73: ipvs.v1.IpvsService.UpdateDestination:input_type -> ipvs.v1.UpdateDestinationRequest
+	20, // 74: ipvs.v1.IpvsService.DeleteDestination:input_type -> ipvs.v1.DeleteDestinationRequest
+	24, // 75: ipvs.v1.IpvsService.Batch:input_type -> ipvs.v1.BatchRequest
+	28, // 76: ipvs.v1.IpvsService.Apply:input_type -> ipvs.v1.ApplyRequest
+	31, // 77: ipvs.v1.IpvsService.ApplyWithProgress:input_type -> ipvs.v1.ApplyWithProgressRequest
+	34, // 78: ipvs.v1.IpvsService.UpsertService:input_type -> ipvs.v1.UpsertServiceRequest
+	36, // 79: ipvs.v1.IpvsService.UpsertDestination:input_type -> ipvs.v1.UpsertDestinationRequest
+	38, // 80: ipvs.v1.IpvsService.GetConfig:input_type -> ipvs.v1.GetConfigRequest
+	40, // 81: ipvs.v1.IpvsService.SetConfig:input_type -> ipvs.v1.SetConfigRequest
+	42, // 82: ipvs.v1.IpvsService.GetInfo:input_type -> ipvs.v1.GetInfoRequest
+	44, // 83: ipvs.v1.IpvsService.ZeroCounters:input_type -> ipvs.v1.ZeroCountersRequest
+	46, // 84: ipvs.v1.IpvsService.StartDaemon:input_type -> ipvs.v1.StartDaemonRequest
+	48, // 85: ipvs.v1.IpvsService.StopDaemon:input_type -> ipvs.v1.StopDaemonRequest
+	50, // 86: ipvs.v1.IpvsService.ListDaemons:input_type -> ipvs.v1.ListDaemonsRequest
+	52, // 87: ipvs.v1.IpvsService.WatchStats:input_type -> ipvs.v1.WatchStatsRequest
+	56, // 88: ipvs.v1.IpvsService.WatchEvents:input_type -> ipvs.v1.WatchEventsRequest
+	3,  // 89: ipvs.v1.IpvsService.ListServices:output_type -> ipvs.v1.ListServicesResponse
+	5,  // 90: ipvs.v1.IpvsService.GetService:output_type -> ipvs.v1.GetServiceResponse
+	7,  // 91: ipvs.v1.IpvsService.CreateService:output_type -> ipvs.v1.CreateServiceResponse
+	9,  // 92: ipvs.v1.IpvsService.UpdateService:output_type -> ipvs.v1.UpdateServiceResponse
+	11, // 93: ipvs.v1.IpvsService.DeleteService:output_type -> ipvs.v1.DeleteServiceResponse
+	13, // 94: ipvs.v1.IpvsService.Flush:output_type -> ipvs.v1.FlushResponse
+	15, // 95: ipvs.v1.IpvsService.ListDestinations:output_type -> ipvs.v1.ListDestinationsResponse
+	17, // 96: ipvs.v1.IpvsService.CreateDestination:output_type -> ipvs.v1.CreateDestinationResponse
+	19, // 97: ipvs.v1.IpvsService.UpdateDestination:output_type -> ipvs.v1.UpdateDestinationResponse
+	21, // 98: ipvs.v1.IpvsService.DeleteDestination:output_type -> ipvs.v1.DeleteDestinationResponse
+	26, // 99: ipvs.v1.IpvsService.Batch:output_type -> ipvs.v1.BatchResponse
+	30, // 100: ipvs.v1.IpvsService.Apply:output_type -> ipvs.v1.ApplyResponse
+	33, // 101: ipvs.v1.IpvsService.ApplyWithProgress:output_type -> ipvs.v1.ApplyWithProgressResponse
+	35, // 102: ipvs.v1.IpvsService.UpsertService:output_type -> ipvs.v1.UpsertServiceResponse
+	37, // 103: ipvs.v1.IpvsService.UpsertDestination:output_type -> ipvs.v1.UpsertDestinationResponse
+	39, // 104: ipvs.v1.IpvsService.GetConfig:output_type -> ipvs.v1.GetConfigResponse
+	41, // 105: ipvs.v1.IpvsService.SetConfig:output_type -> ipvs.v1.SetConfigResponse
+	43, // 106: ipvs.v1.IpvsService.GetInfo:output_type -> ipvs.v1.GetInfoResponse
+	45, // 107: ipvs.v1.IpvsService.ZeroCounters:output_type -> ipvs.v1.ZeroCountersResponse
+	47, // 108: ipvs.v1.IpvsService.StartDaemon:output_type -> ipvs.v1.StartDaemonResponse
+	49, // 109: ipvs.v1.IpvsService.StopDaemon:output_type -> ipvs.v1.StopDaemonResponse
+	51, // 110: ipvs.v1.IpvsService.ListDaemons:output_type -> ipvs.v1.ListDaemonsResponse
+	55, // 111: ipvs.v1.IpvsService.WatchStats:output_type -> ipvs.v1.WatchStatsResponse
+	58, // 112: ipvs.v1.IpvsService.WatchEvents:output_type -> ipvs.v1.WatchEventsResponse
+	89, // [89:113] is the sub-list for method output_type
+	65, // [65:89] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_ipvs_v1_ipvs_proto_init() }
