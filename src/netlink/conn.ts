@@ -115,7 +115,18 @@ export class Conn {
     for (let first = 0; first < requests.length; first += p.width) {
       const group = requests.slice(first, first + p.width);
       this.io.rings++;
-      const ends = p.run(group, first, read);
+      let ends: DumpEnd[];
+      try {
+        ends = p.run(group, first, read);
+      } catch (e) {
+        if (!(e instanceof KernelError) || !e.op.startsWith('io_uring')) throw e;
+        // The ring itself failed: give it up, and run the rest one by one.
+        p.close();
+        this.pipe = null;
+        group.forEach((_, i) => reset(first + i));
+        this.dumpMany(requests.slice(first), (i, x) => read(first + i, x), (i) => reset(first + i));
+        return;
+      }
       // Interrupted by a concurrent change, or replies lost: that one again, alone (bounded retries).
       ends.forEach((end, i) => {
         if (end === 'ok') return;
