@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { credentials, status } from '@grpc/grpc-js';
 import { fromJson } from '@bufbuild/protobuf';
+import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { parse as parseYaml } from 'yaml';
 import { ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError, type ApplyResponse, type BatchOperation, type IpvsClient } from '../client/index.js';
 import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError, sortLikeIpvsadm, type Rule } from './rules.js';
@@ -217,7 +218,8 @@ program.command('apply')
   .option('--dry-run', 'print the plan as a diff; change nothing')
   .option('--prune', 'delete owned services and destinations the file does not list')
   .option('--drain', 'with --prune: weight 0 instead of deleting destinations')
-  .action(run(async (o: { file: string; dryRun?: boolean; prune?: boolean; drain?: boolean }) => {
+  .option('--drain-timeout <seconds>', 'with --drain: delete drained destinations once idle, or after this many seconds')
+  .action(run(async (o: { file: string; dryRun?: boolean; prune?: boolean; drain?: boolean; drainTimeout?: string }) => {
     const text = readFileSync(o.file === '-' ? 0 : o.file, 'utf8');
     let req;
     try {
@@ -226,7 +228,12 @@ program.command('apply')
       throw new Error(`${o.file}: ${(e as Error).message}`);
     }
     const { c, ns } = client();
-    const base = { ...req, namespace: ns, prune: o.prune ?? req.prune, drain: o.drain ?? req.drain };
+    const seconds = o.drainTimeout === undefined ? undefined : Number(o.drainTimeout);
+    if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 0)) throw new Error(`--drain-timeout: ${o.drainTimeout} is not a whole number of seconds`);
+    const base = {
+      ...req, namespace: ns, prune: o.prune ?? req.prune, drain: o.drain ?? req.drain,
+      drainTimeout: seconds === undefined ? req.drainTimeout : durationFromMs(seconds * 1000),
+    };
     if (o.dryRun) {
       const planned = await c.apply({ ...base, dryRun: true });
       const lines = planned.changes.map((x) => `${SIGN[x.action] ?? '?'} ${x.description}`);

@@ -144,6 +144,30 @@ describe('ipvsctl apply', () => {
     expect((await run(['apply', '-f', file])).out).toBe('nothing to change\n');
   });
 
+  it('drains and then deletes an idle destination with --drain-timeout', async () => {
+    const dir = mkdtempSync('/var/tmp/ipvsd-apply-');
+    const write = (n: number) => {
+      const file = join(dir, `rules${n}.yaml`);
+      writeFileSync(file, `services:
+  - service: { id: { address: 192.0.2.1, protocol: PROTOCOL_TCP, port: 80 } }
+    destinations:
+${Array.from({ length: n }, (_, j) => `      - { address: 198.51.100.${j + 1}, port: 8080 }`).join('\n')}
+`);
+      return file;
+    };
+    expect((await run(['apply', '-f', write(2)])).code).toBe(0);
+    const r = await run(['apply', '-f', write(1), '--prune', '--drain', '--drain-timeout', '60']);
+    expect(r.out).toContain('drainDestination 198.51.100.2:8080 of tcp 192.0.2.1:80: weight 1 -> 0');
+    // No connections: deleted at the server's next check, well before the minute is up.
+    let left = ctx.ns.saved();
+    for (let i = 0; i < 25 && left.length > 2; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      left = ctx.ns.saved();
+    }
+    expect(sorted(left.join('\n'))).toEqual(['-A -t 192.0.2.1:80 -s wlc', '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 1']);
+    expect((await run(['apply', '-f', write(1), '--drain-timeout', 'soon'])).err).toMatch(/--drain-timeout: soon is not a whole number of seconds/);
+  });
+
   it('reports progress of a large Apply as plain lines when not on a terminal', async () => {
     const file = join(mkdtempSync('/var/tmp/ipvsd-apply-'), 'rules.json');
     writeFileSync(file, JSON.stringify({ services: big() }));
