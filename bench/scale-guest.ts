@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { credentials, makeGenericClientConstructor, type ClientReadableStream } from '@grpc/grpc-js';
 import { connectIpvs, IpvsService, WatchStatsRequestSchema, type IpvsClient, type WatchStatsRequest } from '../src/client/index.js';
@@ -61,7 +62,6 @@ const timed = async <T>(f: () => Promise<T>) => {
   const value = await f();
   return { ms: performance.now() - t, value };
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 /** `count` unary writes one after another (a weight flip on one destination), their latencies. */

@@ -38,13 +38,13 @@ function client(): { c: IpvsClient; ns: string } {
   return { c: connectIpvs(g.addr, { credentials: creds }), ns: g.netns };
 }
 
-/** Runs an action; any failure prints the reason (the kernel's, when it is one) and exits 1. */
 /** Exits once what was written has left: stdout to a pipe is asynchronous, and exit() would cut it off. */
 async function exit(code: number): Promise<never> {
   await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
   process.exit(code);
 }
 
+/** Runs an action; any failure prints the reason (the kernel's, when it is one) and exits 1. */
 function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {

@@ -48,10 +48,16 @@ export class Drainer {
     if (this.checking || !this.timer) return;
     this.checking = true;
     try {
-      const services = new Map<string, NormalServiceId>();
-      for (const p of this.pending.values()) services.set(describeService(p.service), p.service);
+      // The pending drains by service: one listing of each service's destinations.
+      const byService = new Map<string, { service: NormalServiceId; drains: [string, Pending][] }>();
+      for (const [key, p] of this.pending) {
+        const name = describeService(p.service);
+        let group = byService.get(name);
+        if (!group) byService.set(name, (group = { service: p.service, drains: [] }));
+        group.drains.push([key, p]);
+      }
       const now = Date.now();
-      for (const [name, service] of services) {
+      for (const [name, { service, drains }] of byService) {
         let dests;
         try {
           dests = new Map((await this.h.getDestinations(service)).map((d) => [formatHostPort(d), d]));
@@ -60,8 +66,7 @@ export class Drainer {
           if (e instanceof KernelError && (e.errno === 'ESRCH' || e.errno === 'ENOENT')) dests = new Map();
           else throw e;
         }
-        for (const [key, p] of this.pending) {
-          if (describeService(p.service) !== name) continue;
+        for (const [key, p] of drains) {
           const d = dests.get(formatHostPort(p.destination));
           if (!d || d.weight !== 0) {
             this.pending.delete(key);

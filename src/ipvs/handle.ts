@@ -95,8 +95,6 @@ function failClosed(op: RequestOp | TaskOp): void {
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
-
-
 const DEST_CMDS = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest } as const;
 
 /** "newDestination 203.0.113.1:8080 of tcp 192.0.2.1:80": names an operation in errors. */

@@ -51,11 +51,6 @@ export class Conn {
     return new Conn(NetlinkSocket.open(protocol, opts), protocol, opts);
   }
 
-  /** Whether dumpMany runs dumps together (undefined until it first ran). */
-  get pipelined(): boolean | undefined {
-    return this.pipe === undefined ? undefined : this.pipe !== null;
-  }
-
   get closed(): boolean {
     return this.sock.closed;
   }

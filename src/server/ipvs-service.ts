@@ -1,6 +1,6 @@
 // ipvs.v1.IpvsService: each RPC translated to Handle calls, nothing more.
 import { create } from '@bufbuild/protobuf';
-import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { durationFromMs, durationMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
@@ -202,7 +202,7 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
     const handle = h(req.namespace);
     let drain = {};
     if (req.drainTimeout) {
-      const ms = Number(req.drainTimeout.seconds) * 1000 + req.drainTimeout.nanos / 1e6;
+      const ms = durationMs(req.drainTimeout);
       if (!req.drain || !req.prune) throw new RpcError(status.INVALID_ARGUMENT, 'drain_timeout needs drain and prune', 'drain_timeout');
       if (!(ms >= 0 && ms <= MAX_DRAIN_MS)) throw new RpcError(status.INVALID_ARGUMENT, 'drain_timeout must be 0 to 24 hours', 'drain_timeout');
       drain = { drainer: drainerOf(handle), drainTimeoutMs: ms };

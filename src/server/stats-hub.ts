@@ -1,6 +1,7 @@
 // Shared stats polling: one poller per (namespace, interval), however many
 // watchers it has. Each tick lists the namespace once and hands the same
 // snapshot to every watcher; the poller stops with its last watcher.
+import { durationMs, type Duration } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Handle, ServiceWithDestinations } from '../ipvs/index.js';
@@ -22,8 +23,8 @@ export interface StatsListener {
 export const Interval = { default: 2000, fastFloor: 100, max: 3_600_000 } as const;
 
 /** The interval of a watch request (a protobuf Duration, possibly absent), clamped. */
-export function intervalOf(d: { seconds: bigint; nanos: number } | undefined, allowFast: boolean): number {
-  return clampInterval(d ? Number(d.seconds) * 1000 + d.nanos / 1e6 : 0, allowFast);
+export function intervalOf(d: Duration | undefined, allowFast: boolean): number {
+  return clampInterval(d ? durationMs(d) : 0, allowFast);
 }
 
 /** The interval a watcher gets: at least the estimator period unless `allowFast`, at most an hour. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChangeAction, Protocol, status } from '../../src/client/index.js';
 import { sh } from '../kernel/helpers.js';
-import { failure, ipvsctl, useServer } from './helpers.js';
+import { failure, ipvsctl, until, useServer } from './helpers.js';
 
 const ctx = useServer(['--netns', '*']);
 const ns = () => ctx.ns.name;
@@ -159,12 +159,8 @@ ${Array.from({ length: n }, (_, j) => `      - { address: 198.51.100.${j + 1}, p
     const r = await run(['apply', '-f', write(1), '--prune', '--drain', '--drain-timeout', '60']);
     expect(r.out).toContain('drainDestination 198.51.100.2:8080 of tcp 192.0.2.1:80: weight 1 -> 0');
     // No connections: deleted at the server's next check, well before the minute is up.
-    let left = ctx.ns.saved();
-    for (let i = 0; i < 25 && left.length > 2; i++) {
-      await new Promise((res) => setTimeout(res, 200));
-      left = ctx.ns.saved();
-    }
-    expect(sorted(left.join('\n'))).toEqual(['-A -t 192.0.2.1:80 -s wlc', '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 1']);
+    await until(() => ctx.ns.saved().length <= 2, 5000);
+    expect(sorted(ctx.ns.saved().join('\n'))).toEqual(['-A -t 192.0.2.1:80 -s wlc', '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 1']);
     expect((await run(['apply', '-f', write(1), '--drain-timeout', 'soon'])).err).toMatch(/--drain-timeout: soon is not a whole number of seconds/);
   });
 

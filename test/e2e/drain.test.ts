@@ -2,10 +2,11 @@
 // deleted as soon as it carries no connections, or when its time is up; one
 // wanted again before then stays. Real connections through a masquerading
 // VIP make the kernel's connection counts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Protocol, status } from '../../src/client/index.js';
 import { createTopology, REAL, REAL_PORT, VIP_ADDRESS, VIP_PORT, type Topology } from '../kernel/topology.js';
-import { failure, useServer } from './helpers.js';
+import { failure, until, useServer } from './helpers.js';
 
 const ctx = useServer();
 let net: Topology;
@@ -21,16 +22,6 @@ const weightOf = (i: number) => {
   const line = ctx.ns.saved().find((l) => l.includes(`-r ${REAL[i]!.server}:`));
   return line ? Number(/-w (\d+)/.exec(line)![1]) : undefined;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Polls (bounded) until `f` holds; how long it took in ms, or -1. */
-async function until(f: () => boolean, ms: number): Promise<number> {
-  const t = Date.now();
-  while (Date.now() - t < ms) {
-    if (f()) return Date.now() - t;
-    await sleep(200);
-  }
-  return -1;
-}
 
 describe('drain_timeout', () => {
   beforeAll(async () => { net = await createTopology(ctx.ns); });

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.js';
@@ -66,4 +67,14 @@ export async function failure(p: Promise<unknown>): Promise<IpvsError> {
   const e = await p.then(() => undefined, (err: unknown) => err);
   if (!(e instanceof IpvsError)) throw new Error(`expected an IpvsError, got ${String(e)}`);
   return e;
+}
+
+/** Polls `f` every 200 ms until it holds, for at most `ms`; how long it took in ms, or -1. */
+export async function until(f: () => boolean, ms: number): Promise<number> {
+  const t = Date.now();
+  while (Date.now() - t < ms) {
+    if (f()) return Date.now() - t;
+    await sleep(200);
+  }
+  return -1;
 }

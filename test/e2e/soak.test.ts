@@ -5,6 +5,7 @@
 // serve. Loopback only; every loop is bounded by time and by count.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectIpvs, Protocol, type IpvsClient } from '../../src/client/index.js';
 import { freePort } from '../../src/sandbox/slirp.js';
@@ -20,7 +21,6 @@ let c: IpvsClient;
 
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]) / 1024;
 const fds = () => readdirSync(`/proc/${server.pid}/fd`).length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('soak', () => {
   beforeAll(async () => {

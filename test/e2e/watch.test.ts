@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventKind, Protocol, status, type WatchStatsResponse } from '../../src/client/index.js';
 import { createNetns } from '../kernel/helpers.js';
@@ -9,7 +10,6 @@ import { failure, useServer } from './helpers.js';
 const ctx = useServer(['--netns', '*']);
 const VIP = { address: VIP_ADDRESS, protocol: Protocol.TCP, port: VIP_PORT };
 const ns = () => ctx.ns.name;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reads `n` snapshots (bounded by `ms`), then cancels. */
 async function take(n: number, req: Parameters<typeof ctx.client.watchStats>[0], ms = 20_000): Promise<WatchStatsResponse[]> {
