@@ -17,7 +17,10 @@ const _ = grpc.SupportPackageIsVersion7
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type IpvsServiceClient interface {
-	// Every service, optionally with its destinations.
+	// Every service, optionally with its destinations, a page at a time
+	// (AIP-158): follow next_page_token until it is empty. Pages are in a
+	// stable order (by address family, firewall mark, protocol, address, port)
+	// and no page is over the server's --max-response-bytes.
 	ListServices(ctx context.Context, in *ListServicesRequest, opts ...grpc.CallOption) (*ListServicesResponse, error)
 	// One service. NOT_FOUND when it does not exist.
 	GetService(ctx context.Context, in *GetServiceRequest, opts ...grpc.CallOption) (*GetServiceResponse, error)
@@ -29,7 +32,9 @@ type IpvsServiceClient interface {
 	DeleteService(ctx context.Context, in *DeleteServiceRequest, opts ...grpc.CallOption) (*DeleteServiceResponse, error)
 	// Deletes every service of the namespace.
 	Flush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error)
-	// The destinations of one service. NOT_FOUND when the service does not exist.
+	// The destinations of one service, a page at a time (AIP-158), in a stable
+	// order (by address family, address, port). NOT_FOUND when the service
+	// does not exist.
 	ListDestinations(ctx context.Context, in *ListDestinationsRequest, opts ...grpc.CallOption) (*ListDestinationsResponse, error)
 	CreateDestination(ctx context.Context, in *CreateDestinationRequest, opts ...grpc.CallOption) (*CreateDestinationResponse, error)
 	// Replaces every option of an existing destination.
@@ -65,8 +70,9 @@ type IpvsServiceClient interface {
 	StopDaemon(ctx context.Context, in *StopDaemonRequest, opts ...grpc.CallOption) (*StopDaemonResponse, error)
 	ListDaemons(ctx context.Context, in *ListDaemonsRequest, opts ...grpc.CallOption) (*ListDaemonsResponse, error)
 	// Counters and rates of services and their destinations, one snapshot per
-	// tick. All watchers of a namespace at the same interval share one kernel
-	// dump per tick. A client that reads slower than the ticks misses the
+	// tick; a tick too big for one message comes in parts (see `more`). All
+	// watchers of a namespace at the same interval share one kernel dump per
+	// tick. A client that reads slower than the ticks misses the
 	// ticks it could not take (it always gets the latest); the stream ends
 	// with NOT_FOUND if the namespace is deleted.
 	WatchStats(ctx context.Context, in *WatchStatsRequest, opts ...grpc.CallOption) (IpvsService_WatchStatsClient, error)
@@ -75,6 +81,7 @@ type IpvsServiceClient interface {
 	// WatchStats) and comparing. The first message is the whole state
 	// (resync); a client that fell behind gets the whole state again, told so,
 	// instead of silently missing events. Counters moving are not events.
+	// A message too big for one comes in parts (see `more`).
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (IpvsService_WatchEventsClient, error)
 }
 
@@ -375,7 +382,10 @@ func (x *ipvsServiceWatchEventsClient) Recv() (*WatchEventsResponse, error) {
 // All implementations must embed UnimplementedIpvsServiceServer
 // for forward compatibility
 type IpvsServiceServer interface {
-	// Every service, optionally with its destinations.
+	// Every service, optionally with its destinations, a page at a time
+	// (AIP-158): follow next_page_token until it is empty. Pages are in a
+	// stable order (by address family, firewall mark, protocol, address, port)
+	// and no page is over the server's --max-response-bytes.
 	ListServices(context.Context, *ListServicesRequest) (*ListServicesResponse, error)
 	// One service. NOT_FOUND when it does not exist.
 	GetService(context.Context, *GetServiceRequest) (*GetServiceResponse, error)
@@ -387,7 +397,9 @@ type IpvsServiceServer interface {
 	DeleteService(context.Context, *DeleteServiceRequest) (*DeleteServiceResponse, error)
 	// Deletes every service of the namespace.
 	Flush(context.Context, *FlushRequest) (*FlushResponse, error)
-	// The destinations of one service. NOT_FOUND when the service does not exist.
+	// The destinations of one service, a page at a time (AIP-158), in a stable
+	// order (by address family, address, port). NOT_FOUND when the service
+	// does not exist.
 	ListDestinations(context.Context, *ListDestinationsRequest) (*ListDestinationsResponse, error)
 	CreateDestination(context.Context, *CreateDestinationRequest) (*CreateDestinationResponse, error)
 	// Replaces every option of an existing destination.
@@ -423,8 +435,9 @@ type IpvsServiceServer interface {
 	StopDaemon(context.Context, *StopDaemonRequest) (*StopDaemonResponse, error)
 	ListDaemons(context.Context, *ListDaemonsRequest) (*ListDaemonsResponse, error)
 	// Counters and rates of services and their destinations, one snapshot per
-	// tick. All watchers of a namespace at the same interval share one kernel
-	// dump per tick. A client that reads slower than the ticks misses the
+	// tick; a tick too big for one message comes in parts (see `more`). All
+	// watchers of a namespace at the same interval share one kernel dump per
+	// tick. A client that reads slower than the ticks misses the
 	// ticks it could not take (it always gets the latest); the stream ends
 	// with NOT_FOUND if the namespace is deleted.
 	WatchStats(*WatchStatsRequest, IpvsService_WatchStatsServer) error
@@ -433,6 +446,7 @@ type IpvsServiceServer interface {
 	// WatchStats) and comparing. The first message is the whole state
 	// (resync); a client that fell behind gets the whole state again, told so,
 	// instead of silently missing events. Counters moving are not events.
+	// A message too big for one comes in parts (see `more`).
 	WatchEvents(*WatchEventsRequest, IpvsService_WatchEventsServer) error
 	mustEmbedUnimplementedIpvsServiceServer()
 }

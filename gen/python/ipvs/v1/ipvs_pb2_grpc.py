@@ -166,7 +166,10 @@ class IpvsServiceServicer(object):
     """
 
     def ListServices(self, request, context):
-        """Every service, optionally with its destinations.
+        """Every service, optionally with its destinations, a page at a time
+        (AIP-158): follow next_page_token until it is empty. Pages are in a
+        stable order (by address family, firewall mark, protocol, address, port)
+        and no page is over the server's --max-response-bytes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -208,7 +211,9 @@ class IpvsServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListDestinations(self, request, context):
-        """The destinations of one service. NOT_FOUND when the service does not exist.
+        """The destinations of one service, a page at a time (AIP-158), in a stable
+        order (by address family, address, port). NOT_FOUND when the service
+        does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -324,8 +329,9 @@ class IpvsServiceServicer(object):
 
     def WatchStats(self, request, context):
         """Counters and rates of services and their destinations, one snapshot per
-        tick. All watchers of a namespace at the same interval share one kernel
-        dump per tick. A client that reads slower than the ticks misses the
+        tick; a tick too big for one message comes in parts (see `more`). All
+        watchers of a namespace at the same interval share one kernel dump per
+        tick. A client that reads slower than the ticks misses the
         ticks it could not take (it always gets the latest); the stream ends
         with NOT_FOUND if the namespace is deleted.
         """
@@ -339,6 +345,7 @@ class IpvsServiceServicer(object):
         WatchStats) and comparing. The first message is the whole state
         (resync); a client that fell behind gets the whole state again, told so,
         instead of silently missing events. Counters moving are not events.
+        A message too big for one comes in parts (see `more`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipvs/v1/ipvs.proto.
  */
 export const file_ipvs_v1_ipvs: GenFile = /*@__PURE__*/
-  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEiRgoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgiSgoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zImkKEUdldFNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAyABKAgiRwoSR2V0U2VydmljZVJlc3BvbnNlEjEKB3NlcnZpY2UYASABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIkwKFENyZWF0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIhCgdzZXJ2aWNlGAIgASgLMhAuaXB2cy52MS5TZXJ2aWNlIhcKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZSJMChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVVcGRhdGVTZXJ2aWNlUmVzcG9uc2UiTgoURGVsZXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZCIXChVEZWxldGVTZXJ2aWNlUmVzcG9uc2UiIQoMRmx1c2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSIPCg1GbHVzaFJlc3BvbnNlIlEKF0xpc3REZXN0aW5hdGlvbnNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiRgoYTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlEioKDGRlc3RpbmF0aW9ucxgBIAMoCzIULmlwdnMudjEuRGVzdGluYXRpb24ifQoYQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGUNyZWF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGVVwZGF0ZURlc3RpbmF0aW9uUmVzcG9uc2UifQoYRGVsZXRlRGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIhsKGURlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2Ui2gIKDkJhdGNoT3BlcmF0aW9uEioKDmNyZWF0ZV9zZXJ2aWNlGAEgASgLMhAuaXB2cy52MS5TZXJ2aWNlSAASKgoOdXBkYXRlX3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIsCg5kZWxldGVfc2VydmljZRgDIAEoCzISLmlwdnMudjEuU2VydmljZUlkSAASOwoSY3JlYXRlX2Rlc3RpbmF0aW9uGAQgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEnVwZGF0ZV9kZXN0aW5hdGlvbhgFIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IABI7ChJkZWxldGVfZGVzdGluYXRpb24YBiABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSABCCwoJb3BlcmF0aW9uImYKFERlc3RpbmF0aW9uT3BlcmF0aW9uEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgCIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iTgoMQmF0Y2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIrCgpvcGVyYXRpb25zGAIgAygLMhcuaXB2cy52MS5CYXRjaE9wZXJhdGlvbiI7CgtCYXRjaFJlc3VsdBIMCgRjb2RlGAEgASgFEg0KBWVycm5vGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiRwoNQmF0Y2hSZXNwb25zZRIlCgdyZXN1bHRzGAEgAygLMhQuaXB2cy52MS5CYXRjaFJlc3VsdBIPCgdhcHBsaWVkGAIgASgNIkMKCkFwcGx5U2NvcGUSEQoJYWRkcmVzc2VzGAEgAygJEhAKCHByZWZpeGVzGAIgAygJEhAKCGZ3X21hcmtzGAMgAygNIvEBCgxBcHBseVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjIKCHNlcnZpY2VzGAIgAygLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucxIiCgVzY29wZRgDIAEoCzITLmlwdnMudjEuQXBwbHlTY29wZRIPCgdkcnlfcnVuGAQgASgIEg0KBXBydW5lGAUgASgIEg0KBWRyYWluGAYgASgIEhUKDWZhaWx1cmVzX29ubHkYByABKAgSMAoNZHJhaW5fdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiLAAQoGQ2hhbmdlEiUKBmFjdGlvbhgBIAEoDjIVLmlwdnMudjEuQ2hhbmdlQWN0aW9uEiEKB3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2USKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uEhMKC2Rlc2NyaXB0aW9uGAQgASgJEgwKBGNvZGUYBSABKAUSDQoFZXJybm8YBiABKAkSDwoHbWVzc2FnZRgHIAEoCSJSCg1BcHBseVJlc3BvbnNlEiAKB2NoYW5nZXMYASADKAsyDy5pcHZzLnYxLkNoYW5nZRIPCgdhcHBsaWVkGAIgASgNEg4KBmZhaWxlZBgDIAEoDSJAChhBcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QSJAoFYXBwbHkYASABKAsyFS5pcHZzLnYxLkFwcGx5UmVxdWVzdCIuCg1BcHBseVByb2dyZXNzEg8KB3BsYW5uZWQYASABKA0SDAoEZG9uZRgCIAEoDSJ6ChlBcHBseVdpdGhQcm9ncmVzc1Jlc3BvbnNlEioKCHByb2dyZXNzGAEgASgLMhYuaXB2cy52MS5BcHBseVByb2dyZXNzSAASKAoGcmVzdWx0GAIgASgLMhYuaXB2cy52MS5BcHBseVJlc3BvbnNlSABCBwoFZXZlbnQiXAoUVXBzZXJ0U2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjEKB3NlcnZpY2UYAiABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIjkKFVVwc2VydFNlcnZpY2VSZXNwb25zZRIgCgdjaGFuZ2VzGAEgAygLMg8uaXB2cy52MS5DaGFuZ2UifQoYVXBzZXJ0RGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIiwKGVVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIlChBHZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSI0ChFHZXRDb25maWdSZXNwb25zZRIfCgZjb25maWcYASABKAsyDy5pcHZzLnYxLkNvbmZpZyJGChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIfCgZjb25maWcYAiABKAsyDy5pcHZzLnYxLkNvbmZpZyITChFTZXRDb25maWdSZXNwb25zZSIjCg5HZXRJbmZvUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiLgoPR2V0SW5mb1Jlc3BvbnNlEhsKBGluZm8YASABKAsyDS5pcHZzLnYxLkluZm8iTQoTWmVyb0NvdW50ZXJzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkIhYKFFplcm9Db3VudGVyc1Jlc3BvbnNlIkgKElN0YXJ0RGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHwoGZGFlbW9uGAIgASgLMg8uaXB2cy52MS5EYWVtb24iFQoTU3RhcnREYWVtb25SZXNwb25zZSJLChFTdG9wRGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoFc3RhdGUYAiABKA4yFC5pcHZzLnYxLkRhZW1vblN0YXRlIhQKElN0b3BEYWVtb25SZXNwb25zZSInChJMaXN0RGFlbW9uc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIjcKE0xpc3REYWVtb25zUmVzcG9uc2USIAoHZGFlbW9ucxgBIAMoCzIPLmlwdnMudjEuRGFlbW9uIo0BChFXYXRjaFN0YXRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJAoIc2VydmljZXMYAiADKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIrCghpbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgphbGxvd19mYXN0GAQgASgIIsoBChBEZXN0aW5hdGlvblN0YXRzEi4KDmFkZHJlc3NfZmFtaWx5GAEgASgOMhYuaXB2cy52MS5BZGRyZXNzRmFtaWx5Eg8KB2FkZHJlc3MYAiABKAkSDAoEcG9ydBgDIAEoDRIOCgZ3ZWlnaHQYBCABKA0SGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAUgASgNEhwKFGluYWN0aXZlX2Nvbm5lY3Rpb25zGAYgASgNEh0KBXN0YXRzGAcgASgLMg4uaXB2cy52MS5TdGF0cyKDAQoMU2VydmljZVN0YXRzEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIdCgVzdGF0cxgCIAEoCzIOLmlwdnMudjEuU3RhdHMSLwoMZGVzdGluYXRpb25zGAMgAygLMhkuaXB2cy52MS5EZXN0aW5hdGlvblN0YXRzIpQBChJXYXRjaFN0YXRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoIc2VydmljZXMYAyADKAsyFS5pcHZzLnYxLlNlcnZpY2VTdGF0cyJoChJXYXRjaEV2ZW50c1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEisKCGludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCmFsbG93X2Zhc3QYAyABKAgi+gEKBUV2ZW50EiAKBGtpbmQYASABKA4yEi5pcHZzLnYxLkV2ZW50S2luZBIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSJQoLb2xkX3NlcnZpY2UYAyABKAsyEC5pcHZzLnYxLlNlcnZpY2USJQoLbmV3X3NlcnZpY2UYBCABKAsyEC5pcHZzLnYxLlNlcnZpY2USLQoPb2xkX2Rlc3RpbmF0aW9uGAUgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbhItCg9uZXdfZGVzdGluYXRpb24YBiABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIroBChNXYXRjaEV2ZW50c1Jlc3BvbnNlEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlc3luYxgCIAEoCBIVCg1za2lwcGVkX3RpY2tzGAMgASgNEjIKCHNuYXBzaG90GAQgAygLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucxIeCgZldmVudHMYBSADKAsyDi5pcHZzLnYxLkV2ZW50KqoCCgxDaGFuZ2VBY3Rpb24SHQoZQ0hBTkdFX0FDVElPTl9VTlNQRUNJRklFRBAAEiAKHENIQU5HRV9BQ1RJT05fQ1JFQVRFX1NFUlZJQ0UQARIgChxDSEFOR0VfQUNUSU9OX1VQREFURV9TRVJWSUNFEAISIAocQ0hBTkdFX0FDVElPTl9ERUxFVEVfU0VSVklDRRADEiQKIENIQU5HRV9BQ1RJT05fQ1JFQVRFX0RFU1RJTkFUSU9OEAQSJAogQ0hBTkdFX0FDVElPTl9VUERBVEVfREVTVElOQVRJT04QBRIkCiBDSEFOR0VfQUNUSU9OX0RFTEVURV9ERVNUSU5BVElPThAGEiMKH0NIQU5HRV9BQ1RJT05fRFJBSU5fREVTVElOQVRJT04QByptCglFdmVudEtpbmQSGgoWRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX0tJTkRfQURERUQQARIWChJFVkVOVF9LSU5EX1VQREFURUQQAhIWChJFVkVOVF9LSU5EX1JFTU9WRUQQAzKzDgoLSXB2c1NlcnZpY2USSwoMTGlzdFNlcnZpY2VzEhwuaXB2cy52MS5MaXN0U2VydmljZXNSZXF1ZXN0Gh0uaXB2cy52MS5MaXN0U2VydmljZXNSZXNwb25zZRJFCgpHZXRTZXJ2aWNlEhouaXB2cy52MS5HZXRTZXJ2aWNlUmVxdWVzdBobLmlwdnMudjEuR2V0U2VydmljZVJlc3BvbnNlEk4KDUNyZWF0ZVNlcnZpY2USHS5pcHZzLnYxLkNyZWF0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5DcmVhdGVTZXJ2aWNlUmVzcG9uc2USTgoNVXBkYXRlU2VydmljZRIdLmlwdnMudjEuVXBkYXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLlVwZGF0ZVNlcnZpY2VSZXNwb25zZRJOCg1EZWxldGVTZXJ2aWNlEh0uaXB2cy52MS5EZWxldGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuRGVsZXRlU2VydmljZVJlc3BvbnNlEjYKBUZsdXNoEhUuaXB2cy52MS5GbHVzaFJlcXVlc3QaFi5pcHZzLnYxLkZsdXNoUmVzcG9uc2USVwoQTGlzdERlc3RpbmF0aW9ucxIgLmlwdnMudjEuTGlzdERlc3RpbmF0aW9uc1JlcXVlc3QaIS5pcHZzLnYxLkxpc3REZXN0aW5hdGlvbnNSZXNwb25zZRJaChFDcmVhdGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5DcmVhdGVEZXN0aW5hdGlvblJlc3BvbnNlEloKEVVwZGF0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5VcGRhdGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLlVwZGF0ZURlc3RpbmF0aW9uUmVzcG9uc2USWgoRRGVsZXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLkRlbGV0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuRGVsZXRlRGVzdGluYXRpb25SZXNwb25zZRI2CgVCYXRjaBIVLmlwdnMudjEuQmF0Y2hSZXF1ZXN0GhYuaXB2cy52MS5CYXRjaFJlc3BvbnNlEjYKBUFwcGx5EhUuaXB2cy52MS5BcHBseVJlcXVlc3QaFi5pcHZzLnYxLkFwcGx5UmVzcG9uc2USXAoRQXBwbHlXaXRoUHJvZ3Jlc3MSIS5pcHZzLnYxLkFwcGx5V2l0aFByb2dyZXNzUmVxdWVzdBoiLmlwdnMudjEuQXBwbHlXaXRoUHJvZ3Jlc3NSZXNwb25zZTABEk4KDVVwc2VydFNlcnZpY2USHS5pcHZzLnYxLlVwc2VydFNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5VcHNlcnRTZXJ2aWNlUmVzcG9uc2USWgoRVXBzZXJ0RGVzdGluYXRpb24SIS5pcHZzLnYxLlVwc2VydERlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuVXBzZXJ0RGVzdGluYXRpb25SZXNwb25zZRJCCglHZXRDb25maWcSGS5pcHZzLnYxLkdldENvbmZpZ1JlcXVlc3QaGi5pcHZzLnYxLkdldENvbmZpZ1Jlc3BvbnNlEkIKCVNldENvbmZpZxIZLmlwdnMudjEuU2V0Q29uZmlnUmVxdWVzdBoaLmlwdnMudjEuU2V0Q29uZmlnUmVzcG9uc2USPAoHR2V0SW5mbxIXLmlwdnMudjEuR2V0SW5mb1JlcXVlc3QaGC5pcHZzLnYxLkdldEluZm9SZXNwb25zZRJLCgxaZXJvQ291bnRlcnMSHC5pcHZzLnYxLlplcm9Db3VudGVyc1JlcXVlc3QaHS5pcHZzLnYxLlplcm9Db3VudGVyc1Jlc3BvbnNlEkgKC1N0YXJ0RGFlbW9uEhsuaXB2cy52MS5TdGFydERhZW1vblJlcXVlc3QaHC5pcHZzLnYxLlN0YXJ0RGFlbW9uUmVzcG9uc2USRQoKU3RvcERhZW1vbhIaLmlwdnMudjEuU3RvcERhZW1vblJlcXVlc3QaGy5pcHZzLnYxLlN0b3BEYWVtb25SZXNwb25zZRJICgtMaXN0RGFlbW9ucxIbLmlwdnMudjEuTGlzdERhZW1vbnNSZXF1ZXN0GhwuaXB2cy52MS5MaXN0RGFlbW9uc1Jlc3BvbnNlEkcKCldhdGNoU3RhdHMSGi5pcHZzLnYxLldhdGNoU3RhdHNSZXF1ZXN0GhsuaXB2cy52MS5XYXRjaFN0YXRzUmVzcG9uc2UwARJKCgtXYXRjaEV2ZW50cxIbLmlwdnMudjEuV2F0Y2hFdmVudHNSZXF1ZXN0GhwuaXB2cy52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
+  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEibQoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiYwoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJpChFHZXRTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEhwKFGluY2x1ZGVfZGVzdGluYXRpb25zGAMgASgIIkcKEkdldFNlcnZpY2VSZXNwb25zZRIxCgdzZXJ2aWNlGAEgASgLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucyJMChRDcmVhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVDcmVhdGVTZXJ2aWNlUmVzcG9uc2UiTAoUVXBkYXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiEKB3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2UiFwoVVXBkYXRlU2VydmljZVJlc3BvbnNlIk4KFERlbGV0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiFwoVRGVsZXRlU2VydmljZVJlc3BvbnNlIiEKDEZsdXNoUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiDwoNRmx1c2hSZXNwb25zZSJ4ChdMaXN0RGVzdGluYXRpb25zUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIl8KGExpc3REZXN0aW5hdGlvbnNSZXNwb25zZRIqCgxkZXN0aW5hdGlvbnMYASADKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ9ChhDcmVhdGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZSJ9ChhVcGRhdGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZVXBkYXRlRGVzdGluYXRpb25SZXNwb25zZSJ9ChhEZWxldGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZRGVsZXRlRGVzdGluYXRpb25SZXNwb25zZSLaAgoOQmF0Y2hPcGVyYXRpb24SKgoOY3JlYXRlX3NlcnZpY2UYASABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIqCg51cGRhdGVfc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZUgAEiwKDmRlbGV0ZV9zZXJ2aWNlGAMgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWRIABI7ChJjcmVhdGVfZGVzdGluYXRpb24YBCABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSAASOwoSdXBkYXRlX2Rlc3RpbmF0aW9uGAUgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEmRlbGV0ZV9kZXN0aW5hdGlvbhgGIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IAEILCglvcGVyYXRpb24iZgoURGVzdGluYXRpb25PcGVyYXRpb24SIwoHc2VydmljZRgBIAEoCzISLmlwdnMudjEuU2VydmljZUlkEikKC2Rlc3RpbmF0aW9uGAIgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbiJOCgxCYXRjaFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEisKCm9wZXJhdGlvbnMYAiADKAsyFy5pcHZzLnYxLkJhdGNoT3BlcmF0aW9uIjsKC0JhdGNoUmVzdWx0EgwKBGNvZGUYASABKAUSDQoFZXJybm8YAiABKAkSDwoHbWVzc2FnZRgDIAEoCSJHCg1CYXRjaFJlc3BvbnNlEiUKB3Jlc3VsdHMYASADKAsyFC5pcHZzLnYxLkJhdGNoUmVzdWx0Eg8KB2FwcGxpZWQYAiABKA0iQwoKQXBwbHlTY29wZRIRCglhZGRyZXNzZXMYASADKAkSEAoIcHJlZml4ZXMYAiADKAkSEAoIZndfbWFya3MYAyADKA0i8QEKDEFwcGx5UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSMgoIc2VydmljZXMYAiADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEiIKBXNjb3BlGAMgASgLMhMuaXB2cy52MS5BcHBseVNjb3BlEg8KB2RyeV9ydW4YBCABKAgSDQoFcHJ1bmUYBSABKAgSDQoFZHJhaW4YBiABKAgSFQoNZmFpbHVyZXNfb25seRgHIAEoCBIwCg1kcmFpbl90aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIsABCgZDaGFuZ2USJQoGYWN0aW9uGAEgASgOMhUuaXB2cy52MS5DaGFuZ2VBY3Rpb24SIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZRIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24SEwoLZGVzY3JpcHRpb24YBCABKAkSDAoEY29kZRgFIAEoBRINCgVlcnJubxgGIAEoCRIPCgdtZXNzYWdlGAcgASgJInEKDUFwcGx5UmVzcG9uc2USIAoHY2hhbmdlcxgBIAMoCzIPLmlwdnMudjEuQ2hhbmdlEg8KB2FwcGxpZWQYAiABKA0SDgoGZmFpbGVkGAMgASgNEg8KB29taXR0ZWQYBCABKA0SDAoEbW9yZRgFIAEoCCJAChhBcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QSJAoFYXBwbHkYASABKAsyFS5pcHZzLnYxLkFwcGx5UmVxdWVzdCIuCg1BcHBseVByb2dyZXNzEg8KB3BsYW5uZWQYASABKA0SDAoEZG9uZRgCIAEoDSJ6ChlBcHBseVdpdGhQcm9ncmVzc1Jlc3BvbnNlEioKCHByb2dyZXNzGAEgASgLMhYuaXB2cy52MS5BcHBseVByb2dyZXNzSAASKAoGcmVzdWx0GAIgASgLMhYuaXB2cy52MS5BcHBseVJlc3BvbnNlSABCBwoFZXZlbnQiXAoUVXBzZXJ0U2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjEKB3NlcnZpY2UYAiABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIjkKFVVwc2VydFNlcnZpY2VSZXNwb25zZRIgCgdjaGFuZ2VzGAEgAygLMg8uaXB2cy52MS5DaGFuZ2UifQoYVXBzZXJ0RGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIiwKGVVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIlChBHZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSI0ChFHZXRDb25maWdSZXNwb25zZRIfCgZjb25maWcYASABKAsyDy5pcHZzLnYxLkNvbmZpZyJGChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIfCgZjb25maWcYAiABKAsyDy5pcHZzLnYxLkNvbmZpZyITChFTZXRDb25maWdSZXNwb25zZSIjCg5HZXRJbmZvUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiLgoPR2V0SW5mb1Jlc3BvbnNlEhsKBGluZm8YASABKAsyDS5pcHZzLnYxLkluZm8iTQoTWmVyb0NvdW50ZXJzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkIhYKFFplcm9Db3VudGVyc1Jlc3BvbnNlIkgKElN0YXJ0RGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHwoGZGFlbW9uGAIgASgLMg8uaXB2cy52MS5EYWVtb24iFQoTU3RhcnREYWVtb25SZXNwb25zZSJLChFTdG9wRGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoFc3RhdGUYAiABKA4yFC5pcHZzLnYxLkRhZW1vblN0YXRlIhQKElN0b3BEYWVtb25SZXNwb25zZSInChJMaXN0RGFlbW9uc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIjcKE0xpc3REYWVtb25zUmVzcG9uc2USIAoHZGFlbW9ucxgBIAMoCzIPLmlwdnMudjEuRGFlbW9uIo0BChFXYXRjaFN0YXRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJAoIc2VydmljZXMYAiADKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIrCghpbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgphbGxvd19mYXN0GAQgASgIIsoBChBEZXN0aW5hdGlvblN0YXRzEi4KDmFkZHJlc3NfZmFtaWx5GAEgASgOMhYuaXB2cy52MS5BZGRyZXNzRmFtaWx5Eg8KB2FkZHJlc3MYAiABKAkSDAoEcG9ydBgDIAEoDRIOCgZ3ZWlnaHQYBCABKA0SGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAUgASgNEhwKFGluYWN0aXZlX2Nvbm5lY3Rpb25zGAYgASgNEh0KBXN0YXRzGAcgASgLMg4uaXB2cy52MS5TdGF0cyKDAQoMU2VydmljZVN0YXRzEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIdCgVzdGF0cxgCIAEoCzIOLmlwdnMudjEuU3RhdHMSLwoMZGVzdGluYXRpb25zGAMgAygLMhkuaXB2cy52MS5EZXN0aW5hdGlvblN0YXRzIqIBChJXYXRjaFN0YXRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoIc2VydmljZXMYAyADKAsyFS5pcHZzLnYxLlNlcnZpY2VTdGF0cxIMCgRtb3JlGAQgASgIImgKEldhdGNoRXZlbnRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKYWxsb3dfZmFzdBgDIAEoCCL6AQoFRXZlbnQSIAoEa2luZBgBIAEoDjISLmlwdnMudjEuRXZlbnRLaW5kEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIlCgtvbGRfc2VydmljZRgDIAEoCzIQLmlwdnMudjEuU2VydmljZRIlCgtuZXdfc2VydmljZRgEIAEoCzIQLmlwdnMudjEuU2VydmljZRItCg9vbGRfZGVzdGluYXRpb24YBSABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uEi0KD25ld19kZXN0aW5hdGlvbhgGIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iyAEKE1dhdGNoRXZlbnRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVzeW5jGAIgASgIEhUKDXNraXBwZWRfdGlja3MYAyABKA0SMgoIc25hcHNob3QYBCADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEh4KBmV2ZW50cxgFIAMoCzIOLmlwdnMudjEuRXZlbnQSDAoEbW9yZRgGIAEoCCqqAgoMQ2hhbmdlQWN0aW9uEh0KGUNIQU5HRV9BQ1RJT05fVU5TUEVDSUZJRUQQABIgChxDSEFOR0VfQUNUSU9OX0NSRUFURV9TRVJWSUNFEAESIAocQ0hBTkdFX0FDVElPTl9VUERBVEVfU0VSVklDRRACEiAKHENIQU5HRV9BQ1RJT05fREVMRVRFX1NFUlZJQ0UQAxIkCiBDSEFOR0VfQUNUSU9OX0NSRUFURV9ERVNUSU5BVElPThAEEiQKIENIQU5HRV9BQ1RJT05fVVBEQVRFX0RFU1RJTkFUSU9OEAUSJAogQ0hBTkdFX0FDVElPTl9ERUxFVEVfREVTVElOQVRJT04QBhIjCh9DSEFOR0VfQUNUSU9OX0RSQUlOX0RFU1RJTkFUSU9OEAcqbQoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIUChBFVkVOVF9LSU5EX0FEREVEEAESFgoSRVZFTlRfS0lORF9VUERBVEVEEAISFgoSRVZFTlRfS0lORF9SRU1PVkVEEAMysw4KC0lwdnNTZXJ2aWNlEksKDExpc3RTZXJ2aWNlcxIcLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVxdWVzdBodLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVzcG9uc2USRQoKR2V0U2VydmljZRIaLmlwdnMudjEuR2V0U2VydmljZVJlcXVlc3QaGy5pcHZzLnYxLkdldFNlcnZpY2VSZXNwb25zZRJOCg1DcmVhdGVTZXJ2aWNlEh0uaXB2cy52MS5DcmVhdGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuQ3JlYXRlU2VydmljZVJlc3BvbnNlEk4KDVVwZGF0ZVNlcnZpY2USHS5pcHZzLnYxLlVwZGF0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5VcGRhdGVTZXJ2aWNlUmVzcG9uc2USTgoNRGVsZXRlU2VydmljZRIdLmlwdnMudjEuRGVsZXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLkRlbGV0ZVNlcnZpY2VSZXNwb25zZRI2CgVGbHVzaBIVLmlwdnMudjEuRmx1c2hSZXF1ZXN0GhYuaXB2cy52MS5GbHVzaFJlc3BvbnNlElcKEExpc3REZXN0aW5hdGlvbnMSIC5pcHZzLnYxLkxpc3REZXN0aW5hdGlvbnNSZXF1ZXN0GiEuaXB2cy52MS5MaXN0RGVzdGluYXRpb25zUmVzcG9uc2USWgoRQ3JlYXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLkNyZWF0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZRJaChFVcGRhdGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5VcGRhdGVEZXN0aW5hdGlvblJlc3BvbnNlEloKEURlbGV0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5EZWxldGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLkRlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2USNgoFQmF0Y2gSFS5pcHZzLnYxLkJhdGNoUmVxdWVzdBoWLmlwdnMudjEuQmF0Y2hSZXNwb25zZRI2CgVBcHBseRIVLmlwdnMudjEuQXBwbHlSZXF1ZXN0GhYuaXB2cy52MS5BcHBseVJlc3BvbnNlElwKEUFwcGx5V2l0aFByb2dyZXNzEiEuaXB2cy52MS5BcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QaIi5pcHZzLnYxLkFwcGx5V2l0aFByb2dyZXNzUmVzcG9uc2UwARJOCg1VcHNlcnRTZXJ2aWNlEh0uaXB2cy52MS5VcHNlcnRTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuVXBzZXJ0U2VydmljZVJlc3BvbnNlEloKEVVwc2VydERlc3RpbmF0aW9uEiEuaXB2cy52MS5VcHNlcnREZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLlVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USQgoJR2V0Q29uZmlnEhkuaXB2cy52MS5HZXRDb25maWdSZXF1ZXN0GhouaXB2cy52MS5HZXRDb25maWdSZXNwb25zZRJCCglTZXRDb25maWcSGS5pcHZzLnYxLlNldENvbmZpZ1JlcXVlc3QaGi5pcHZzLnYxLlNldENvbmZpZ1Jlc3BvbnNlEjwKB0dldEluZm8SFy5pcHZzLnYxLkdldEluZm9SZXF1ZXN0GhguaXB2cy52MS5HZXRJbmZvUmVzcG9uc2USSwoMWmVyb0NvdW50ZXJzEhwuaXB2cy52MS5aZXJvQ291bnRlcnNSZXF1ZXN0Gh0uaXB2cy52MS5aZXJvQ291bnRlcnNSZXNwb25zZRJICgtTdGFydERhZW1vbhIbLmlwdnMudjEuU3RhcnREYWVtb25SZXF1ZXN0GhwuaXB2cy52MS5TdGFydERhZW1vblJlc3BvbnNlEkUKClN0b3BEYWVtb24SGi5pcHZzLnYxLlN0b3BEYWVtb25SZXF1ZXN0GhsuaXB2cy52MS5TdG9wRGFlbW9uUmVzcG9uc2USSAoLTGlzdERhZW1vbnMSGy5pcHZzLnYxLkxpc3REYWVtb25zUmVxdWVzdBocLmlwdnMudjEuTGlzdERhZW1vbnNSZXNwb25zZRJHCgpXYXRjaFN0YXRzEhouaXB2cy52MS5XYXRjaFN0YXRzUmVxdWVzdBobLmlwdnMudjEuV2F0Y2hTdGF0c1Jlc3BvbnNlMAESSgoLV2F0Y2hFdmVudHMSGy5pcHZzLnYxLldhdGNoRXZlbnRzUmVxdWVzdBocLmlwdnMudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
 
 /**
  * @generated from message ipvs.v1.ListServicesRequest
@@ -34,6 +34,26 @@ export type ListServicesRequest = Message<"ipvs.v1.ListServicesRequest"> & {
    * @generated from field: bool include_destinations = 2;
    */
   includeDestinations: boolean;
+
+  /**
+   * Most services on one page, 0..2147483647; 0 (the default): as many as
+   * fit. A page holds fewer when the next would take it over the server's
+   * --max-response-bytes (1 MiB by default). Negative: INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * The previous page's next_page_token; empty for the first page. The
+   * other fields must be as on the first page (INVALID_ARGUMENT otherwise).
+   * A token whose service has gone since resumes after where it was, so a
+   * client following the tokens over an unchanged state sees every service
+   * exactly once; a token that is not one of the server's is INVALID_ARGUMENT.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
 };
 
 /**
@@ -48,11 +68,20 @@ export const ListServicesRequestSchema: GenMessage<ListServicesRequest> = /*@__P
  */
 export type ListServicesResponse = Message<"ipvs.v1.ListServicesResponse"> & {
   /**
-   * Destinations are empty unless include_destinations was set.
+   * Destinations are empty unless include_destinations was set. A service
+   * with more destinations than fit in one page continues at the start of
+   * the next page: the same service again, with the rest of them.
    *
    * @generated from field: repeated ipvs.v1.ServiceWithDestinations services = 1;
    */
   services: ServiceWithDestinations[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -287,6 +316,22 @@ export type ListDestinationsRequest = Message<"ipvs.v1.ListDestinationsRequest">
    * @generated from field: ipvs.v1.ServiceId service = 2;
    */
   service?: ServiceId | undefined;
+
+  /**
+   * Most destinations on one page, 0..2147483647; 0 (the default): as many
+   * as fit in the server's --max-response-bytes. Negative: INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * The previous page's next_page_token; empty for the first page. The
+   * other fields must be as on the first page (INVALID_ARGUMENT otherwise).
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
 };
 
 /**
@@ -301,11 +346,18 @@ export const ListDestinationsRequestSchema: GenMessage<ListDestinationsRequest> 
  */
 export type ListDestinationsResponse = Message<"ipvs.v1.ListDestinationsResponse"> & {
   /**
-   * In the kernel's order, with counters.
+   * With counters, by address family, address and port.
    *
    * @generated from field: repeated ipvs.v1.Destination destinations = 1;
    */
   destinations: Destination[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -822,7 +874,10 @@ export const ChangeSchema: GenMessage<Change> = /*@__PURE__*/
  */
 export type ApplyResponse = Message<"ipvs.v1.ApplyResponse"> & {
   /**
-   * In the order applied: deletions first, then creates and updates.
+   * In the order applied: deletions first, then creates and updates. Apply
+   * lists as many as fit in the server's --max-response-bytes, refused
+   * changes before applied ones, and counts the rest in `omitted`;
+   * ApplyWithProgress lists every one, over as many parts as it takes.
    *
    * @generated from field: repeated ipvs.v1.Change changes = 1;
    */
@@ -841,6 +896,23 @@ export type ApplyResponse = Message<"ipvs.v1.ApplyResponse"> & {
    * @generated from field: uint32 failed = 3;
    */
   failed: number;
+
+  /**
+   * Apply only: changes left out of `changes` to stay under the server's
+   * --max-response-bytes (never refused ones, unless they alone overflow it).
+   *
+   * @generated from field: uint32 omitted = 4;
+   */
+  omitted: number;
+
+  /**
+   * ApplyWithProgress only: true while more parts of the result follow. Each
+   * part holds the next changes; applied and failed count all of them in
+   * every part.
+   *
+   * @generated from field: bool more = 5;
+   */
+  more: boolean;
 };
 
 /**
@@ -912,7 +984,8 @@ export type ApplyWithProgressResponse = Message<"ipvs.v1.ApplyWithProgressRespon
     case: "progress";
   } | {
     /**
-     * The last message: what Apply returns.
+     * The last message (or messages, while result.more is true): what Apply
+     * returns, every change listed.
      *
      * @generated from field: ipvs.v1.ApplyResponse result = 2;
      */
@@ -1465,11 +1538,24 @@ export type WatchStatsResponse = Message<"ipvs.v1.WatchStatsResponse"> & {
   interval?: Duration | undefined;
 
   /**
-   * Every service of the namespace, or those asked for that exist.
+   * Every service of the namespace, or those asked for that exist. A
+   * service whose destinations do not all fit in this part continues at the
+   * start of the next part: the same service again, with the rest of them.
    *
    * @generated from field: repeated ipvs.v1.ServiceStats services = 3;
    */
   services: ServiceStats[];
+
+  /**
+   * True while more parts of the same tick follow. A tick over the server's
+   * --max-response-bytes (1 MiB by default) comes in parts, each with the
+   * same time; the part with more = false ends it. A reader that wants whole
+   * ticks joins the parts (the TypeScript client does). Parts of one tick
+   * are never interleaved with another tick's.
+   *
+   * @generated from field: bool more = 4;
+   */
+  more: boolean;
 };
 
 /**
@@ -1607,6 +1693,17 @@ export type WatchEventsResponse = Message<"ipvs.v1.WatchEventsResponse"> & {
    * @generated from field: repeated ipvs.v1.Event events = 5;
    */
   events: Event[];
+
+  /**
+   * True while more parts of the same message follow: a resync or a set of
+   * events over the server's --max-response-bytes comes in parts, each with
+   * the same time (and resync and skipped_ticks); the part with more = false
+   * ends it. A service of a snapshot whose destinations do not all fit
+   * continues at the start of the next part, as in WatchStats.
+   *
+   * @generated from field: bool more = 6;
+   */
+  more: boolean;
 };
 
 /**
@@ -1741,7 +1838,10 @@ export const EventKindSchema: GenEnum<EventKind> = /*@__PURE__*/
  */
 export const IpvsService: GenService<{
   /**
-   * Every service, optionally with its destinations.
+   * Every service, optionally with its destinations, a page at a time
+   * (AIP-158): follow next_page_token until it is empty. Pages are in a
+   * stable order (by address family, firewall mark, protocol, address, port)
+   * and no page is over the server's --max-response-bytes.
    *
    * @generated from rpc ipvs.v1.IpvsService.ListServices
    */
@@ -1801,7 +1901,9 @@ export const IpvsService: GenService<{
     output: typeof FlushResponseSchema;
   },
   /**
-   * The destinations of one service. NOT_FOUND when the service does not exist.
+   * The destinations of one service, a page at a time (AIP-158), in a stable
+   * order (by address family, address, port). NOT_FOUND when the service
+   * does not exist.
    *
    * @generated from rpc ipvs.v1.IpvsService.ListDestinations
    */
@@ -1959,8 +2061,9 @@ export const IpvsService: GenService<{
   },
   /**
    * Counters and rates of services and their destinations, one snapshot per
-   * tick. All watchers of a namespace at the same interval share one kernel
-   * dump per tick. A client that reads slower than the ticks misses the
+   * tick; a tick too big for one message comes in parts (see `more`). All
+   * watchers of a namespace at the same interval share one kernel dump per
+   * tick. A client that reads slower than the ticks misses the
    * ticks it could not take (it always gets the latest); the stream ends
    * with NOT_FOUND if the namespace is deleted.
    *
@@ -1977,6 +2080,7 @@ export const IpvsService: GenService<{
    * WatchStats) and comparing. The first message is the whole state
    * (resync); a client that fell behind gets the whole state again, told so,
    * instead of silently missing events. Counters moving are not events.
+   * A message too big for one comes in parts (see `more`).
    *
    * @generated from rpc ipvs.v1.IpvsService.WatchEvents
    */
