@@ -27,11 +27,11 @@ export function addressBytes(family: number, address: string): Buffer {
   return out;
 }
 
-/** The canonical text of an address (RFC 5952 for IPv6) from its bytes. */
-export function formatAddress(family: number, bytes: Uint8Array): string {
-  if (family === AF_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+/** The canonical text of an address (RFC 5952 for IPv6) from its bytes, at `at` of `bytes`. */
+export function formatAddress(family: number, bytes: Uint8Array, at = 0): string {
+  if (family === AF_INET) return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
   const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!);
+  for (let i = at; i < at + 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!);
   // The longest run of two or more zero groups becomes "::" (the first, on a tie).
   let best = -1;
   let bestLen = 1;
@@ -81,9 +81,9 @@ export function formatHostPort(p: { addressFamily: number; address: string; port
   return p.addressFamily === AF_INET6 ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
 }
 
-/** An address attribute from the kernel (IPVS pads IPv4 to 16 bytes). */
-export function decodeAddress(op: string, family: number, bytes: Buffer): string {
+/** An address attribute from the kernel (IPVS pads IPv4 to 16 bytes), read in place: `length` bytes at `at` of `buf`. */
+export function decodeAddress(op: string, family: number, buf: Buffer, at: number, length: number): string {
   const need = family === AF_INET ? 4 : 16;
-  if (bytes.length < need) throw KernelError.of(op, 'EBADMSG', `address of ${bytes.length} bytes for family ${family}`);
-  return formatAddress(family, bytes);
+  if (length < need) throw KernelError.of(op, 'EBADMSG', `address of ${length} bytes for family ${family}`);
+  return formatAddress(family, buf, at);
 }

@@ -24,8 +24,8 @@ export function decodeDaemon(d: AttributeDecoder): Daemon {
       case DaemonAttr.McastIfn: out.mcastInterface = d.string(); break;
       case DaemonAttr.SyncId: out.syncId = d.u32(); break;
       case DaemonAttr.SyncMaxLen: out.syncMaxLen = d.u16(); break;
-      case DaemonAttr.McastGroup: out.mcastGroup = decodeAddress('decode daemon', AF_INET, d.bytes()); break;
-      case DaemonAttr.McastGroup6: out.mcastGroup = decodeAddress('decode daemon', AF_INET6, d.bytes()); break;
+      case DaemonAttr.McastGroup: out.mcastGroup = decodeAddress('decode daemon', AF_INET, d.buffer, d.offset(), d.length()); break;
+      case DaemonAttr.McastGroup6: out.mcastGroup = decodeAddress('decode daemon', AF_INET6, d.buffer, d.offset(), d.length()); break;
       case DaemonAttr.McastPort: out.mcastPort = d.u16(); break;
       case DaemonAttr.McastTtl: out.mcastTtl = d.u8(); break;
     }

@@ -35,12 +35,15 @@ export function decodeDestination(d: AttributeDecoder, serviceFamily: number, co
     upperThreshold: 0, lowerThreshold: 0, activeConnections: 0, inactiveConnections: 0, persistentConnections: 0,
     tunnelType: 0, tunnelPort: 0, tunnelFlags: 0, stats: NO_STATS,
   };
-  let addr: Buffer | undefined;
-  let stats32: AttributeDecoder | undefined;
-  let stats64: AttributeDecoder | undefined;
+  // The address comes before its family: read it in place once both are known.
+  let addrAt = -1;
+  let addrLen = 0;
+  let narrowAt = -1;
+  let narrowLen = 0;
+  let wide: AttributeDecoder | undefined;
   while (d.next()) {
     switch (d.type()) {
-      case DestAttr.Addr: addr = d.bytes(); break;
+      case DestAttr.Addr: addrAt = d.offset(); addrLen = d.length(); break;
       case DestAttr.Port: out.port = d.be16(); break;
       case DestAttr.FwdMethod: out.connectionFlags = d.u32(); break;
       case DestAttr.Weight: out.weight = d.u32(); break;
@@ -53,12 +56,12 @@ export function decodeDestination(d: AttributeDecoder, serviceFamily: number, co
       case DestAttr.TunType: out.tunnelType = d.u8(); break;
       case DestAttr.TunPort: out.tunnelPort = d.be16(); break;
       case DestAttr.TunFlags: out.tunnelFlags = d.u16(); break;
-      case DestAttr.Stats: stats32 = d.child(); break;
-      case DestAttr.Stats64: stats64 = d.child(); break;
+      case DestAttr.Stats: narrowAt = d.offset(); narrowLen = d.length(); break;
+      case DestAttr.Stats64: if (counters) wide = d.child(); break;
     }
   }
   d.finish();
-  out.stats = pickStats(stats32, stats64, counters);
-  if (addr) out.address = decodeAddress('decode destination', out.addressFamily, addr);
+  out.stats = pickStats(counters, wide, d, narrowAt, narrowLen);
+  if (addrAt >= 0) out.address = decodeAddress('decode destination', out.addressFamily, d.buffer, addrAt, addrLen);
   return out;
 }

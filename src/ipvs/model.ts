@@ -2,21 +2,22 @@
 // fields moby/ipvs lacks sit beside them.
 
 /**
- * Counters and rates of a service or destination. All 64-bit (the kernel's
- * STATS64), hence bigint; rates are the kernel's 2-second estimates.
+ * Counters and rates of a service or destination: the kernel's 64-bit
+ * STATS64, as numbers (exact below 2^53, i.e. 9 PB; past that the nearest
+ * double); rates are the kernel's 2-second estimates.
  */
 export interface Stats {
-  connections: bigint;
-  packetsIn: bigint;
-  packetsOut: bigint;
-  bytesIn: bigint;
-  bytesOut: bigint;
+  connections: number;
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
   /** Connections per second. */
-  cps: bigint;
-  ppsIn: bigint;
-  ppsOut: bigint;
-  bpsIn: bigint;
-  bpsOut: bigint;
+  cps: number;
+  ppsIn: number;
+  ppsOut: number;
+  bpsIn: number;
+  bpsOut: number;
 }
 export type SvcStats = Stats;
 export type DstStats = Stats;

@@ -37,38 +37,38 @@ export function decodeService(d: AttributeDecoder, counters = true): Service {
     addressFamily: 0, protocol: 0, address: '', port: 0, fwMark: 0, schedName: '', flags: 0,
     timeout: 0, netmask: 0, peName: '', stats: NO_STATS,
   };
-  let addr: Buffer | undefined;
-  let netmask: Buffer | undefined;
-  let stats32: AttributeDecoder | undefined;
-  let stats64: AttributeDecoder | undefined;
+  // Address and netmask are read in place once the family is known.
+  let addrAt = -1;
+  let addrLen = 0;
+  let netmaskAt = -1;
+  let narrowAt = -1;
+  let narrowLen = 0;
+  let wide: AttributeDecoder | undefined;
   while (d.next()) {
     switch (d.type()) {
       case SvcAttr.Af: s.addressFamily = d.u16(); break;
       case SvcAttr.Protocol: s.protocol = d.u16(); break;
-      case SvcAttr.Addr: addr = d.bytes(); break;
+      case SvcAttr.Addr: addrAt = d.offset(); addrLen = d.length(); break;
       case SvcAttr.Port: s.port = d.be16(); break;
       case SvcAttr.Fwmark: s.fwMark = d.u32(); break;
       case SvcAttr.SchedName: s.schedName = d.string(); break;
-      case SvcAttr.Flags: {
-        const f = d.bytes();
-        s.flags = f.length >= 4 ? f.readUInt32LE(0) : 0;
-        break;
-      }
+      // struct ip_vs_flags { flags, mask }: the flags come first.
+      case SvcAttr.Flags: s.flags = d.length() >= 4 ? d.buffer.readUInt32LE(d.offset()) : 0; break;
       case SvcAttr.Timeout: s.timeout = d.u32(); break;
-      case SvcAttr.Netmask: netmask = d.bytes(); break;
+      case SvcAttr.Netmask: netmaskAt = d.length() === 4 ? d.offset() : -1; break;
       case SvcAttr.PeName: s.peName = d.string(); break;
-      case SvcAttr.Stats: stats32 = d.child(); break;
-      case SvcAttr.Stats64: stats64 = d.child(); break;
+      case SvcAttr.Stats: narrowAt = d.offset(); narrowLen = d.length(); break;
+      case SvcAttr.Stats64: if (counters) wide = d.child(); break;
     }
   }
   d.finish();
-  s.stats = pickStats(stats32, stats64, counters);
+  s.stats = pickStats(counters, wide, d, narrowAt, narrowLen);
   if (s.addressFamily !== AF_INET && s.addressFamily !== AF_INET6) {
     throw KernelError.of('decode service', 'EBADMSG', `address family ${s.addressFamily}`);
   }
-  if (addr && !s.fwMark) s.address = decodeAddress('decode service', s.addressFamily, addr);
-  if (netmask?.length === 4) {
-    s.netmask = s.addressFamily === AF_INET6 ? netmask.readUInt32LE(0) : netmask.readUInt32BE(0);
+  if (addrAt >= 0 && !s.fwMark) s.address = decodeAddress('decode service', s.addressFamily, d.buffer, addrAt, addrLen);
+  if (netmaskAt >= 0) {
+    s.netmask = s.addressFamily === AF_INET6 ? d.buffer.readUInt32LE(netmaskAt) : d.buffer.readUInt32BE(netmaskAt);
   }
   return s;
 }

@@ -1,38 +1,48 @@
-import type { AttributeDecoder } from '../netlink/attribute.js';
+import { AttributeDecoder } from '../netlink/attribute.js';
 import { StatsAttr } from './constants.js';
 import type { Stats } from './model.js';
 
 export const zeroStats = (): Stats => ({
-  connections: 0n, packetsIn: 0n, packetsOut: 0n, bytesIn: 0n, bytesOut: 0n,
-  cps: 0n, ppsIn: 0n, ppsOut: 0n, bpsIn: 0n, bpsOut: 0n,
+  connections: 0, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0,
+  cps: 0, ppsIn: 0, ppsOut: 0, bpsIn: 0, bpsOut: 0,
 });
-
-const FIELDS = new Map<number, keyof Stats>([
-  [StatsAttr.Conns, 'connections'], [StatsAttr.InPkts, 'packetsIn'], [StatsAttr.OutPkts, 'packetsOut'],
-  [StatsAttr.InBytes, 'bytesIn'], [StatsAttr.OutBytes, 'bytesOut'], [StatsAttr.Cps, 'cps'],
-  [StatsAttr.InPps, 'ppsIn'], [StatsAttr.OutPps, 'ppsOut'], [StatsAttr.InBps, 'bpsIn'], [StatsAttr.OutBps, 'bpsOut'],
-]);
-
-/** Reads a STATS (32-bit counters) or STATS64 nest; each counter is read at the width the kernel sent. */
-export function decodeStats(d: AttributeDecoder): Stats {
-  const s = zeroStats();
-  while (d.next()) {
-    const field = FIELDS.get(d.type());
-    if (field) s[field] = d.uint();
-  }
-  d.finish();
-  return s;
-}
 
 /** Counters of an object listed without them; shared, so it is frozen. */
 export const NO_STATS: Stats = Object.freeze(zeroStats());
 
 /**
- * The counters of an object whose reply held a STATS nest and (kernels
- * since 4.x, after it) a STATS64 nest: only the wider one is decoded, and
- * none when the caller does not want counters.
+ * Reads a STATS (32-bit counters) or STATS64 nest; each counter is read at
+ * the width the kernel sent, as a number: exact below 2^53, the nearest
+ * double above (a 64-bit counter past 2^53, 9 PB, loses its last digits).
  */
-export function pickStats(stats32: AttributeDecoder | undefined, stats64: AttributeDecoder | undefined, wanted: boolean): Stats {
-  const d = stats64 ?? stats32;
-  return d && wanted ? decodeStats(d) : NO_STATS;
+export function decodeStats(d: AttributeDecoder): Stats {
+  const s = zeroStats();
+  while (d.next()) {
+    switch (d.type()) {
+      case StatsAttr.Conns: s.connections = d.uint(); break;
+      case StatsAttr.InPkts: s.packetsIn = d.uint(); break;
+      case StatsAttr.OutPkts: s.packetsOut = d.uint(); break;
+      case StatsAttr.InBytes: s.bytesIn = d.uint(); break;
+      case StatsAttr.OutBytes: s.bytesOut = d.uint(); break;
+      case StatsAttr.Cps: s.cps = d.uint(); break;
+      case StatsAttr.InPps: s.ppsIn = d.uint(); break;
+      case StatsAttr.OutPps: s.ppsOut = d.uint(); break;
+      case StatsAttr.InBps: s.bpsIn = d.uint(); break;
+      case StatsAttr.OutBps: s.bpsOut = d.uint(); break;
+    }
+  }
+  d.finish();
+  return s;
+}
+
+/**
+ * The counters of one object, whose reply holds a STATS nest (32-bit) and,
+ * on kernels since 4.x, a STATS64 nest after it. Only the wider one is
+ * decoded, the narrow one only where no wide one came, and none when not
+ * wanted: `narrowAt` is the narrow nest's place (-1: none) in `d`'s buffer.
+ */
+export function pickStats(wanted: boolean, wide: AttributeDecoder | undefined, d: AttributeDecoder, narrowAt: number, narrowLen: number): Stats {
+  if (!wanted) return NO_STATS;
+  if (wide) return decodeStats(wide);
+  return narrowAt < 0 ? NO_STATS : decodeStats(new AttributeDecoder(d.buffer, narrowAt, narrowAt + narrowLen));
 }

@@ -224,16 +224,29 @@ export class AttributeDecoder {
   u64(): bigint {
     return this.sized(8) ? this.buf.readBigUInt64LE(this.cur) : 0n;
   }
-  /** An unsigned integer of whatever width the attribute carries (1, 2, 4 or 8 bytes). */
-  uint(): bigint {
+  /**
+   * An unsigned integer of whatever width the attribute carries (1, 2, 4 or
+   * 8 bytes), as a number: exact below 2^53, the nearest double above.
+   */
+  uint(): number {
     switch (this.curLen) {
-      case 1: return BigInt(this.buf.readUInt8(this.cur));
-      case 2: return BigInt(this.buf.readUInt16LE(this.cur));
-      case 4: return BigInt(this.buf.readUInt32LE(this.cur));
-      case 8: return this.buf.readBigUInt64LE(this.cur);
+      case 1: return this.buf[this.cur]!;
+      case 2: return this.buf.readUInt16LE(this.cur);
+      case 4: return this.buf.readUInt32LE(this.cur);
+      case 8: return this.buf.readUInt32LE(this.cur + 4) * 0x100000000 + this.buf.readUInt32LE(this.cur);
     }
     this.fail(`attribute ${this.curType}: ${this.curLen} bytes is not an integer`);
-    return 0n;
+    return 0;
+  }
+  /** The attribute's value in place, `length()` bytes from `offset()` of `buffer`: read it before the buffer is reused. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+  offset(): number {
+    return this.cur;
+  }
+  length(): number {
+    return this.curLen;
   }
   /** A copy of the attribute's bytes. */
   bytes(): Buffer {

@@ -66,7 +66,10 @@ export function configIn(p: pb.Config | undefined): Partial<Config> {
   return { timeoutTcp: c.timeoutTcp, timeoutTcpFin: c.timeoutTcpFin, timeoutUdp: c.timeoutUdp };
 }
 
-export const statsOut = (s: Stats): pb.Stats => create(pb.StatsSchema, s);
+export const statsOut = (s: Stats): pb.Stats => create(pb.StatsSchema, {
+  connections: BigInt(s.connections), packetsIn: BigInt(s.packetsIn), packetsOut: BigInt(s.packetsOut), bytesIn: BigInt(s.bytesIn),
+  bytesOut: BigInt(s.bytesOut), cps: BigInt(s.cps), ppsIn: BigInt(s.ppsIn), ppsOut: BigInt(s.ppsOut), bpsIn: BigInt(s.bpsIn), bpsOut: BigInt(s.bpsOut),
+});
 
 export function serviceIdOut(s: ServiceId): pb.ServiceId {
   return create(pb.ServiceIdSchema, {

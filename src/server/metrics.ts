@@ -57,9 +57,9 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
   for (const [field, what] of [['connections', 'connections'], ['packetsIn', 'packets in'], ['packetsOut', 'packets out'], ['bytesIn', 'bytes in'], ['bytesOut', 'bytes out']] as const) {
     const suffix = snakeCase(field);
     fromSnapshots(registry, 'counter', `ipvs_service_${suffix}_total`, `IPVS: ${what} of a virtual service (the kernel's 64-bit counter)`, svcLabels,
-      (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, Number(s.stats[field]))), snaps);
+      (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, s.stats[field])), snaps);
     fromSnapshots(registry, 'counter', `ipvs_destination_${suffix}_total`, `IPVS: ${what} of a destination`, dstLabels,
-      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: formatHostPort(d) }, Number(d.stats[field])))), snaps);
+      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: formatHostPort(d) }, d.stats[field]))), snaps);
   }
   for (const [field, name, help] of [
     ['activeConnections', 'ipvs_destination_active_connections', 'IPVS: active connections of a destination'],

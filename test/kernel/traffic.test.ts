@@ -25,18 +25,18 @@ describe('traffic through a masquerading virtual service', () => {
     expect(answers.filter((a) => a === 'r1')).toHaveLength(REQUESTS / 2);
 
     // The kernel sums its per-CPU counters in the 2 s estimator tick: they lag by up to 2 s.
-    const svc = await untilEstimated(() => ctx.h.getService(VIP), (s) => s.stats.connections === BigInt(REQUESTS));
-    expect(svc.stats.connections).toBe(BigInt(REQUESTS));
-    expect(svc.stats.packetsIn).toBeGreaterThanOrEqual(BigInt(REQUESTS * 3));
-    expect(svc.stats.packetsOut).toBeGreaterThan(0n);
-    expect(svc.stats.bytesIn).toBeGreaterThan(0n);
-    expect(svc.stats.bytesOut).toBeGreaterThan(0n);
+    const svc = await untilEstimated(() => ctx.h.getService(VIP), (s) => s.stats.connections === REQUESTS);
+    expect(svc.stats.connections).toBe(REQUESTS);
+    expect(svc.stats.packetsIn).toBeGreaterThanOrEqual(REQUESTS * 3);
+    expect(svc.stats.packetsOut).toBeGreaterThan(0);
+    expect(svc.stats.bytesIn).toBeGreaterThan(0);
+    expect(svc.stats.bytesOut).toBeGreaterThan(0);
 
     const dests = byServer(await ctx.h.getDestinations(VIP));
     for (const r of REAL) {
       const dst = dests.get(r.server)!;
-      expect(dst.stats.connections).toBe(BigInt(REQUESTS / 2));
-      expect(dst.stats.bytesOut).toBeGreaterThan(0n);
+      expect(dst.stats.connections).toBe(REQUESTS / 2);
+      expect(dst.stats.bytesOut).toBeGreaterThan(0);
       // Closed connections wait in TIME_WAIT/CLOSE: inactive, not active.
       expect(dst.activeConnections).toBe(0);
     }
@@ -45,15 +45,15 @@ describe('traffic through a masquerading virtual service', () => {
     // A listing without counters (Apply's) has the same configuration and zero stats.
     const full = await ctx.h.getServicesWithDestinations();
     const bare = await ctx.h.getServicesWithDestinations({ counters: false });
-    expect(bare[0]!.stats.connections).toBe(0n);
-    expect(bare[0]!.destinations.every((d) => d.stats.connections === 0n)).toBe(true);
+    expect(bare[0]!.stats.connections).toBe(0);
+    expect(bare[0]!.destinations.every((d) => d.stats.connections === 0)).toBe(true);
     const strip = (l: typeof full) => l.map(({ stats: _s, destinations, ...rest }) => ({ ...rest, destinations: destinations.map(({ stats: _d, ...d }) => d) }));
     expect(strip(bare)).toEqual(strip(full));
 
     // ipvsadm reads the same counters.
     const line = ctx.ns.ipvsadm('-Ln --stats --exact').split('\n').find((l) => l.includes(`${VIP_ADDRESS}:${VIP_PORT}`))!;
     const [, , conns, inPkts, outPkts, inBytes, outBytes] = line.trim().split(/\s+/);
-    expect([conns, inPkts, outPkts, inBytes, outBytes].map((v) => BigInt(v!)))
+    expect([conns, inPkts, outPkts, inBytes, outBytes].map((v) => Number(v!)))
       .toEqual([svc.stats.connections, svc.stats.packetsIn, svc.stats.packetsOut, svc.stats.bytesIn, svc.stats.bytesOut]);
   });
 
@@ -61,13 +61,13 @@ describe('traffic through a masquerading virtual service', () => {
     await ctx.h.newService(VIP);
     await ctx.h.newDestination(VIP, { address: REAL[0].server, port: REAL_PORT });
     net.request(REQUESTS);
-    const { stats } = await untilEstimated(() => ctx.h.getService(VIP), (s) => s.stats.bpsIn > 0n);
-    expect(stats.bpsIn).toBeGreaterThan(0n);
-    expect(stats.ppsIn).toBeGreaterThan(0n);
+    const { stats } = await untilEstimated(() => ctx.h.getService(VIP), (s) => s.stats.bpsIn > 0);
+    expect(stats.bpsIn).toBeGreaterThan(0);
+    expect(stats.ppsIn).toBeGreaterThan(0);
 
     await ctx.h.zero(VIP);
     const zeroed = (await ctx.h.getService(VIP)).stats;
-    expect([zeroed.connections, zeroed.packetsIn, zeroed.bytesIn]).toEqual([0n, 0n, 0n]);
+    expect([zeroed.connections, zeroed.packetsIn, zeroed.bytesIn]).toEqual([0, 0, 0]);
     expect(ctx.ns.ipvsadm('-Ln --stats --exact')).toMatch(/TCP\s+192\.0\.2\.10:80\s+0\s+0\s+0\s+0\s+0/);
   });
 });

@@ -86,10 +86,20 @@ describe('netlink attributes', () => {
   it('reads an unsigned integer at the width it was sent', () => {
     const buf = new AttributeEncoder().u8(1, 7).u16(2, 300).u32(3, 70000).u64(4, 2n ** 40n).finish();
     const d = new AttributeDecoder(buf);
-    const seen: bigint[] = [];
+    const seen: number[] = [];
     while (d.next()) seen.push(d.uint());
     d.finish();
-    expect(seen).toEqual([7n, 300n, 70000n, 2n ** 40n]);
+    expect(seen).toEqual([7, 300, 70000, 2 ** 40]);
+  });
+
+  it('reads a 64-bit integer as a number: exact up to 2^53, the nearest double past it', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (v) => {
+      const d = new AttributeDecoder(new AttributeEncoder().u64(1, v).finish());
+      d.next();
+      const got = d.uint();
+      if (v <= 2n ** 53n) expect(got).toBe(Number(v));
+      else expect(Math.abs(got - Number(v)) / Number(v)).toBeLessThan(2 ** -52);
+    }));
   });
 
   it('encoder: the first out-of-range value sticks and is thrown at finish', () => {

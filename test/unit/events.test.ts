@@ -17,7 +17,7 @@ const svc = (port: number, schedName: string, destinations: Destination[]): Serv
 describe('diffState', () => {
   it('reports additions, option changes and removals, not counters', () => {
     const before = [svc(80, 'rr', [dest('198.51.100.1'), dest('198.51.100.2')]), svc(81, 'rr', [dest('198.51.100.3')])];
-    const moved = before.map((s) => ({ ...s, stats: { ...s.stats, connections: 99n } }));
+    const moved = before.map((s) => ({ ...s, stats: { ...s.stats, connections: 99 } }));
     expect(diffState(before, moved)).toEqual([]);
     const after = [svc(80, 'wrr', [dest('198.51.100.1', 5), dest('198.51.100.4')]), svc(82, 'rr', [dest('198.51.100.5')])];
     expect(diffState(before, after).map((e) => `${e.kind} ${e.service.port}${e.destination ? ` ${e.destination.address}` : ''}`)).toEqual([
