@@ -145,6 +145,7 @@ export class Handle {
   private readonly queue: (RequestOp | TaskOp)[] = [];
   private pumping = false;
   private isClosed = false;
+  private lastId: { input: ServiceId; normal: NormalServiceId } | undefined;
 
   /**
    * Opens the IPVS socket inside the namespace at `netns` (a path such as
@@ -188,18 +189,18 @@ export class Handle {
 
   async newService(s: ServiceInput): Promise<void> {
     const n = normalService(s, 'newService');
-    await this.send(`newService ${describeService(n)}`, this.serviceReq(Cmd.NewService, n, true));
+    await this.send('newService', this.serviceReq(Cmd.NewService, n, true), n);
   }
 
   /** Replaces every option of an existing service (left-out options take their defaults). */
   async updateService(s: ServiceInput): Promise<void> {
     const n = normalService(s, 'updateService');
-    await this.send(`updateService ${describeService(n)}`, this.serviceReq(Cmd.SetService, n, true));
+    await this.send('updateService', this.serviceReq(Cmd.SetService, n, true), n);
   }
 
   async delService(s: ServiceId): Promise<void> {
     const n = normalServiceId(s, 'delService');
-    await this.send(`delService ${describeService(n)}`, this.serviceReq(Cmd.DelService, n));
+    await this.send('delService', this.serviceReq(Cmd.DelService, n), n);
   }
 
   /** Deletes every service (and so every destination) in the namespace. */
@@ -210,9 +211,8 @@ export class Handle {
   /** One service with its current counters. Fails with ESRCH when it does not exist. */
   async getService(s: ServiceId): Promise<Service> {
     const n = normalServiceId(s, 'getService');
-    const op = `getService ${describeService(n)}`;
-    const [reply] = await this.send(op, this.serviceReq(Cmd.GetService, n));
-    return decodeReply(op, reply, CmdAttr.Service, decodeService);
+    const [reply] = await this.send('getService', this.serviceReq(Cmd.GetService, n), n);
+    return decodeReply(`getService ${describeService(n)}`, reply, CmdAttr.Service, decodeService);
   }
 
   async isServicePresent(s: ServiceId): Promise<boolean> {
@@ -225,9 +225,9 @@ export class Handle {
     }
   }
 
-  /** Every service, without destinations (as moby/ipvs). */
-  getServices(): Promise<Service[]> {
-    return this.task(() => this.dumpServices());
+  /** Every service, without destinations (as moby/ipvs); `counters: false` leaves stats zero. */
+  getServices(o: { counters?: boolean } = {}): Promise<Service[]> {
+    return this.task(() => this.dumpServices(o.counters ?? true));
   }
 
   /**
@@ -237,29 +237,16 @@ export class Handle {
    */
   getServicesWithDestinations(o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
     const counters = o.counters ?? true;
-    return this.task(async () => {
-      const services = this.dumpServices(counters);
-      const out: ServiceWithDestinations[] = services.map((s) => ({ ...s, destinations: [] }));
-      // Chunks of dumps run together (see Conn.dumpMany); the event loop gets a turn between chunks.
-      for (let first = 0; first < out.length; first += DUMP_CHUNK) {
-        const chunk = out.slice(first, first + DUMP_CHUNK);
-        try {
-          this.conn.dumpMany(
-            chunk.map((s) => this.serviceReq(Cmd.GetDest, s)),
-            (i, p) => chunk[i]!.destinations.push(decodeReply(DEST_DUMP, p, CmdAttr.Dest, (d) => decodeDestination(d, chunk[i]!.addressFamily, counters))),
-            (i) => { chunk[i]!.destinations = []; },
-          );
-        } catch (e) {
-          if (!(e instanceof KernelError)) throw e;
-          throw e.within(e.index === undefined ? 'getServicesWithDestinations' : `getDestinations ${describeService(chunk[e.index]!)}`);
-        }
-        if (first + DUMP_CHUNK < out.length) {
-          await yieldToEventLoop();
-          if (this.isClosed) throw KernelError.of('getServicesWithDestinations', 'EBADF', 'the handle is closed');
-        }
-      }
-      return out;
-    });
+    return this.task(() => this.destinationsOf(this.dumpServices(counters), counters));
+  }
+
+  /**
+   * Services as listed (getServices), each with its destinations: one dump
+   * per service, run many at once. For listing a few services of a large
+   * table, a page at a time. A service gone meanwhile has none.
+   */
+  withDestinations(services: readonly Service[], o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
+    return this.task(() => this.destinationsOf(services, o.counters ?? true));
   }
 
   // ---- destinations ----
@@ -300,7 +287,7 @@ export class Handle {
       return;
     }
     const n = normalServiceId(s, 'zero');
-    await this.send(`zero ${describeService(n)}`, this.serviceReq(Cmd.Zero, n));
+    await this.send('zero', this.serviceReq(Cmd.Zero, n), n);
   }
 
   /** Connection timeouts, in seconds. */
@@ -386,9 +373,23 @@ export class Handle {
   // ---- plumbing ----
 
   private async destOp(op: keyof typeof DEST_CMDS, s: ServiceId, d: DestinationInput): Promise<void> {
-    const svc = normalServiceId(s, op);
+    const svc = this.serviceIdOf(s, op);
     const dest = normalDestination(svc, d, op);
-    await this.send(describeBatchOp(op, svc, dest), this.destReq(DEST_CMDS[op], svc, dest, op !== 'delDestination'));
+    await this.send(op, this.destReq(DEST_CMDS[op], svc, dest, op !== 'delDestination'), svc, dest);
+  }
+
+  /**
+   * normalServiceId, remembering the last one: calls issued together for
+   * one service's destinations name it again and again. The input's fields
+   * are compared, not its identity, so a caller may reuse and change one object.
+   */
+  private serviceIdOf(s: ServiceId, op: string): NormalServiceId {
+    const m = this.lastId;
+    if (m && m.input.address === s.address && m.input.port === s.port && m.input.protocol === s.protocol
+      && m.input.fwMark === s.fwMark && m.input.addressFamily === s.addressFamily) return m.normal;
+    const normal = normalServiceId(s, op);
+    this.lastId = { input: { address: s.address, port: s.port, protocol: s.protocol, fwMark: s.fwMark, addressFamily: s.addressFamily }, normal };
+    return normal;
   }
 
   private req(cmd: number, fill?: (e: AttributeEncoder) => void): Request {
@@ -413,6 +414,29 @@ export class Handle {
     return out;
   }
 
+  private async destinationsOf(services: readonly Service[], counters: boolean): Promise<ServiceWithDestinations[]> {
+    const out: ServiceWithDestinations[] = services.map((s) => ({ ...s, destinations: [] }));
+    // Chunks of dumps run together (see Conn.dumpMany); the event loop gets a turn between chunks.
+    for (let first = 0; first < out.length; first += DUMP_CHUNK) {
+      const chunk = out.slice(first, first + DUMP_CHUNK);
+      try {
+        this.conn.dumpMany(
+          chunk.map((s) => this.serviceReq(Cmd.GetDest, s)),
+          (i, p) => chunk[i]!.destinations.push(decodeReply(DEST_DUMP, p, CmdAttr.Dest, (d) => decodeDestination(d, chunk[i]!.addressFamily, counters))),
+          (i) => { chunk[i]!.destinations = []; },
+        );
+      } catch (e) {
+        if (!(e instanceof KernelError)) throw e;
+        throw e.within(e.index === undefined ? 'getServicesWithDestinations' : `getDestinations ${describeService(chunk[e.index]!)}`);
+      }
+      if (first + DUMP_CHUNK < out.length) {
+        await yieldToEventLoop();
+        if (this.isClosed) throw KernelError.of('getServicesWithDestinations', 'EBADF', 'the handle is closed');
+      }
+    }
+    return out;
+  }
+
   private dumpServices(counters = true): Service[] {
     return this.dump('getServices', this.req(Cmd.GetService), CmdAttr.Service, (d) => decodeService(d, counters));
   }
@@ -422,9 +446,10 @@ export class Handle {
       (d) => decodeDestination(d, s.addressFamily));
   }
 
-  private send(op: string, req: Request): Promise<Buffer[]> {
+  /** One request; a failure is named (`newService tcp 192.0.2.1:80`) only when it happens. */
+  private send(op: string, req: Request, svc?: NormalServiceId, dest?: NormalDestination): Promise<Buffer[]> {
     return new Promise((resolve, reject) => {
-      const sink: Sink = { settle: (_, o) => (o.ok ? resolve(o.replies) : reject(o.error.within(op))) };
+      const sink: Sink = { settle: (_, o) => (o.ok ? resolve(o.replies) : reject(o.error.within(svc ? describeBatchOp(op, svc, dest) : op))) };
       this.enqueue({ req, sink, index: 0 });
     });
   }

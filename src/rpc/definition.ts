@@ -16,6 +16,16 @@ export const ErrorTrailer = {
   field: 'ipvs-field',
 } as const;
 
+/**
+ * A response already encoded (the server writes its big answers straight to
+ * protobuf bytes, see src/server/wire.ts): sent as it is. `T` is the message
+ * type it encodes, for the handlers' types.
+ */
+export class Encoded<T = unknown> {
+  declare readonly type: T;
+  constructor(readonly bytes: Buffer) {}
+}
+
 /** protobuf-es's bytes as a Buffer for grpc-js, without copying them. */
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -31,7 +41,7 @@ export function grpcDefinition(service: DescService): ServiceDefinition {
   const serialized = new WeakMap<object, Buffer>();
   for (const m of service.methods) {
     const streamed = m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming';
-    const serialize = (msg: unknown) => asBuffer(toBinary(m.output, msg as never));
+    const serialize = (msg: unknown) => (msg instanceof Encoded ? msg.bytes : asBuffer(toBinary(m.output, msg as never)));
     def[m.localName] = {
       path: `/${service.typeName}/${m.name}`,
       originalName: m.name,

@@ -21,6 +21,8 @@ export interface ServerConfig {
   maxBatch: number;
   /** Largest request message, bytes. */
   maxMessageBytes: number;
+  /** Largest response message, bytes: bigger answers page or come in parts. */
+  maxResponseBytes: number;
   /** Prometheus /metrics over plain HTTP at host:port; '' for none. */
   metrics: string;
   /** A plain-text listener with only grpc.health.v1 (for Kubernetes' gRPC probes); '' for none. */
@@ -38,11 +40,15 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --tls-client-ca FILE CA for client certificates: mutual TLS    (IPVSD_TLS_CLIENT_CA)
   --insecure           allow a non-loopback listener without TLS (IPVSD_INSECURE=1)
   --sandbox MODE       auto|never|always: run in user-mode Linux when this kernel has no IPVS (IPVSD_SANDBOX; default auto)
-  --max-batch N        most operations per Batch                 (IPVSD_MAX_BATCH; default 100000)
+  --max-batch N        most operations per Batch, at most 16384  (IPVSD_MAX_BATCH; default 10000)
   --max-message-bytes N  largest request                         (IPVSD_MAX_MESSAGE_BYTES; default 64 MiB)
+  --max-response-bytes N  largest response: bigger ones page or come in parts, 16384..4194304 (IPVSD_MAX_RESPONSE_BYTES; default 1 MiB)
   --metrics HOST:PORT  Prometheus /metrics over HTTP             (IPVSD_METRICS; default off)
   --health-listen HOST:PORT  plain-text listener serving only grpc.health.v1, for probes (IPVSD_HEALTH_LISTEN; default off)
   --help`;
+
+/** Most operations per Batch: 16384 results of at most 256 bytes each stay under 4 MiB. */
+export const MAX_BATCH = 16384;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
 
@@ -62,6 +68,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       sandbox: { type: 'string' },
       'max-batch': { type: 'string' },
       'max-message-bytes': { type: 'string' },
+      'max-response-bytes': { type: 'string' },
       metrics: { type: 'string' },
       'health-listen': { type: 'string' },
       help: { type: 'boolean' },
@@ -86,11 +93,18 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     tlsClientCa: f['tls-client-ca'] ?? env.IPVSD_TLS_CLIENT_CA ?? '',
     insecure: f.insecure ?? env.IPVSD_INSECURE === '1',
     sandbox,
-    maxBatch: int('max-batch', f['max-batch'] ?? env.IPVSD_MAX_BATCH, 100_000),
+    maxBatch: int('max-batch', f['max-batch'] ?? env.IPVSD_MAX_BATCH, 10_000),
     maxMessageBytes: int('max-message-bytes', f['max-message-bytes'] ?? env.IPVSD_MAX_MESSAGE_BYTES, 64 * 1024 * 1024),
+    maxResponseBytes: int('max-response-bytes', f['max-response-bytes'] ?? env.IPVSD_MAX_RESPONSE_BYTES, 1024 * 1024),
     metrics: f.metrics ?? env.IPVSD_METRICS ?? '',
     healthListen: f['health-listen'] ?? env.IPVSD_HEALTH_LISTEN ?? '',
   };
+  // Every stock gRPC client refuses a message over 4 MiB; a Batch's results (each message at most
+  // 256 bytes) must fit too.
+  if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {
+    throw new Error(`--max-response-bytes: ${c.maxResponseBytes} is not in 16384..4194304 (4 MiB, the stock gRPC clients' limit)`);
+  }
+  if (c.maxBatch > MAX_BATCH) throw new Error(`--max-batch: ${c.maxBatch} is over ${MAX_BATCH} (a response of that many failures would pass 4 MiB)`);
   if (c.metrics) splitHostPort(c.metrics);
   if (c.healthListen) splitHostPort(c.healthListen);
   if (!!c.tlsCert !== !!c.tlsKey) throw new Error('--tls-cert and --tls-key go together');

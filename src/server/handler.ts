@@ -7,6 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ValidationError } from '../ipvs/index.js';
+import type { Encoded } from '../rpc/definition.js';
 import { RpcError, toStatus } from './status.js';
 
 export interface CallContext {
@@ -18,9 +19,11 @@ export interface CallContext {
 /** Maps a refused core field to the request's own field path (e.g. "service.id.port"). */
 export type FieldPath<Req = never> = (e: ValidationError, req: Req) => string;
 
-export type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+/** A response message, or its bytes already encoded. */
+export type Reply<Res> = Res | Encoded<Res>;
+export type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Reply<Res>>;
 /** `send` resolves once the message is handed to the transport without exceeding its buffer. */
-export type StreamFn<Req, Res> = (req: Req, send: (res: Res) => Promise<void>, ctx: CallContext) => Promise<void>;
+export type StreamFn<Req, Res> = (req: Req, send: (res: Reply<Res>) => Promise<void>, ctx: CallContext) => Promise<void>;
 
 /** Live calls, so that shutdown can end streams with a status. */
 export class Calls {
@@ -76,7 +79,8 @@ export function unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, opts: Han
       .then(
         (res) => {
           finish(method, call.request, started, opts, undefined);
-          callback(null, res);
+          // An Encoded reply reaches the definition's serializer, which sends its bytes.
+          callback(null, res as Res);
         },
         (e: unknown) => callback(finish(method, call.request, started, opts, e ?? new Error('undefined thrown'), path)!),
       )
@@ -89,12 +93,12 @@ export function serverStream<Req, Res>(method: string, fn: StreamFn<Req, Res>, o
     const started = performance.now();
     const ac = opts.calls.track();
     call.on('cancelled', () => ac.abort(new RpcError(status.CANCELLED, 'cancelled by the client')));
-    const send = (res: Res) => new Promise<void>((resolve, reject) => {
+    const send = (res: Reply<Res>) => new Promise<void>((resolve, reject) => {
       if (ac.signal.aborted) {
         reject(ac.signal.reason);
         return;
       }
-      if (call.write(res)) {
+      if (call.write(res as Res)) {
         resolve();
         return;
       }

@@ -1,27 +1,32 @@
 // ipvs.v1.IpvsService: each RPC translated to Handle calls, nothing more.
 import { create } from '@bufbuild/protobuf';
-import { durationFromMs, durationMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { durationMs } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
-  applyState, describeService, diffState, Drainer, KernelError, serviceKey, type Handle, ValidationError, type ApplyRun, type BatchItemResult, type BatchOp, type Change, type ChangeAction,
-  type DesiredService, type ServiceWithDestinations, type StateEvent,
+  applyState, Drainer, KernelError, type ApplyRun, type BatchItemResult, type BatchOp, type Change, type ChangeAction, type DesiredService, type Handle,
 } from '../ipvs/index.js';
 import type * as pbModel from '../../gen/ts/ipvs/v1/model_pb.js';
 import {
-  configIn, configOut, daemonIn, daemonOut, destinationIn, destinationOut, fieldPath, infoOut, normalDestinationOut,
-  normalServiceOut, serviceIdIn, serviceIdOut, serviceIn, serviceOut, serviceWithDestinationsOut, snakeCase, statsOut,
+  configIn, configOut, daemonIn, daemonOut, destinationIn, fieldPath, infoOut, normalDestinationOut, normalServiceOut, serviceIdIn,
+  serviceIn, serviceWithDestinationsOut, snakeCase,
 } from './convert.js';
+import { applyReply, resultParts } from './apply-report.js';
 import { serverStream, unary, type FieldPath, type HandlerOptions, type StreamFn, type UnaryFn } from './handler.js';
 import type { Namespaces } from './namespaces.js';
-import { follow, intervalOf, type StatsHub, type StatsSnapshot } from './stats-hub.js';
+import { listDestinationsPage, listServicesPage } from './pages.js';
+import { HEADER_ROOM } from './parts.js';
+import type { StatsHub } from './stats-hub.js';
 import { RpcError, statusOfErrno } from './status.js';
+import { watchEvents, watchStats } from './watch.js';
 
 export interface IpvsServiceOptions extends HandlerOptions {
   namespaces: Namespaces;
   hub: StatsHub;
   /** Most operations one Batch may carry. */
   maxBatch: number;
+  /** Largest response message (a part, a page), bytes. */
+  maxResponseBytes: number;
 }
 
 const idPath: FieldPath<unknown> = (e) => fieldPath(e.subject, e.field, false);
@@ -93,41 +98,13 @@ function changesOut(changes: readonly Change[], results: readonly BatchItemResul
   return out;
 }
 
-/** One WatchStats message: a tick's counters, of the services in `wanted` (by describeService) or of all. */
-function statsMessage(snap: StatsSnapshot, intervalMs: number, wanted?: Set<string>): api.WatchStatsResponse {
-  return create(api.WatchStatsResponseSchema, {
-    time: timestampFromDate(snap.time),
-    interval: durationFromMs(intervalMs),
-    services: snap.services
-      .filter((s) => !wanted || wanted.has(describeService(s)))
-      .map((s) => create(api.ServiceStatsSchema, {
-        service: serviceIdOut(s),
-        stats: statsOut(s.stats),
-        destinations: s.destinations.map((d) => create(api.DestinationStatsSchema, {
-          addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight,
-          activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections, stats: statsOut(d.stats),
-        })),
-      })),
-  });
-}
-
 const MAX_DRAIN_MS = 24 * 3600 * 1000;
+
+/** A Batch result's message, at most 200 characters: with MAX_BATCH results, a response stays under 4 MiB. */
+const clip = (m: string) => (m.length > 200 ? `${m.slice(0, 199)}…` : m);
 
 /** How often ApplyWithProgress tells how far it has got. */
 const PROGRESS_MS = 100;
-
-const EVENT_KINDS = { added: api.EventKind.ADDED, updated: api.EventKind.UPDATED, removed: api.EventKind.REMOVED } as const;
-
-function eventOut(e: StateEvent): api.Event {
-  return create(api.EventSchema, {
-    kind: EVENT_KINDS[e.kind],
-    service: serviceIdOut(e.service),
-    newService: e.destination || e.kind === 'removed' ? undefined : serviceOut(e.service),
-    oldService: e.destination ? undefined : e.kind === 'removed' ? serviceOut(e.service) : e.oldService && serviceOut(e.oldService),
-    newDestination: e.destination && e.kind !== 'removed' ? destinationOut(e.destination) : undefined,
-    oldDestination: e.destination && e.kind === 'removed' ? destinationOut(e.destination) : e.oldDestination && destinationOut(e.oldDestination),
-  });
-}
 
 function desiredIn(list: pbModel.ServiceWithDestinations[]): DesiredService[] {
   return list.map((sw, i) => ({
@@ -145,6 +122,8 @@ const applyPath: FieldPath<unknown> = (e) => {
 
 export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation {
   const h = (ns: string) => o.namespaces.handle(ns);
+  // What a part's entries may take; the rest of --max-response-bytes is the message's own fields.
+  const budget = o.maxResponseBytes - HEADER_ROOM;
   // Every call ends by checking that its namespace outlived it.
   const u = <Req extends { namespace: string }, Res>(method: string, fn: UnaryFn<Req, Res>, path: FieldPath<Req> = idPath) =>
     unary(method, async (req: Req, ctx) => {
@@ -154,38 +133,6 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
         o.namespaces.confirm(req.namespace);
       }
     }, o, path);
-
-  const listServices: UnaryFn<api.ListServicesRequest, api.ListServicesResponse> = async (req) => {
-    const handle = h(req.namespace);
-    const list: ServiceWithDestinations[] = req.includeDestinations
-      ? await handle.getServicesWithDestinations()
-      : (await handle.getServices()).map((s) => ({ ...s, destinations: [] }));
-    return create(api.ListServicesResponseSchema, { services: list.map((s) => serviceWithDestinationsOut(s, s.destinations)) });
-  };
-
-  // Watchers of a whole namespace share one message per tick (and so one serialization: see definition.ts).
-  const shared = new WeakMap<StatsSnapshot, api.WatchStatsResponse>();
-  const everything = (snap: StatsSnapshot, intervalMs: number) => {
-    let m = shared.get(snap);
-    if (!m) shared.set(snap, (m = statsMessage(snap, intervalMs)));
-    return m;
-  };
-
-  const watchStats: StreamFn<api.WatchStatsRequest, api.WatchStatsResponse> = async (req, send, ctx) => {
-    const wanted = req.services.length ? new Set(req.services.map((s, i) => {
-      try {
-        return serviceKey(serviceIdIn(s, `services[${i}]`), 'watchStats');
-      } catch (e) {
-        throw e instanceof ValidationError ? e.within('watchStats', i) : e;
-      }
-    })) : undefined;
-    const intervalMs = intervalOf(req.interval, req.allowFast);
-    for await (const { snap } of follow(o.hub, req.namespace, intervalMs, ctx.signal)) {
-      // While this send waits for a slow client, newer ticks replace the pending one: memory stays one snapshot.
-      await send(wanted ? statsMessage(snap, intervalMs, wanted) : everything(snap, intervalMs));
-    }
-    throw ctx.signal.reason;
-  };
 
   // One Drainer per handle: a namespace reopened gets a new one, the old stops with its closed handle.
   const drainers = new WeakMap<Handle, Drainer>();
@@ -233,34 +180,14 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
         sent = done;
         await send(create(api.ApplyWithProgressResponseSchema, { event: { case: 'progress', value: { planned, done } } }));
       }
-      await send(create(api.ApplyWithProgressResponseSchema, { event: { case: 'result', value: await result } }));
+      for (const part of resultParts(await result, budget)) await send(part);
     } finally {
       o.namespaces.confirm(apply.namespace);
     }
   };
 
-  const watchEvents: StreamFn<api.WatchEventsRequest, api.WatchEventsResponse> = async (req, send, ctx) => {
-    const intervalMs = intervalOf(req.interval, req.allowFast);
-    let previous: ServiceWithDestinations[] | undefined;
-    for await (const { snap, skipped } of follow(o.hub, req.namespace, intervalMs, ctx.signal)) {
-      const time = timestampFromDate(snap.time);
-      if (!previous || skipped) {
-        // First message, or the stream fell behind: the whole state, events count from it.
-        await send(create(api.WatchEventsResponseSchema, {
-          time, resync: true, skippedTicks: skipped,
-          snapshot: snap.services.map((s) => serviceWithDestinationsOut(s, s.destinations)),
-        }));
-      } else {
-        const events = diffState(previous, snap.services);
-        if (events.length) await send(create(api.WatchEventsResponseSchema, { time, events: events.map(eventOut) }));
-      }
-      previous = snap.services;
-    }
-    throw ctx.signal.reason;
-  };
-
   return {
-    listServices: u('ListServices', listServices),
+    listServices: u('ListServices', (req: api.ListServicesRequest) => listServicesPage(h(req.namespace), req, budget)),
     getService: u('GetService', async (req: api.GetServiceRequest) => {
       const handle = h(req.namespace);
       const id = serviceIdIn(req.service);
@@ -283,10 +210,8 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
       await h(req.namespace).flush();
       return create(api.FlushResponseSchema);
     }),
-    listDestinations: u('ListDestinations', async (req: api.ListDestinationsRequest) => {
-      const dests = await h(req.namespace).getDestinations(serviceIdIn(req.service));
-      return create(api.ListDestinationsResponseSchema, { destinations: dests.map(destinationOut) });
-    }),
+    listDestinations: u('ListDestinations', (req: api.ListDestinationsRequest) =>
+      listDestinationsPage(h(req.namespace), req, serviceIdIn(req.service), budget)),
     createDestination: u('CreateDestination', async (req: api.CreateDestinationRequest) => {
       await h(req.namespace).newDestination(serviceIdIn(req.service), destinationIn(req.destination));
       return create(api.CreateDestinationResponseSchema);
@@ -312,12 +237,12 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
             applied++;
             return create(api.BatchResultSchema);
           }
-          return create(api.BatchResultSchema, { code: statusOfErrno(r.error.errno), errno: r.error.errno, message: r.error.message });
+          return create(api.BatchResultSchema, { code: statusOfErrno(r.error.errno), errno: r.error.errno, message: clip(r.error.message) });
         }),
         applied,
       });
     }, batchPath),
-    apply: u('Apply', (req: api.ApplyRequest) => runApply(req), applyPath),
+    apply: u('Apply', async (req: api.ApplyRequest) => applyReply(await runApply(req), budget), applyPath),
     applyWithProgress: serverStream('ApplyWithProgress', applyWithProgress, o, (e, r) => `apply.${applyPath(e, r)}`),
     upsertService: u('UpsertService', async (req: api.UpsertServiceRequest) => {
       if (!req.service) throw new RpcError(status.INVALID_ARGUMENT, 'service is required', 'service');
@@ -361,7 +286,7 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
     }),
     listDaemons: u('ListDaemons', async (req: api.ListDaemonsRequest) =>
       create(api.ListDaemonsResponseSchema, { daemons: (await h(req.namespace).getDaemons()).map(daemonOut) })),
-    watchEvents: serverStream('WatchEvents', watchEvents, o),
-    watchStats: serverStream('WatchStats', watchStats, o, (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`),
+    watchEvents: serverStream('WatchEvents', watchEvents(o.hub, budget), o),
+    watchStats: serverStream('WatchStats', watchStats(o.hub, budget), o, (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`),
   };
 }

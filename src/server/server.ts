@@ -80,7 +80,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const metrics = cfg.metrics
     ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log)
     : undefined;
-  server.addService(grpcDefinition(IpvsService), ipvsService({ log, calls, namespaces, hub, maxBatch: cfg.maxBatch, observe: metrics?.observe }));
+  server.addService(grpcDefinition(IpvsService), ipvsService({ log, calls, namespaces, hub, maxBatch: cfg.maxBatch, maxResponseBytes: cfg.maxResponseBytes, observe: metrics?.observe }));
   const health = new HealthImplementation({
     '': serving ? 'SERVING' : 'NOT_SERVING',
     [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',

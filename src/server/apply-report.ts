@@ -1,0 +1,42 @@
+// An Apply's report as messages under --max-response-bytes. Unary Apply
+// answers with one message: when every change does not fit, the refused
+// ones come first, then applied ones while they fit, and `omitted` counts
+// the rest. ApplyWithProgress sends every change, its result in parts.
+import { create, toBinary } from '@bufbuild/protobuf';
+import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { Encoded } from '../rpc/definition.js';
+import { packItems, partMessage } from './parts.js';
+import { fieldItems } from './watch.js';
+import { listTag, WireWriter } from './wire.js';
+
+const CHANGES_TAG = listTag(api.ApplyResponseSchema, 'changes');
+const RESULT_TAG = listTag(api.ApplyWithProgressResponseSchema, 'result');
+
+const header = (r: api.ApplyResponse, extra: { omitted?: number; more?: boolean }) =>
+  toBinary(api.ApplyResponseSchema, create(api.ApplyResponseSchema, { applied: r.applied, failed: r.failed, ...extra }));
+
+/** Apply's one message. */
+export function applyReply(r: api.ApplyResponse, budget: number): Encoded<api.ApplyResponse> {
+  const whole = toBinary(api.ApplyResponseSchema, r);
+  if (whole.length <= budget) return new Encoded(Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength));
+  const refusedFirst = [...r.changes.filter((c) => c.code), ...r.changes.filter((c) => !c.code)];
+  const items = fieldItems(CHANGES_TAG, refusedFirst.map((c) => toBinary(api.ChangeSchema, c)));
+  const kept: Buffer[] = [];
+  let size = 0;
+  for (const item of items) {
+    if (size + item.length > budget) break;
+    kept.push(item);
+    size += item.length;
+  }
+  return new Encoded(partMessage(kept, header(r, { omitted: items.length - kept.length })));
+}
+
+/** ApplyWithProgress's result messages: every change, in parts. */
+export function resultParts(r: api.ApplyResponse, budget: number): Encoded<api.ApplyWithProgressResponse>[] {
+  const parts = packItems(fieldItems(CHANGES_TAG, r.changes.map((c) => toBinary(api.ChangeSchema, c))), budget);
+  return parts.map((p, i) => {
+    const w = new WireWriter();
+    w.bytes(RESULT_TAG, partMessage(p, header(r, { more: i < parts.length - 1 })));
+    return new Encoded(w.buf.subarray(0, w.pos));
+  });
+}

@@ -1,0 +1,103 @@
+// ListServices and ListDestinations a page at a time (AIP-158): each page
+// as big as page_size and the server's --max-response-bytes allow, in page
+// order (src/server/paging.ts). A page lists the namespace's services (one
+// dump, no destinations) and dumps destinations only for the services it
+// holds, so following every page costs about one listing.
+import { create, toBinary } from '@bufbuild/protobuf';
+import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import type { Destination, Handle, ServiceId, ServiceWithDestinations } from '../ipvs/index.js';
+import { Encoded } from '../rpc/definition.js';
+import {
+  decodePageToken, destinationOrderKey, encodePageToken, fingerprint, inPageOrder, pageSize, serviceOrderKey, type PageToken,
+} from './paging.js';
+import { partMessage, ServiceCutter } from './parts.js';
+import { destinationFields, listTag, WireWriter, WITH_DESTINATIONS_SHAPE } from './wire.js';
+
+const SERVICES_TAG = listTag(api.ListServicesResponseSchema, 'services');
+const DESTINATIONS_TAG = listTag(api.ListDestinationsResponseSchema, 'destinations');
+/** Services whose destinations are dumped per round while a page fills. */
+const FETCH = 256;
+/** The most bytes one destination takes on the wire (an IPv6 address, every counter at 2^53): ~190. */
+const MAX_DESTINATION_BYTES = 200;
+
+/** Destinations in page order, where a service may be too big for one page (or resumes one) and so goes by key. */
+function ordered(s: ServiceWithDestinations, budget: number, resumes: boolean): { s: ServiceWithDestinations; keys?: string[] } {
+  if (!resumes && s.destinations.length * MAX_DESTINATION_BYTES < budget) return { s };
+  const sorted = inPageOrder(s.destinations, destinationOrderKey);
+  return { s: { ...s, destinations: sorted.map((x) => x.item) }, keys: sorted.map((x) => x.key) };
+}
+
+/** Index of the first key after `after` (or at it, with `inclusive`), in sorted `keys`. */
+function firstAfter(keys: readonly string[], after: string, inclusive = false): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid]! < after || (!inclusive && keys[mid] === after)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const page = <T>(body: Buffer, nextPageToken: string, schema: typeof api.ListServicesResponseSchema | typeof api.ListDestinationsResponseSchema) =>
+  new Encoded<T>(partMessage(body, toBinary(schema, create(schema, { nextPageToken }))));
+
+export async function listServicesPage(handle: Handle, req: api.ListServicesRequest, budget: number): Promise<Encoded<api.ListServicesResponse>> {
+  const limit = pageSize(req.pageSize);
+  const print = fingerprint('ListServices', req.namespace, req.includeDestinations);
+  const token = decodePageToken(req.pageToken, print);
+  const services = inPageOrder(await handle.getServices(), serviceOrderKey);
+  const keys = services.map((x) => x.key);
+  // A token split inside a service resumes at that service; else after the last one listed.
+  const first = token ? firstAfter(keys, token.after, token.afterDestination !== undefined) : 0;
+  const cutter = new ServiceCutter({ budget, listTag: SERVICES_TAG, shape: WITH_DESTINATIONS_SHAPE, maxParts: 1, maxEntries: limit });
+  const pushed: { key: string; s: ServiceWithDestinations; keys?: string[] }[] = [];
+  let more = true;
+  for (let i = first; i < services.length && more;) {
+    // One more than page_size leaves: pushing it is what ends the page.
+    const chunk = services.slice(i, i + Math.min(FETCH, limit - pushed.length + 1)).map((x) => x.item);
+    const listed = req.includeDestinations ? await handle.withDestinations(chunk) : chunk.map((s) => ({ ...s, destinations: [] }));
+    for (let k = 0; k < listed.length && more; k++) {
+      const key = keys[i + k]!;
+      const resumes = token?.afterDestination !== undefined && key === token.after;
+      const o = ordered(listed[k]!, budget, resumes);
+      pushed.push({ key, ...o });
+      more = cutter.push(o.s, resumes ? firstAfter(o.keys!, token!.afterDestination!) : 0);
+    }
+    i += chunk.length;
+  }
+  const [part] = cutter.finish();
+  return page(part!.body, nextToken(pushed, part!.next, print), api.ListServicesResponseSchema);
+}
+
+/** The token of the page after one that ended before `next`; '' when it was the last. */
+function nextToken(pushed: readonly { key: string; s: ServiceWithDestinations; keys?: string[] }[], next: { service: number; destination: number }, print: string): string {
+  if (next.service >= pushed.length) return '';
+  const t: PageToken = next.destination > 0
+    ? { after: pushed[next.service]!.key, afterDestination: pushed[next.service]!.keys![next.destination - 1]! }
+    : { after: pushed[next.service - 1]!.key };
+  return encodePageToken(t, print);
+}
+
+export async function listDestinationsPage(
+  handle: Handle, req: api.ListDestinationsRequest, service: ServiceId, budget: number,
+): Promise<Encoded<api.ListDestinationsResponse>> {
+  const limit = pageSize(req.pageSize);
+  const print = fingerprint('ListDestinations', req.namespace, service);
+  const token = decodePageToken(req.pageToken, print);
+  const dests = inPageOrder<Destination>(await handle.getDestinations(service), destinationOrderKey);
+  const w = new WireWriter();
+  let i = token ? firstAfter(dests.map((x) => x.key), token.after) : 0;
+  for (let n = 0; i < dests.length && n < limit; i++, n++) {
+    const start = w.pos;
+    const at = w.open(DESTINATIONS_TAG);
+    destinationFields(w, dests[i]!.item);
+    w.close(at);
+    if (w.pos > budget && n > 0) {
+      w.pos = start;
+      break;
+    }
+  }
+  const next = i < dests.length ? encodePageToken({ after: dests[i - 1]!.key }, print) : '';
+  return page(w.buf.subarray(0, w.pos), next, api.ListDestinationsResponseSchema);
+}

@@ -1,0 +1,111 @@
+// WatchStats and WatchEvents: each tick of the shared pollers (stats-hub.ts)
+// as messages, cut into parts no bigger than --max-response-bytes. Parts of
+// one tick go out together; while a slow client takes them, newer ticks
+// replace the one pending (follow), so memory stays one tick per watcher.
+import { create, toBinary } from '@bufbuild/protobuf';
+import { durationFromMs, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
+import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { describeService, diffState, serviceKey, ValidationError, type ServiceWithDestinations, type StateEvent } from '../ipvs/index.js';
+import { Encoded } from '../rpc/definition.js';
+import { destinationOut, serviceIdIn, serviceIdOut, serviceOut } from './convert.js';
+import type { StreamFn } from './handler.js';
+import { cutServices, packItems, partMessage } from './parts.js';
+import { follow, intervalOf, type StatsHub, type StatsSnapshot } from './stats-hub.js';
+import { listTag, SERVICE_STATS_SHAPE, WireWriter, WITH_DESTINATIONS_SHAPE } from './wire.js';
+
+const STATS_TAG = listTag(api.WatchStatsResponseSchema, 'services');
+const SNAPSHOT_TAG = listTag(api.WatchEventsResponseSchema, 'snapshot');
+const EVENTS_TAG = listTag(api.WatchEventsResponseSchema, 'events');
+
+/** A tick's WatchStats messages: of the services in `wanted` (by describeService), or of all. */
+function statsParts(snap: StatsSnapshot, intervalMs: number, budget: number, wanted?: Set<string>): Encoded<api.WatchStatsResponse>[] {
+  const services = wanted ? snap.services.filter((s) => wanted.has(describeService(s))) : snap.services;
+  const parts = cutServices(services, { budget, listTag: STATS_TAG, shape: SERVICE_STATS_SHAPE });
+  const time = timestampFromDate(snap.time);
+  const interval = durationFromMs(intervalMs);
+  return parts.map((p, i) => new Encoded(partMessage(p.body,
+    toBinary(api.WatchStatsResponseSchema, create(api.WatchStatsResponseSchema, { time, interval, more: i < parts.length - 1 })))));
+}
+
+const EVENT_KINDS = { added: api.EventKind.ADDED, updated: api.EventKind.UPDATED, removed: api.EventKind.REMOVED } as const;
+
+function eventOut(e: StateEvent): api.Event {
+  return create(api.EventSchema, {
+    kind: EVENT_KINDS[e.kind],
+    service: serviceIdOut(e.service),
+    newService: e.destination || e.kind === 'removed' ? undefined : serviceOut(e.service),
+    oldService: e.destination ? undefined : e.kind === 'removed' ? serviceOut(e.service) : e.oldService && serviceOut(e.oldService),
+    newDestination: e.destination && e.kind !== 'removed' ? destinationOut(e.destination) : undefined,
+    oldDestination: e.destination && e.kind === 'removed' ? destinationOut(e.destination) : e.oldDestination && destinationOut(e.oldDestination),
+  });
+}
+
+type EventsHeader = { time: Timestamp; resync?: boolean; skippedTicks?: number };
+const eventsHeader = (h: EventsHeader, more: boolean) => toBinary(api.WatchEventsResponseSchema, create(api.WatchEventsResponseSchema, { ...h, more }));
+
+/** A resync: the whole state, in parts. */
+function snapshotParts(services: readonly ServiceWithDestinations[], h: EventsHeader, budget: number): Encoded<api.WatchEventsResponse>[] {
+  const parts = cutServices(services, { budget, listTag: SNAPSHOT_TAG, shape: WITH_DESTINATIONS_SHAPE });
+  return parts.map((p, i) => new Encoded(partMessage(p.body, eventsHeader(h, i < parts.length - 1))));
+}
+
+/** Encoded messages as whole fields of `tag`, each a view into one buffer. */
+export function fieldItems(tag: number, messages: readonly Uint8Array[]): Buffer[] {
+  const w = new WireWriter();
+  const ends: number[] = [];
+  for (const m of messages) {
+    w.bytes(tag, m);
+    ends.push(w.pos);
+  }
+  return ends.map((end, i) => w.buf.subarray(i ? ends[i - 1] : 0, end));
+}
+
+function eventParts(events: readonly StateEvent[], h: EventsHeader, budget: number): Encoded<api.WatchEventsResponse>[] {
+  const parts = packItems(fieldItems(EVENTS_TAG, events.map((e) => toBinary(api.EventSchema, eventOut(e)))), budget);
+  return parts.map((p, i) => new Encoded(partMessage(p, eventsHeader(h, i < parts.length - 1))));
+}
+
+export function watchStats(hub: StatsHub, budget: number): StreamFn<api.WatchStatsRequest, api.WatchStatsResponse> {
+  // Watchers of a whole namespace share one set of messages per tick (see Encoded: sent as they are).
+  const shared = new WeakMap<StatsSnapshot, Encoded<api.WatchStatsResponse>[]>();
+  return async (req, send, ctx) => {
+    const wanted = req.services.length ? new Set(req.services.map((s, i) => {
+      try {
+        return serviceKey(serviceIdIn(s, `services[${i}]`), 'watchStats');
+      } catch (e) {
+        throw e instanceof ValidationError ? e.within('watchStats', i) : e;
+      }
+    })) : undefined;
+    const intervalMs = intervalOf(req.interval, req.allowFast);
+    for await (const { snap } of follow(hub, req.namespace, intervalMs, ctx.signal)) {
+      let parts = wanted ? undefined : shared.get(snap);
+      if (!parts) {
+        parts = statsParts(snap, intervalMs, budget, wanted);
+        if (!wanted) shared.set(snap, parts);
+      }
+      for (const p of parts) await send(p);
+    }
+    throw ctx.signal.reason;
+  };
+}
+
+export function watchEvents(hub: StatsHub, budget: number): StreamFn<api.WatchEventsRequest, api.WatchEventsResponse> {
+  return async (req, send, ctx) => {
+    const intervalMs = intervalOf(req.interval, req.allowFast);
+    let previous: ServiceWithDestinations[] | undefined;
+    for await (const { snap, skipped } of follow(hub, req.namespace, intervalMs, ctx.signal)) {
+      const time = timestampFromDate(snap.time);
+      let parts: Encoded<api.WatchEventsResponse>[] = [];
+      if (!previous || skipped) {
+        // First message, or the stream fell behind: the whole state, events count from it.
+        parts = snapshotParts(snap.services, { time, resync: true, skippedTicks: skipped }, budget);
+      } else {
+        const events = diffState(previous, snap.services);
+        if (events.length) parts = eventParts(events, { time }, budget);
+      }
+      previous = snap.services;
+      for (const p of parts) await send(p);
+    }
+    throw ctx.signal.reason;
+  };
+}
