@@ -28,11 +28,18 @@ export function replyAttributes(op: string, reply: Buffer | undefined): Attribut
   return new AttributeDecoder(reply, GENL_HEADER_LENGTH);
 }
 
-/** Finds the nested attribute `type` (a service, a destination, …) in a reply and decodes it. */
-export function decodeReply<T>(op: string, reply: Buffer | undefined, type: number, decode: (d: AttributeDecoder) => T): T {
-  const d = replyAttributes(op, reply);
+/** The one decoder of decodeReply, reset for each reply: decoding never re-enters it, and a listing decodes thousands. */
+const replies = new AttributeDecoder(Buffer.alloc(0));
+
+/**
+ * Finds the nested attribute `type` (a service, a destination, …) in a
+ * reply (bytes `start` to `end` of `reply`) and decodes it.
+ */
+export function decodeReply<T>(op: string, reply: Buffer | undefined, type: number, decode: (d: AttributeDecoder) => T, start = 0, end = reply?.length): T {
+  if (!reply) throw KernelError.of(op, 'EBADMSG', 'the kernel sent no reply');
+  const d = replies.reset(reply, start + GENL_HEADER_LENGTH, end);
   let out: T | undefined;
-  while (d.next()) if (d.type() === type) d.nested((n) => { out = decode(n); });
+  while (d.next()) if (d.type() === type) out = decode(d.enter());
   d.finish();
   if (out === undefined) throw KernelError.of(op, 'EBADMSG', `reply without attribute ${type}`);
   return out;

@@ -1,8 +1,8 @@
 import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
 import { decodeAddress, encodeAddress } from './address.js';
 import { DestAttr } from './constants.js';
-import type { Destination } from './model.js';
-import { NO_STATS, pickStats } from './stats.js';
+import type { Destination, Stats } from './model.js';
+import { decodeStats, NO_STATS, pickStats } from './stats.js';
 import type { NormalDestination } from './validate.js';
 
 /** The attributes that name a destination inside its service. */
@@ -40,7 +40,7 @@ export function decodeDestination(d: AttributeDecoder, serviceFamily: number, co
   let addrLen = 0;
   let narrowAt = -1;
   let narrowLen = 0;
-  let wide: AttributeDecoder | undefined;
+  let wide: Stats | undefined;
   while (d.next()) {
     switch (d.type()) {
       case DestAttr.Addr: addrAt = d.offset(); addrLen = d.length(); break;
@@ -57,7 +57,7 @@ export function decodeDestination(d: AttributeDecoder, serviceFamily: number, co
       case DestAttr.TunPort: out.tunnelPort = d.be16(); break;
       case DestAttr.TunFlags: out.tunnelFlags = d.u16(); break;
       case DestAttr.Stats: narrowAt = d.offset(); narrowLen = d.length(); break;
-      case DestAttr.Stats64: if (counters) wide = d.child(); break;
+      case DestAttr.Stats64: if (counters) wide = decodeStats(d.enter()); break;
     }
   }
   d.finish();

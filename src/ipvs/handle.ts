@@ -407,7 +407,7 @@ export class Handle {
   private dump<T>(op: string, req: Request, type: number, decode: (d: AttributeDecoder) => T): T[] {
     let out: T[] = [];
     try {
-      this.conn.dump(req, (p) => out.push(decodeReply(op, p, type, decode)), () => { out = []; });
+      this.conn.dump(req, (b, start, end) => out.push(decodeReply(op, b, type, decode, start, end)), () => { out = []; });
     } catch (e) {
       throw e instanceof KernelError ? e.within(op) : e;
     }
@@ -419,10 +419,11 @@ export class Handle {
     // Chunks of dumps run together (see Conn.dumpMany); the event loop gets a turn between chunks.
     for (let first = 0; first < out.length; first += DUMP_CHUNK) {
       const chunk = out.slice(first, first + DUMP_CHUNK);
+      const decoders = chunk.map((s) => (d: AttributeDecoder) => decodeDestination(d, s.addressFamily, counters));
       try {
         this.conn.dumpMany(
           chunk.map((s) => this.serviceReq(Cmd.GetDest, s)),
-          (i, p) => chunk[i]!.destinations.push(decodeReply(DEST_DUMP, p, CmdAttr.Dest, (d) => decodeDestination(d, chunk[i]!.addressFamily, counters))),
+          (i, b, start, end) => chunk[i]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[i]!, start, end)),
           (i) => { chunk[i]!.destinations = []; },
         );
       } catch (e) {

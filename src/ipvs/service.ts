@@ -2,8 +2,8 @@ import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js
 import { KernelError } from '../netlink/error.js';
 import { decodeAddress, encodeAddress } from './address.js';
 import { AF_INET, AF_INET6, SvcAttr } from './constants.js';
-import type { Service } from './model.js';
-import { NO_STATS, pickStats } from './stats.js';
+import type { Service, Stats } from './model.js';
+import { decodeStats, NO_STATS, pickStats } from './stats.js';
 import type { NormalService, NormalServiceId } from './validate.js';
 
 /** The attributes that name a service (what commands on an existing service need). */
@@ -43,7 +43,7 @@ export function decodeService(d: AttributeDecoder, counters = true): Service {
   let netmaskAt = -1;
   let narrowAt = -1;
   let narrowLen = 0;
-  let wide: AttributeDecoder | undefined;
+  let wide: Stats | undefined;
   while (d.next()) {
     switch (d.type()) {
       case SvcAttr.Af: s.addressFamily = d.u16(); break;
@@ -58,7 +58,7 @@ export function decodeService(d: AttributeDecoder, counters = true): Service {
       case SvcAttr.Netmask: netmaskAt = d.length() === 4 ? d.offset() : -1; break;
       case SvcAttr.PeName: s.peName = d.string(); break;
       case SvcAttr.Stats: narrowAt = d.offset(); narrowLen = d.length(); break;
-      case SvcAttr.Stats64: if (counters) wide = d.child(); break;
+      case SvcAttr.Stats64: if (counters) wide = decodeStats(d.enter()); break;
     }
   }
   d.finish();

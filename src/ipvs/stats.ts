@@ -39,10 +39,11 @@ export function decodeStats(d: AttributeDecoder): Stats {
  * The counters of one object, whose reply holds a STATS nest (32-bit) and,
  * on kernels since 4.x, a STATS64 nest after it. Only the wider one is
  * decoded, the narrow one only where no wide one came, and none when not
- * wanted: `narrowAt` is the narrow nest's place (-1: none) in `d`'s buffer.
+ * wanted: `wide` is the STATS64 nest decoded, `narrowAt` the narrow nest's
+ * place (-1: none) in `d`'s buffer.
  */
-export function pickStats(wanted: boolean, wide: AttributeDecoder | undefined, d: AttributeDecoder, narrowAt: number, narrowLen: number): Stats {
+export function pickStats(wanted: boolean, wide: Stats | undefined, d: AttributeDecoder, narrowAt: number, narrowLen: number): Stats {
   if (!wanted) return NO_STATS;
-  if (wide) return decodeStats(wide);
+  if (wide) return wide;
   return narrowAt < 0 ? NO_STATS : decodeStats(new AttributeDecoder(d.buffer, narrowAt, narrowAt + narrowLen));
 }

@@ -179,13 +179,25 @@ export class AttributeDecoder {
   private curLen = 0;
   private curType = 0;
   private error: KernelError | undefined;
+  private spare: AttributeDecoder | undefined;
 
   constructor(
-    private readonly buf: Buffer,
+    private buf: Buffer,
     offset = 0,
-    private readonly end = buf.length,
+    private end = buf.length,
   ) {
     this.off = offset;
+  }
+
+  /** Walks another run of attributes, from the start, forgetting any error. */
+  reset(buf: Buffer, offset = 0, end = buf.length): this {
+    this.buf = buf;
+    this.off = offset;
+    this.end = end;
+    this.cur = -1;
+    this.curLen = 0;
+    this.error = undefined;
+    return this;
   }
 
   next(): boolean {
@@ -257,6 +269,15 @@ export class AttributeDecoder {
     let e = this.cur + this.curLen;
     while (e > this.cur && this.buf[e - 1] === 0) e--;
     return this.buf.toString('utf8', this.cur, e);
+  }
+  /**
+   * A decoder of the current attribute's contents, reused by every call:
+   * valid until the next `enter` here (a listing walks thousands of nests
+   * without allocating a decoder for each). Its errors stay its own.
+   */
+  enter(): AttributeDecoder {
+    this.spare ??= new AttributeDecoder(this.buf, 0, 0);
+    return this.spare.reset(this.buf, this.cur, this.cur + this.curLen);
   }
   /** A decoder of the current attribute's contents, to read now or later; its errors stay its own. */
   child(): AttributeDecoder {

@@ -1,6 +1,6 @@
 import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
-import { align, Flags, HEADER_LENGTH, MessageType, parseMessages, parseStatus, writeMessage } from './message.js';
+import { align, Flags, HEADER_LENGTH, MessageType, parseMessages, parseStatus, writeMessage, type PayloadReader } from './message.js';
 import { Pipeline } from './pipeline.js';
 import { NetlinkSocket, type SocketOptions } from './socket.js';
 
@@ -85,7 +85,7 @@ export class Conn {
    * concurrent change or replies were lost; `reset` is called before each
    * restart so the caller can drop what it collected.
    */
-  dump(req: Request, read: (payload: Buffer) => void, reset: () => void): void {
+  dump(req: Request, read: PayloadReader, reset: () => void): void {
     for (let attempt = 1; ; attempt++) {
       const r = this.dumpOnce(req, read);
       if (r === 'ok') return;
@@ -97,14 +97,14 @@ export class Conn {
   }
 
   /**
-   * Runs many dumps: `read(i, payload)` gets the replies of dump i, and
+   * Runs many dumps: `read(i, buf, start, end)` gets the replies of dump i, and
    * `reset(i)` comes before dump i restarts. Through io_uring, a pool's
    * width of dumps per syscall; else one after another, as dump() does.
    */
-  dumpMany(requests: readonly Request[], read: (i: number, payload: Buffer) => void, reset: (i: number) => void): void {
+  dumpMany(requests: readonly Request[], read: (i: number, buf: Buffer, start: number, end: number) => void, reset: (i: number) => void): void {
     const p = requests.length > 1 ? this.pipeline() : null;
     if (!p) {
-      requests.forEach((r, i) => this.dump(r, (x) => read(i, x), () => reset(i)));
+      requests.forEach((r, i) => this.dump(r, (b, s, e) => read(i, b, s, e), () => reset(i)));
       return;
     }
     for (let first = 0; first < requests.length; first += p.width) {
@@ -119,14 +119,14 @@ export class Conn {
         p.close();
         this.pipe = null;
         group.forEach((_, i) => reset(first + i));
-        this.dumpMany(requests.slice(first), (i, x) => read(first + i, x), (i) => reset(first + i));
+        this.dumpMany(requests.slice(first), (i, b, s, e) => read(first + i, b, s, e), (i) => reset(first + i));
         return;
       }
       // Interrupted by a concurrent change, or replies lost: that one again, alone (bounded retries).
       ends.forEach((end, i) => {
         if (end === 'ok') return;
         reset(first + i);
-        this.dump(group[i]!, (x) => read(first + i, x), () => reset(first + i));
+        this.dump(group[i]!, (b, s, e) => read(first + i, b, s, e), () => reset(first + i));
       });
     }
   }
@@ -234,7 +234,7 @@ export class Conn {
     return last;
   }
 
-  private dumpOnce(req: Request, read: (payload: Buffer) => void): DumpEnd {
+  private dumpOnce(req: Request, read: PayloadReader): DumpEnd {
     const seq = this.nextSeq();
     const end = writeMessage(this.sock.sendBuffer, 0, req.type, Flags.Request | Flags.Dump | (req.flags ?? 0), seq, req.payload);
     this.send(end);

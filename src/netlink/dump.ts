@@ -2,7 +2,7 @@
 // arrive, handed on one by one, and how the dump ended. Conn reads them one
 // syscall at a time; Pipeline reads many dumps' first datagrams at once.
 import { KernelError } from './error.js';
-import { Flags, MessageType, parseMessages, parseStatus } from './message.js';
+import { Flags, MessageType, parseMessages, parseStatus, type PayloadReader } from './message.js';
 
 /** How long to wait for a reply the kernel should already have queued. */
 export const REPLY_WAIT_MS = 5000;
@@ -19,7 +19,7 @@ export class DumpReader {
   private interrupted = false;
   private lost = false;
 
-  constructor(private readonly seq: number, private readonly read: (payload: Buffer) => void) {}
+  constructor(private readonly seq: number, private readonly read: PayloadReader) {}
 
   /** Takes this dump's messages out of one datagram; others' are ignored. */
   datagram(d: Buffer): void {
@@ -35,7 +35,7 @@ export class DumpReader {
       if (this.failure || this.interrupted) return;
       // A decoding failure must not leave the rest of the dump queued.
       try {
-        this.read(m.payload);
+        this.read(m.buf, m.start, m.end);
       } catch (e) {
         this.failure = e instanceof KernelError ? e : KernelError.of('dump', 'EBADMSG', String(e));
       }

@@ -26,9 +26,16 @@ export interface Message {
   flags: number;
   seq: number;
   portId: number;
-  /** Valid only while the receive buffer is; copy it to keep it. */
-  payload: Buffer;
+  /** The payload is bytes `start` to `end` of `buf`, valid only while the receive buffer is: copy it to keep it. */
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** The payload as a Buffer of its own (a view: same validity). */
+  readonly payload: Buffer;
 }
+
+/** Where a message's payload lies; readers of dumps take it in place (a listing has thousands). */
+export type PayloadReader = (buf: Buffer, start: number, end: number) => void;
 
 export const align = (n: number): number => (n + 3) & ~3;
 
@@ -53,21 +60,26 @@ export function writeMessage(
   return end;
 }
 
-/** Splits one datagram into its messages. */
+/** Splits one datagram into its messages; each is valid only during its `each`. */
 export function parseMessages(datagram: Buffer, each: (m: Message) => void): void {
+  const m: Message = {
+    type: 0, flags: 0, seq: 0, portId: 0, buf: datagram, start: 0, end: 0,
+    get payload() { return this.buf.subarray(this.start, this.end); },
+  };
   let off = 0;
   while (off + HEADER_LENGTH <= datagram.length) {
     const len = datagram.readUInt32LE(off);
     if (len < HEADER_LENGTH || off + len > datagram.length) {
       throw KernelError.of('parse netlink message', 'EBADMSG', `length ${len} at offset ${off} of ${datagram.length}`);
     }
-    each({
-      type: datagram.readUInt16LE(off + 4),
-      flags: datagram.readUInt16LE(off + 6),
-      seq: datagram.readUInt32LE(off + 8),
-      portId: datagram.readUInt32LE(off + 12),
-      payload: datagram.subarray(off + HEADER_LENGTH, off + len),
-    });
+    // One object for the datagram's messages: `each` reads it before the next.
+    m.type = datagram.readUInt16LE(off + 4);
+    m.flags = datagram.readUInt16LE(off + 6);
+    m.seq = datagram.readUInt32LE(off + 8);
+    m.portId = datagram.readUInt32LE(off + 12);
+    m.start = off + HEADER_LENGTH;
+    m.end = off + len;
+    each(m);
     off += align(len);
   }
 }
@@ -80,7 +92,7 @@ export interface Status {
 }
 
 /** Reads the status carried by NLMSG_ERROR (an ack or an error) or NLMSG_DONE. */
-export function parseStatus(m: Message): Status {
+export function parseStatus(m: Pick<Message, 'type' | 'flags' | 'payload'>): Status {
   const p = m.payload;
   if (p.length < 4) throw KernelError.of('parse netlink status', 'EBADMSG', `payload of ${p.length} bytes`);
   const errno = -p.readInt32LE(0) | 0;

@@ -45,12 +45,12 @@ export class Pipeline {
   }
 
   /**
-   * Runs up to `width` dumps together; `read(first + i, payload)` gets
+   * Runs up to `width` dumps together; `read(first + i, buf, start, end)` gets
    * dump i's replies. Returns how each ended ('interrupted' and 'lost' are
    * for the caller to run again); throws the first kernel or decoder error,
    * its index being that of the failed dump.
    */
-  run(requests: readonly Request[], first: number, read: (i: number, payload: Buffer) => void): DumpEnd[] {
+  run(requests: readonly Request[], first: number, read: (i: number, buf: Buffer, start: number, end: number) => void): DumpEnd[] {
     const readers = requests.map((r, i) => {
       const sock = this.sockets[i]!;
       this.seq = (this.seq + 1) >>> 0;
@@ -59,7 +59,7 @@ export class Pipeline {
       this.ring.send(fd, sock.sendAddress, len, i * OPS, true);
       this.ring.receive(fd, sock.slotAddress(0), SLOT, i * OPS + 1, true);
       this.ring.receive(fd, sock.slotAddress(1), SLOT, i * OPS + 2, false);
-      return new DumpReader(this.seq, (p) => read(first + i, p));
+      return new DumpReader(this.seq, (b, s, e) => read(first + i, b, s, e));
     });
     const results = new Int32Array(requests.length * OPS);
     for (const c of this.ring.run(REPLY_WAIT_MS)) results[c.tag] = c.result;

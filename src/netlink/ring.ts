@@ -3,6 +3,7 @@
 // (old kernels, container seccomp profiles), `Ring.open` says so and callers
 // keep their one-syscall-per-operation path.
 import { KernelError } from './error.js';
+import { writeU64 } from './socket.js';
 import * as sys from './syscalls.js';
 
 const PARAMS_BYTES = 120;
@@ -113,10 +114,12 @@ export class Ring {
       submitted += r;
     }
     const out: Completion[] = [];
-    const deadline = performance.now() + waitMs;
+    // The clock is read only once completions are late (a read is a syscall in user-mode Linux).
+    let deadline: number | undefined;
     for (;;) {
       this.reap(out);
       if (out.length >= n) return out;
+      deadline ??= performance.now() + waitMs;
       if (performance.now() > deadline || !this.waitReady(Math.max(1, deadline - performance.now()))) {
         throw KernelError.of('io_uring', 'ETIMEDOUT', `${n - out.length} of ${n} operations unfinished after ${waitMs} ms`);
       }
@@ -145,10 +148,10 @@ export class Ring {
     q.writeUInt8(op, at);
     q.writeUInt8(linked ? IOSQE_IO_LINK : 0, at + 1);
     q.writeInt32LE(fd, at + 4);
-    q.writeBigUInt64LE(BigInt(addr), at + 16);
+    writeU64(q, at + 16, addr);
     q.writeUInt32LE(len, at + 24);
     q.writeUInt32LE(MSG_DONTWAIT, at + 28);
-    q.writeBigUInt64LE(BigInt(tag), at + 32);
+    writeU64(q, at + 32, tag);
     r.writeUInt32LE(index, this.sqArray + index * 4);
     // The kernel reads the tail in io_uring_enter, a full barrier: a plain store is enough.
     r.writeUInt32LE((tail + 1) >>> 0, this.sqTail);
@@ -161,7 +164,8 @@ export class Ring {
     const tail = c.readUInt32LE(this.cqTail);
     for (; head !== tail; head = (head + 1) >>> 0) {
       const at = this.cqes + (head & this.cqMask) * CQE_BYTES;
-      out.push({ tag: Number(c.readBigUInt64LE(at)), result: c.readInt32LE(at + 8) });
+      // Tags are small: the high half of user_data is 0.
+      out.push({ tag: c.readUInt32LE(at), result: c.readInt32LE(at + 8) });
     }
     c.writeUInt32LE(head, this.cqHead);
   }

@@ -225,6 +225,8 @@ export class NetlinkSocket {
   }
 }
 
-function writeU64(buf: Buffer, off: number, v: number): void {
-  buf.writeBigUInt64LE(BigInt(v), off);
+/** A 64-bit field of a native struct (an address, a tag), from a number below 2^53, without a BigInt. */
+export function writeU64(buf: Buffer, off: number, v: number): void {
+  buf.writeUInt32LE(v % 0x100000000, off);
+  buf.writeUInt32LE(Math.floor(v / 0x100000000), off + 4);
 }

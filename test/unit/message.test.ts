@@ -39,22 +39,22 @@ describe('netlink messages', () => {
     const tlvs = new AttributeEncoder().string(1, 'Attribute failed policy validation').u32(2, 20).finish();
     const payload = Buffer.concat([Buffer.alloc(4), Buffer.alloc(16), tlvs]);
     payload.writeInt32LE(-22, 0);
-    const s = parseStatus({ type: MessageType.Error, flags: Flags.Capped | Flags.AckTlvs, seq: 1, portId: 0, payload });
+    const s = parseStatus({ type: MessageType.Error, flags: Flags.Capped | Flags.AckTlvs, payload });
     expect(s).toEqual({ errno: 22, text: 'Attribute failed policy validation' });
   });
 
   it('reads an ack as errno 0, and a dump DONE status', () => {
     const ack = Buffer.alloc(20);
-    expect(parseStatus({ type: MessageType.Error, flags: Flags.Capped, seq: 1, portId: 0, payload: ack }).errno).toBe(0);
+    expect(parseStatus({ type: MessageType.Error, flags: Flags.Capped, payload: ack }).errno).toBe(0);
     const done = Buffer.alloc(4);
     done.writeInt32LE(-3, 0);
-    expect(parseStatus({ type: MessageType.Done, flags: 0, seq: 1, portId: 0, payload: done }).errno).toBe(3);
+    expect(parseStatus({ type: MessageType.Done, flags: 0, payload: done }).errno).toBe(3);
   });
 
   it('status parsing never throws anything but KernelError on garbage', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), fc.integer({ min: 0, max: 0xffff }), (bytes, flags) => {
       try {
-        parseStatus({ type: MessageType.Error, flags, seq: 0, portId: 0, payload: Buffer.from(bytes) });
+        parseStatus({ type: MessageType.Error, flags, payload: Buffer.from(bytes) });
       } catch (e) {
         expect(e).toBeInstanceOf(KernelError);
       }
