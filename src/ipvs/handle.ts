@@ -13,7 +13,7 @@ import type {
   Config, Daemon, DaemonInput, Destination, DestinationInput, Info, Service, ServiceId, ServiceInput,
   ServiceWithDestinations,
 } from './model.js';
-import { decodeService } from './service.js';
+import { decodeService, serviceWithDestinations } from './service.js';
 import {
   describeService, normalDaemon, normalDestination, normalService, normalServiceId,
   ValidationError, type NormalDestination, type NormalService, type NormalServiceId,
@@ -104,6 +104,22 @@ function describeBatchOp(op: string, svc: NormalServiceId, dest?: NormalDestinat
 
 const APPLIED: BatchItemResult = { ok: true };
 
+/** The outcome of one call; its failure is named (`newService tcp 192.0.2.1:80`) only when it happens. */
+class CallSink implements Sink {
+  constructor(
+    private readonly op: string,
+    private readonly resolve: (replies: Buffer[]) => void,
+    private readonly reject: (e: KernelError) => void,
+    private readonly svc?: NormalServiceId,
+    private readonly dest?: NormalDestination,
+  ) {}
+
+  settle(_: number, o: Outcome): void {
+    if (o.ok) this.resolve(o.replies);
+    else this.reject(o.error.within(this.svc ? describeBatchOp(this.op, this.svc, this.dest) : this.op));
+  }
+}
+
 /** Collects a batch's outcomes; errors are named only when they happen. */
 class BatchSink implements Sink {
   private readonly results: BatchItemResult[];
@@ -187,20 +203,26 @@ export class Handle {
 
   // ---- services ----
 
-  async newService(s: ServiceInput): Promise<void> {
-    const n = normalService(s, 'newService');
-    await this.send('newService', this.serviceReq(Cmd.NewService, n, true), n);
+  newService(s: ServiceInput): Promise<void> {
+    return this.attempt(() => {
+      const n = normalService(s, 'newService');
+      return this.write('newService', this.serviceReq(Cmd.NewService, n, true), n);
+    });
   }
 
   /** Replaces every option of an existing service (left-out options take their defaults). */
-  async updateService(s: ServiceInput): Promise<void> {
-    const n = normalService(s, 'updateService');
-    await this.send('updateService', this.serviceReq(Cmd.SetService, n, true), n);
+  updateService(s: ServiceInput): Promise<void> {
+    return this.attempt(() => {
+      const n = normalService(s, 'updateService');
+      return this.write('updateService', this.serviceReq(Cmd.SetService, n, true), n);
+    });
   }
 
-  async delService(s: ServiceId): Promise<void> {
-    const n = normalServiceId(s, 'delService');
-    await this.send('delService', this.serviceReq(Cmd.DelService, n), n);
+  delService(s: ServiceId): Promise<void> {
+    return this.attempt(() => {
+      const n = normalServiceId(s, 'delService');
+      return this.write('delService', this.serviceReq(Cmd.DelService, n), n);
+    });
   }
 
   /** Deletes every service (and so every destination) in the namespace. */
@@ -251,17 +273,17 @@ export class Handle {
 
   // ---- destinations ----
 
-  async newDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    await this.destOp('newDestination', s, d);
+  newDestination(s: ServiceId, d: DestinationInput): Promise<void> {
+    return this.destOp('newDestination', s, d);
   }
 
   /** Replaces every option of an existing destination (left-out options take their defaults). */
-  async updateDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    await this.destOp('updateDestination', s, d);
+  updateDestination(s: ServiceId, d: DestinationInput): Promise<void> {
+    return this.destOp('updateDestination', s, d);
   }
 
-  async delDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    await this.destOp('delDestination', s, d);
+  delDestination(s: ServiceId, d: DestinationInput): Promise<void> {
+    return this.destOp('delDestination', s, d);
   }
 
   /** The destinations of one service. Fails with ESRCH when the service does not exist. */
@@ -372,10 +394,25 @@ export class Handle {
 
   // ---- plumbing ----
 
-  private async destOp(op: keyof typeof DEST_CMDS, s: ServiceId, d: DestinationInput): Promise<void> {
-    const svc = this.serviceIdOf(s, op);
-    const dest = normalDestination(svc, d, op);
-    await this.send(op, this.destReq(DEST_CMDS[op], svc, dest, op !== 'delDestination'), svc, dest);
+  private destOp(op: keyof typeof DEST_CMDS, s: ServiceId, d: DestinationInput): Promise<void> {
+    return this.attempt(() => {
+      const svc = this.serviceIdOf(s, op);
+      const dest = normalDestination(svc, d, op);
+      return this.write(op, this.destReq(DEST_CMDS[op], svc, dest, op !== 'delDestination'), svc, dest);
+    });
+  }
+
+  /**
+   * `run`'s promise, or a rejected one when it throws (a refused model).
+   * Single writes are plain functions, not async ones: calls issued
+   * together by the thousand then cost little more than a batch.
+   */
+  private attempt(run: () => Promise<void>): Promise<void> {
+    try {
+      return run();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -415,7 +452,7 @@ export class Handle {
   }
 
   private async destinationsOf(services: readonly Service[], counters: boolean): Promise<ServiceWithDestinations[]> {
-    const out: ServiceWithDestinations[] = services.map((s) => ({ ...s, destinations: [] }));
+    const out = services.map((s) => serviceWithDestinations(s, []));
     // Chunks of dumps run together (see Conn.dumpMany); the event loop gets a turn between chunks.
     for (let first = 0; first < out.length; first += DUMP_CHUNK) {
       const chunk = out.slice(first, first + DUMP_CHUNK);
@@ -447,12 +484,14 @@ export class Handle {
       (d) => decodeDestination(d, s.addressFamily));
   }
 
-  /** One request; a failure is named (`newService tcp 192.0.2.1:80`) only when it happens. */
-  private send(op: string, req: Request, svc?: NormalServiceId, dest?: NormalDestination): Promise<Buffer[]> {
-    return new Promise((resolve, reject) => {
-      const sink: Sink = { settle: (_, o) => (o.ok ? resolve(o.replies) : reject(o.error.within(svc ? describeBatchOp(op, svc, dest) : op))) };
-      this.enqueue({ req, sink, index: 0 });
-    });
+  /** One request, its replies. */
+  private send(op: string, req: Request, svc?: NormalServiceId): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => this.enqueue({ req, sink: new CallSink(op, resolve, reject, svc), index: 0 }));
+  }
+
+  /** One write: it has no replies to return. */
+  private write(op: string, req: Request, svc: NormalServiceId, dest?: NormalDestination): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue({ req, sink: new CallSink(op, () => resolve(), reject, svc, dest), index: 0 }));
   }
 
   private task<T>(run: () => T | Promise<T>): Promise<T> {

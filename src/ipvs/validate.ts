@@ -126,8 +126,13 @@ export function normalService(s: ServiceInput, op: string): NormalService {
   const v6 = id.addressFamily === AF_INET6;
   const netmask = c.uint('netmask', s.netmask, v6 ? 128 : U32, v6 ? 128 : U32);
   if (v6 && netmask < 1) c.fail('netmask', 'an IPv6 prefix length must be 1..128');
+  // Fields listed, not spread: a spread followed by more fields is several times slower in V8, and a batch validates thousands.
   return {
-    ...id,
+    addressFamily: id.addressFamily,
+    protocol: id.protocol,
+    address: id.address,
+    port: id.port,
+    fwMark: id.fwMark,
     schedName: c.name('schedName', s.schedName, SCHEDULERS, DEFAULT_SCHEDULER),
     flags,
     timeout: c.uint('timeout', s.timeout, U32, flags & SvcFlagPersistent ? 360 : 0),

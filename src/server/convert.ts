@@ -103,10 +103,6 @@ export function destinationOut(d: Destination): pb.Destination {
   });
 }
 
-export function serviceWithDestinationsOut(s: Service, dests: Destination[]): pb.ServiceWithDestinations {
-  return create(pb.ServiceWithDestinationsSchema, { service: serviceOut(s), destinations: dests.map(destinationOut) });
-}
-
 export const configOut = (c: Config): pb.Config => create(pb.ConfigSchema, c);
 
 export const infoOut = (i: Info): pb.Info =>

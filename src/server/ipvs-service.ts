@@ -4,17 +4,17 @@ import { durationMs } from '@bufbuild/protobuf/wkt';
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
-  applyState, Drainer, KernelError, type ApplyRun, type BatchItemResult, type BatchOp, type Change, type ChangeAction, type DesiredService, type Handle,
+  applyState, Drainer, KernelError, serviceWithDestinations, type ApplyRun, type BatchItemResult, type BatchOp, type Change, type ChangeAction, type DesiredService, type Handle,
 } from '../ipvs/index.js';
 import type * as pbModel from '../../gen/ts/ipvs/v1/model_pb.js';
 import {
   configIn, configOut, daemonIn, daemonOut, destinationIn, fieldPath, infoOut, normalDestinationOut, normalServiceOut, serviceIdIn,
-  serviceIn, serviceWithDestinationsOut, snakeCase,
+  serviceIn, snakeCase,
 } from './convert.js';
 import { applyReply, resultParts } from './apply-report.js';
 import { serverStream, unary, type FieldPath, type HandlerOptions, type StreamFn, type UnaryFn } from './handler.js';
 import type { Namespaces } from './namespaces.js';
-import { listDestinationsPage, listServicesPage } from './pages.js';
+import { listDestinationsPage, listServicesPage, serviceReply } from './pages.js';
 import { HEADER_ROOM } from './parts.js';
 import type { StatsHub } from './stats-hub.js';
 import { RpcError, statusOfErrno } from './status.js';
@@ -191,8 +191,8 @@ export function ipvsService(o: IpvsServiceOptions): UntypedServiceImplementation
     getService: u('GetService', async (req: api.GetServiceRequest) => {
       const handle = h(req.namespace);
       const id = serviceIdIn(req.service);
-      const [s, dests] = await Promise.all([handle.getService(id), req.includeDestinations ? handle.getDestinations(id) : []]);
-      return create(api.GetServiceResponseSchema, { service: serviceWithDestinationsOut(s, dests) });
+      const [s, destinations] = await Promise.all([handle.getService(id), req.includeDestinations ? handle.getDestinations(id) : []]);
+      return serviceReply(serviceWithDestinations(s, destinations), budget);
     }),
     createService: u('CreateService', async (req: api.CreateServiceRequest) => {
       await h(req.namespace).newService(serviceIn(req.service));

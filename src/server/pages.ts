@@ -4,13 +4,15 @@
 // dump, no destinations) and dumps destinations only for the services it
 // holds, so following every page costs about one listing.
 import { create, toBinary } from '@bufbuild/protobuf';
+import { status } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import type { Destination, Handle, ServiceId, ServiceWithDestinations } from '../ipvs/index.js';
+import { serviceWithDestinations, type Destination, type Handle, type ServiceId, type ServiceWithDestinations } from '../ipvs/index.js';
 import { Encoded } from '../rpc/definition.js';
 import {
   decodePageToken, destinationOrderKey, encodePageToken, fingerprint, inPageOrder, pageSize, serviceOrderKey, type PageToken,
 } from './paging.js';
-import { partMessage, ServiceCutter } from './parts.js';
+import { cutServices, partMessage, ServiceCutter } from './parts.js';
+import { RpcError } from './status.js';
 import { destinationFields, listTag, WireWriter, WITH_DESTINATIONS_SHAPE } from './wire.js';
 
 const SERVICES_TAG = listTag(api.ListServicesResponseSchema, 'services');
@@ -24,7 +26,7 @@ const MAX_DESTINATION_BYTES = 200;
 function ordered(s: ServiceWithDestinations, budget: number, resumes: boolean): { s: ServiceWithDestinations; keys?: string[] } {
   if (!resumes && s.destinations.length * MAX_DESTINATION_BYTES < budget) return { s };
   const sorted = inPageOrder(s.destinations, destinationOrderKey);
-  return { s: { ...s, destinations: sorted.map((x) => x.item) }, keys: sorted.map((x) => x.key) };
+  return { s: serviceWithDestinations(s, sorted.map((x) => x.item)), keys: sorted.map((x) => x.key) };
 }
 
 /** Index of the first key after `after` (or at it, with `inclusive`), in sorted `keys`. */
@@ -56,7 +58,7 @@ export async function listServicesPage(handle: Handle, req: api.ListServicesRequ
   for (let i = first; i < services.length && more;) {
     // One more than page_size leaves: pushing it is what ends the page.
     const chunk = services.slice(i, i + Math.min(FETCH, limit - pushed.length + 1)).map((x) => x.item);
-    const listed = req.includeDestinations ? await handle.withDestinations(chunk) : chunk.map((s) => ({ ...s, destinations: [] }));
+    const listed = req.includeDestinations ? await handle.withDestinations(chunk) : chunk.map((s) => serviceWithDestinations(s, []));
     for (let k = 0; k < listed.length && more; k++) {
       const key = keys[i + k]!;
       const resumes = token?.afterDestination !== undefined && key === token.after;
@@ -100,4 +102,17 @@ export async function listDestinationsPage(
   }
   const next = i < dests.length ? encodePageToken({ after: dests[i - 1]!.key }, print) : '';
   return page(w.buf.subarray(0, w.pos), next, api.ListDestinationsResponseSchema);
+}
+
+const SERVICE_TAG = listTag(api.GetServiceResponseSchema, 'service');
+
+/** GetService's answer; a service with more destinations than one message holds is refused, pointing to ListDestinations. */
+export function serviceReply(s: ServiceWithDestinations, budget: number): Encoded<api.GetServiceResponse> {
+  const parts = cutServices([s], { budget, listTag: SERVICE_TAG, shape: WITH_DESTINATIONS_SHAPE, maxParts: 2 });
+  if (parts.length > 1) {
+    throw new RpcError(status.RESOURCE_EXHAUSTED,
+      `${s.destinations.length} destinations do not fit in one message (--max-response-bytes); list them with ListDestinations, which pages`,
+      'include_destinations');
+  }
+  return new Encoded(parts[0]!.body);
 }
