@@ -3,7 +3,13 @@
 // counters until they show `-expect` connections (at most 10 ticks), and
 // deletes it. It prints one line per step; the e2e test reads them.
 //
+// With -count it only reads, whatever the namespace holds, with grpc-go's
+// stock 4 MiB message limit: every page of ListServices, one whole
+// WatchStats tick and the first WatchEvents message (its resync), joining
+// the parts, and prints one line for each (see count.go).
+//
 //	go run . -addr 127.0.0.1:50051 -netns blue -expect 4
+//	go run . -addr 127.0.0.1:50051 -netns blue -count
 package main
 
 import (
@@ -23,6 +29,7 @@ func main() {
 	netns := flag.String("netns", "", "network namespace")
 	vip := flag.String("vip", "192.0.2.10", "virtual IP")
 	expect := flag.Uint64("expect", 1, "connections to wait for while watching")
+	count := flag.Bool("count", false, "only count what a listing, a stats tick and a resync hold")
 	flag.Parse()
 
 	conn, err := grpc.Dial(*addr, grpc.WithInsecure())
@@ -31,6 +38,13 @@ func main() {
 	}
 	defer conn.Close()
 	c := ipvsv1.NewIpvsServiceClient(conn)
+	if *count {
+		// A big namespace takes a while to list, and a tick of it longer than 2 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		countAll(ctx, c, *netns)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 

@@ -5,11 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { credentials, status } from '@grpc/grpc-js';
-import { fromJson } from '@bufbuild/protobuf';
+import { fromJson, type MessageInitShape } from '@bufbuild/protobuf';
 import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { parse as parseYaml } from 'yaml';
-import { ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError, type ApplyResponse, type BatchOperation, type IpvsClient } from '../client/index.js';
-import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError, sortLikeIpvsadm, type Rule } from './rules.js';
+import {
+  ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError,
+  type ApplyProgress, type ApplyResponse, type BatchOperation, type IpvsClient, type ServiceWithDestinations,
+} from '../client/index.js';
+
+type ApplyRequestInit = MessageInitShape<typeof ApplyRequestSchema>;
+import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError, sortLikeIpvsadm } from './rules.js';
+import { applyRules } from './restore.js';
 import { listTable } from './table.js';
 import { watch } from './watch.js';
 
@@ -61,31 +67,11 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: 
   };
 }
 
-/** Applies parsed rules in order: runs of writes as one Batch each; flush and zero on their own. */
-async function apply(c: IpvsClient, ns: string, rules: Rule[]): Promise<{ applied: number; failed: string[] }> {
-  let applied = 0;
-  const failed: string[] = [];
-  for (let i = 0; i < rules.length; ) {
-    const r = rules[i]!;
-    if (r.kind === 'flush') {
-      await c.flush({ namespace: ns });
-      applied++;
-      i++;
-    } else if (r.kind === 'zero') {
-      await c.zeroCounters({ namespace: ns, service: r.service });
-      applied++;
-      i++;
-    } else {
-      const run: (Rule & { kind: 'batch' })[] = [];
-      while (i < rules.length && rules[i]!.kind === 'batch') run.push(rules[i++] as Rule & { kind: 'batch' });
-      const res = await c.batch({ namespace: ns, operations: run.map((x) => x.op) });
-      applied += res.applied;
-      res.results.forEach((x, j) => {
-        if (x.code) failed.push(`line ${run[j]!.line}: ${x.message}`);
-      });
-    }
-  }
-  return { applied, failed };
+/** Every service with its destinations, over all pages. */
+async function listAll(c: IpvsClient, ns: string): Promise<ServiceWithDestinations[]> {
+  const out: ServiceWithDestinations[] = [];
+  for await (const s of c.listAllServices({ namespace: ns, includeDestinations: true })) out.push(s);
+  return out;
 }
 
 const RULE_COMMANDS: [string, string, string][] = [
@@ -130,7 +116,7 @@ program.command('list')
   .option('--json', 'JSON (64-bit counters as strings)')
   .action(run(async (o: { json?: boolean }) => {
     const { c, ns } = client();
-    const { services } = await c.listServices({ namespace: ns, includeDestinations: true });
+    const services = await listAll(c, ns);
     if (o.json) {
       process.stdout.write(`${JSON.stringify(services, (k, v) => (k === '$typeName' ? undefined : typeof v === 'bigint' ? String(v) : v), 2)}\n`);
     } else {
@@ -149,7 +135,7 @@ program.command('zero')
   .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[options...]')
   .action(run(async (args: string[]) => {
     const { c, ns } = client();
-    await apply(c, ns, [parseRuleArgs(['-Z', ...args])!]);
+    await applyRules(c, ns, [parseRuleArgs(['-Z', ...args])!]);
   }));
 
 program.command('config')
@@ -189,20 +175,20 @@ program.command('save')
   .description('the rules in ipvsadm -S -n format')
   .action(run(async () => {
     const { c, ns } = client();
-    const { services } = await c.listServices({ namespace: ns, includeDestinations: true });
+    const services = await listAll(c, ns);
     const lines = sortLikeIpvsadm(services).flatMap(({ service, destinations }) =>
       [formatService(service!), ...destinations.map((d) => formatDestination(service!.id!, d))]);
     process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
   }));
 
 program.command('restore')
-  .description('apply rules in ipvsadm -R format, from a file or standard input; nothing is sent if any line is malformed')
+  .description('apply rules in ipvsadm -R format, from a file or standard input, any size; nothing is sent if any line is malformed')
   .argument('[file]', 'rule file; standard input when left out or -')
   .action(run(async (file?: string) => {
     const text = readFileSync(file && file !== '-' ? file : 0, 'utf8');
     const rules = parseRules(text);
     const { c, ns } = client();
-    const { applied, failed } = await apply(c, ns, rules);
+    const { applied, failed } = await applyRules(c, ns, rules);
     if (failed.length) throw new Error(`${failed.length} of ${rules.length} rules failed (${applied} applied):\n${failed.join('\n')}`);
   }));
 
@@ -235,7 +221,7 @@ program.command('apply')
       drainTimeout: seconds === undefined ? req.drainTimeout : durationFromMs(seconds * 1000),
     };
     if (o.dryRun) {
-      const planned = await c.apply({ ...base, dryRun: true });
+      const planned = await applyListed(c, { ...base, dryRun: true });
       const lines = planned.changes.map((x) => `${SIGN[x.action] ?? '?'} ${x.description}`);
       process.stdout.write(lines.length ? `${lines.join('\n')}\n${lines.length} changes planned\n` : 'nothing to change\n');
       return;
@@ -243,14 +229,10 @@ program.command('apply')
     const bar = progress('applying');
     let r: ApplyResponse | undefined;
     try {
-      for await (const m of c.applyWithProgress({ apply: { ...base, dryRun: false } })) {
-        if (m.event.case === 'progress') bar.update(m.event.value.done, m.event.value.planned);
-        else if (m.event.case === 'result') r = m.event.value;
-      }
+      r = await applyListed(c, { ...base, dryRun: false }, (p) => bar.update(p.done, p.planned));
     } finally {
       bar.end(r ? r.applied + r.failed : undefined);
     }
-    if (!r) throw new Error('the server ended the Apply without a result');
     if (!r.applied && !r.failed) {
       process.stdout.write('nothing to change\n');
       return;
@@ -259,6 +241,21 @@ program.command('apply')
     process.stdout.write(`${r.applied} applied, ${r.failed} failed\n`);
     if (r.failed) throw new Error(`${r.failed} changes failed`);
   }));
+
+/**
+ * An Apply through ApplyWithProgress, for its result: unlike unary Apply,
+ * which leaves out what would pass the server's response limit, it lists
+ * every change (in parts, which the client joins).
+ */
+async function applyListed(c: IpvsClient, apply: ApplyRequestInit, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResponse> {
+  let r: ApplyResponse | undefined;
+  for await (const m of c.applyWithProgress({ apply })) {
+    if (m.event.case === 'progress') onProgress?.(m.event.value);
+    else if (m.event.case === 'result') r = m.event.value;
+  }
+  if (!r) throw new Error('the server ended the Apply without a result');
+  return r;
+}
 
 /**
  * Progress of `what`: on a terminal, a bar redrawn in place; otherwise a

@@ -1,49 +1,34 @@
 // The typed TypeScript client of ipvsd: one method per RPC, named as in
 // the generated descriptor (listServices, createService, ...). Unary calls
-// return Promises of the generated message types; watchStats returns an
-// AsyncIterable that ends when its AbortSignal fires. Every failure is an
-// IpvsError with the gRPC code and, when the kernel refused, its errno.
+// return Promises of the generated message types; streaming calls return
+// AsyncIterables that end quietly when their AbortSignal fires. Every
+// failure is an IpvsError with the gRPC code and, when the kernel refused,
+// its errno.
+//
+// No gRPC message may pass 4 MiB, so the server sends big answers in parts
+// and pages; this client hands them over whole. watchStats yields whole
+// ticks, watchEvents whole resyncs and sets of events, applyWithProgress one
+// whole result (the parts joined, see parts.ts), always with more = false.
+// listAllServices and listAllDestinations follow the pages (pages.ts);
+// listServices and listDestinations return one page. For the raw parts, call
+// the underlying grpc-js client, `c.grpc`.
 import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import {
   credentials as grpcCredentials, makeGenericClientConstructor, Metadata, status, type CallOptions as GrpcCallOptions,
   type ChannelCredentials, type ChannelOptions, type Client, type ClientReadableStream, type ServiceError,
 } from '@grpc/grpc-js';
 import { IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import { ErrorTrailer, grpcDefinition } from '../rpc/definition.js';
+import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
+import { grpcDefinition } from '../rpc/definition.js';
+import { IpvsError } from './error.js';
+import { listAllDestinations, listAllServices, type ListAllDestinationsRequest, type ListAllServicesRequest } from './pages.js';
+import { wholeStreams } from './parts.js';
 
 export * from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 export * from '../../gen/ts/ipvs/v1/model_pb.js';
 export { status } from '@grpc/grpc-js';
-
-/** A failed call: the gRPC status, and the kernel's side of it when there is one. */
-export class IpvsError extends Error {
-  override readonly name = 'IpvsError';
-  /** gRPC status code. */
-  readonly code: status;
-  /** The kernel's errno name ("EEXIST"), when the kernel or the model check refused. */
-  readonly errno?: string;
-  /** The request field a refused model names ("service.id.port"). */
-  readonly field?: string;
-  readonly operation?: string;
-  readonly details: string;
-  readonly metadata: Metadata;
-
-  constructor(e: Partial<ServiceError>) {
-    const code = e.code ?? status.UNKNOWN;
-    const details = e.details ?? e.message ?? '';
-    super(`${status[code]}: ${details}`);
-    this.code = code;
-    this.details = details;
-    this.metadata = e.metadata ?? new Metadata();
-    const get = (k: string) => {
-      const v = this.metadata.get(k)[0];
-      return v === undefined ? undefined : String(v);
-    };
-    this.errno = get(ErrorTrailer.errno);
-    this.field = get(ErrorTrailer.field);
-    this.operation = get(ErrorTrailer.operation);
-  }
-}
+export { IpvsError } from './error.js';
+export type { ListAllDestinationsRequest, ListAllServicesRequest } from './pages.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -59,10 +44,18 @@ type KeysOf<Kind> = { [K in keyof Methods]: Methods[K]['methodKind'] extends Kin
 export type IpvsClient = {
   [K in KeysOf<'unary'>]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => Promise<MessageShape<Out<K>>>;
 } & {
-  /** Messages until `opts.signal` aborts (then the iteration just ends) or the server ends the stream. */
+  /** Whole messages until `opts.signal` aborts (then the iteration just ends) or the server ends the stream. */
   [K in KeysOf<'server_streaming'>]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => AsyncIterable<MessageShape<Out<K>>>;
 } & {
-  /** The underlying grpc-js client (for waitForReady, channel state). */
+  /**
+   * Every service over all pages of ListServices, one item per service even
+   * when a page boundary split its destinations. An abort or a failed page
+   * throws, so a listing that ends is always whole.
+   */
+  listAllServices(req?: ListAllServicesRequest, opts?: CallOptions): AsyncIterable<ServiceWithDestinations>;
+  /** Every destination of a service over all pages of ListDestinations; fails as listAllServices does. */
+  listAllDestinations(req?: ListAllDestinationsRequest, opts?: CallOptions): AsyncIterable<Destination>;
+  /** The underlying grpc-js client (for waitForReady, channel state, and a stream's raw parts). */
   readonly grpc: Client;
   close(): void;
 };
@@ -79,6 +72,9 @@ function grpcOptions(o?: CallOptions): GrpcCallOptions {
   if (o?.deadline === undefined) return {};
   return { deadline: typeof o.deadline === 'number' ? Date.now() + o.deadline : o.deadline };
 }
+
+type Stream = (req?: MessageInitShape<DescMessage>, o?: CallOptions) => AsyncIterable<unknown>;
+const whole = wholeStreams as Record<string, ((s: AsyncIterable<unknown>, signal?: AbortSignal) => AsyncIterable<unknown>) | undefined>;
 
 /** Connects to ipvsd at `address`: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
 export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsClient {
@@ -102,7 +98,7 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
         o?.signal?.addEventListener('abort', cancel, { once: true });
       });
     } else if (m.methodKind === 'server_streaming') {
-      out[m.localName] = (req: MessageInitShape<DescMessage> = {}, o?: CallOptions) => ({
+      const parts: Stream = (req = {}, o) => ({
         async *[Symbol.asyncIterator]() {
           const stream = call(create(m.input, req), new Metadata(), grpcOptions(o)) as ClientReadableStream<unknown>;
           const cancel = () => stream.cancel();
@@ -120,7 +116,15 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
           }
         },
       });
+      const join = whole[m.localName];
+      out[m.localName] = !join ? parts : ((req, o) => ({
+        [Symbol.asyncIterator]: () => join(parts(req, o), o?.signal)[Symbol.asyncIterator](),
+      })) satisfies Stream;
     }
   }
-  return out as IpvsClient;
+  const c = out as IpvsClient;
+  // Iterables, not generators, so that each iteration lists afresh, as each iteration of a stream calls afresh.
+  c.listAllServices = (req = {}, o = {}) => ({ [Symbol.asyncIterator]: () => listAllServices(c.listServices, req, o) });
+  c.listAllDestinations = (req = {}, o = {}) => ({ [Symbol.asyncIterator]: () => listAllDestinations(c.listDestinations, req, o) });
+  return c;
 }

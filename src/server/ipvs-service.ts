@@ -106,11 +106,14 @@ const clip = (m: string) => (m.length > 200 ? `${m.slice(0, 199)}…` : m);
 /** How often ApplyWithProgress tells how far it has got. */
 const PROGRESS_MS = 100;
 
+/** The desired state of an Apply; every Apply converts all of it, so no spread and no path string per destination. */
 function desiredIn(list: pbModel.ServiceWithDestinations[]): DesiredService[] {
-  return list.map((sw, i) => ({
-    ...serviceIn(sw.service, `services[${i}].service`),
-    destinations: sw.destinations.map((d, j) => destinationIn(d, `services[${i}].destinations[${j}]`)),
-  }));
+  return list.map((sw, i) => {
+    const s: DesiredService = serviceIn(sw.service, `services[${i}].service`);
+    // Elements of a repeated field are never unset: destinationIn's "required" cannot fail here.
+    s.destinations = sw.destinations.map((d) => destinationIn(d));
+    return s;
+  });
 }
 
 /** "services[2].service.id.port", "scope.prefixes": the field of a refused Apply. */

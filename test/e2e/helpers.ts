@@ -22,8 +22,8 @@ export interface E2e {
   unixPath: string;
 }
 
-/** Starts a server allowing this file's namespace; flushes it before each test. */
-export function useServer(extraArgs: string[] = []): E2e {
+/** Starts a server allowing this file's namespace; flushes it before each test unless told not to. */
+export function useServer(extraArgs: string[] = [], o: { flush?: boolean } = {}): E2e {
   const ctx = {} as E2e;
   beforeAll(async () => {
     ctx.ns = createNetns('e');
@@ -34,7 +34,7 @@ export function useServer(extraArgs: string[] = []): E2e {
     ctx.client = connectIpvs(ctx.address);
   });
   beforeEach(async () => {
-    await ctx.client.flush({ namespace: ctx.ns.name });
+    if (o.flush !== false) await ctx.client.flush({ namespace: ctx.ns.name });
   });
   afterAll(async () => {
     ctx.client?.close();
