@@ -1,6 +1,6 @@
 // The guest side of bench/scale.ts, inside user-mode Linux. The server runs
 // as its own process (dist/, as shipped), so its memory and CPU are its own:
-//   scale-guest.ts state N D      Apply N x D from empty, list it, one watcher's tick cost, server peak RSS
+//   scale-guest.ts state N D T    Apply N x D from empty, list every page, the tick cost with T watchers, server peak RSS
 //   scale-guest.ts watchers N D W p99 of unary writes alone, then with W WatchStats streams; dumps per tick
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -75,53 +75,80 @@ async function writeLatencies(client: IpvsClient, count: number): Promise<number
   return out;
 }
 
+/**
+ * W WatchStats streams over 10 connections, as many clients would open them.
+ * They count bytes and do not decode: the figures are the server's, not this process's.
+ */
+function countingWatchers(count: number, signal: AbortSignal, onMessage: (bytes: number, call: object) => void): { streams: Promise<void>[]; close(): void } {
+  const channels = Array.from({ length: 10 }, () => new CountingClient(`127.0.0.1:${port}`, credentials.createInsecure()));
+  setMaxListeners(count + 10, signal);
+  const streams = Array.from({ length: count }, (_, i) => new Promise<void>((resolve) => {
+    const call = channels[i % channels.length]!.watchStats!(create(WatchStatsRequestSchema)) as ClientReadableStream<number>;
+    call.on('data', (bytes: number) => onMessage(bytes, call));
+    call.on('error', () => resolve());
+    call.on('end', resolve);
+    signal.addEventListener('abort', () => call.cancel(), { once: true });
+  }));
+  return { streams, close: () => channels.forEach((ch) => ch.close()) };
+}
+
 let result: Record<string, number>;
 if (mode === 'state') {
+  const watchers = Number(w) || 1;
   // At this size the report of every change would outweigh the work: failures only, as the README advises.
   const apply = await timed(() => c.apply({ services: desired(services), prune: true, failuresOnly: true }, { deadline: 600_000 }));
   if (apply.value.failed || apply.value.applied !== services * (dests + 1)) throw new Error(`Apply: ${apply.value.applied} applied, ${apply.value.failed} failed`);
-  const list = await timed(() => c.listServices({ includeDestinations: true }, { deadline: 600_000 }));
-  const listed = list.value.services.reduce((s, x) => s + 1 + x.destinations.length, 0);
-  if (listed !== services * (dests + 1)) throw new Error(`listed ${listed}`);
-  // One watcher at the default 2 s: the server's CPU per tick, measured over whole ticks.
+  // Every page, by a client with the stock 4 MiB limit.
+  const stock = connectIpvs(`127.0.0.1:${port}`);
+  const list = await timed(async () => {
+    let n = 0;
+    for await (const x of stock.listAllServices({ includeDestinations: true }, { deadline: 600_000 })) n += 1 + x.destinations.length;
+    return n;
+  });
+  stock.close();
+  if (list.value !== services * (dests + 1)) throw new Error(`listed ${list.value}`);
+  // W counting watchers at the default 2 s, and one more that decodes, to tell where ticks end (more = false):
+  // the server's CPU per tick, over four whole ticks.
   const ac = new AbortController();
+  let largest = 0;
+  const watching = countingWatchers(watchers, ac.signal, (bytes) => { largest = Math.max(largest, bytes); });
   const ticks: number[] = [];
   let cpu0 = 0;
-  const watching = (async () => {
-    for await (const _ of c.watchStats({}, { signal: ac.signal })) {
+  let parts = 0;
+  const raw = (c.grpc as unknown as { watchStats(r: WatchStatsRequest): ClientReadableStream<{ more: boolean }> }).watchStats(create(WatchStatsRequestSchema));
+  await new Promise<void>((resolve, reject) => {
+    raw.on('data', (m) => {
+      if (ticks.length) parts++;
+      if (m.more) return;
       ticks.push(performance.now());
       if (ticks.length === 2) cpu0 = cpuMs();
-      if (ticks.length === 6) break;
-    }
-  })();
-  await watching;
-  ac.abort();
+      if (ticks.length === 6) resolve();
+    });
+    raw.on('error', reject);
+  });
   const tickCpuMs = (cpuMs() - cpu0) / 4;
+  raw.cancel();
+  ac.abort();
+  await Promise.allSettled(watching.streams);
+  watching.close();
   const mem = rss();
-  result = { applyMs: apply.ms, listMs: list.ms, tickCpuMs, tickPeriodMs: (ticks[5]! - ticks[1]!) / 4, rssMb: mem.now, peakRssMb: mem.peak };
+  result = {
+    applyMs: apply.ms, listMs: list.ms, tickCpuMs, tickPeriodMs: (ticks[5]! - ticks[1]!) / 4, partsPerTick: parts / 5, largestPart: largest,
+    watchers, rssMb: mem.now, peakRssMb: mem.peak,
+  };
 } else if (mode === 'watchers') {
   const watchers = Number(w);
   await c.apply({ services: desired(services), prune: true });
   await writeLatencies(c, 20); // warm
   const alone = await writeLatencies(c, 200);
-  // W streams over 10 connections, as many clients would open them. They
-  // count bytes and do not decode: the figures are the server's, not this process's.
-  const channels = Array.from({ length: 10 }, () => new CountingClient(`127.0.0.1:${port}`, credentials.createInsecure()));
   const ac = new AbortController();
-  setMaxListeners(watchers + 10, ac.signal);
   let messages = 0;
   let ready = 0;
-  const streams = Array.from({ length: watchers }, (_, i) => new Promise<void>((resolve) => {
-    const call = channels[i % channels.length]!.watchStats!(create(WatchStatsRequestSchema)) as ClientReadableStream<number>;
-    let first = true;
-    call.on('data', () => {
-      messages++;
-      if (first) { first = false; ready++; }
-    });
-    call.on('error', () => resolve());
-    call.on('end', resolve);
-    ac.signal.addEventListener('abort', () => call.cancel(), { once: true });
-  }));
+  const counted = new WeakSet<object>();
+  const watching = countingWatchers(watchers, ac.signal, (_, call) => {
+    messages++;
+    if (!counted.has(call)) { counted.add(call); ready++; }
+  });
   for (let i = 0; i < 600 && ready < watchers; i++) await sleep(100);
   if (ready < watchers) throw new Error(`only ${ready} of ${watchers} watchers got a first snapshot`);
   const dumps0 = await metric('ipvsd_stats_dumps_total');
@@ -134,8 +161,8 @@ if (mode === 'state') {
   const delivered = messages - messages0;
   const open = await metric('ipvsd_stats_watchers');
   ac.abort();
-  await Promise.allSettled(streams);
-  for (const ch of channels) ch.close();
+  await Promise.allSettled(watching.streams);
+  watching.close();
   const mem = rss();
   result = {
     watchers: open, seconds, dumps, ticks: seconds / 2, delivered,
