@@ -54,6 +54,10 @@ describe('configuration', () => {
     expect(parse([], { IPVSD_LISTEN: '127.0.0.2:1,[::1]:2', IPVSD_NETNS: 'a,b' })).toMatchObject({ listen: ['127.0.0.2:1', '[::1]:2'], netns: ['a', 'b'] });
     expect(parse(['--listen', '127.0.0.1:3'], { IPVSD_LISTEN: '127.0.0.2:1' })).toMatchObject({ listen: ['127.0.0.1:3'] });
   });
+  it('keeps every response under the stock clients\' 4 MiB: 1 MiB parts, 10000 operations per Batch', () => {
+    expect(parse([])).toMatchObject({ maxResponseBytes: 1024 * 1024, maxBatch: 10_000 });
+    expect(parse([], { IPVSD_MAX_RESPONSE_BYTES: '65536' })).toMatchObject({ maxResponseBytes: 65536 });
+  });
   it('refuses a non-loopback listener without TLS unless --insecure', () => {
     expect(() => parse(['--listen', '0.0.0.0:50051'])).toThrow(/not loopback/);
     expect(parse(['--listen', '0.0.0.0:50051', '--insecure'])).toMatchObject({ insecure: true });
@@ -64,6 +68,9 @@ describe('configuration', () => {
     expect(() => parse(['--tls-client-ca', 'ca'])).toThrow(/needs --tls-cert/);
     expect(() => parse(['--sandbox', 'maybe'])).toThrow(/auto, never or always/);
     expect(() => parse(['--max-batch', '0'])).toThrow(/positive integer/);
+    expect(() => parse(['--max-batch', '16385'])).toThrow(/over 16384/);
+    expect(() => parse(['--max-response-bytes', String(4 * 1024 * 1024 + 1)])).toThrow(/4 MiB/);
+    expect(() => parse(['--max-response-bytes', '1000'])).toThrow(/16384\.\.4194304/);
     expect(() => parse(['--listen', 'nohost'])).toThrow(/HOST:PORT/);
     expect(() => parse(['--bogus'])).toThrow();
   });
