@@ -26,6 +26,11 @@ export interface HandleOptions {
   receiveBytes?: number;
   /** List destinations of many services at once through io_uring, where the kernel allows it. Default true. */
   ioUring?: boolean;
+  /**
+   * Open the sockets for many dumps at once now, not at the first listing of
+   * many services (a daemon that will list opens them at its start). Default false.
+   */
+  listingsReady?: boolean;
 }
 
 /** One write in `Handle.batch`. */
@@ -182,6 +187,7 @@ export class Handle {
     }
     this.conn = conn;
     this.writer = new RequestWriter(this.family.id, GENL_VERSION);
+    if (opts.listingsReady) conn.prepareDumps();
   }
 
   get closed(): boolean {

@@ -131,6 +131,11 @@ export class Conn {
     }
   }
 
+  /** Opens what dumpMany runs on now rather than at its first use. */
+  prepareDumps(): void {
+    this.pipeline();
+  }
+
   private pipeline(): Pipeline | null {
     if (this.pipe === undefined) {
       try {

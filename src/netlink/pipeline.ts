@@ -9,7 +9,7 @@ import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
 import { Flags, writeMessage } from './message.js';
 import { Ring } from './ring.js';
-import { NetlinkSocket, SLOT, type SocketOptions } from './socket.js';
+import { NetlinkSocket, type SocketOptions } from './socket.js';
 
 const ENOBUFS = 105;
 /** Dumps in flight together: sockets in the pool. */
@@ -26,8 +26,11 @@ export class Pipeline {
   static open(protocol: number, opts: SocketOptions): Pipeline {
     const ring = Ring.open(WIDTH * OPS);
     try {
-      // A small send buffer holds one dump request; two slots take the first two datagrams.
-      return new Pipeline(ring, NetlinkSocket.openMany(protocol, WIDTH, { ...opts, sendBytes: 4096, slots: 2, receiveBytes: 256 * 1024 }));
+      // A small send buffer holds one dump request; two slots take the first two datagrams. Small
+      // slots (and so datagrams) keep 32 sockets' memory small: each page is a dear fault in user-mode Linux.
+      return new Pipeline(ring, NetlinkSocket.openMany(protocol, WIDTH, {
+        ...opts, sendBytes: 4096, slots: 2, slotBytes: 16 * 1024, receiveBytes: 256 * 1024,
+      }));
     } catch (e) {
       ring.close();
       throw e;
@@ -57,8 +60,8 @@ export class Pipeline {
       const len = writeMessage(sock.sendBuffer, 0, r.type, Flags.Request | Flags.Dump | (r.flags ?? 0), this.seq, r.payload);
       const fd = sock.descriptor;
       this.ring.send(fd, sock.sendAddress, len, i * OPS, true);
-      this.ring.receive(fd, sock.slotAddress(0), SLOT, i * OPS + 1, true);
-      this.ring.receive(fd, sock.slotAddress(1), SLOT, i * OPS + 2, false);
+      this.ring.receive(fd, sock.slotAddress(0), sock.slotBytes, i * OPS + 1, true);
+      this.ring.receive(fd, sock.slotAddress(1), sock.slotBytes, i * OPS + 2, false);
       return new DumpReader(this.seq, (b, s, e) => read(first + i, b, s, e));
     });
     const results = new Int32Array(requests.length * OPS);

@@ -22,8 +22,12 @@ const POLLIN = 1;
 const MMSGHDR = 64;
 const IOVEC = 16;
 
-/** Largest datagram the kernel sends us: dump skbs are capped at 32 KiB. */
-export const SLOT = 64 * 1024;
+/**
+ * Bytes of one receive slot. The kernel sizes a dump's datagrams by the
+ * largest receive buffer the socket has offered, capped at 32 KiB, so a
+ * socket whose slots are all this size never gets a datagram bigger.
+ */
+export const SLOT = 32 * 1024;
 
 export interface SocketOptions {
   /** Network namespace path; empty for the current one. */
@@ -34,6 +38,8 @@ export interface SocketOptions {
   receiveBytes?: number;
   /** Datagrams read per recvmmsg. */
   slots?: number;
+  /** Bytes of each receive slot, at most (and by default) SLOT: smaller slots get smaller datagrams. */
+  slotBytes?: number;
 }
 
 /**
@@ -49,25 +55,27 @@ export class NetlinkSocket {
   private fd: number;
   private readonly mem: sys.Memory;
   private readonly slots: number;
+  readonly slotBytes: number;
   private readonly recvBase: number;
   private readonly vec: number;
   private readonly scratch: number;
 
-  private constructor(fd: number, mem: sys.Memory, sendBytes: number, slots: number) {
+  private constructor(fd: number, mem: sys.Memory, sendBytes: number, slots: number, slotBytes: number) {
     this.fd = fd;
     this.mem = mem;
     this.slots = slots;
+    this.slotBytes = slotBytes;
     this.sendBuffer = mem.buf.subarray(0, sendBytes);
     this.recvBase = sendBytes;
-    this.vec = sendBytes + slots * SLOT;
+    this.vec = sendBytes + slots * slotBytes;
     this.scratch = this.vec + slots * (MMSGHDR + IOVEC);
     // One iovec per datagram slot; the kernel only writes msg_len and msg_flags.
     const iov = this.vec + slots * MMSGHDR;
     for (let i = 0; i < slots; i++) {
       const h = this.vec + i * MMSGHDR;
       const v = iov + i * IOVEC;
-      writeU64(mem.buf, v, mem.addr + this.recvBase + i * SLOT);
-      writeU64(mem.buf, v + 8, SLOT);
+      writeU64(mem.buf, v, mem.addr + this.recvBase + i * slotBytes);
+      writeU64(mem.buf, v + 8, slotBytes);
       writeU64(mem.buf, h + 16, mem.addr + v);
       writeU64(mem.buf, h + 24, 1);
     }
@@ -98,10 +106,11 @@ export class NetlinkSocket {
   private static setUp(fd: number, opts: SocketOptions): NetlinkSocket {
     const sendBytes = opts.sendBytes ?? 64 * 1024;
     const slots = opts.slots ?? 16;
+    const slotBytes = Math.min(opts.slotBytes ?? SLOT, SLOT);
     let mem: sys.Memory | undefined;
     try {
-      mem = sys.alloc(sendBytes + slots * (SLOT + MMSGHDR + IOVEC) + 64);
-      const s = new NetlinkSocket(fd, mem, sendBytes, slots);
+      mem = sys.alloc(sendBytes + slots * (slotBytes + MMSGHDR + IOVEC) + 64);
+      const s = new NetlinkSocket(fd, mem, sendBytes, slots, slotBytes);
       s.setInt(SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
       s.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1, 'NETLINK_CAP_ACK');
       s.setBuffer(SO_SNDBUFFORCE, SO_SNDBUF, Math.max(sendBytes * 2, 256 * 1024));
@@ -119,7 +128,7 @@ export class NetlinkSocket {
     return this.fd < 0;
   }
 
-  /** For io_uring: the descriptor, and native addresses of the send buffer and of receive slot `i` (SLOT bytes). */
+  /** For io_uring: the descriptor, and native addresses of the send buffer and of receive slot `i` (slotBytes bytes). */
   get descriptor(): number {
     this.assertOpen();
     return this.fd;
@@ -128,11 +137,11 @@ export class NetlinkSocket {
     return this.mem.addr;
   }
   slotAddress(i: number): number {
-    return this.mem.addr + this.recvBase + i * SLOT;
+    return this.mem.addr + this.recvBase + i * this.slotBytes;
   }
   /** The first `len` bytes received into slot `i`. */
   slot(i: number, len: number): Buffer {
-    const start = this.recvBase + i * SLOT;
+    const start = this.recvBase + i * this.slotBytes;
     return this.mem.buf.subarray(start, start + len);
   }
 
@@ -168,7 +177,7 @@ export class NetlinkSocket {
       for (let i = 0; i < n; i++) {
         const h = vec + i * MMSGHDR;
         if (buf.readUInt32LE(h + 48) & MSG_TRUNC) throw KernelError.of('recvmsg', 'EMSGSIZE', 'datagram larger than the receive slot');
-        const start = this.recvBase + i * SLOT;
+        const start = this.recvBase + i * this.slotBytes;
         each(buf.subarray(start, start + buf.readUInt32LE(h + 56)));
       }
       return n;

@@ -15,7 +15,7 @@ type Syscall = (args: unknown[]) => Result;
 interface Libc {
   socket: Syscall; bind: Syscall; getsockname: Syscall; setsockopt: Syscall; send: Syscall;
   recvmmsg: Syscall; poll: Syscall; open: Syscall; setns: Syscall; close: Syscall; syscall: Syscall; mmap: Syscall; munmap: Syscall;
-  malloc: (args: unknown[]) => FFI.JsExternal;
+  calloc: (args: unknown[]) => FFI.JsExternal;
   memmove: (args: unknown[]) => FFI.JsExternal;
   memset: (args: unknown[]) => number;
   free: (args: unknown[]) => void;
@@ -43,8 +43,9 @@ function bind(f: typeof FFI): Libc {
     // memmove returns its first argument too: the way to hold an address as an External.
     memmove: fn(T.External, [T.U64, T.U64, T.U64], false),
     munmap: fn(T.I32, [T.U64, T.U64]),
-    malloc: fn(T.External, [T.U64], false),
-    // memset returns its first argument: the way to learn a pointer's address.
+    // calloc: fresh pages come zeroed from the kernel, untouched until used (each page fault is dear in user-mode Linux).
+    calloc: fn(T.External, [T.U64, T.U64], false),
+    // memset returns its first argument: the way to learn a pointer's address (with a length of 0).
     memset: fn(T.U64, [T.External, T.I32, T.U64], false),
     free: fn(T.Void, [T.U64], false),
   }) as unknown as Libc;
@@ -68,9 +69,9 @@ export interface Memory {
 
 export function alloc(size: number): Memory {
   const l = c();
-  const ext = l.malloc([size]);
-  if (ffi!.isNullPointer(ext)) throw new RangeError(`malloc(${size}) failed`);
-  const addr = l.memset([ext, 0, size]);
+  const ext = l.calloc([1, size]);
+  if (ffi!.isNullPointer(ext)) throw new RangeError(`calloc(${size}) failed`);
+  const addr = l.memset([ext, 0, 0]);
   return { addr, buf: ffi!.createExternalBuffer(ext, size) };
 }
 

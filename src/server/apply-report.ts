@@ -17,16 +17,16 @@ const header = (r: api.ApplyResponse, extra: { omitted?: number; more?: boolean 
 
 /** Apply's one message. */
 export function applyReply(r: api.ApplyResponse, budget: number): Encoded<api.ApplyResponse> {
-  const whole = toBinary(api.ApplyResponseSchema, r);
-  if (whole.length <= budget) return new Encoded(Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength));
-  const refusedFirst = [...r.changes.filter((c) => c.code), ...r.changes.filter((c) => !c.code)];
-  const items = fieldItems(CHANGES_TAG, refusedFirst.map((c) => toBinary(api.ChangeSchema, c)));
+  // Each change is encoded once: in order when all fit, else refused ones first.
+  const items = fieldItems(CHANGES_TAG, r.changes.map((c) => toBinary(api.ChangeSchema, c)));
+  if (items.reduce((n, b) => n + b.length, 0) <= budget) return new Encoded(partMessage(items, header(r, {})));
+  const order = [...r.changes.keys()].sort((a, b) => Number(!r.changes[a]!.code) - Number(!r.changes[b]!.code) || a - b);
   const kept: Buffer[] = [];
   let size = 0;
-  for (const item of items) {
-    if (size + item.length > budget) break;
-    kept.push(item);
-    size += item.length;
+  for (const i of order) {
+    if (size + items[i]!.length > budget) break;
+    kept.push(items[i]!);
+    size += items[i]!.length;
   }
   return new Encoded(partMessage(kept, header(r, { omitted: items.length - kept.length })));
 }

@@ -51,7 +51,8 @@ export class Namespaces {
     if (cur && cur.identity === identity && !cur.handle.closed) return cur.handle;
     cur?.handle.close();
     this.open.delete(path);
-    const handle = new Handle(path);
+    // The server will list this namespace (watchers, metrics, Apply): its dump sockets open with it.
+    const handle = new Handle(path, { listingsReady: true });
     this.open.set(path, { handle, identity });
     return handle;
   }

@@ -19,8 +19,9 @@ const service = family.chain((f) => fc.record({
 }));
 
 /** The order pages promise, compared field by field. */
-function compare(a: fc.RecordValue<{ addressFamily: number; fwMark: number; protocol: number; address: string; port: number }>, b: typeof a): number {
-  const bytes = (s: typeof a) => addressBytes(s.addressFamily, s.address);
+type Id = { addressFamily: number; fwMark: number; protocol: number; address: string; port: number };
+function compare(a: Id, b: Id): number {
+  const bytes = (s: Id) => addressBytes(s.addressFamily, s.address);
   return a.addressFamily - b.addressFamily || a.fwMark - b.fwMark || a.protocol - b.protocol
     || Buffer.compare(bytes(a), bytes(b)) || a.port - b.port;
 }
