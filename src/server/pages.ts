@@ -19,12 +19,15 @@ const SERVICES_TAG = listTag(api.ListServicesResponseSchema, 'services');
 const DESTINATIONS_TAG = listTag(api.ListDestinationsResponseSchema, 'destinations');
 /** Services whose destinations are dumped per round while a page fills. */
 const FETCH = 256;
-/** The most bytes one destination takes on the wire (an IPv6 address, every counter at 2^53): ~190. */
+/** The most bytes one destination takes on the wire (an IPv6 address, every counter at 2^53): 188. */
 const MAX_DESTINATION_BYTES = 200;
+/** The most a service's own fields take (with counters), with room to spare. */
+const MAX_SERVICE_BYTES = 1024;
 
 /** Destinations in page order, where a service may be too big for one page (or resumes one) and so goes by key. */
 function ordered(s: ServiceWithDestinations, budget: number, resumes: boolean): { s: ServiceWithDestinations; keys?: string[] } {
-  if (!resumes && s.destinations.length * MAX_DESTINATION_BYTES < budget) return { s };
+  // Smaller than that, it always fits in a page of its own, so it is never split.
+  if (!resumes && MAX_SERVICE_BYTES + s.destinations.length * MAX_DESTINATION_BYTES <= budget) return { s };
   const sorted = inPageOrder(s.destinations, destinationOrderKey);
   return { s: serviceWithDestinations(s, sorted.map((x) => x.item)), keys: sorted.map((x) => x.key) };
 }
