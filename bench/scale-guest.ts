@@ -98,6 +98,7 @@ if (mode === 'state') {
   // At this size the report of every change would outweigh the work: failures only, as the README advises.
   const apply = await timed(() => c.apply({ services: desired(services), prune: true, failuresOnly: true }, { deadline: 600_000 }));
   if (apply.value.failed || apply.value.applied !== services * (dests + 1)) throw new Error(`Apply: ${apply.value.applied} applied, ${apply.value.failed} failed`);
+  const peakAfterApply = rss().peak;
   // Every page, by a client with the stock 4 MiB limit.
   const stock = connectIpvs(`127.0.0.1:${port}`);
   const list = await timed(async () => {
@@ -107,11 +108,13 @@ if (mode === 'state') {
   });
   stock.close();
   if (list.value !== services * (dests + 1)) throw new Error(`listed ${list.value}`);
+  const peakAfterList = rss().peak;
   // W counting watchers at the default 2 s, and one more that decodes, to tell where ticks end (more = false):
   // the server's CPU per tick, over four whole ticks.
   const ac = new AbortController();
   let largest = 0;
-  const watching = countingWatchers(watchers, ac.signal, (bytes) => { largest = Math.max(largest, bytes); });
+  let received = 0;
+  const watching = countingWatchers(watchers, ac.signal, (bytes) => { received++; largest = Math.max(largest, bytes); });
   const ticks: number[] = [];
   let cpu0 = 0;
   let parts = 0;
@@ -133,8 +136,8 @@ if (mode === 'state') {
   watching.close();
   const mem = rss();
   result = {
-    applyMs: apply.ms, listMs: list.ms, tickCpuMs, tickPeriodMs: (ticks[5]! - ticks[1]!) / 4, partsPerTick: parts / 5, largestPart: largest,
-    watchers, rssMb: mem.now, peakRssMb: mem.peak,
+    applyMs: apply.ms, listMs: list.ms, tickCpuMs, tickPeriodMs: (ticks[5]! - ticks[1]!) / 4, partsPerTick: parts / 5, largestPart: largest, received,
+    watchers, rssMb: mem.now, peakRssMb: mem.peak, peakAfterApplyMb: peakAfterApply, peakAfterListMb: peakAfterList,
   };
 } else if (mode === 'watchers') {
   const watchers = Number(w);

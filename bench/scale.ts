@@ -31,7 +31,8 @@ for (let i = 0; i < REPS; i++) {
   console.log(`  run ${i + 1} ipvsadm  -R ${s(x.createMs!)}  -Ln ${s(x.listMs!)}`);
   const y = await boot(`${tsx} state ${n} ${d} ${tickWatchers}`);
   b.push(y);
-  console.log(`  run ${i + 1} ipvsd    Apply ${s(y.applyMs!)}  ListServices (every page) ${s(y.listMs!)}  tick CPU ${s(y.tickCpuMs!)} with ${y.watchers} watchers (period ${s(y.tickPeriodMs!)}, ${y.partsPerTick!.toFixed(1)} parts, largest ${(y.largestPart! / 2 ** 20).toFixed(2)} MiB)  RSS ${y.rssMb!.toFixed(0)} MB, peak ${y.peakRssMb!.toFixed(0)} MB`);
+  console.log(`  run ${i + 1} ipvsd    Apply ${s(y.applyMs!)}  ListServices (every page) ${s(y.listMs!)}  tick CPU ${s(y.tickCpuMs!)} with ${y.watchers} watchers (period ${s(y.tickPeriodMs!)}, ${y.partsPerTick!.toFixed(1)} parts; the counting watchers took ${y.received} parts, largest ${(y.largestPart! / 2 ** 20).toFixed(2)} MiB)  `
+    + `RSS ${y.rssMb!.toFixed(0)} MB, peak ${y.peakRssMb!.toFixed(0)} MB (after Apply ${y.peakAfterApplyMb!.toFixed(0)}, after listing ${y.peakAfterListMb!.toFixed(0)})`);
 }
 const ma = (k: string) => median(a.map((r) => r[k]!));
 const mb = (k: string) => median(b.map((r) => r[k]!));
