@@ -12,12 +12,12 @@ import {
   ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError,
   type ApplyProgress, type ApplyResponse, type BatchOperation, type IpvsClient, type ServiceWithDestinations,
 } from '../client/index.js';
-
-type ApplyRequestInit = MessageInitShape<typeof ApplyRequestSchema>;
 import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError, sortLikeIpvsadm } from './rules.js';
 import { applyRules } from './restore.js';
 import { listTable } from './table.js';
 import { watch } from './watch.js';
+
+type ApplyRequestInit = MessageInitShape<typeof ApplyRequestSchema>;
 
 interface Globals {
   addr: string;
