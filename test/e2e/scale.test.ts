@@ -1,6 +1,6 @@
-// A state too big for one message: 8,000 IPv6 services x 12 destinations
-// with full-length addresses, whose listing is over 4 MiB even with zero
-// counters. Every client keeps its stock limits (4 MiB): raw gRPC streams,
+// A state too big for one message: 7,000 IPv6 services x 12 destinations
+// with full-length addresses and thresholds set, whose listing is over 4 MiB
+// even with zero counters. Every client keeps its stock limits (4 MiB): raw gRPC streams,
 // the TypeScript client, and the Go and Python examples list every page and
 // read whole ticks of WatchStats and WatchEvents, all at once (so that they
 // share the server's listing per tick); every message is under the server's
@@ -16,7 +16,7 @@ import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { Handle, type BatchOp } from '../../src/ipvs/index.js';
 import { useServer } from './helpers.js';
 
-const SERVICES = 8000;
+const SERVICES = 7000;
 const DESTS = 12;
 /** The server's default --max-response-bytes. */
 const CUT = 1024 * 1024;
@@ -55,7 +55,8 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
     for (let i = 0; i < SERVICES; i++) {
       const service = { address: vip(i), protocol: 6, port: 80, schedName: 'rr' };
       ops.push({ op: 'newService', service });
-      for (let j = 0; j < DESTS; j++) ops.push({ op: 'newDestination', service, destination: { address: rip(j), port: 8080 } });
+      // Thresholds make each destination's message bigger: fewer objects reach 4 MiB.
+      for (let j = 0; j < DESTS; j++) ops.push({ op: 'newDestination', service, destination: { address: rip(j), port: 58080, upperThreshold: 9_000_000, lowerThreshold: 8_000_000 } });
     }
     const results = await h.batch(ops);
     h.close();
@@ -139,6 +140,10 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
     stats.close();
     events.close();
     // A service split across parts appears in both: at most one extra entry per part boundary.
+    // Each whole was too big for one message: only its parts reach a stock client.
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(statsSizes)).toBeGreaterThan(STOCK_LIMIT);
+    expect(sum(eventsSizes)).toBeGreaterThan(STOCK_LIMIT);
     for (const r of [tick, resync]) {
       expect(r.parts).toBeGreaterThan(4);
       expect(r.destinations).toBe(expected.destinations);
