@@ -13,8 +13,12 @@ const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks unit kernel e2e sandbox no-ipvs
 const wanted = (suite: string) => !only.length || only.includes(suite);
 
-const args = (suite: string) => [
-  vitest, 'run', '--project', suite, '--reporter=default', '--reporter=json', `--outputFile.json=${join(reports, `${suite}.json`)}`,
+/** One vitest run: a suite, or one shard of its files (`e2e:1/2`), reported as `report`.json. */
+interface Run { suite: string; shard?: string; report: string }
+const whole = (suite: string): Run => ({ suite, report: suite });
+const args = (r: Run) => [
+  vitest, 'run', '--project', r.suite, ...(r.shard ? [`--shard=${r.shard}`] : []), '--reporter=default', '--reporter=json',
+  `--outputFile.json=${join(reports, `${r.report}.json`)}`,
 ];
 
 interface Totals { passed: number; failed: number; skipped: number }
@@ -36,15 +40,26 @@ function count(suite: string, code: number): void {
   }
 }
 
+/** An echo that writes whole lines, each after `prefix`: two guests' output interleaves by line, not mid-line. */
+function lineEcho(prefix: string): (s: string) => void {
+  let partial = '';
+  return (s) => {
+    const lines = (partial + s).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) process.stdout.write(`${prefix}${l}\n`);
+  };
+}
+
 /** Runs vitest suites one after another in one user-mode Linux boot. */
-async function inUml(suites: string[], ipvs: boolean): Promise<void> {
-  const cmd = suites.map((suite) => `${[process.execPath, ...args(suite)].map((a) => `'${a}'`).join(' ')}; echo $? > '${join(reports, `${suite}.rc`)}'`).join('; ');
+async function inUml(runs: Run[], ipvs: boolean, prefix = ''): Promise<void> {
+  if (!runs.length) return;
+  const cmd = runs.map((r) => `${[process.execPath, ...args(r)].map((a) => `'${a}'`).join(' ')}; echo $? > '${join(reports, `${r.report}.rc`)}'`).join('; ');
   // The soak's length is the caller's to choose (SOAK_SECONDS=300 for five minutes).
   const env = process.env.SOAK_SECONDS ? { SOAK_SECONDS: process.env.SOAK_SECONDS } : undefined;
-  await runInUml({ command: cmd, cwd: root, ipvs, env, echo: (s) => process.stdout.write(s), timeoutMs: 15 * 60_000 });
-  for (const suite of suites) {
-    const rc = join(reports, `${suite}.rc`);
-    count(suite, existsSync(rc) ? Number(readFileSync(rc, 'utf8').trim()) : -1);
+  await runInUml({ command: cmd, cwd: root, ipvs, env, echo: lineEcho(prefix), timeoutMs: 15 * 60_000 });
+  for (const r of runs) {
+    const rc = join(reports, `${r.report}.rc`);
+    count(r.report, existsSync(rc) ? Number(readFileSync(rc, 'utf8').trim()) : -1);
   }
 }
 
@@ -82,25 +97,30 @@ if (wanted('checks')) {
 
 if (wanted('unit')) {
   console.log('ipvsd: unit tests (this machine)');
-  const r = spawnSync(process.execPath, args('unit'), { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, args(whole('unit')), { cwd: root, stdio: 'inherit' });
   count('unit', r.status ?? -1);
 }
 
 const withIpvs = ['kernel', 'e2e'].filter(wanted);
 if (withIpvs.length) {
-  console.log(`ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; booting)`);
-  await inUml(withIpvs, true);
+  console.log(`ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; two guests at once, one per core)`);
+  // Each guest runs on one CPU: the e2e files go half to each guest, the kernel suite before one half.
+  const e2e = (shard: string): Run[] => (wanted('e2e') ? [{ suite: 'e2e', shard, report: `e2e-${shard[0]}` }] : []);
+  await Promise.all([
+    inUml([...(wanted('kernel') ? [whole('kernel')] : []), ...e2e('1/2')], true, '[guest 1] '),
+    inUml(e2e('2/2'), true, '[guest 2] '),
+  ]);
 }
 
 if (wanted('sandbox')) {
   console.log('ipvsd: npm start\'s sandbox (this machine, booting user-mode Linux behind vde2/slirp)');
-  const r = spawnSync(process.execPath, args('sandbox'), { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, args(whole('sandbox')), { cwd: root, stdio: 'inherit' });
   count('sandbox', r.status ?? -1);
 }
 
 if (wanted('no-ipvs')) {
   console.log('ipvsd: tests on a kernel without IPVS (inside user-mode Linux with no modules; booting)');
-  await inUml(['no-ipvs'], false);
+  await inUml([whole('no-ipvs')], false);
 }
 
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
