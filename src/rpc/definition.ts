@@ -31,31 +31,20 @@ const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLe
 
 /**
  * The grpc-js definition of a service: its methods by lowerCamelCase name,
- * with protobuf-es codecs. A message object written to many streams (a
- * tick's stats to every watcher) is serialized once: messages are never
- * changed after they are sent. Unary responses are never shared, so they
- * skip the lookup.
+ * with protobuf-es codecs. An Encoded response goes as it is: that is how a
+ * tick's parts, encoded once, reach every watcher.
  */
 export function grpcDefinition(service: DescService): ServiceDefinition {
   const def: Record<string, MethodDefinition<unknown, unknown>> = {};
-  const serialized = new WeakMap<object, Buffer>();
   for (const m of service.methods) {
-    const streamed = m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming';
-    const serialize = (msg: unknown) => (msg instanceof Encoded ? msg.bytes : asBuffer(toBinary(m.output, msg as never)));
     def[m.localName] = {
       path: `/${service.typeName}/${m.name}`,
       originalName: m.name,
       requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
-      responseStream: streamed,
+      responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
       requestSerialize: (msg) => asBuffer(toBinary(m.input, msg as never)),
       requestDeserialize: (bytes) => fromBinary(m.input, bytes),
-      responseSerialize: streamed
-        ? (msg) => {
-          let b = serialized.get(msg as object);
-          if (!b) serialized.set(msg as object, (b = serialize(msg)));
-          return b;
-        }
-        : serialize,
+      responseSerialize: (msg) => (msg instanceof Encoded ? msg.bytes : asBuffer(toBinary(m.output, msg as never))),
       responseDeserialize: (bytes) => fromBinary(m.output, bytes),
     };
   }

@@ -99,8 +99,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     metrics: f.metrics ?? env.IPVSD_METRICS ?? '',
     healthListen: f['health-listen'] ?? env.IPVSD_HEALTH_LISTEN ?? '',
   };
-  // Every stock gRPC client refuses a message over 4 MiB; a Batch's results (each message at most
-  // 256 bytes) must fit too.
+  // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).
   if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {
     throw new Error(`--max-response-bytes: ${c.maxResponseBytes} is not in 16384..4194304 (4 MiB, the stock gRPC clients' limit)`);
   }

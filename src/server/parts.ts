@@ -122,8 +122,19 @@ export function cutServices(services: readonly ServiceWithDestinations[], o: Cut
   return c.finish();
 }
 
-/** Packs encoded items (events, changes: each already a whole field) into parts of at most `budget` bytes. */
-export function packItems(items: readonly Uint8Array[], budget: number): Buffer[][] {
+/** Encoded messages as whole fields of `tag` (a list's items), each a view into one buffer. */
+export function fieldItems(tag: number, messages: readonly Uint8Array[]): Buffer[] {
+  const w = new WireWriter();
+  const ends: number[] = [];
+  for (const m of messages) {
+    w.bytes(tag, m);
+    ends.push(w.pos);
+  }
+  return ends.map((end, i) => w.buf.subarray(i ? ends[i - 1] : 0, end));
+}
+
+/** Packs items (fieldItems: events, changes) into parts of at most `budget` bytes. */
+export function packItems(items: readonly Buffer[], budget: number): Buffer[][] {
   const parts: Buffer[][] = [];
   let part: Buffer[] = [];
   let size = 0;
@@ -134,7 +145,7 @@ export function packItems(items: readonly Uint8Array[], budget: number): Buffer[
       part = [];
       size = 0;
     }
-    part.push(Buffer.from(item.buffer, item.byteOffset, item.byteLength));
+    part.push(item);
     size += item.length;
   }
   if (part.length || !parts.length) parts.push(part);

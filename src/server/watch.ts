@@ -9,9 +9,9 @@ import { describeService, diffState, serviceKey, ValidationError, type ServiceWi
 import { Encoded } from '../rpc/definition.js';
 import { destinationOut, serviceIdIn, serviceIdOut, serviceOut } from './convert.js';
 import type { StreamFn } from './handler.js';
-import { cutServices, packItems, partMessage } from './parts.js';
+import { cutServices, fieldItems, packItems, partMessage } from './parts.js';
 import { follow, intervalOf, type StatsHub, type StatsSnapshot } from './stats-hub.js';
-import { listTag, SERVICE_STATS_SHAPE, WireWriter, WITH_DESTINATIONS_SHAPE } from './wire.js';
+import { listTag, SERVICE_STATS_SHAPE, WITH_DESTINATIONS_SHAPE } from './wire.js';
 
 const STATS_TAG = listTag(api.WatchStatsResponseSchema, 'services');
 const SNAPSHOT_TAG = listTag(api.WatchEventsResponseSchema, 'snapshot');
@@ -47,17 +47,6 @@ const eventsHeader = (h: EventsHeader, more: boolean) => toBinary(api.WatchEvent
 function snapshotParts(services: readonly ServiceWithDestinations[], h: EventsHeader, budget: number): Encoded<api.WatchEventsResponse>[] {
   const parts = cutServices(services, { budget, listTag: SNAPSHOT_TAG, shape: WITH_DESTINATIONS_SHAPE });
   return parts.map((p, i) => new Encoded(partMessage(p.body, eventsHeader(h, i < parts.length - 1))));
-}
-
-/** Encoded messages as whole fields of `tag`, each a view into one buffer. */
-export function fieldItems(tag: number, messages: readonly Uint8Array[]): Buffer[] {
-  const w = new WireWriter();
-  const ends: number[] = [];
-  for (const m of messages) {
-    w.bytes(tag, m);
-    ends.push(w.pos);
-  }
-  return ends.map((end, i) => w.buf.subarray(i ? ends[i - 1] : 0, end));
 }
 
 function eventParts(events: readonly StateEvent[], h: EventsHeader, budget: number): Encoded<api.WatchEventsResponse>[] {

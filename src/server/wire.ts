@@ -44,7 +44,7 @@ const DESTINATION_STATS = tags(api.DestinationStatsSchema, {
 const SERVICE_STATS = tags(api.ServiceStatsSchema, { service: LEN, stats: LEN, destinations: LEN });
 
 /** Bytes of the varint of `v` (an integer in 0..2^53). */
-export function varintSize(v: number): number {
+function varintSize(v: number): number {
   let n = 1;
   while (v >= 128) {
     v = Math.floor(v / 128);
