@@ -1,6 +1,7 @@
 import { AttributeDecoder } from '../netlink/attribute.js';
 import type { Conn } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
+import { Outbox } from '../netlink/outbox.js';
 import { GENL_HEADER_LENGTH, genlCommand, RequestWriter } from './message.js';
 
 /** The netlink protocol of generic netlink sockets. */
@@ -32,8 +33,9 @@ export interface Family {
  * know (module not loaded) fails with ENOENT.
  */
 export function resolveFamily(conn: Conn, name: string): Family {
-  const req = new RequestWriter(GENL_ID_CTRL, 1, 256).request(CTRL_CMD_GETFAMILY, (e) => e.string(CTRL_ATTR_FAMILY_NAME, name));
-  const [outcome] = conn.execute([req]);
+  const box = new Outbox(256);
+  new RequestWriter(GENL_ID_CTRL, 1).request(box, CTRL_CMD_GETFAMILY, (e) => e.string(CTRL_ATTR_FAMILY_NAME, name));
+  const [outcome] = conn.execute(box);
   if (!outcome!.ok) throw outcome!.error.within(`resolve generic netlink family ${name}`);
   const reply = outcome!.replies[0];
   if (!reply || genlCommand(reply) !== CTRL_CMD_NEWFAMILY) {

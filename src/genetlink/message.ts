@@ -1,29 +1,24 @@
-import { AttributeEncoder } from '../netlink/attribute.js';
-import type { Request } from '../netlink/conn.js';
+import type { AttributeEncoder } from '../netlink/attribute.js';
 import { KernelError } from '../netlink/error.js';
+import type { Outbox } from '../netlink/outbox.js';
 
 export const GENL_HEADER_LENGTH = 4;
 
-/**
- * Builds generic netlink requests for one family: a command, and the
- * attributes `fill` encodes. Requests built by one writer share its
- * buffers, which makes building thousands of them cheap.
- */
+/** Writes generic netlink requests of one family into an Outbox. */
 export class RequestWriter {
-  private readonly e: AttributeEncoder;
+  constructor(readonly familyId: number, readonly version: number) {}
 
-  /** `capacity`: bytes per shared buffer; a longer request gets one of its own. */
-  constructor(readonly familyId: number, readonly version: number, capacity = 64 * 1024) {
-    this.e = new AttributeEncoder(capacity, GENL_HEADER_LENGTH);
+  /** Starts a request for `cmd` in `box`: encode its attributes with the encoder returned, then `box.end()`. */
+  begin(box: Outbox, cmd: number): AttributeEncoder {
+    // struct genlmsghdr { u8 cmd; u8 version; u16 reserved; } as one little-endian u32.
+    return box.begin(this.familyId, cmd | (this.version << 8));
   }
 
-  request(cmd: number, fill?: (e: AttributeEncoder) => void, flags = 0): Request {
-    const e = this.e.restart();
+  /** A whole request for `cmd` whose attributes `fill` encodes: its number in `box`. */
+  request(box: Outbox, cmd: number, fill?: (e: AttributeEncoder) => void): number {
+    const e = this.begin(box, cmd);
     fill?.(e);
-    const payload = e.finish();
-    payload[0] = cmd;
-    payload[1] = this.version;
-    return { type: this.familyId, flags, payload };
+    return box.end();
   }
 }
 

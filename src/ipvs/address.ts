@@ -12,19 +12,78 @@ export function familyOf(address: string): number {
 
 /** The 4 or 16 bytes of an address already known to be valid for `family`. */
 export function addressBytes(family: number, address: string): Buffer {
-  if (family === AF_INET) return Buffer.from(address.split('.').map(Number));
-  const out = Buffer.alloc(16);
-  let text = address;
-  const v4 = text.lastIndexOf('.') > 0 ? text.slice(text.lastIndexOf(':') + 1) : '';
-  if (v4) text = `${text.slice(0, text.length - v4.length)}0:0`;
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const groups = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const h = groups(head);
-  const t = groups(tail);
-  h.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  t.forEach((g, i) => out.writeUInt16BE(g, 16 - (t.length - i) * 2));
-  if (v4) Buffer.from(v4.split('.').map(Number)).copy(out, 12);
+  const out = Buffer.alloc(family === AF_INET ? 4 : 16);
+  writeAddress(out, 0, family, address);
   return out;
+}
+
+/** Writes a dotted quad (the text from `from` on) as 4 bytes at `at`. */
+function writeIPv4(buf: Uint8Array, at: number, text: string, from: number): void {
+  let octet = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      buf[at++] = octet;
+      octet = 0;
+    } else {
+      octet = octet * 10 + c - 48;
+    }
+  }
+  buf[at] = octet;
+}
+
+/**
+ * Writes the bytes of an address already known to be valid for `family`
+ * (any spelling) at `at` of `buf`, allocating nothing: a batch writes
+ * thousands.
+ */
+export function writeAddress(buf: Uint8Array, at: number, family: number, address: string): void {
+  if (family === AF_INET) {
+    writeIPv4(buf, at, address, 0);
+    return;
+  }
+  let groups = 0;
+  let gap = -1; // where "::" stands, in groups
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 58 /* : */) {
+      if (digits) {
+        buf[at + groups * 2] = value >> 8;
+        buf[at + groups * 2 + 1] = value & 0xff;
+        groups++;
+        value = 0;
+        digits = 0;
+      }
+      if (address.charCodeAt(i + 1) === 58) {
+        gap = groups;
+        i++;
+      }
+    } else if (c === 46 /* . */) {
+      // A dotted quad ends the address: it fills the last two groups, from the start of its text.
+      let from = i;
+      while (address.charCodeAt(from - 1) !== 58) from--;
+      writeIPv4(buf, at + groups * 2, address, from);
+      groups += 2;
+      digits = 0;
+      break;
+    } else {
+      value = value * 16 + (c <= 57 ? c - 48 : (c | 32) - 87);
+      digits++;
+    }
+  }
+  if (digits) {
+    buf[at + groups * 2] = value >> 8;
+    buf[at + groups * 2 + 1] = value & 0xff;
+    groups++;
+  }
+  if (gap >= 0) {
+    // The groups after "::" move to the end; zeros take their place.
+    const tail = groups - gap;
+    buf.copyWithin(at + 16 - tail * 2, at + gap * 2, at + groups * 2);
+    buf.fill(0, at + gap * 2, at + 16 - tail * 2);
+  }
 }
 
 /** The canonical text of an address (RFC 5952 for IPv6) from its bytes, at `at` of `bytes`. */
@@ -54,26 +113,10 @@ export function canonicalAddress(family: number, address: string): string {
   return formatAddress(family, addressBytes(family, address));
 }
 
-/** Writes a valid address as an attribute, IPv4 without intermediate allocations (the bulk path). */
+/** Writes a valid address as an attribute, without intermediate allocations (the bulk path). */
 export function encodeAddress(e: AttributeEncoder, type: number, family: number, address: string): void {
-  if (family !== AF_INET) {
-    e.bytes(type, addressBytes(family, address));
-    return;
-  }
-  e.raw(type, 4, (buf, off) => {
-    let octet = 0;
-    let at = off;
-    for (let i = 0; i < address.length; i++) {
-      const c = address.charCodeAt(i);
-      if (c === 46 /* . */) {
-        buf[at++] = octet;
-        octet = 0;
-      } else {
-        octet = octet * 10 + c - 48;
-      }
-    }
-    buf[at] = octet;
-  });
+  const at = e.space(type, family === AF_INET ? 4 : 16);
+  if (at >= 0) writeAddress(e.buffer, at, family, address);
 }
 
 /** "192.0.2.1:80", "[2001:db8::1]:443": an address and port as people write them. */

@@ -2,24 +2,37 @@
 // is opened. Handle queues these; the fixtures test replays them.
 import { GENL_HEADER_LENGTH, type RequestWriter } from '../genetlink/message.js';
 import { AttributeDecoder } from '../netlink/attribute.js';
-import type { Request } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
+import type { Outbox } from '../netlink/outbox.js';
 import { CmdAttr } from './constants.js';
 import { encodeDestination, encodeDestinationId } from './destination.js';
 import { encodeService, encodeServiceId } from './service.js';
 import type { NormalDestination, NormalService, NormalServiceId } from './validate.js';
 
-/** A command on a service: its identity, or (`full`, for create and update) every attribute of it. */
-export function serviceRequest(w: RequestWriter, cmd: number, s: NormalServiceId, full = false): Request {
-  return w.request(cmd, (e) => e.nested(CmdAttr.Service, () => (full ? encodeService(e, s as NormalService) : encodeServiceId(e, s))));
+/**
+ * A command on a service, written into `box`: its identity, or (`full`, for
+ * create and update) every attribute of it. Its number in the box.
+ */
+export function serviceRequest(w: RequestWriter, box: Outbox, cmd: number, s: NormalServiceId, full = false): number {
+  const e = w.begin(box, cmd);
+  const at = e.open(CmdAttr.Service);
+  if (full) encodeService(e, s as NormalService);
+  else encodeServiceId(e, s);
+  e.close(CmdAttr.Service, at);
+  return box.end();
 }
 
 /** A command on a destination: its service's identity, and its own identity or (`full`) all of it. */
-export function destinationRequest(w: RequestWriter, cmd: number, svc: NormalServiceId, dest: NormalDestination, full: boolean): Request {
-  return w.request(cmd, (e) => {
-    e.nested(CmdAttr.Service, () => encodeServiceId(e, svc));
-    e.nested(CmdAttr.Dest, () => (full ? encodeDestination(e, dest) : encodeDestinationId(e, dest)));
-  });
+export function destinationRequest(w: RequestWriter, box: Outbox, cmd: number, svc: NormalServiceId, dest: NormalDestination, full: boolean): number {
+  const e = w.begin(box, cmd);
+  const s = e.open(CmdAttr.Service);
+  encodeServiceId(e, svc);
+  e.close(CmdAttr.Service, s);
+  const d = e.open(CmdAttr.Dest);
+  if (full) encodeDestination(e, dest);
+  else encodeDestinationId(e, dest);
+  e.close(CmdAttr.Dest, d);
+  return box.end();
 }
 
 /** The attributes of a generic netlink reply. */

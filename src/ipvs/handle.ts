@@ -1,10 +1,15 @@
 import { NETLINK_GENERIC, resolveFamily, type Family } from '../genetlink/family.js';
 import { RequestWriter } from '../genetlink/message.js';
 import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
-import { Conn, type IoCounters, type Outcome, type Request } from '../netlink/conn.js';
+import { Conn, type IoCounters } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
+import { Outbox } from '../netlink/outbox.js';
+import { CallQueue } from '../netlink/queue.js';
+import {
+  BatchWrites, CallWrites, DEST_CMDS, describeBatchOp, newScratch, normalBatchOp, writeBatchItem, writeBatchOp,
+  type BatchItemResult, type BatchOp, type NormalBatchOp,
+} from './batch.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
-import { formatHostPort } from './address.js';
 import { decodeReply, destinationRequest, replyAttributes, serviceRequest } from './command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
 import { decodeDaemon, encodeDaemon } from './daemon.js';
@@ -16,8 +21,10 @@ import type {
 import { decodeService, serviceWithDestinations } from './service.js';
 import {
   describeService, normalDaemon, normalDestination, normalService, normalServiceId,
-  ValidationError, type NormalDestination, type NormalService, type NormalServiceId,
+  ValidationError, type NormalDestination, type NormalServiceId,
 } from './validate.js';
+
+export type { BatchItemResult, BatchOp, NormalBatchOp } from './batch.js';
 
 export interface HandleOptions {
   /** Bytes per sendmsg: how many requests travel together. Default 64 KiB. */
@@ -33,124 +40,12 @@ export interface HandleOptions {
   listingsReady?: boolean;
 }
 
-/** One write in `Handle.batch`. */
-export type BatchOp =
-  | { op: 'newService' | 'updateService'; service: ServiceInput }
-  | { op: 'delService'; service: ServiceId }
-  | { op: 'newDestination' | 'updateDestination' | 'delDestination'; service: ServiceId; destination: DestinationInput };
-
-/** A BatchOp whose service and destination are validated and complete. */
-export type NormalBatchOp =
-  | { op: 'newService' | 'updateService'; service: NormalService }
-  | { op: 'delService'; service: NormalServiceId }
-  | { op: 'newDestination' | 'updateDestination' | 'delDestination'; service: NormalServiceId; destination: NormalDestination };
-
-/** Validates one BatchOp; `services` caches the identity of service objects named by many items. */
-function normalBatchOp(o: BatchOp, services: Map<ServiceId, NormalServiceId>): NormalBatchOp {
-  switch (o.op) {
-    case 'newService':
-    case 'updateService':
-      return { op: o.op, service: normalService(o.service, o.op) };
-    case 'delService':
-      return { op: o.op, service: normalServiceId(o.service, o.op) };
-    case 'newDestination':
-    case 'updateDestination':
-    case 'delDestination': {
-      let svc = services.get(o.service);
-      if (!svc) services.set(o.service, (svc = normalServiceId(o.service, o.op)));
-      return { op: o.op, service: svc, destination: normalDestination(svc, o.destination, o.op) };
-    }
-    default:
-      throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`, 'batch');
-  }
-}
-
-/** What became of one write of a batch: applied, or refused by the kernel with this error. */
-export type BatchItemResult = { ok: true } | { ok: false; error: KernelError };
-
-/** Where the outcome of a request goes: slot `index` of `sink` (one sink serves a whole batch). */
-interface RequestOp {
-  req: Request;
-  sink: Sink;
-  index: number;
-}
-interface Sink {
-  settle(index: number, o: Outcome): void;
-}
-interface TaskOp {
-  run(): Promise<void>;
-  fail(e: KernelError): void;
-}
-
-/** Requests handed to the kernel in one Conn.execute (it packs them into sendmsg-sized chunks). */
-const MAX_COALESCED = 8192;
 /** Destination dumps between turns of the event loop in a full listing (about 10 ms in user-mode Linux). */
 const DUMP_CHUNK = 128;
 const DEST_DUMP = 'getDestinations';
-/** Longest stretch of synchronous kernel I/O before the event loop gets a turn. */
-const SLICE_MS = 8;
 const MAX_CONFIG_TIMEOUT = 2147483; // INT_MAX / HZ for the largest HZ (1000)
 
-/** Settles an operation that can no longer run because its handle is closed. */
-function failClosed(op: RequestOp | TaskOp): void {
-  const error = KernelError.of('ipvs', 'EBADF', 'the handle is closed');
-  if ('req' in op) op.sink.settle(op.index, { ok: false, error });
-  else op.fail(error);
-}
-
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
-
-const DEST_CMDS = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest } as const;
-
-/** "newDestination 203.0.113.1:8080 of tcp 192.0.2.1:80": names an operation in errors. */
-function describeBatchOp(op: string, svc: NormalServiceId, dest?: NormalDestination): string {
-  return dest ? `${op} ${formatHostPort(dest)} of ${describeService(svc)}` : `${op} ${describeService(svc)}`;
-}
-
-const APPLIED: BatchItemResult = { ok: true };
-
-/** The outcome of one call; its failure is named (`newService tcp 192.0.2.1:80`) only when it happens. */
-class CallSink implements Sink {
-  constructor(
-    private readonly op: string,
-    private readonly resolve: (replies: Buffer[]) => void,
-    private readonly reject: (e: KernelError) => void,
-    private readonly svc?: NormalServiceId,
-    private readonly dest?: NormalDestination,
-  ) {}
-
-  settle(_: number, o: Outcome): void {
-    if (o.ok) this.resolve(o.replies);
-    else this.reject(o.error.within(this.svc ? describeBatchOp(this.op, this.svc, this.dest) : this.op));
-  }
-}
-
-/** Collects a batch's outcomes; errors are named only when they happen. */
-class BatchSink implements Sink {
-  private readonly results: BatchItemResult[];
-  private left: number;
-
-  constructor(
-    private readonly ops: readonly NormalBatchOp[],
-    private readonly resolve: (r: BatchItemResult[]) => void,
-    private readonly onSettled?: (done: number) => void,
-  ) {
-    this.results = new Array(ops.length);
-    this.left = ops.length;
-    if (!this.left) resolve(this.results);
-  }
-
-  settle(index: number, o: Outcome): void {
-    this.results[index] = o.ok ? APPLIED : { ok: false, error: o.error.within(this.describe(index), index) };
-    this.onSettled?.(this.ops.length - this.left + 1);
-    if (--this.left === 0) this.resolve(this.results);
-  }
-
-  private describe(index: number): string {
-    const o = this.ops[index]!;
-    return describeBatchOp(o.op, o.service, 'destination' in o ? o.destination : undefined);
-  }
-}
 
 /**
  * The IPVS state of one network namespace. Every method returns a Promise;
@@ -163,8 +58,11 @@ export class Handle {
   private readonly conn: Conn;
   private readonly family: Family;
   private readonly writer: RequestWriter;
-  private readonly queue: (RequestOp | TaskOp)[] = [];
-  private pumping = false;
+  private readonly calls: CallQueue;
+  /** Where writes are encoded, in call order (the queue's). */
+  private readonly box: Outbox;
+  /** Requests of the running task (dumps): one task runs at a time. */
+  private readonly scratch = new Outbox(4096);
   private isClosed = false;
   private lastId: { input: ServiceId; normal: NormalServiceId } | undefined;
 
@@ -186,6 +84,8 @@ export class Handle {
       throw e;
     }
     this.conn = conn;
+    this.calls = new CallQueue(conn);
+    this.box = this.calls.box;
     this.writer = new RequestWriter(this.family.id, GENL_VERSION);
     if (opts.listingsReady) conn.prepareDumps();
   }
@@ -203,7 +103,7 @@ export class Handle {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const op of this.queue.splice(0)) failClosed(op);
+    this.calls.close();
     this.conn.close();
   }
 
@@ -212,7 +112,7 @@ export class Handle {
   newService(s: ServiceInput): Promise<void> {
     return this.attempt(() => {
       const n = normalService(s, 'newService');
-      return this.write('newService', this.serviceReq(Cmd.NewService, n, true), n);
+      return this.write('newService', serviceRequest(this.writer, this.box, Cmd.NewService, n, true), n);
     });
   }
 
@@ -220,14 +120,14 @@ export class Handle {
   updateService(s: ServiceInput): Promise<void> {
     return this.attempt(() => {
       const n = normalService(s, 'updateService');
-      return this.write('updateService', this.serviceReq(Cmd.SetService, n, true), n);
+      return this.write('updateService', serviceRequest(this.writer, this.box, Cmd.SetService, n, true), n);
     });
   }
 
   delService(s: ServiceId): Promise<void> {
     return this.attempt(() => {
       const n = normalServiceId(s, 'delService');
-      return this.write('delService', this.serviceReq(Cmd.DelService, n), n);
+      return this.write('delService', serviceRequest(this.writer, this.box, Cmd.DelService, n), n);
     });
   }
 
@@ -239,7 +139,7 @@ export class Handle {
   /** One service with its current counters. Fails with ESRCH when it does not exist. */
   async getService(s: ServiceId): Promise<Service> {
     const n = normalServiceId(s, 'getService');
-    const [reply] = await this.send('getService', this.serviceReq(Cmd.GetService, n), n);
+    const [reply] = await this.send('getService', serviceRequest(this.writer, this.box, Cmd.GetService, n), n);
     return decodeReply(`getService ${describeService(n)}`, reply, CmdAttr.Service, decodeService);
   }
 
@@ -255,7 +155,7 @@ export class Handle {
 
   /** Every service, without destinations (as moby/ipvs); `counters: false` leaves stats zero. */
   getServices(o: { counters?: boolean } = {}): Promise<Service[]> {
-    return this.task(() => this.dumpServices(o.counters ?? true));
+    return this.calls.task(() => this.dumpServices(o.counters ?? true));
   }
 
   /**
@@ -265,7 +165,7 @@ export class Handle {
    */
   getServicesWithDestinations(o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
     const counters = o.counters ?? true;
-    return this.task(() => this.destinationsOf(this.dumpServices(counters), counters));
+    return this.calls.task(() => this.destinationsOf(this.dumpServices(counters), counters));
   }
 
   /**
@@ -274,7 +174,7 @@ export class Handle {
    * table, a page at a time. A service gone meanwhile has none.
    */
   withDestinations(services: readonly Service[], o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
-    return this.task(() => this.destinationsOf(services, o.counters ?? true));
+    return this.calls.task(() => this.destinationsOf(services, o.counters ?? true));
   }
 
   // ---- destinations ----
@@ -295,11 +195,12 @@ export class Handle {
   /** The destinations of one service. Fails with ESRCH when the service does not exist. */
   getDestinations(s: ServiceId): Promise<Destination[]> {
     const n = normalServiceId(s, 'getDestinations');
-    return this.task(() => {
+    return this.calls.task(() => {
       const dests = this.dumpDestinations(n);
       // The kernel answers an empty dump for a missing service: tell the two apart.
       if (!dests.length) {
-        const [o] = this.conn.execute([this.serviceReq(Cmd.GetService, n)]);
+        const box = this.scratchBox();
+        const [o] = this.conn.execute(box, serviceRequest(this.writer, box, Cmd.GetService, n));
         if (!o!.ok) throw o!.error.within(`getDestinations ${describeService(n)}`);
       }
       return dests;
@@ -315,7 +216,7 @@ export class Handle {
       return;
     }
     const n = normalServiceId(s, 'zero');
-    await this.send('zero', this.serviceReq(Cmd.Zero, n), n);
+    await this.send('zero', serviceRequest(this.writer, this.box, Cmd.Zero, n), n);
   }
 
   /** Connection timeouts, in seconds. */
@@ -354,7 +255,7 @@ export class Handle {
   }
 
   getDaemons(): Promise<Daemon[]> {
-    return this.task(() => this.dump('getDaemons', this.req(Cmd.GetDaemon), CmdAttr.Daemon, decodeDaemon));
+    return this.calls.task(() => this.dump('getDaemons', (box) => this.writer.request(box, Cmd.GetDaemon), CmdAttr.Daemon, decodeDaemon));
   }
 
   // ---- batches ----
@@ -368,13 +269,21 @@ export class Handle {
   batch(ops: readonly BatchOp[]): Promise<BatchItemResult[]> {
     // Items naming the same service object validate it once.
     const services = new Map<ServiceId, NormalServiceId>();
-    return this.batchNormal(ops.map((o, i) => {
+    const scratch = newScratch();
+    const first = this.box.next;
+    for (let i = 0; i < ops.length; i++) {
       try {
-        return normalBatchOp(o, services);
+        writeBatchItem(this.writer, this.box, ops[i]!, services, scratch);
       } catch (e) {
+        this.box.truncate(first);
         throw e instanceof KernelError ? e.within(`batch item ${i}: ${e.op}`, i) : e;
       }
-    }));
+    }
+    // A failed item is named from its input (validated above, so this cannot throw).
+    return this.writes(first, (k) => {
+      const o = normalBatchOp(ops[k]!, services);
+      return describeBatchOp(o.op, o.service, 'destination' in o ? o.destination : undefined);
+    });
   }
 
   /**
@@ -382,29 +291,29 @@ export class Handle {
    * normalised twice. `onSettled(done)` follows progress, write by write.
    */
   batchNormal(ops: readonly NormalBatchOp[], onSettled?: (done: number) => void): Promise<BatchItemResult[]> {
-    const reqs = ops.map((o) => this.batchRequest(o));
-    return new Promise((resolve) => {
-      const sink = new BatchSink(ops, resolve, onSettled);
-      for (let i = 0; i < reqs.length; i++) this.enqueue({ req: reqs[i]!, sink, index: i });
-    });
-  }
-
-  private batchRequest(o: NormalBatchOp): Request {
-    switch (o.op) {
-      case 'newService': return this.serviceReq(Cmd.NewService, o.service, true);
-      case 'updateService': return this.serviceReq(Cmd.SetService, o.service, true);
-      case 'delService': return this.serviceReq(Cmd.DelService, o.service);
-      default: return this.destReq(DEST_CMDS[o.op], o.service, o.destination, o.op !== 'delDestination');
-    }
+    const first = this.box.next;
+    for (const o of ops) writeBatchOp(this.writer, this.box, o);
+    return this.writes(first, (k) => {
+      const o = ops[k]!;
+      return describeBatchOp(o.op, o.service, 'destination' in o ? o.destination : undefined);
+    }, onSettled);
   }
 
   // ---- plumbing ----
+
+  /** The writes encoded from `first` on, queued as one batch. */
+  private writes(first: number, describe: (k: number) => string, onSettled?: (done: number) => void): Promise<BatchItemResult[]> {
+    return new Promise((resolve) => {
+      const w = new BatchWrites(first, this.box.next, describe, resolve, onSettled);
+      if (w.last > first) this.calls.push(w);
+    });
+  }
 
   private destOp(op: keyof typeof DEST_CMDS, s: ServiceId, d: DestinationInput): Promise<void> {
     return this.attempt(() => {
       const svc = this.serviceIdOf(s, op);
       const dest = normalDestination(svc, d, op);
-      return this.write(op, this.destReq(DEST_CMDS[op], svc, dest, op !== 'delDestination'), svc, dest);
+      return this.write(op, destinationRequest(this.writer, this.box, DEST_CMDS[op], svc, dest, op !== 'delDestination'), svc, dest);
     });
   }
 
@@ -435,22 +344,22 @@ export class Handle {
     return normal;
   }
 
-  private req(cmd: number, fill?: (e: AttributeEncoder) => void): Request {
-    return this.writer.request(cmd, fill);
+  /** A request of `cmd` in the write box: its number. */
+  private req(cmd: number, fill?: (e: AttributeEncoder) => void): number {
+    return this.writer.request(this.box, cmd, fill);
   }
 
-  private serviceReq(cmd: number, s: NormalServiceId, full = false): Request {
-    return serviceRequest(this.writer, cmd, s, full);
+  /** The running task's box, emptied. */
+  private scratchBox(): Outbox {
+    this.scratch.clear();
+    return this.scratch;
   }
 
-  private destReq(cmd: number, svc: NormalServiceId, dest: NormalDestination, full: boolean): Request {
-    return destinationRequest(this.writer, cmd, svc, dest, full);
-  }
-
-  private dump<T>(op: string, req: Request, type: number, decode: (d: AttributeDecoder) => T): T[] {
+  private dump<T>(op: string, encode: (box: Outbox) => number, type: number, decode: (d: AttributeDecoder) => T): T[] {
     let out: T[] = [];
+    const box = this.scratchBox();
     try {
-      this.conn.dump(req, (b, start, end) => out.push(decodeReply(op, b, type, decode, start, end)), () => { out = []; });
+      this.conn.dump(box, encode(box), (b, start, end) => out.push(decodeReply(op, b, type, decode, start, end)), () => { out = []; });
     } catch (e) {
       throw e instanceof KernelError ? e.within(op) : e;
     }
@@ -460,20 +369,23 @@ export class Handle {
   private async destinationsOf(services: readonly Service[], counters: boolean): Promise<ServiceWithDestinations[]> {
     const out = services.map((s) => serviceWithDestinations(s, []));
     // Chunks of dumps run together (see Conn.dumpMany); the event loop gets a turn between chunks.
-    for (let first = 0; first < out.length; first += DUMP_CHUNK) {
-      const chunk = out.slice(first, first + DUMP_CHUNK);
+    for (let from = 0; from < out.length; from += DUMP_CHUNK) {
+      const chunk = out.slice(from, from + DUMP_CHUNK);
       const decoders = chunk.map((s) => (d: AttributeDecoder) => decodeDestination(d, s.addressFamily, counters));
+      const box = this.scratchBox();
+      const first = box.next;
+      for (const s of chunk) serviceRequest(this.writer, box, Cmd.GetDest, s);
       try {
         this.conn.dumpMany(
-          chunk.map((s) => this.serviceReq(Cmd.GetDest, s)),
-          (i, b, start, end) => chunk[i]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[i]!, start, end)),
-          (i) => { chunk[i]!.destinations = []; },
+          box, first, box.next,
+          (k, b, start, end) => chunk[k]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[k]!, start, end)),
+          (k) => { chunk[k]!.destinations = []; },
         );
       } catch (e) {
         if (!(e instanceof KernelError)) throw e;
         throw e.within(e.index === undefined ? 'getServicesWithDestinations' : `getDestinations ${describeService(chunk[e.index]!)}`);
       }
-      if (first + DUMP_CHUNK < out.length) {
+      if (from + DUMP_CHUNK < out.length) {
         await yieldToEventLoop();
         if (this.isClosed) throw KernelError.of('getServicesWithDestinations', 'EBADF', 'the handle is closed');
       }
@@ -482,77 +394,21 @@ export class Handle {
   }
 
   private dumpServices(counters = true): Service[] {
-    return this.dump('getServices', this.req(Cmd.GetService), CmdAttr.Service, (d) => decodeService(d, counters));
+    return this.dump('getServices', (box) => this.writer.request(box, Cmd.GetService), CmdAttr.Service, (d) => decodeService(d, counters));
   }
 
   private dumpDestinations(s: NormalServiceId): Destination[] {
-    return this.dump(`getDestinations ${describeService(s)}`, this.serviceReq(Cmd.GetDest, s), CmdAttr.Dest,
+    return this.dump(`getDestinations ${describeService(s)}`, (box) => serviceRequest(this.writer, box, Cmd.GetDest, s), CmdAttr.Dest,
       (d) => decodeDestination(d, s.addressFamily));
   }
 
-  /** One request, its replies. */
-  private send(op: string, req: Request, svc?: NormalServiceId): Promise<Buffer[]> {
-    return new Promise((resolve, reject) => this.enqueue({ req, sink: new CallSink(op, resolve, reject, svc), index: 0 }));
+  /** One request (number `at` of the write box), its replies. */
+  private send(op: string, at: number, svc?: NormalServiceId): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => this.calls.push(new CallWrites(at, op, resolve, reject, svc)));
   }
 
   /** One write: it has no replies to return. */
-  private write(op: string, req: Request, svc: NormalServiceId, dest?: NormalDestination): Promise<void> {
-    return new Promise((resolve, reject) => this.enqueue({ req, sink: new CallSink(op, () => resolve(), reject, svc, dest), index: 0 }));
-  }
-
-  private task<T>(run: () => T | Promise<T>): Promise<T> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({
-        run: async () => {
-          try {
-            resolve(await run());
-          } catch (e) {
-            reject(e);
-          }
-        },
-        fail: reject,
-      });
-    });
-  }
-
-  private enqueue(op: RequestOp | TaskOp): void {
-    if (this.isClosed) {
-      failClosed(op);
-      return;
-    }
-    this.queue.push(op);
-    if (!this.pumping) {
-      this.pumping = true;
-      // A microtask later: every call made in this tick joins the batch.
-      queueMicrotask(() => void this.pump());
-    }
-  }
-
-  private async pump(): Promise<void> {
-    let slice = performance.now();
-    while (this.queue.length && !this.isClosed) {
-      const head = this.queue[0]!;
-      if ('run' in head) {
-        this.queue.shift();
-        await head.run();
-      } else {
-        let n = 1;
-        while (n < this.queue.length && n < MAX_COALESCED && 'req' in this.queue[n]!) n++;
-        const ops = this.queue.splice(0, n) as RequestOp[];
-        let outcomes: Outcome[];
-        try {
-          outcomes = this.conn.execute(ops.map((o) => o.req));
-        } catch (e) {
-          const error = e instanceof KernelError ? e : KernelError.of('ipvs', 'EIO', String(e));
-          outcomes = ops.map(() => ({ ok: false, error }));
-        }
-        for (let i = 0; i < ops.length; i++) ops[i]!.sink.settle(ops[i]!.index, outcomes[i]!);
-      }
-      if (performance.now() - slice > SLICE_MS) {
-        await yieldToEventLoop();
-        slice = performance.now();
-      }
-    }
-    this.pumping = false;
+  private write(op: string, at: number, svc: NormalServiceId, dest?: NormalDestination): Promise<void> {
+    return new Promise((resolve, reject) => this.calls.push(new CallWrites(at, op, () => resolve(), reject, svc, dest)));
   }
 }

@@ -6,14 +6,28 @@ const NLA_TYPE_MASK = 0x3fff;
 const MAX_LEN = 0xffff;
 const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 
+// Plain byte stores for values already checked: cheaper than Buffer's checked writers in the encoder's hot path.
+function le16(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = v >>> 8;
+}
+function le32(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
+}
+
 /**
  * Builds a run of netlink attributes. The first problem (an attribute too
  * long, a value out of range) sticks and is thrown by `finish`, so encoding
  * code reads straight through without checks after every call.
  *
- * One encoder can build many messages in turn (`restart`): they share its
- * buffer, so a batch of thousands of requests costs a few allocations, not
- * several per request. A finished message's bytes are never written again.
+ * One encoder builds many messages in turn (`restart`), back to back in its
+ * buffer: a batch of thousands of requests costs a few allocations, not
+ * several per request. A message that outgrows the buffer moves alone to a
+ * fresh one (from `allocate`); a finished message's bytes are never written
+ * again.
  */
 export class AttributeEncoder {
   private buf: Buffer;
@@ -25,11 +39,16 @@ export class AttributeEncoder {
   /**
    * `headroom` bytes (a multiple of 4, as attributes are 4-aligned) at the
    * start of each message are left, zeroed, for the caller's own header
-   * (e.g. generic netlink's).
+   * (e.g. generic netlink's). `allocate` gives every buffer, of at least
+   * `capacity` bytes.
    */
-  constructor(private readonly capacity = 128, headroom = 0) {
+  constructor(
+    private readonly capacity = 128,
+    headroom = 0,
     // allocUnsafe: every byte is written before it is read.
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, headroom + 16));
+    private readonly allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size),
+  ) {
+    this.buf = this.allocate(Math.max(capacity, headroom + 16));
     this.headroom = headroom;
     this.begin();
   }
@@ -39,13 +58,27 @@ export class AttributeEncoder {
     this.headroom = headroom;
     this.start = align(this.len);
     this.error = undefined;
-    // Too little room left: a fresh buffer, since earlier messages may still be in use.
-    if (this.buf.length - this.start < this.capacity >> 2) {
-      this.buf = Buffer.allocUnsafe(Math.max(this.capacity, headroom + 16));
-      this.start = 0;
-    }
     this.begin();
     return this;
+  }
+
+  /** Goes on in `buf` at `at`: the next message starts there (nothing is being built). */
+  moveTo(buf: Buffer, at: number): void {
+    this.buf = buf;
+    this.start = at;
+    this.len = at;
+    this.error = undefined;
+  }
+
+  /** The buffer of the message being built (or last finished), which spans `messageStart` to `end`. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+  get messageStart(): number {
+    return this.start;
+  }
+  get end(): number {
+    return this.len;
   }
 
   u8(type: number, v: number): this {
@@ -53,15 +86,18 @@ export class AttributeEncoder {
     return this.pad();
   }
   u16(type: number, v: number): this {
-    if (this.check(type, v, 0xffff) && this.header(type, 2)) this.buf.writeUInt16LE(v, this.len - 2);
+    if (this.check(type, v, 0xffff) && this.header(type, 2)) le16(this.buf, this.len - 2, v);
     return this.pad();
   }
   be16(type: number, v: number): this {
-    if (this.check(type, v, 0xffff) && this.header(type, 2)) this.buf.writeUInt16BE(v, this.len - 2);
+    if (this.check(type, v, 0xffff) && this.header(type, 2)) {
+      this.buf[this.len - 2] = v >>> 8;
+      this.buf[this.len - 1] = v & 0xff;
+    }
     return this.pad();
   }
   u32(type: number, v: number): this {
-    if (this.check(type, v, 0xffffffff) && this.header(type, 4)) this.buf.writeUInt32LE(v, this.len - 4);
+    if (this.check(type, v, 0xffffffff) && this.header(type, 4)) le32(this.buf, this.len - 4, v);
     return this;
   }
   be32(type: number, v: number): this {
@@ -82,14 +118,20 @@ export class AttributeEncoder {
   bitfield32(type: number, value: number, selector: number): this {
     if (!isU32(value) || !isU32(selector)) return this.fail(type, `${value}/${selector} does not fit in 32 bits`);
     this.header(type, 8);
-    this.buf.writeUInt32LE(value, this.len - 8);
-    this.buf.writeUInt32LE(selector, this.len - 4);
+    le32(this.buf, this.len - 8, value);
+    le32(this.buf, this.len - 4, selector);
     return this;
   }
-  /** An attribute of `size` bytes that `write` fills in place (at `off` of `buf`). */
-  raw(type: number, size: number, write: (buf: Buffer, off: number) => void): this {
-    if (this.header(type, size)) write(this.buf, this.len - size);
-    return this.pad();
+  /**
+   * Reserves an attribute of `size` bytes and returns where its value goes
+   * in `buffer` (write it there before encoding anything else), or -1 when
+   * it cannot be had (the error sticks).
+   */
+  space(type: number, size: number): number {
+    if (!this.header(type, size)) return -1;
+    const at = this.len - size;
+    this.pad();
+    return at;
   }
   /** A NUL-terminated string, as the kernel's NLA_NUL_STRING expects. */
   string(type: number, v: string): this {
@@ -101,9 +143,17 @@ export class AttributeEncoder {
     return this.pad();
   }
   nested(type: number, fill: (e: this) => void): this {
+    const at = this.open(type);
+    fill(this);
+    return this.close(type, at);
+  }
+  /** Opens a nested attribute: what follows is inside it until `close(type, at)`, `at` being what this returns. */
+  open(type: number): number {
     const at = this.len - this.start;
     this.header(type, 0);
-    fill(this);
+    return at;
+  }
+  close(type: number, at: number): this {
     const size = this.len - this.start - at;
     if (size > MAX_LEN) return this.fail(type, `nested attribute of ${size} bytes`);
     // `buf` may have been replaced while growing: address it from `start`.
@@ -113,13 +163,19 @@ export class AttributeEncoder {
 
   /** The encoded bytes (headroom included), or the first error. */
   finish(): Buffer {
-    if (this.error) throw this.error;
+    this.verify();
     return this.buf.subarray(this.start, this.len);
+  }
+
+  /** Throws the first error of the message being built. */
+  verify(): void {
+    if (this.error) throw this.error;
   }
 
   private begin(): void {
     this.reserve(this.headroom);
-    this.buf.fill(0, this.start, this.start + this.headroom);
+    // A loop, not fill(): a few bytes, thousands of times.
+    for (let i = this.start; i < this.start + this.headroom; i++) this.buf[i] = 0;
     this.len = this.start + this.headroom;
   }
 
@@ -135,8 +191,8 @@ export class AttributeEncoder {
       return false;
     }
     this.reserve(NLA_HDRLEN + align(size));
-    this.buf.writeUInt16LE(NLA_HDRLEN + size, this.len);
-    this.buf.writeUInt16LE(type, this.len + 2);
+    le16(this.buf, this.len, NLA_HDRLEN + size);
+    le16(this.buf, this.len + 2, type);
     this.len += NLA_HDRLEN + size;
     return true;
   }
@@ -146,11 +202,11 @@ export class AttributeEncoder {
     return this;
   }
 
-  /** Room for `n` more bytes; a growing message moves alone to a bigger buffer. */
+  /** Room for `n` more bytes: a message too big for what is left moves alone to a fresh buffer. */
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const used = this.len - this.start;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, used + n));
+    const next = this.allocate(Math.max(this.capacity, used + n));
     this.buf.copy(next, 0, this.start, this.len);
     this.buf = next;
     this.start = 0;

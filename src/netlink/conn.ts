@@ -1,15 +1,9 @@
 import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
-import { align, Flags, HEADER_LENGTH, MessageType, parseMessages, parseStatus, writeMessage, type PayloadReader } from './message.js';
+import { Flags, MessageType, parseMessages, parseStatus, type PayloadReader } from './message.js';
+import type { Outbox } from './outbox.js';
 import { Pipeline } from './pipeline.js';
 import { NetlinkSocket, type SocketOptions } from './socket.js';
-
-export interface Request {
-  type: number;
-  /** Extra header flags; Request (and Ack where needed) are added here. */
-  flags?: number;
-  payload: Uint8Array;
-}
 
 export type Outcome = { ok: true; replies: Buffer[] } | { ok: false; error: KernelError };
 
@@ -55,9 +49,9 @@ export class Conn {
     return this.sock.closed;
   }
 
-  /** Largest request payload that fits in one sendmsg. */
-  get maxPayload(): number {
-    return this.sock.sendBuffer.length - HEADER_LENGTH;
+  /** Bytes of one sendmsg: the page size of an Outbox that feeds this Conn best. */
+  get sendBytes(): number {
+    return this.sock.sendBuffer.length;
   }
 
   close(): void {
@@ -73,9 +67,9 @@ export class Conn {
    * proves that all before it were processed. Replies to queries (non-dump
    * GETs) come back as copied payloads.
    */
-  execute(requests: readonly Request[]): Outcome[] {
-    const out: Outcome[] = new Array(requests.length);
-    for (let i = 0; i < requests.length; ) i = this.executeChunk(requests, i, out);
+  execute(box: Outbox, first = box.first, last = box.next): Outcome[] {
+    const out: Outcome[] = new Array(last - first);
+    for (let i = first; i < last; ) i = this.executeChunk(box, i, last, first, out);
     return out;
   }
 
@@ -85,9 +79,9 @@ export class Conn {
    * concurrent change or replies were lost; `reset` is called before each
    * restart so the caller can drop what it collected.
    */
-  dump(req: Request, read: PayloadReader, reset: () => void): void {
+  dump(box: Outbox, i: number, read: PayloadReader, reset: () => void): void {
     for (let attempt = 1; ; attempt++) {
-      const r = this.dumpOnce(req, read);
+      const r = this.dumpOnce(box, i, read);
       if (r === 'ok') return;
       if (attempt >= DUMP_ATTEMPTS) {
         throw KernelError.of('dump', r === 'interrupted' ? 'EINTR' : 'ENOBUFS', `gave up after ${attempt} attempts`);
@@ -97,36 +91,40 @@ export class Conn {
   }
 
   /**
-   * Runs many dumps: `read(i, buf, start, end)` gets the replies of dump i, and
-   * `reset(i)` comes before dump i restarts. Through io_uring, a pool's
-   * width of dumps per syscall; else one after another, as dump() does.
+   * Runs dumps `first` to `last` of `box`: `read(k, buf, start, end)` gets
+   * the replies of dump first + k, and `reset(k)` comes before it restarts.
+   * Through io_uring, a pool's width of dumps per syscall; else one after
+   * another, as dump() does.
    */
-  dumpMany(requests: readonly Request[], read: (i: number, buf: Buffer, start: number, end: number) => void, reset: (i: number) => void): void {
-    const p = requests.length > 1 ? this.pipeline() : null;
+  dumpMany(box: Outbox, first: number, last: number, read: (k: number, buf: Buffer, start: number, end: number) => void, reset: (k: number) => void): void {
+    const p = last - first > 1 ? this.pipeline() : null;
     if (!p) {
-      requests.forEach((r, i) => this.dump(r, (b, s, e) => read(i, b, s, e), () => reset(i)));
+      for (let i = first; i < last; i++) this.dump(box, i, (b, s, e) => read(i - first, b, s, e), () => reset(i - first));
       return;
     }
-    for (let first = 0; first < requests.length; first += p.width) {
-      const group = requests.slice(first, first + p.width);
+    for (let from = first; from < last; from += p.width) {
+      const to = Math.min(last, from + p.width);
       this.io.rings++;
       let ends: DumpEnd[];
       try {
-        ends = p.run(group, first, read);
+        ends = p.run(box, from, to, (k, b, s, e) => read(from - first + k, b, s, e));
       } catch (e) {
-        if (!(e instanceof KernelError) || !e.op.startsWith('io_uring')) throw e;
+        if (!(e instanceof KernelError)) throw e;
+        // A dump's own failure: its index within this call's dumps.
+        if (!e.op.startsWith('io_uring')) throw e.index === undefined ? e : e.within(e.op, from - first + e.index);
         // The ring itself failed: give it up, and run the rest one by one.
         p.close();
         this.pipe = null;
-        group.forEach((_, i) => reset(first + i));
-        this.dumpMany(requests.slice(first), (i, b, s, e) => read(first + i, b, s, e), (i) => reset(first + i));
+        for (let i = from; i < to; i++) reset(i - first);
+        this.dumpMany(box, from, last, (k, b, s, e) => read(from - first + k, b, s, e), (k) => reset(from - first + k));
         return;
       }
       // Interrupted by a concurrent change, or replies lost: that one again, alone (bounded retries).
-      ends.forEach((end, i) => {
+      ends.forEach((end, k) => {
         if (end === 'ok') return;
-        reset(first + i);
-        this.dump(group[i]!, (b, s, e) => read(first + i, b, s, e), () => reset(first + i));
+        const at = from - first + k;
+        reset(at);
+        this.dump(box, from + k, (b, s, e) => read(at, b, s, e), () => reset(at));
       });
     }
   }
@@ -164,33 +162,37 @@ export class Conn {
     return this.seq;
   }
 
-  private executeChunk(requests: readonly Request[], first: number, out: Outcome[]): number {
+  /**
+   * Sends the messages of `box` from `first` on that fit in one sendmsg and
+   * reads their outcomes into `out`, where message `i` is `out[i - base]`.
+   * Returns the first message not sent.
+   */
+  private executeChunk(box: Outbox, first: number, last: number, base: number, out: Outcome[]): number {
     const buf = this.sock.sendBuffer;
-    let end = 0;
-    let lastOff = 0;
-    let last = first;
-    const base = (this.seq + 1) >>> 0;
-    while (last < requests.length) {
-      const r = requests[last]!;
-      const size = align(HEADER_LENGTH + r.payload.length);
-      if (end + size > buf.length) {
-        if (last > first) break;
-        out[last] = { ok: false, error: KernelError.of('send', 'EMSGSIZE', `request of ${size} bytes`) };
-        return last + 1;
-      }
-      lastOff = end;
-      end = writeMessage(buf, end, r.type, Flags.Request | (r.flags ?? 0), this.nextSeq(), r.payload);
-      last++;
+    const page = box.page(first);
+    const from = box.offset(first);
+    let to = first;
+    // Messages of one page lie back to back: as many as fit go in one copy.
+    while (to < last && box.page(to) === page && box.limit(to) - from <= buf.length) to++;
+    if (to === first) {
+      out[first - base] = { ok: false, error: KernelError.of('send', 'EMSGSIZE', `request of ${box.limit(first) - from} bytes`) };
+      return first + 1;
     }
-    buf.writeUInt16LE(buf.readUInt16LE(lastOff + 6) | Flags.Ack, lastOff + 6);
-
+    const end = box.limit(to - 1) - from;
+    page.copy(buf, 0, from, from + end);
+    const seq0 = (this.seq + 1) >>> 0;
+    for (let i = first; i < to; i++) {
+      const at = box.offset(i) - from;
+      buf.writeUInt16LE(Flags.Request | (i === to - 1 ? Flags.Ack : 0), at + 6);
+      buf.writeUInt32LE(this.nextSeq(), at + 8);
+    }
     const finalSeq = this.seq;
-    const count = last - first;
+    const count = to - first;
     const replies: (Buffer[] | undefined)[] = new Array(count);
     const errors: (KernelError | undefined)[] = new Array(count);
     const slot = (seq: number) => {
-      const i = (seq - base) >>> 0;
-      return i < count ? i : -1;
+      const k = (seq - seq0) >>> 0;
+      return k < count ? k : -1;
     };
     let done = false;
     let lost: KernelError | undefined;
@@ -198,21 +200,21 @@ export class Conn {
     try {
       this.send(end);
     } catch (e) {
-      for (let i = first; i < last; i++) out[i] = { ok: false, error: e as KernelError };
-      return last;
+      for (let i = first; i < to; i++) out[i - base] = { ok: false, error: e as KernelError };
+      return to;
     }
     while (!done) {
       let got: number;
       try {
         got = this.receive((d) => parseMessages(d, (m) => {
-          const i = slot(m.seq);
-          if (i < 0) return; // stray: a reply to an abandoned exchange
+          const k = slot(m.seq);
+          if (k < 0) return; // stray: a reply to an abandoned exchange
           if (m.type === MessageType.Error) {
             const s = parseStatus(m);
-            if (s.errno) errors[i] = new KernelError('request', s.errno, s.text, first + i);
+            if (s.errno) errors[k] = new KernelError('request', s.errno, s.text, first - base + k);
             if (m.seq === finalSeq) done = true;
           } else {
-            (replies[i] ??= []).push(Buffer.from(m.payload));
+            (replies[k] ??= []).push(Buffer.from(m.payload));
           }
         }), lost ? 0 : REPLY_WAIT_MS);
       } catch (e) {
@@ -231,18 +233,17 @@ export class Conn {
         break;
       }
     }
-    for (let i = 0; i < count; i++) {
-      const error = errors[i] ?? (lost && !done && !replies[i] ? lost : undefined);
-      const got = replies[i];
-      out[first + i] = error ? { ok: false, error } : got ? { ok: true, replies: got } : DONE;
+    for (let k = 0; k < count; k++) {
+      const error = errors[k] ?? (lost && !done && !replies[k] ? lost : undefined);
+      const got = replies[k];
+      out[first - base + k] = error ? { ok: false, error } : got ? { ok: true, replies: got } : DONE;
     }
-    return last;
+    return to;
   }
 
-  private dumpOnce(req: Request, read: PayloadReader): DumpEnd {
+  private dumpOnce(box: Outbox, i: number, read: PayloadReader): DumpEnd {
     const seq = this.nextSeq();
-    const end = writeMessage(this.sock.sendBuffer, 0, req.type, Flags.Request | Flags.Dump | (req.flags ?? 0), seq, req.payload);
-    this.send(end);
+    this.send(box.stage(i, this.sock.sendBuffer, Flags.Request | Flags.Dump, seq));
     return new DumpReader(seq, read).finish((each, waitMs) => this.receive(each, waitMs));
   }
 }

@@ -4,10 +4,10 @@
 // io_uring_enter carries, for every socket, the request and the reads of its
 // first two datagrams (the data, then NLMSG_DONE, which the kernel queues as
 // the first is read). A dump longer than that finishes on its own socket.
-import type { Request } from './conn.js';
 import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
-import { Flags, writeMessage } from './message.js';
+import { Flags } from './message.js';
+import type { Outbox } from './outbox.js';
 import { Ring } from './ring.js';
 import { NetlinkSocket, type SocketOptions } from './socket.js';
 
@@ -48,23 +48,24 @@ export class Pipeline {
   }
 
   /**
-   * Runs up to `width` dumps together; `read(first + i, buf, start, end)` gets
-   * dump i's replies. Returns how each ended ('interrupted' and 'lost' are
-   * for the caller to run again); throws the first kernel or decoder error,
-   * its index being that of the failed dump.
+   * Runs dumps `first` to `last` of `box` together (at most `width`);
+   * `read(k, buf, start, end)` gets the replies of dump first + k. Returns
+   * how each ended ('interrupted' and 'lost' are for the caller to run
+   * again); throws the first kernel or decoder error, its index being k.
    */
-  run(requests: readonly Request[], first: number, read: (i: number, buf: Buffer, start: number, end: number) => void): DumpEnd[] {
-    const readers = requests.map((r, i) => {
+  run(box: Outbox, first: number, last: number, read: (k: number, buf: Buffer, start: number, end: number) => void): DumpEnd[] {
+    const readers: DumpReader[] = [];
+    for (let i = 0; i < last - first; i++) {
       const sock = this.sockets[i]!;
       this.seq = (this.seq + 1) >>> 0;
-      const len = writeMessage(sock.sendBuffer, 0, r.type, Flags.Request | Flags.Dump | (r.flags ?? 0), this.seq, r.payload);
+      const len = box.stage(first + i, sock.sendBuffer, Flags.Request | Flags.Dump, this.seq);
       const fd = sock.descriptor;
       this.ring.send(fd, sock.sendAddress, len, i * OPS, true);
       this.ring.receive(fd, sock.slotAddress(0), sock.slotBytes, i * OPS + 1, true);
       this.ring.receive(fd, sock.slotAddress(1), sock.slotBytes, i * OPS + 2, false);
-      return new DumpReader(this.seq, (b, s, e) => read(first + i, b, s, e));
-    });
-    const results = new Int32Array(requests.length * OPS);
+      readers.push(new DumpReader(this.seq, (b, s, e) => read(i, b, s, e)));
+    }
+    const results = new Int32Array(readers.length * OPS);
     for (const c of this.ring.run(REPLY_WAIT_MS)) results[c.tag] = c.result;
     let failure: KernelError | undefined;
     const ends = readers.map((reader, i) => {
@@ -79,7 +80,7 @@ export class Pipeline {
         }
         return reader.finish((each, waitMs) => sock.receive(each, waitMs));
       } catch (e) {
-        failure ??= e instanceof KernelError ? e.within(e.op, first + i) : KernelError.of('dump', 'EIO', String(e));
+        failure ??= e instanceof KernelError ? e.within(e.op, i) : KernelError.of('dump', 'EIO', String(e));
         return 'lost';
       }
     });

@@ -30,6 +30,13 @@ describe('addresses', () => {
     expect(canonicalAddress(AF_INET6, '::ffff:192.0.2.1')).toBe('::ffff:c000:201');
   });
 
+  it('IPv6 text of any spelling reads as the bytes WHATWG URL reads', () => {
+    fc.assert(fc.property(fc.ipV6(), (a) => {
+      const oracle = new URL(`http://[${a}]/`).hostname.slice(1, -1);
+      expect(formatAddress(AF_INET6, addressBytes(AF_INET6, a))).toBe(oracle);
+    }), { numRuns: 2000 });
+  });
+
   it('rejects what is not an address', () => {
     for (const a of ['', '192.0.2.256', '1.2.3', 'fe80::1%eth0', 'example.com', '::g']) expect(familyOf(a)).toBe(0);
   });

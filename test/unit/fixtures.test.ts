@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RequestWriter } from '../../src/genetlink/message.js';
+import { Outbox } from '../../src/netlink/outbox.js';
 import { decodeReply, destinationRequest, replyAttributes, serviceRequest } from '../../src/ipvs/command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from '../../src/ipvs/config.js';
 import { Cmd, CmdAttr, GENL_VERSION } from '../../src/ipvs/constants.js';
@@ -81,14 +82,16 @@ describe('requests, byte for byte as recorded (proven in the kernel to rebuild i
   it.each(SERVICES.map((s, i) => [s.ipvsadm, i] as const))('create `%s` and its destinations', (_, i) => {
     const s = SERVICES[i]!;
     const w = writer();
+    const box = new Outbox();
     const id = normalServiceId(s.input, 'test');
-    expect(hex(serviceRequest(w, Cmd.NewService, normalService(s.input, 'test'), true).payload))
+    expect(hex(box.payload(serviceRequest(w, box, Cmd.NewService, normalService(s.input, 'test'), true))))
       .toBe(fixture.services[i]!.request);
-    expect(s.destinations.map((d) => hex(destinationRequest(w, Cmd.NewDest, id, normalDestination(id, d.input, 'test'), true).payload)))
+    expect(s.destinations.map((d) => hex(box.payload(destinationRequest(w, box, Cmd.NewDest, id, normalDestination(id, d.input, 'test'), true)))))
       .toEqual(fixture.services[i]!.destinations.requests);
   });
 
   it('set the timeouts', () => {
-    expect(hex(writer().request(Cmd.SetConfig, (e) => encodeConfig(e, CONFIG.config)).payload)).toBe(fixture.config.request);
+    const box = new Outbox();
+    expect(hex(box.payload(writer().request(box, Cmd.SetConfig, (e) => encodeConfig(e, CONFIG.config))))).toBe(fixture.config.request);
   });
 });

@@ -1,0 +1,148 @@
+// The calls made on one netlink socket, run in call order. Writes made
+// together (in one tick) coalesce: their requests, already encoded in the
+// queue's outbox, go to the kernel in as few sendmsg calls as fit, and each
+// settles with its own outcome. Tasks (dumps, and anything that reads before
+// it decides) run one at a time between them, so a read issued after a write
+// sees it.
+import type { Conn, Outcome } from './conn.js';
+import { KernelError } from './error.js';
+import { Outbox } from './outbox.js';
+
+/**
+ * Requests `first` to `last` of the queue's outbox, encoded by a caller that
+ * takes their outcomes: `settle(k, o)` for request first + k. One call's, or
+ * a whole batch's.
+ */
+export abstract class Writes {
+  /** The first request not yet run. */
+  next: number;
+
+  constructor(readonly first: number, readonly last: number) {
+    this.next = first;
+  }
+
+  abstract settle(k: number, o: Outcome): void;
+}
+
+interface Task {
+  run(): Promise<void>;
+  fail(e: KernelError): void;
+}
+
+/** Requests handed to the kernel in one Conn.execute (it packs them into sendmsg-sized chunks). */
+const MAX_COALESCED = 8192;
+/** Longest stretch of synchronous kernel I/O before the event loop gets a turn. */
+const SLICE_MS = 8;
+
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+export class CallQueue {
+  /** Where writes are encoded before `push`: requests in the order of their calls. */
+  readonly box: Outbox;
+  private readonly queue: (Writes | Task)[] = [];
+  private pumping = false;
+  private closed = false;
+
+  constructor(private readonly conn: Conn) {
+    this.box = new Outbox(conn.sendBytes);
+  }
+
+  /** Queues writes already encoded in `box` (in box order: writes are pushed as they are encoded). */
+  push(w: Writes): void {
+    if (this.closed) this.failWrites(w);
+    else this.enqueue(w);
+  }
+
+  /** Runs `run` once every call queued before it has run; its result, or its error. */
+  task<T>(run: () => T | Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const t: Task = {
+        run: async () => {
+          try {
+            resolve(await run());
+          } catch (e) {
+            reject(e);
+          }
+        },
+        fail: reject,
+      };
+      if (this.closed) t.fail(closedError());
+      else this.enqueue(t);
+    });
+  }
+
+  /** Fails every call still queued, and any made later, with EBADF. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const op of this.queue.splice(0)) {
+      if (op instanceof Writes) this.failWrites(op);
+      else op.fail(closedError());
+    }
+  }
+
+  private failWrites(w: Writes): void {
+    const o: Outcome = { ok: false, error: closedError() };
+    for (; w.next < w.last; w.next++) w.settle(w.next - w.first, o);
+  }
+
+  private enqueue(op: Writes | Task): void {
+    this.queue.push(op);
+    if (!this.pumping) {
+      this.pumping = true;
+      // A microtask later: every call made in this tick joins the batch.
+      queueMicrotask(() => void this.pump());
+    }
+  }
+
+  private async pump(): Promise<void> {
+    let slice = performance.now();
+    while (this.queue.length && !this.closed) {
+      const head = this.queue[0]!;
+      if (head instanceof Writes) {
+        this.runWrites(head.next);
+      } else {
+        this.queue.shift();
+        await head.run();
+      }
+      if (performance.now() - slice > SLICE_MS) {
+        await yieldToEventLoop();
+        slice = performance.now();
+      }
+    }
+    this.pumping = false;
+  }
+
+  /** Runs the writes at the head of the queue, from request `first`, up to MAX_COALESCED requests. */
+  private runWrites(first: number): void {
+    let stop = first;
+    for (const op of this.queue) {
+      if (!(op instanceof Writes)) break;
+      stop = Math.min(op.last, first + MAX_COALESCED);
+      if (stop < op.last) break;
+    }
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.conn.execute(this.box, first, stop);
+    } catch (e) {
+      const o: Outcome = { ok: false, error: e instanceof KernelError ? e : KernelError.of('netlink', 'EIO', String(e)) };
+      outcomes = new Array(stop - first).fill(o);
+    }
+    let done = 0;
+    for (const op of this.queue) {
+      const w = op as Writes;
+      const end = Math.min(w.last, stop);
+      for (let i = w.next; i < end; i++) w.settle(i - w.first, outcomes[i - first]!);
+      w.next = end;
+      if (end < w.last) break;
+      done++;
+      if (end === stop) break;
+    }
+    this.queue.splice(0, done);
+    this.box.consume(stop);
+  }
+}
+
+function closedError(): KernelError {
+  return KernelError.of('netlink', 'EBADF', 'the handle is closed');
+}
