@@ -2,15 +2,18 @@
 // encoded into the call queue's outbox, and the outcomes taken back, one
 // call's or a whole batch's. Failures are named ("newDestination
 // 203.0.113.1:8080 of tcp 192.0.2.1:80") only when they happen.
-import type { RequestWriter } from '../genetlink/message.js';
+import { GENL_HEADER_LENGTH, genlCommand, type RequestWriter } from '../genetlink/message.js';
+import { AttributeDecoder } from '../netlink/attribute.js';
 import type { Outcome } from '../netlink/conn.js';
 import type { KernelError } from '../netlink/error.js';
 import type { Outbox } from '../netlink/outbox.js';
 import { Writes } from '../netlink/queue.js';
 import { formatHostPort } from './address.js';
 import { destinationRequest, serviceRequest } from './command.js';
-import { Cmd } from './constants.js';
-import type { DestinationInput, ServiceId, ServiceInput } from './model.js';
+import { CmdAttr, Cmd } from './constants.js';
+import { decodeDestination } from './destination.js';
+import type { Destination, DestinationInput, Service, ServiceId, ServiceInput } from './model.js';
+import { decodeService } from './service.js';
 import {
   blankDestination, blankService, describeService, normalDestination, normalService, normalServiceId,
   ValidationError, type NormalDestination, type NormalService, type NormalServiceId,
@@ -31,64 +34,55 @@ export type NormalBatchOp =
 /** What became of one write of a batch: applied, or refused by the kernel with this error. */
 export type BatchItemResult = { ok: true } | { ok: false; error: KernelError };
 
-export const DEST_CMDS = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest } as const;
+const DEST_CMDS = { newDestination: Cmd.NewDest, updateDestination: Cmd.SetDest, delDestination: Cmd.DelDest } as const;
 
-/** Validates one BatchOp; `services` caches the identity of service objects named by many items. */
-export function normalBatchOp(o: BatchOp, services: Map<ServiceId, NormalServiceId>): NormalBatchOp {
-  switch (o.op) {
-    case 'newService':
-    case 'updateService':
-      return { op: o.op, service: normalService(o.service, o.op) };
-    case 'delService':
-      return { op: o.op, service: normalServiceId(o.service, o.op) };
-    case 'newDestination':
-    case 'updateDestination':
-    case 'delDestination': {
-      let svc = services.get(o.service);
-      if (!svc) services.set(o.service, (svc = normalServiceId(o.service, o.op)));
-      return { op: o.op, service: svc, destination: normalDestination(svc, o.destination, o.op) };
-    }
-    default:
-      return notAnOp(o);
-  }
-}
-
-/** Objects one batch fills for every item it writes (see writeBatchItem). */
-export interface Scratch {
-  service: NormalService;
-  destination: NormalDestination;
-}
-
-export const newScratch = (): Scratch => ({ service: blankService(), destination: blankDestination() });
+/** The name of one write, in Handle's words. */
+export type WriteOp = BatchOp['op'];
 
 /**
- * Validates one BatchOp and encodes it into `box` (its number there),
- * keeping nothing of it but the bytes: the models are filled into
- * `scratch`, and `services` caches the identity of service objects named
- * by many items. Throws a ValidationError for a refused item.
+ * Validates writes and encodes them into an Outbox, keeping nothing of
+ * them but the bytes: the models are filled into objects reused for every
+ * write, and the identity of the last service named is remembered (the
+ * writes of one service's destinations name it again and again). Single
+ * calls and batch items go through here alike.
  */
-export function writeBatchItem(w: RequestWriter, box: Outbox, o: BatchOp, services: Map<ServiceId, NormalServiceId>, scratch: Scratch): number {
-  switch (o.op) {
-    case 'newService':
-    case 'updateService':
-      return serviceRequest(w, box, o.op === 'newService' ? Cmd.NewService : Cmd.SetService, normalService(o.service, o.op, scratch.service), true);
-    case 'delService':
-      return serviceRequest(w, box, Cmd.DelService, normalServiceId(o.service, o.op, scratch.service));
-    case 'newDestination':
-    case 'updateDestination':
-    case 'delDestination': {
-      let svc = services.get(o.service);
-      if (!svc) services.set(o.service, (svc = normalServiceId(o.service, o.op)));
-      const dest = normalDestination(svc, o.destination, o.op, scratch.destination);
-      return destinationRequest(w, box, DEST_CMDS[o.op], svc, dest, o.op !== 'delDestination');
-    }
-    default:
-      return notAnOp(o);
-  }
-}
+export class ItemWriter {
+  private readonly service = blankService();
+  private readonly destination = blankDestination();
+  private last: { input: ServiceId; normal: NormalServiceId } | undefined;
 
-function notAnOp(o: never): never {
-  throw new ValidationError('batch', 'op', `${JSON.stringify((o as { op: unknown }).op)} is not a batch operation`, 'batch');
+  constructor(private readonly w: RequestWriter, private readonly box: Outbox) {}
+
+  /** Validates and encodes one write: its number in the box. Throws a ValidationError for a refused one. */
+  write(op: WriteOp, service: ServiceInput, destination: DestinationInput | undefined): number {
+    const { w, box } = this;
+    switch (op) {
+      case 'newService':
+      case 'updateService':
+        return serviceRequest(w, box, op === 'newService' ? Cmd.NewService : Cmd.SetService, normalService(service, op, this.service), true);
+      case 'delService':
+        return serviceRequest(w, box, Cmd.DelService, normalServiceId(service, op, this.service));
+      case 'newDestination':
+      case 'updateDestination':
+      case 'delDestination': {
+        const svc = this.serviceId(service, op);
+        const dest = normalDestination(svc, destination as DestinationInput, op, this.destination);
+        return destinationRequest(w, box, DEST_CMDS[op], svc, dest, op !== 'delDestination');
+      }
+      default:
+        throw new ValidationError('batch', 'op', `${JSON.stringify(op)} is not a batch operation`, 'batch');
+    }
+  }
+
+  /** normalServiceId, remembering the last one. The input's fields are compared, not its identity: a caller may reuse and change one object. */
+  private serviceId(s: ServiceId, op: string): NormalServiceId {
+    const m = this.last;
+    if (m && typeof s === 'object' && s !== null && m.input.address === s.address && m.input.port === s.port
+      && m.input.protocol === s.protocol && m.input.fwMark === s.fwMark && m.input.addressFamily === s.addressFamily) return m.normal;
+    const normal = normalServiceId(s, op);
+    this.last = { input: { address: s.address, port: s.port, protocol: s.protocol, fwMark: s.fwMark, addressFamily: s.addressFamily }, normal };
+    return normal;
+  }
 }
 
 /** Encodes one validated write into `box`: its number there. */
@@ -102,40 +96,68 @@ export function writeBatchOp(w: RequestWriter, box: Outbox, o: NormalBatchOp): n
 }
 
 /** "newDestination 203.0.113.1:8080 of tcp 192.0.2.1:80": names an operation in errors. */
-export function describeBatchOp(op: string, svc: NormalServiceId, dest?: NormalDestination): string {
+function describeBatchOp(op: string, svc: NormalServiceId, dest?: { addressFamily: number; address: string; port: number }): string {
   return dest ? `${op} ${formatHostPort(dest)} of ${describeService(svc)}` : `${op} ${describeService(svc)}`;
 }
 
-/** The outcome of one call: its replies, or its failure named after the call. */
+const OP_NAMES: Record<number, string> = {
+  [Cmd.NewService]: 'newService', [Cmd.SetService]: 'updateService', [Cmd.DelService]: 'delService',
+  [Cmd.GetService]: 'getService', [Cmd.NewDest]: 'newDestination', [Cmd.SetDest]: 'updateDestination',
+  [Cmd.DelDest]: 'delDestination', [Cmd.Zero]: 'zero',
+};
+
+/**
+ * Names a request on a service or destination from its own bytes (`op`, or
+ * the command's name, then what it names): what was sent, however the
+ * caller's objects changed since. Only failures are named, so calls keep
+ * no model for it.
+ */
+export function describeRequest(payload: Buffer, op = OP_NAMES[genlCommand(payload)] ?? 'request'): string {
+  const d = new AttributeDecoder(payload, GENL_HEADER_LENGTH);
+  let svc: Service | undefined;
+  let dest: Destination | undefined;
+  while (d.next()) {
+    if (d.type() === CmdAttr.Service) svc = decodeService(d.enter(), false);
+    else if (d.type() === CmdAttr.Dest && svc) dest = decodeDestination(d.enter(), svc.addressFamily, false);
+  }
+  return svc ? describeBatchOp(op, svc, dest) : op;
+}
+
+/**
+ * The outcome of one call: its replies (`replies`) or nothing, or its
+ * failure named after `op`, and after the service and destination the
+ * request names when `named`.
+ */
 export class CallWrites extends Writes {
   constructor(
+    private readonly box: Outbox,
     at: number,
     private readonly op: string,
-    private readonly resolve: (replies: Buffer[]) => void,
+    private readonly named: boolean,
+    private readonly replies: boolean,
+    private readonly resolve: (replies?: Buffer[]) => void,
     private readonly reject: (e: KernelError) => void,
-    private readonly svc?: NormalServiceId,
-    private readonly dest?: NormalDestination,
   ) {
     super(at, at + 1);
   }
 
   settle(_: number, o: Outcome): void {
-    if (o.ok) this.resolve(o.replies);
-    else this.reject(o.error.within(this.svc ? describeBatchOp(this.op, this.svc, this.dest) : this.op));
+    if (o.ok) this.resolve(this.replies ? o.replies : undefined);
+    else this.reject(o.error.within(this.named ? describeRequest(this.box.payload(this.first), this.op) : this.op));
   }
 }
 
 const APPLIED: BatchItemResult = { ok: true };
 
-/** A batch's outcomes, item by item; `describe(k)` names item k when it fails. */
+/** A batch's outcomes, item by item; a failed item is named from its request. */
 export class BatchWrites extends Writes {
   private readonly results: BatchItemResult[];
   private left: number;
 
   constructor(
+    private readonly box: Outbox,
     first: number,
     last: number,
-    private readonly describe: (k: number) => string,
     private readonly resolve: (r: BatchItemResult[]) => void,
     private readonly onSettled?: (done: number) => void,
   ) {
@@ -146,7 +168,7 @@ export class BatchWrites extends Writes {
   }
 
   settle(k: number, o: Outcome): void {
-    this.results[k] = o.ok ? APPLIED : { ok: false, error: o.error.within(this.describe(k), k) };
+    this.results[k] = o.ok ? APPLIED : { ok: false, error: o.error.within(describeRequest(this.box.payload(this.first + k)), k) };
     this.onSettled?.(this.results.length - this.left + 1);
     if (--this.left === 0) this.resolve(this.results);
   }

@@ -6,11 +6,11 @@ import { KernelError } from '../netlink/error.js';
 import { Outbox } from '../netlink/outbox.js';
 import { CallQueue } from '../netlink/queue.js';
 import {
-  BatchWrites, CallWrites, DEST_CMDS, describeBatchOp, newScratch, normalBatchOp, writeBatchItem, writeBatchOp,
+  BatchWrites, CallWrites, ItemWriter, writeBatchOp, type WriteOp,
   type BatchItemResult, type BatchOp, type NormalBatchOp,
 } from './batch.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
-import { decodeReply, destinationRequest, replyAttributes, serviceRequest } from './command.js';
+import { decodeReply, replyAttributes, serviceRequest } from './command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
 import { decodeDaemon, encodeDaemon } from './daemon.js';
 import { decodeDestination } from './destination.js';
@@ -20,8 +20,8 @@ import type {
 } from './model.js';
 import { decodeService, serviceWithDestinations } from './service.js';
 import {
-  describeService, normalDaemon, normalDestination, normalService, normalServiceId,
-  ValidationError, type NormalDestination, type NormalServiceId,
+  describeService, normalDaemon, normalServiceId,
+  ValidationError, type NormalServiceId,
 } from './validate.js';
 
 export type { BatchItemResult, BatchOp, NormalBatchOp } from './batch.js';
@@ -62,9 +62,9 @@ export class Handle {
   /** Where writes are encoded, in call order (the queue's). */
   private readonly box: Outbox;
   /** Requests of the running task (dumps): one task runs at a time. */
-  private readonly scratch = new Outbox(4096);
+  private readonly taskBox = new Outbox(4096);
+  private readonly items: ItemWriter;
   private isClosed = false;
-  private lastId: { input: ServiceId; normal: NormalServiceId } | undefined;
 
   /**
    * Opens the IPVS socket inside the namespace at `netns` (a path such as
@@ -87,6 +87,7 @@ export class Handle {
     this.calls = new CallQueue(conn);
     this.box = this.calls.box;
     this.writer = new RequestWriter(this.family.id, GENL_VERSION);
+    this.items = new ItemWriter(this.writer, this.box);
     if (opts.listingsReady) conn.prepareDumps();
   }
 
@@ -110,25 +111,16 @@ export class Handle {
   // ---- services ----
 
   newService(s: ServiceInput): Promise<void> {
-    return this.attempt(() => {
-      const n = normalService(s, 'newService');
-      return this.write('newService', serviceRequest(this.writer, this.box, Cmd.NewService, n, true), n);
-    });
+    return this.single('newService', s);
   }
 
   /** Replaces every option of an existing service (left-out options take their defaults). */
   updateService(s: ServiceInput): Promise<void> {
-    return this.attempt(() => {
-      const n = normalService(s, 'updateService');
-      return this.write('updateService', serviceRequest(this.writer, this.box, Cmd.SetService, n, true), n);
-    });
+    return this.single('updateService', s);
   }
 
   delService(s: ServiceId): Promise<void> {
-    return this.attempt(() => {
-      const n = normalServiceId(s, 'delService');
-      return this.write('delService', serviceRequest(this.writer, this.box, Cmd.DelService, n), n);
-    });
+    return this.single('delService', s);
   }
 
   /** Deletes every service (and so every destination) in the namespace. */
@@ -139,7 +131,7 @@ export class Handle {
   /** One service with its current counters. Fails with ESRCH when it does not exist. */
   async getService(s: ServiceId): Promise<Service> {
     const n = normalServiceId(s, 'getService');
-    const [reply] = await this.send('getService', serviceRequest(this.writer, this.box, Cmd.GetService, n), n);
+    const [reply] = await this.send('getService', serviceRequest(this.writer, this.box, Cmd.GetService, n), true);
     return decodeReply(`getService ${describeService(n)}`, reply, CmdAttr.Service, decodeService);
   }
 
@@ -180,16 +172,16 @@ export class Handle {
   // ---- destinations ----
 
   newDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    return this.destOp('newDestination', s, d);
+    return this.single('newDestination', s, d);
   }
 
   /** Replaces every option of an existing destination (left-out options take their defaults). */
   updateDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    return this.destOp('updateDestination', s, d);
+    return this.single('updateDestination', s, d);
   }
 
   delDestination(s: ServiceId, d: DestinationInput): Promise<void> {
-    return this.destOp('delDestination', s, d);
+    return this.single('delDestination', s, d);
   }
 
   /** The destinations of one service. Fails with ESRCH when the service does not exist. */
@@ -199,7 +191,7 @@ export class Handle {
       const dests = this.dumpDestinations(n);
       // The kernel answers an empty dump for a missing service: tell the two apart.
       if (!dests.length) {
-        const box = this.scratchBox();
+        const box = this.freshTaskBox();
         const [o] = this.conn.execute(box, serviceRequest(this.writer, box, Cmd.GetService, n));
         if (!o!.ok) throw o!.error.within(`getDestinations ${describeService(n)}`);
       }
@@ -216,7 +208,7 @@ export class Handle {
       return;
     }
     const n = normalServiceId(s, 'zero');
-    await this.send('zero', serviceRequest(this.writer, this.box, Cmd.Zero, n), n);
+    await this.send('zero', serviceRequest(this.writer, this.box, Cmd.Zero, n), true);
   }
 
   /** Connection timeouts, in seconds. */
@@ -267,23 +259,17 @@ export class Handle {
    * validated first: one invalid item refuses the whole batch, unsent.
    */
   batch(ops: readonly BatchOp[]): Promise<BatchItemResult[]> {
-    // Items naming the same service object validate it once.
-    const services = new Map<ServiceId, NormalServiceId>();
-    const scratch = newScratch();
     const first = this.box.next;
     for (let i = 0; i < ops.length; i++) {
+      const o = ops[i]!;
       try {
-        writeBatchItem(this.writer, this.box, ops[i]!, services, scratch);
+        this.items.write(o.op, o.service, (o as { destination?: DestinationInput }).destination);
       } catch (e) {
         this.box.truncate(first);
         throw e instanceof KernelError ? e.within(`batch item ${i}: ${e.op}`, i) : e;
       }
     }
-    // A failed item is named from its input (validated above, so this cannot throw).
-    return this.writes(first, (k) => {
-      const o = normalBatchOp(ops[k]!, services);
-      return describeBatchOp(o.op, o.service, 'destination' in o ? o.destination : undefined);
-    });
+    return this.writes(first);
   }
 
   /**
@@ -293,55 +279,32 @@ export class Handle {
   batchNormal(ops: readonly NormalBatchOp[], onSettled?: (done: number) => void): Promise<BatchItemResult[]> {
     const first = this.box.next;
     for (const o of ops) writeBatchOp(this.writer, this.box, o);
-    return this.writes(first, (k) => {
-      const o = ops[k]!;
-      return describeBatchOp(o.op, o.service, 'destination' in o ? o.destination : undefined);
-    }, onSettled);
+    return this.writes(first, onSettled);
   }
 
   // ---- plumbing ----
 
   /** The writes encoded from `first` on, queued as one batch. */
-  private writes(first: number, describe: (k: number) => string, onSettled?: (done: number) => void): Promise<BatchItemResult[]> {
+  private writes(first: number, onSettled?: (done: number) => void): Promise<BatchItemResult[]> {
     return new Promise((resolve) => {
-      const w = new BatchWrites(first, this.box.next, describe, resolve, onSettled);
+      const w = new BatchWrites(this.box, first, this.box.next, resolve, onSettled);
       if (w.last > first) this.calls.push(w);
     });
   }
 
-  private destOp(op: keyof typeof DEST_CMDS, s: ServiceId, d: DestinationInput): Promise<void> {
-    return this.attempt(() => {
-      const svc = this.serviceIdOf(s, op);
-      const dest = normalDestination(svc, d, op);
-      return this.write(op, destinationRequest(this.writer, this.box, DEST_CMDS[op], svc, dest, op !== 'delDestination'), svc, dest);
-    });
-  }
-
   /**
-   * `run`'s promise, or a rejected one when it throws (a refused model).
-   * Single writes are plain functions, not async ones: calls issued
-   * together by the thousand then cost little more than a batch.
+   * One write, queued. A plain function, not an async one, and nothing
+   * kept but its request: calls issued together by the thousand then cost
+   * little more than a batch.
    */
-  private attempt(run: () => Promise<void>): Promise<void> {
+  private single(op: WriteOp, s: ServiceInput, d?: DestinationInput): Promise<void> {
+    let at: number;
     try {
-      return run();
+      at = this.items.write(op, s, d);
     } catch (e) {
       return Promise.reject(e);
     }
-  }
-
-  /**
-   * normalServiceId, remembering the last one: calls issued together for
-   * one service's destinations name it again and again. The input's fields
-   * are compared, not its identity, so a caller may reuse and change one object.
-   */
-  private serviceIdOf(s: ServiceId, op: string): NormalServiceId {
-    const m = this.lastId;
-    if (m && m.input.address === s.address && m.input.port === s.port && m.input.protocol === s.protocol
-      && m.input.fwMark === s.fwMark && m.input.addressFamily === s.addressFamily) return m.normal;
-    const normal = normalServiceId(s, op);
-    this.lastId = { input: { address: s.address, port: s.port, protocol: s.protocol, fwMark: s.fwMark, addressFamily: s.addressFamily }, normal };
-    return normal;
+    return new Promise((resolve, reject) => this.calls.push(new CallWrites(this.box, at, op, true, false, resolve as () => void, reject)));
   }
 
   /** A request of `cmd` in the write box: its number. */
@@ -350,14 +313,14 @@ export class Handle {
   }
 
   /** The running task's box, emptied. */
-  private scratchBox(): Outbox {
-    this.scratch.clear();
-    return this.scratch;
+  private freshTaskBox(): Outbox {
+    this.taskBox.clear();
+    return this.taskBox;
   }
 
   private dump<T>(op: string, encode: (box: Outbox) => number, type: number, decode: (d: AttributeDecoder) => T): T[] {
     let out: T[] = [];
-    const box = this.scratchBox();
+    const box = this.freshTaskBox();
     try {
       this.conn.dump(box, encode(box), (b, start, end) => out.push(decodeReply(op, b, type, decode, start, end)), () => { out = []; });
     } catch (e) {
@@ -372,7 +335,7 @@ export class Handle {
     for (let from = 0; from < out.length; from += DUMP_CHUNK) {
       const chunk = out.slice(from, from + DUMP_CHUNK);
       const decoders = chunk.map((s) => (d: AttributeDecoder) => decodeDestination(d, s.addressFamily, counters));
-      const box = this.scratchBox();
+      const box = this.freshTaskBox();
       const first = box.next;
       for (const s of chunk) serviceRequest(this.writer, box, Cmd.GetDest, s);
       try {
@@ -402,13 +365,9 @@ export class Handle {
       (d) => decodeDestination(d, s.addressFamily));
   }
 
-  /** One request (number `at` of the write box), its replies. */
-  private send(op: string, at: number, svc?: NormalServiceId): Promise<Buffer[]> {
-    return new Promise((resolve, reject) => this.calls.push(new CallWrites(at, op, resolve, reject, svc)));
+  /** One request (number `at` of the write box), its replies; a failure names `op` (and what the request names, when `named`). */
+  private send(op: string, at: number, named = false): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => this.calls.push(new CallWrites(this.box, at, op, named, true, resolve as (r?: Buffer[]) => void, reject)));
   }
 
-  /** One write: it has no replies to return. */
-  private write(op: string, at: number, svc: NormalServiceId, dest?: NormalDestination): Promise<void> {
-    return new Promise((resolve, reject) => this.calls.push(new CallWrites(at, op, () => resolve(), reject, svc, dest)));
-  }
 }
