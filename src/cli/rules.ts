@@ -6,7 +6,7 @@ import {
   AddressFamily, BatchOperationSchema, ForwardingMethod, Protocol, TunnelType,
   type BatchOperation, type Destination, type Service, type ServiceId,
 } from '../client/index.js';
-import { addressBytes, formatHostPort } from '../ipvs/address.js';
+import { addressBytes, formatHostPort } from '../inet/address.js';
 
 /** One rule line, parsed. */
 export type Rule =

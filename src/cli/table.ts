@@ -1,6 +1,6 @@
 // Terminal views: the ipvsadm-like listing, rates with units, sparklines.
 import { AddressFamily, ForwardingMethod, Protocol, type Destination, type Service, type ServiceId, type Stats } from '../client/index.js';
-import { formatHostPort } from '../ipvs/address.js';
+import { formatHostPort } from '../inet/address.js';
 import { maskText, schedFlagsText } from './rules.js';
 
 const PROT: Record<number, string> = { [Protocol.TCP]: 'TCP', [Protocol.UDP]: 'UDP', [Protocol.SCTP]: 'SCTP' };

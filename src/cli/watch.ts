@@ -3,7 +3,7 @@
 // terminal it redraws in place and quits on q or Ctrl-C; otherwise it
 // prints one table per tick.
 import type { IpvsClient, WatchStatsResponse } from '../client/index.js';
-import { formatHostPort } from '../ipvs/address.js';
+import { formatHostPort } from '../inet/address.js';
 import { rateCells, serviceName, sparkline } from './table.js';
 
 const HISTORY = 20;

@@ -1,7 +1,7 @@
 // Declarative state: the plan that takes a namespace from what the kernel
 // holds to what is desired (creates, updates, deletes, drains), within the
 // part of the namespace the caller owns, and its execution as one batch.
-import { addressBytes, familyOf, formatHostPort } from './address.js';
+import { addressBytes, familyOf, formatHostPort } from '../inet/address.js';
 import { AF_INET6 } from './constants.js';
 import { destinationDifferences, serviceDifferences } from './diff.js';
 import type { Drainer } from './drain.js';

@@ -8,7 +8,7 @@ import type { Outcome } from '../netlink/conn.js';
 import type { KernelError } from '../netlink/error.js';
 import type { Outbox } from '../netlink/outbox.js';
 import { Writes } from '../netlink/queue.js';
-import { formatHostPort } from './address.js';
+import { formatHostPort } from '../inet/address.js';
 import { destinationRequest, serviceRequest } from './command.js';
 import { CmdAttr, Cmd } from './constants.js';
 import { decodeDestination } from './destination.js';

@@ -33,9 +33,7 @@ export const StatsAttr = {
 
 export const InfoAttr = { Version: 1, ConnTabSize: 2 } as const;
 
-/** Address families, as moby/ipvs reports them (syscall.AF_INET, AF_INET6). */
-export const AF_INET = 2;
-export const AF_INET6 = 10;
+export { AF_INET, AF_INET6 } from '../inet/address.js';
 
 /** IP protocols of virtual services. */
 export const IPPROTO_TCP = 6;

@@ -1,5 +1,6 @@
 import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
-import { addressBytes, decodeAddress, familyOf } from './address.js';
+import { addressBytes, familyOf } from '../inet/address.js';
+import { decodeAddress } from './address.js';
 import { AF_INET, AF_INET6, DaemonAttr } from './constants.js';
 import type { Daemon, DaemonInput } from './model.js';
 

@@ -1,6 +1,6 @@
 // What differs between two states of a namespace: the options compared
 // (never the counters), and the change events from one listing to the next.
-import { formatHostPort } from './address.js';
+import { formatHostPort } from '../inet/address.js';
 import { SvcFlagHashed } from './constants.js';
 import type { Destination, Service, ServiceWithDestinations } from './model.js';
 import { describeService } from './validate.js';

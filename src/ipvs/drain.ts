@@ -3,7 +3,7 @@
 // comes first; a destination wanted again meanwhile (its weight no longer
 // 0) is left alone. One Drainer per Handle checks its pending drains on a
 // timer, listing only the services concerned.
-import { formatHostPort } from './address.js';
+import { formatHostPort } from '../inet/address.js';
 import type { Handle } from './handle.js';
 import { KernelError } from '../netlink/error.js';
 import { describeService, type NormalDestination, type NormalServiceId } from './validate.js';

@@ -1,6 +1,6 @@
 import { errnoNumber } from '../netlink/errno.js';
 import { KernelError } from '../netlink/error.js';
-import { canonicalAddress, familyOf, formatHostPort } from './address.js';
+import { canonicalAddress, familyOf, formatHostPort } from '../inet/address.js';
 import {
   AF_INET, AF_INET6, ConnFwdTunnel, DaemonStateBackup, DaemonStateMaster, DEFAULT_SCHEDULER, FORWARDING_METHODS,
   MAX_WEIGHT, NAME_MAXLEN, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULERS, SVC_USER_FLAGS, SvcFlagHashed,
@@ -21,12 +21,13 @@ export class ValidationError extends KernelError {
     /** Whose field it is: a service's "port" is not a destination's. */
     readonly subject: Subject,
     index?: number,
+    cause?: KernelError,
   ) {
-    super(op, errnoNumber('EINVAL'), `${subject === 'batch' ? '' : `${subject} `}${field}: ${reason}`, index);
+    super(op, errnoNumber('EINVAL'), `${subject === 'batch' ? '' : `${subject} `}${field}: ${reason}`, index, cause);
   }
 
   override within(op: string, index?: number): ValidationError {
-    return new ValidationError(op, this.field, this.reason, this.subject, index);
+    return new ValidationError(op, this.field, this.reason, this.subject, index, this);
   }
 }
 

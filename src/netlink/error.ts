@@ -20,9 +20,11 @@ export class KernelError extends Error {
     readonly detail = '',
     /** Position of the failed request inside a batch, when it was one. */
     readonly index?: number,
+    /** The error this one tells in other words (see `within`). */
+    cause?: KernelError,
   ) {
     const name = errnoName(code);
-    super(`${op}: ${name}${detail ? `: ${detail}` : ''}`);
+    super(`${op}: ${name}${detail ? `: ${detail}` : ''}`, cause && { cause });
     this.errno = name;
     this.code = code;
   }
@@ -31,8 +33,8 @@ export class KernelError extends Error {
     return new KernelError(op, errnoNumber(errno), detail);
   }
 
-  /** The same failure, told as part of `op` (and at `index` of a batch, if it was in one). */
+  /** The same failure, told as part of `op` (and at `index` of a batch, if it was in one); this error is its `cause`. */
   within(op: string, index?: number): KernelError {
-    return new KernelError(op, this.code, this.detail, index);
+    return new KernelError(op, this.code, this.detail, index, this);
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressBytes, canonicalAddress, familyOf, formatAddress } from '../../src/ipvs/address.js';
+import { addressBytes, canonicalAddress, familyOf, formatAddress } from '../../src/inet/address.js';
 import { AF_INET, AF_INET6 } from '../../src/ipvs/constants.js';
 
 describe('addresses', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RequestWriter } from '../../src/genetlink/message.js';
-import { formatHostPort } from '../../src/ipvs/address.js';
+import { formatHostPort } from '../../src/inet/address.js';
 import { describeRequest, ItemWriter, type WriteOp } from '../../src/ipvs/batch.js';
 import { GENL_VERSION } from '../../src/ipvs/constants.js';
 import type { NormalServiceId } from '../../src/ipvs/validate.js';

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressBytes } from '../../src/ipvs/index.js';
-import { formatAddress } from '../../src/ipvs/address.js';
+import { formatAddress } from '../../src/inet/address.js';
 import {
   decodePageToken, destinationOrderKey, encodePageToken, fingerprint, pageSize, serviceOrderKey,
 } from '../../src/server/paging.js';

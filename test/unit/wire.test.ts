@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import * as pb from '../../gen/ts/ipvs/v1/model_pb.js';
-import { formatAddress } from '../../src/ipvs/address.js';
+import { formatAddress } from '../../src/inet/address.js';
 import type { Destination, ServiceWithDestinations, Stats } from '../../src/ipvs/index.js';
 import { destinationOut, serviceIdOut, serviceOut, statsOut } from '../../src/server/convert.js';
 import { cutServices, HEADER_ROOM } from '../../src/server/parts.js';

@@ -1,0 +1,49 @@
+// The folders of src/ are layers, and imports go downward only: a newcomer
+// can trust the folder list as the architecture.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '../../src');
+
+/** What each room may import from the others (gen/ is generated code, open to the rooms that speak gRPC). */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  inet: [],
+  netlink: [],
+  genetlink: ['netlink'],
+  ipvs: ['inet', 'netlink', 'genetlink'],
+  rpc: ['gen'],
+  sandbox: [],
+  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'gen'],
+  client: ['rpc', 'gen'],
+  cli: ['inet', 'client', 'rpc', 'gen'],
+};
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+}
+
+/** The rooms a file imports from, by relative specifier. */
+function importedRooms(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/^(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => m[1]!);
+  return specs.map((s) => {
+    const target = relative(SRC, resolve(file, '..', s));
+    return target.startsWith('..') ? 'gen' : target.split('/')[0]!;
+  });
+}
+
+describe('layers', () => {
+  it('every room of src/ is known', () => {
+    const rooms = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    expect(rooms).toEqual(Object.keys(MAY_IMPORT).sort());
+  });
+
+  it.each(Object.keys(MAY_IMPORT))('%s imports only from the rooms below it', (room) => {
+    const wrong = sources(join(SRC, room)).flatMap((f) => importedRooms(f)
+      .filter((r) => r !== room && !MAY_IMPORT[room]!.includes(r))
+      .map((r) => `${relative(SRC, f)} imports from ${r}`));
+    expect(wrong).toEqual([]);
+  });
+});
