@@ -5,6 +5,7 @@
 import { fromBinary, toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type { ReflectionService } from '@grpc/reflection';
 
 /** Trailer keys of an error status. */
 export const ErrorTrailer = {
@@ -61,4 +62,22 @@ export function fileDescriptorProtos(file: DescFile): Uint8Array[] {
   };
   visit(file);
   return [...seen.values()];
+}
+
+/** What @grpc/reflection takes: a proto-loader package definition (its type, without proto-loader). */
+export type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
+
+/**
+ * The generated descriptors of `files` as @grpc/reflection takes them: the
+ * shape proto-loader gives, one entry per top-level message, each carrying
+ * its file and everything it imports (reflection reads only those).
+ */
+export function reflectionPackage(...files: DescFile[]): ReflectionPackage {
+  const pkg: ReflectionPackage = {};
+  for (const file of files) {
+    if (!file.messages.length) throw new Error(`${file.name}: no message to carry its descriptor to reflection`);
+    const protos = fileDescriptorProtos(file).map(asBuffer);
+    for (const m of file.messages) pkg[m.typeName] = { format: 'Protocol Buffer 3 DescriptorProto', type: m.proto, fileDescriptorProtos: protos };
+  }
+  return pkg;
 }

@@ -3,13 +3,13 @@
 import { connect } from 'node:net';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import { file_grpc_health_v1_health } from '../../gen/ts/grpc/health/v1/health_pb.js';
 import { file_ipvs_v1_ipvs, IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { KernelError } from '../ipvs/index.js';
-import { fileDescriptorProtos, grpcDefinition } from '../rpc/definition.js';
+import { grpcDefinition, reflectionPackage, type ReflectionPackage } from '../rpc/definition.js';
 import type { ServerConfig } from './config.js';
 import { Calls } from './handler.js';
 import { ipvsService } from './ipvs-service.js';
@@ -33,6 +33,13 @@ export interface RunningServer {
 }
 
 const SHUTDOWN_GRACE_MS = 5000;
+
+/**
+ * What reflection describes: the standard health service (grpc-proto's
+ * grpc/health/v1/health.proto, vendored in third_party/) and IpvsService,
+ * both from their generated descriptors.
+ */
+export const reflected = (): ReflectionPackage => reflectionPackage(file_grpc_health_v1_health, file_ipvs_v1_ipvs);
 
 function credentials(c: ServerConfig): ServerCredentials {
   if (!c.tlsCert) return ServerCredentials.createInsecure();
@@ -86,11 +93,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',
   });
   health.addToServer(server);
-  const healthPkg = protoLoader.loadSync(healthProtoPath);
-  new ReflectionService({
-    ...healthPkg,
-    [IpvsService.typeName]: { fileDescriptorProtos: fileDescriptorProtos(file_ipvs_v1_ipvs) } as never,
-  }).addToServer(server);
+  new ReflectionService(reflected()).addToServer(server);
 
   const creds = credentials(cfg);
   const addresses: string[] = [];

@@ -1,16 +1,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { fromBinary } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import { credentials, loadPackageDefinition, makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { credentials, makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { connectIpvs, status } from '../../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
+import { reflection } from '../reflection.js';
 import { failure, useServer } from './helpers.js';
 
 const ctx = useServer();
@@ -49,24 +47,12 @@ describe('health and reflection', () => {
     await s.shutdown();
   });
 
-  it('answers a reflection client: services, then the descriptor of IpvsService with its methods', async () => {
-    const pkg = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
-      includeDirs: [new URL('../../node_modules/@grpc/reflection/build/proto', import.meta.url).pathname],
-    });
-    const { grpc } = loadPackageDefinition(pkg) as unknown as { grpc: { reflection: { v1: { ServerReflection: new (a: string, c: unknown) => Client & Record<string, Function> } } } };
-    const client = new grpc.reflection.v1.ServerReflection(ctx.address, credentials.createInsecure());
-    const stream = client.serverReflectionInfo!();
-    const next = () => once(stream, 'data').then(([d]) => d);
-    stream.write({ listServices: '' });
-    const listed = await next();
-    expect(listed.listServicesResponse.service.map((s: { name: string }) => s.name))
-      .toEqual(expect.arrayContaining(['ipvs.v1.IpvsService', 'grpc.health.v1.Health']));
-    stream.write({ fileContainingSymbol: 'ipvs.v1.IpvsService' });
-    const files = (await next()).fileDescriptorResponse.fileDescriptorProto.map((b: Buffer) => fromBinary(FileDescriptorProtoSchema, b));
-    const svc = files.flatMap((f: { service: { name: string; method: { name: string }[] }[] }) => f.service).find((s: { name: string }) => s.name === 'IpvsService');
-    expect(svc.method.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['ListServices', 'CreateService', 'Batch', 'WatchStats']));
-    stream.end();
-    client.close();
+  it('answers a reflection client: services, then the descriptors of IpvsService and Health with their methods', async () => {
+    const r = reflection(ctx.address);
+    expect(await r.services()).toEqual(expect.arrayContaining(['ipvs.v1.IpvsService', 'grpc.health.v1.Health']));
+    expect(await r.methods('ipvs.v1.IpvsService')).toEqual(expect.arrayContaining(['ListServices', 'CreateService', 'Batch', 'WatchStats']));
+    expect(await r.methods('grpc.health.v1.Health')).toEqual(expect.arrayContaining(['Check', 'Watch']));
+    await r.close();
   });
 });
 
