@@ -1,4 +1,4 @@
-import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
+import { DumpReader, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
 import { Flags, MessageType, parseMessages, parseStatus, type PayloadReader } from './message.js';
 import type { Outbox } from './outbox.js';
@@ -13,11 +13,6 @@ const DONE: Outcome = Object.freeze({ ok: true, replies: Object.freeze([]) as un
 /** A dump restarted this often because of concurrent changes gives up. */
 const DUMP_ATTEMPTS = 5;
 
-/**
- * Request/response over one netlink socket, matched by sequence number.
- * Synchronous: the kernel answers inside sendmsg, so replies are read right
- * after sending, and every exchange leaves the socket with nothing pending.
- */
 /** Syscalls made so far: what batching saves is visible here. */
 export interface IoCounters {
   sends: number;
@@ -31,18 +26,40 @@ export interface ConnOptions extends SocketOptions {
   ioUring?: boolean;
 }
 
+/** What Conn needs of a socket (NetlinkSocket's): a fake one tests Conn's bookkeeping on the host. */
+export interface MessageSocket {
+  readonly sendBuffer: Buffer;
+  readonly closed: boolean;
+  /** Sends the first `len` bytes of sendBuffer as one datagram. */
+  send(len: number): void;
+  /** Hands each queued datagram to `each` (valid during the call); the number read. Throws KernelError ENOBUFS after an overrun. */
+  receive(each: (datagram: Buffer) => void, waitMs: number): number;
+  close(): void;
+}
+
+/**
+ * Request/response over one netlink socket, matched by sequence number.
+ * Synchronous and never waiting: the kernel answers inside sendmsg, so
+ * replies are read right after sending, and every exchange leaves the socket
+ * with nothing pending.
+ */
 export class Conn {
   readonly io: IoCounters = { sends: 0, receives: 0, rings: 0 };
   private seq = Math.floor(Math.random() * 0x7fffffff);
   /** Opened at the first dumpMany; null once io_uring turned out unavailable (or is not wanted). */
   private pipe: Pipeline | null | undefined;
 
-  private constructor(private readonly sock: NetlinkSocket, private readonly protocol: number, private readonly opts: ConnOptions) {
+  private constructor(private readonly sock: MessageSocket, private readonly protocol: number, private readonly opts: ConnOptions) {
     if (opts.ioUring === false) this.pipe = null;
   }
 
   static open(protocol: number, opts: ConnOptions = {}): Conn {
     return new Conn(NetlinkSocket.open(protocol, opts), protocol, opts);
+  }
+
+  /** A Conn over any socket, dumps one by one (no io_uring pool). */
+  static over(sock: MessageSocket): Conn {
+    return new Conn(sock, 0, { ioUring: false });
   }
 
   get closed(): boolean {
@@ -152,9 +169,10 @@ export class Conn {
     this.sock.send(len);
   }
 
-  private receive(each: (datagram: Buffer) => void, waitMs: number): number {
+  /** Reads what is queued, never waiting (see executeChunk). */
+  private receive(each: (datagram: Buffer) => void): number {
     this.io.receives++;
-    return this.sock.receive(each, waitMs);
+    return this.sock.receive(each, 0);
   }
 
   private nextSeq(): number {
@@ -216,7 +234,7 @@ export class Conn {
           } else {
             (replies[k] ??= []).push(Buffer.from(m.payload));
           }
-        }), lost ? 0 : REPLY_WAIT_MS);
+        }));
       } catch (e) {
         // Replies dropped by an overrun, or a datagram we could not parse:
         // read what is left, then count every request without an answer as
@@ -228,8 +246,10 @@ export class Conn {
         if (e.errno === 'ENOBUFS' || e.errno === 'EBADMSG') continue;
         break;
       }
+      // The kernel runs generic netlink requests inside sendmsg: once it returns, every reply is
+      // queued or was dropped, so a drained queue without the final ack means lost replies, never late ones.
       if (got === 0) {
-        lost ??= KernelError.of('receive', 'ETIMEDOUT', `no acknowledgement within ${REPLY_WAIT_MS} ms; outcome unknown`);
+        lost ??= KernelError.of('receive', 'ENOBUFS', 'replies lost (no acknowledgement queued); outcome unknown');
         break;
       }
     }
@@ -244,6 +264,6 @@ export class Conn {
   private dumpOnce(box: Outbox, i: number, read: PayloadReader): DumpEnd {
     const seq = this.nextSeq();
     this.send(box.stage(i, this.sock.sendBuffer, Flags.Request | Flags.Dump, seq));
-    return new DumpReader(seq, read).finish((each, waitMs) => this.receive(each, waitMs));
+    return new DumpReader(seq, read).finish((each) => this.receive(each));
   }
 }

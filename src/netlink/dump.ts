@@ -4,14 +4,14 @@
 import { KernelError } from './error.js';
 import { Flags, MessageType, parseMessages, parseStatus, type PayloadReader } from './message.js';
 
-/** How long to wait for a reply the kernel should already have queued. */
+/** How long io_uring may take over operations the kernel runs inline (a bound, never a wait in practice). */
 export const REPLY_WAIT_MS = 5000;
 
 /** 'interrupted': a concurrent change (NLM_F_DUMP_INTR); 'lost': replies dropped by an overrun. Both mean: run it again. */
 export type DumpEnd = 'ok' | 'interrupted' | 'lost';
 
-/** Reads datagrams into `each`, waiting up to `waitMs` for the first; the number read (0: timed out). */
-export type Receive = (each: (datagram: Buffer) => void, waitMs: number) => number;
+/** Reads the datagrams already queued into `each`, never waiting: the number read. */
+export type Receive = (each: (datagram: Buffer) => void) => number;
 
 export class DumpReader {
   done = false;
@@ -47,18 +47,23 @@ export class DumpReader {
     this.lost = true;
   }
 
-  /** Receives until the dump is done; throws the kernel's or the decoder's error. */
+  /**
+   * Receives until the dump is done; throws the kernel's or the decoder's
+   * error. Nothing is waited for: the kernel writes a dump's datagrams inside
+   * sendmsg and then inside each recvmsg that makes room, so what is not
+   * queued is not coming.
+   */
   finish(receive: Receive): DumpEnd {
     while (!this.done) {
       let got: number;
       try {
-        got = receive((d) => this.datagram(d), REPLY_WAIT_MS);
+        got = receive((d) => this.datagram(d));
       } catch (e) {
         if ((e as KernelError).errno !== 'ENOBUFS') throw e;
         this.overrun();
         continue;
       }
-      if (got === 0) throw KernelError.of('dump', 'ETIMEDOUT', `dump did not finish within ${REPLY_WAIT_MS} ms`);
+      if (got === 0) throw KernelError.of('dump', 'EIO', 'the kernel queued no more replies and no end of the dump');
     }
     if (this.failure) throw this.failure;
     return this.interrupted ? 'interrupted' : this.lost ? 'lost' : 'ok';

@@ -1,8 +1,6 @@
 import { KernelError } from './error.js';
+import { CLONE_NEWNET, O_CLOEXEC, O_RDONLY } from './linux.js';
 import * as sys from './syscalls.js';
-
-const O_RDONLY_CLOEXEC = 0x80000;
-const CLONE_NEWNET = 0x40000000;
 
 /**
  * Runs `fn` with this thread inside the network namespace at `path`
@@ -13,9 +11,9 @@ const CLONE_NEWNET = 0x40000000;
  */
 export function inNetns<T>(path: string, fn: () => T): T {
   if (!path) return fn();
-  const own = sys.openPath('/proc/thread-self/ns/net', O_RDONLY_CLOEXEC);
+  const own = sys.openPath('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC);
   if (own < 0) throw new KernelError('open own network namespace', -own);
-  const target = sys.openPath(path, O_RDONLY_CLOEXEC);
+  const target = sys.openPath(path, O_RDONLY | O_CLOEXEC);
   if (target < 0) {
     sys.close(own);
     throw new KernelError(`open network namespace ${path}`, -target);

@@ -6,12 +6,12 @@
 // the first is read). A dump longer than that finishes on its own socket.
 import { DumpReader, REPLY_WAIT_MS, type DumpEnd } from './dump.js';
 import { KernelError } from './error.js';
+import { ENOBUFS } from './linux.js';
 import { Flags } from './message.js';
 import type { Outbox } from './outbox.js';
 import { Ring } from './ring.js';
 import { NetlinkSocket, type SocketOptions } from './socket.js';
 
-const ENOBUFS = 105;
 /** Dumps in flight together: sockets in the pool. */
 const WIDTH = 32;
 /** Operations per socket per round: the send and two receives. */
@@ -78,7 +78,7 @@ export class Pipeline {
           // Else nothing was read (EAGAIN, or cancelled with its link): finish() reads what is left.
           else if (got === -ENOBUFS) reader.overrun();
         }
-        return reader.finish((each, waitMs) => sock.receive(each, waitMs));
+        return reader.finish((each) => sock.receive(each, 0));
       } catch (e) {
         failure ??= e instanceof KernelError ? e.within(e.op, i) : KernelError.of('dump', 'EIO', String(e));
         return 'lost';

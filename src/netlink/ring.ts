@@ -4,22 +4,16 @@
 // keep their one-syscall-per-operation path.
 import { KernelError } from './error.js';
 import { writeU64 } from './socket.js';
+import {
+  EINTR, IO_CQRING_OFFSETS, IO_SQRING_OFFSETS, IO_URING_CQE, IO_URING_PARAMS, IO_URING_SQE, IORING_ENTER_GETEVENTS,
+  IORING_FEAT_SINGLE_MMAP, IORING_OFF_CQ_RING, IORING_OFF_SQ_RING, IORING_OFF_SQES, IORING_OP_RECV, IORING_OP_SEND,
+  IOSQE_IO_LINK, MSG_DONTWAIT, POLLFD, POLLIN, SIZEOF,
+} from './linux.js';
 import * as sys from './syscalls.js';
 
-const PARAMS_BYTES = 120;
-const SQE_BYTES = 64;
-const CQE_BYTES = 16;
-const IORING_FEAT_SINGLE_MMAP = 1;
-const IORING_OFF_SQ_RING = 0;
-const IORING_OFF_CQ_RING = 0x8000000;
-const IORING_OFF_SQES = 0x10000000;
-const IORING_ENTER_GETEVENTS = 1;
-const IORING_OP_SEND = 26;
-const IORING_OP_RECV = 27;
-const IOSQE_IO_LINK = 1 << 2;
-const MSG_DONTWAIT = 0x40;
-const EINTR = 4;
-const POLLIN = 1;
+// Where io_uring_setup wrote each ring's offsets in the params block.
+const SQ_OFF = IO_URING_PARAMS.sq_off;
+const CQ_OFF = IO_URING_PARAMS.cq_off;
 
 /** One finished operation: its tag and the syscall's result (bytes, or -errno). */
 export interface Completion {
@@ -46,18 +40,18 @@ export class Ring {
     private readonly sqes: sys.Memory,
   ) {
     const p = params.buf;
-    this.sqTail = p.readUInt32LE(44);
-    this.sqMask = rings.buf.readUInt32LE(p.readUInt32LE(48));
-    this.sqArray = p.readUInt32LE(64);
-    this.cqHead = p.readUInt32LE(80);
-    this.cqTail = p.readUInt32LE(84);
-    this.cqMask = cqRing.buf.readUInt32LE(p.readUInt32LE(88));
-    this.cqes = p.readUInt32LE(100);
+    this.sqTail = p.readUInt32LE(SQ_OFF + IO_SQRING_OFFSETS.tail);
+    this.sqMask = rings.buf.readUInt32LE(p.readUInt32LE(SQ_OFF + IO_SQRING_OFFSETS.ring_mask));
+    this.sqArray = p.readUInt32LE(SQ_OFF + IO_SQRING_OFFSETS.array);
+    this.cqHead = p.readUInt32LE(CQ_OFF + IO_CQRING_OFFSETS.head);
+    this.cqTail = p.readUInt32LE(CQ_OFF + IO_CQRING_OFFSETS.tail);
+    this.cqMask = cqRing.buf.readUInt32LE(p.readUInt32LE(CQ_OFF + IO_CQRING_OFFSETS.ring_mask));
+    this.cqes = p.readUInt32LE(CQ_OFF + IO_CQRING_OFFSETS.cqes);
   }
 
   /** A ring of at least `entries` submission slots; a KernelError (ENOSYS, EPERM, …) where io_uring cannot be had. */
   static open(entries: number): Ring {
-    const params = sys.alloc(PARAMS_BYTES);
+    const params = sys.alloc(IO_URING_PARAMS.size);
     const fd = sys.ioUringSetup(entries, params.addr);
     if (fd < 0) {
       sys.release(params);
@@ -72,14 +66,15 @@ export class Ring {
     };
     try {
       const p = params.buf;
-      const sqEntries = p.readUInt32LE(0);
-      const cqEntries = p.readUInt32LE(4);
-      const sqSize = p.readUInt32LE(64) + sqEntries * 4;
-      const cqSize = p.readUInt32LE(100) + cqEntries * CQE_BYTES;
-      const single = (p.readUInt32LE(20) & IORING_FEAT_SINGLE_MMAP) !== 0;
+      const sqEntries = p.readUInt32LE(IO_URING_PARAMS.sq_entries);
+      const cqEntries = p.readUInt32LE(IO_URING_PARAMS.cq_entries);
+      // Each ring ends in its array: SQ indices, or the CQEs themselves.
+      const sqSize = p.readUInt32LE(SQ_OFF + IO_SQRING_OFFSETS.array) + sqEntries * SIZEOF.__u32;
+      const cqSize = p.readUInt32LE(CQ_OFF + IO_CQRING_OFFSETS.cqes) + cqEntries * IO_URING_CQE.size;
+      const single = (p.readUInt32LE(IO_URING_PARAMS.features) & IORING_FEAT_SINGLE_MMAP) !== 0;
       const rings = map(single ? Math.max(sqSize, cqSize) : sqSize, IORING_OFF_SQ_RING);
       const cq = single ? rings : map(cqSize, IORING_OFF_CQ_RING);
-      const sqes = map(sqEntries * SQE_BYTES, IORING_OFF_SQES);
+      const sqes = map(sqEntries * IO_URING_SQE.size, IORING_OFF_SQES);
       return new Ring(fd, sqEntries, params, rings, cq, sqes);
     } catch (e) {
       for (const m of maps) sys.unmap(m);
@@ -143,16 +138,16 @@ export class Ring {
     const tail = r.readUInt32LE(this.sqTail);
     const index = tail & this.sqMask;
     const q = this.sqes.buf;
-    const at = index * SQE_BYTES;
-    q.fill(0, at, at + SQE_BYTES);
-    q.writeUInt8(op, at);
-    q.writeUInt8(linked ? IOSQE_IO_LINK : 0, at + 1);
-    q.writeInt32LE(fd, at + 4);
-    writeU64(q, at + 16, addr);
-    q.writeUInt32LE(len, at + 24);
-    q.writeUInt32LE(MSG_DONTWAIT, at + 28);
-    writeU64(q, at + 32, tag);
-    r.writeUInt32LE(index, this.sqArray + index * 4);
+    const at = index * IO_URING_SQE.size;
+    q.fill(0, at, at + IO_URING_SQE.size);
+    q.writeUInt8(op, at + IO_URING_SQE.opcode);
+    q.writeUInt8(linked ? IOSQE_IO_LINK : 0, at + IO_URING_SQE.flags);
+    q.writeInt32LE(fd, at + IO_URING_SQE.fd);
+    writeU64(q, at + IO_URING_SQE.addr, addr);
+    q.writeUInt32LE(len, at + IO_URING_SQE.len);
+    q.writeUInt32LE(MSG_DONTWAIT, at + IO_URING_SQE.msg_flags);
+    writeU64(q, at + IO_URING_SQE.user_data, tag);
+    r.writeUInt32LE(index, this.sqArray + index * SIZEOF.__u32);
     // The kernel reads the tail in io_uring_enter, a full barrier: a plain store is enough.
     r.writeUInt32LE((tail + 1) >>> 0, this.sqTail);
     this.pending++;
@@ -163,9 +158,9 @@ export class Ring {
     let head = c.readUInt32LE(this.cqHead);
     const tail = c.readUInt32LE(this.cqTail);
     for (; head !== tail; head = (head + 1) >>> 0) {
-      const at = this.cqes + (head & this.cqMask) * CQE_BYTES;
+      const at = this.cqes + (head & this.cqMask) * IO_URING_CQE.size;
       // Tags are small: the high half of user_data is 0.
-      out.push({ tag: c.readUInt32LE(at), result: c.readInt32LE(at + 8) });
+      out.push({ tag: c.readUInt32LE(at + IO_URING_CQE.user_data), result: c.readInt32LE(at + IO_URING_CQE.res) });
     }
     c.writeUInt32LE(head, this.cqHead);
   }
@@ -173,9 +168,9 @@ export class Ring {
   /** Waits until completions are ready (the ring's fd polls readable then). */
   private waitReady(ms: number): boolean {
     const p = this.params.buf;
-    // The params block is free after setup: reuse its first 8 bytes as a pollfd.
-    p.writeInt32LE(this.fd, 0);
-    p.writeUInt32LE(POLLIN, 4);
+    // The params block is free after setup: reuse its start as a pollfd.
+    p.writeInt32LE(this.fd, POLLFD.fd);
+    p.writeUInt32LE(POLLIN, POLLFD.events); // events, and revents = 0
     const n = sys.poll(this.params.addr, 1, Math.ceil(ms));
     return n > 0;
   }

@@ -1,26 +1,17 @@
 import { KernelError } from './error.js';
 import { inNetns } from './netns.js';
+import {
+  AF_NETLINK, EAGAIN, EINTR, IOVEC, MMSGHDR, MSG_DONTWAIT, MSG_TRUNC, MSGHDR, NETLINK_CAP_ACK, NETLINK_EXT_ACK,
+  POLLFD, POLLIN, SIZEOF, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, SOCK_CLOEXEC, SOCK_NONBLOCK,
+  SOCK_RAW, SOCKADDR_NL, SOL_NETLINK, SOL_SOCKET,
+} from './linux.js';
 import * as sys from './syscalls.js';
 
-const AF_NETLINK = 16;
-const SOCK_RAW_NONBLOCK_CLOEXEC = 3 | 0x800 | 0x80000;
-const SOL_SOCKET = 1;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_SNDBUFFORCE = 32;
-const SO_RCVBUFFORCE = 33;
-const SOL_NETLINK = 270;
-const NETLINK_CAP_ACK = 10;
-const NETLINK_EXT_ACK = 11;
-const MSG_DONTWAIT = 0x40;
-const MSG_TRUNC = 0x20;
-const EINTR = 4;
-const EAGAIN = 11;
-const POLLIN = 1;
-
-// x86-64/arm64 struct sizes: mmsghdr is a 56-byte msghdr plus msg_len, padded.
-const MMSGHDR = 64;
-const IOVEC = 16;
+// Native bytes past the vectors for one syscall argument at a time: a
+// pollfd, an int option, a sockaddr_nl and its length.
+const SCRATCH = 64;
+/** Each receive slot's recvmmsg entry and the iovec it points at. */
+const SLOT_VECTOR = MMSGHDR.size + IOVEC.size;
 
 /**
  * Bytes of one receive slot. The kernel sizes a dump's datagrams by the
@@ -68,16 +59,16 @@ export class NetlinkSocket {
     this.sendBuffer = mem.buf.subarray(0, sendBytes);
     this.recvBase = sendBytes;
     this.vec = sendBytes + slots * slotBytes;
-    this.scratch = this.vec + slots * (MMSGHDR + IOVEC);
+    this.scratch = this.vec + slots * SLOT_VECTOR;
     // One iovec per datagram slot; the kernel only writes msg_len and msg_flags.
-    const iov = this.vec + slots * MMSGHDR;
+    const iov = this.vec + slots * MMSGHDR.size;
     for (let i = 0; i < slots; i++) {
-      const h = this.vec + i * MMSGHDR;
-      const v = iov + i * IOVEC;
-      writeU64(mem.buf, v, mem.addr + this.recvBase + i * slotBytes);
-      writeU64(mem.buf, v + 8, slotBytes);
-      writeU64(mem.buf, h + 16, mem.addr + v);
-      writeU64(mem.buf, h + 24, 1);
+      const hdr = this.vec + i * MMSGHDR.size + MMSGHDR.msg_hdr;
+      const v = iov + i * IOVEC.size;
+      writeU64(mem.buf, v + IOVEC.iov_base, mem.addr + this.recvBase + i * slotBytes);
+      writeU64(mem.buf, v + IOVEC.iov_len, slotBytes);
+      writeU64(mem.buf, hdr + MSGHDR.msg_iov, mem.addr + v);
+      writeU64(mem.buf, hdr + MSGHDR.msg_iovlen, 1);
     }
   }
 
@@ -91,7 +82,7 @@ export class NetlinkSocket {
     try {
       inNetns(opts.netns ?? '', () => {
         for (let i = 0; i < count; i++) {
-          const fd = sys.socket(AF_NETLINK, SOCK_RAW_NONBLOCK_CLOEXEC, protocol);
+          const fd = sys.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
           if (fd < 0) throw new KernelError('socket(AF_NETLINK)', -fd);
           out.push(NetlinkSocket.setUp(fd, opts));
         }
@@ -109,7 +100,7 @@ export class NetlinkSocket {
     const slotBytes = Math.min(opts.slotBytes ?? SLOT, SLOT);
     let mem: sys.Memory | undefined;
     try {
-      mem = sys.alloc(sendBytes + slots * (slotBytes + MMSGHDR + IOVEC) + 64);
+      mem = sys.alloc(sendBytes + slots * (slotBytes + SLOT_VECTOR) + SCRATCH);
       const s = new NetlinkSocket(fd, mem, sendBytes, slots, slotBytes);
       s.setInt(SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
       s.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1, 'NETLINK_CAP_ACK');
@@ -175,10 +166,10 @@ export class NetlinkSocket {
       }
       if (n < 0) throw new KernelError('recvmsg', -n);
       for (let i = 0; i < n; i++) {
-        const h = vec + i * MMSGHDR;
-        if (buf.readUInt32LE(h + 48) & MSG_TRUNC) throw KernelError.of('recvmsg', 'EMSGSIZE', 'datagram larger than the receive slot');
+        const h = vec + i * MMSGHDR.size;
+        if (buf.readUInt32LE(h + MMSGHDR.msg_hdr + MSGHDR.msg_flags) & MSG_TRUNC) throw KernelError.of('recvmsg', 'EMSGSIZE', 'datagram larger than the receive slot');
         const start = this.recvBase + i * this.slotBytes;
-        each(buf.subarray(start, start + buf.readUInt32LE(h + 56)));
+        each(buf.subarray(start, start + buf.readUInt32LE(h + MMSGHDR.msg_len)));
       }
       return n;
     }
@@ -198,8 +189,8 @@ export class NetlinkSocket {
 
   private pollIn(ms: number): boolean {
     const { buf } = this.mem;
-    buf.writeInt32LE(this.fd, this.scratch);
-    buf.writeUInt32LE(POLLIN, this.scratch + 4); // events, revents = 0
+    buf.writeInt32LE(this.fd, this.scratch + POLLFD.fd);
+    buf.writeUInt32LE(POLLIN, this.scratch + POLLFD.events); // events, and revents = 0
     for (;;) {
       const n = sys.poll(this.mem.addr + this.scratch, 1, ms);
       if (n === -EINTR) continue;
@@ -210,7 +201,7 @@ export class NetlinkSocket {
 
   private setInt(level: number, opt: number, value: number, what: string): number {
     this.mem.buf.writeInt32LE(value, this.scratch);
-    const r = sys.setsockopt(this.fd, level, opt, this.mem.addr + this.scratch, 4);
+    const r = sys.setsockopt(this.fd, level, opt, this.mem.addr + this.scratch, SIZEOF.int);
     if (r < 0 && what) throw new KernelError(`setsockopt(${what})`, -r);
     return r;
   }
@@ -223,14 +214,16 @@ export class NetlinkSocket {
   private bindAny(): number {
     const { buf, addr } = this.mem;
     const at = this.scratch;
-    buf.fill(0, at, at + 16);
-    buf.writeUInt16LE(AF_NETLINK, at);
-    let r = sys.bindAddr(this.fd, addr + at, 12);
+    // The sockaddr_nl, then its length for getsockname.
+    const lenAt = at + SOCKADDR_NL.size;
+    buf.fill(0, at, lenAt + SIZEOF.socklen_t);
+    buf.writeUInt16LE(AF_NETLINK, at + SOCKADDR_NL.nl_family);
+    let r = sys.bindAddr(this.fd, addr + at, SOCKADDR_NL.size);
     if (r < 0) throw new KernelError('bind(AF_NETLINK)', -r);
-    buf.writeUInt32LE(12, at + 12);
-    r = sys.getsockname(this.fd, addr + at, addr + at + 12);
+    buf.writeUInt32LE(SOCKADDR_NL.size, lenAt);
+    r = sys.getsockname(this.fd, addr + at, addr + lenAt);
     if (r < 0) throw new KernelError('getsockname', -r);
-    return buf.readUInt32LE(at + 4);
+    return buf.readUInt32LE(at + SOCKADDR_NL.nl_pid);
   }
 }
 

@@ -4,6 +4,7 @@
 // a failed syscall (EAGAIN/EINTR are normal control flow for the callers).
 import { createRequire } from 'node:module';
 import type * as FFI from 'ffi-rs';
+import { EIO, MAP_POPULATE, MAP_SHARED, PROT_READ, PROT_WRITE, SYS_IO_URING_ENTER, SYS_IO_URING_SETUP } from './linux.js';
 
 // ffi-rs is CommonJS; load it lazily so that importing this module on a
 // machine without the native binary only fails when a socket is opened.
@@ -59,7 +60,7 @@ function c() {
   return libc;
 }
 
-const ret = (r: Result): number => (r.value < 0 ? -(r.errnoCode || 5 /* EIO */) : r.value);
+const ret = (r: Result): number => (r.value < 0 ? -(r.errnoCode || EIO) : r.value);
 
 /** Native memory, zeroed, seen from JS as a Buffer without copies. */
 export interface Memory {
@@ -79,23 +80,16 @@ export function release(mem: Memory): void {
   c().free([mem.addr]);
 }
 
-const PROT_READ_WRITE = 3;
-const MAP_SHARED_POPULATE = 0x01 | 0x8000;
-
 /** Maps `size` bytes of `fd` at `offset` (an io_uring's rings); -errno on failure. */
 export function mapShared(fd: number, size: number, offset: number): Memory | number {
   const l = c();
-  const r = l.mmap([0, size, PROT_READ_WRITE, MAP_SHARED_POPULATE, fd, offset]);
+  const r = l.mmap([0, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset]);
   // MAP_FAILED is (void *)-1, which arrives as -1.
-  if (r.value < 0 || r.value > 2 ** 52) return -(r.errnoCode || 5);
+  if (r.value < 0 || r.value > 2 ** 52) return -(r.errnoCode || EIO);
   return { addr: r.value, buf: ffi!.createExternalBuffer(l.memmove([r.value, r.value, 0]), size) };
 }
 
 export const unmap = (mem: Memory) => ret(c().munmap([mem.addr, mem.buf.length]));
-
-// The same numbers on every architecture (the unified table, Linux 5.1).
-const SYS_IO_URING_SETUP = 425;
-const SYS_IO_URING_ENTER = 426;
 
 /** io_uring_setup(2): a ring of `entries` with its parameters at `paramsAddr`; the ring's fd or -errno. */
 export const ioUringSetup = (entries: number, paramsAddr: number) =>

@@ -9,8 +9,9 @@ describe('batches and coalescing', () => {
   it('coalesces calls made together into a few sendmsg calls', async () => {
     const sends = ctx.h.io.sends;
     await Promise.all(Array.from({ length: 1000 }, (_, i) => ctx.h.newService(svc(i + 1))));
-    // 1000 requests of ~70 bytes fit in two 64 KiB datagrams.
-    expect(ctx.h.io.sends - sends).toBeLessThanOrEqual(2);
+    // 1000 requests go at most 256 to a sendmsg (so that the event loop gets turns between them), and
+    // a sendmsg never spans two pages of the outbox: 4 or 5, not 1000.
+    expect(ctx.h.io.sends - sends).toBeLessThanOrEqual(5);
     expect(ctx.ns.saved()).toHaveLength(1000);
   });
 

@@ -1,0 +1,70 @@
+// Linux ABI numbers for x86-64 and arm64 (LP64, little-endian; both take
+// these from asm-generic), from <errno.h>, <sys/socket.h>, <linux/netlink.h>,
+// <poll.h>, <sys/mman.h>, <fcntl.h>, <sched.h>, <asm-generic/unistd.h> and
+// <linux/io_uring.h>. Structs laid out by hand are byte offsets named after
+// the kernel's fields, with `size` their sizeof; only the fields we touch.
+// test/unit/linux.test.ts checks all of it against the headers.
+
+// errno numbers for the hot paths; errno.ts names them all.
+export const EINTR = 4;
+export const EIO = 5;
+export const EAGAIN = 11;
+export const ENOBUFS = 105;
+
+export const AF_NETLINK = 16;
+export const SOCK_RAW = 3;
+// Type flags for socket(2), the same bits as O_NONBLOCK and O_CLOEXEC.
+export const SOCK_NONBLOCK = 0x800;
+export const SOCK_CLOEXEC = 0x80000;
+export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
+export const SOL_NETLINK = 270;
+export const NETLINK_CAP_ACK = 10;
+export const NETLINK_EXT_ACK = 11;
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+
+export const POLLIN = 1;
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_POPULATE = 0x8000;
+
+export const O_RDONLY = 0;
+export const O_CLOEXEC = 0x80000;
+export const CLONE_NEWNET = 0x40000000;
+
+// The same numbers on every architecture (the unified table, Linux 5.1).
+export const SYS_IO_URING_SETUP = 425;
+export const SYS_IO_URING_ENTER = 426;
+
+export const IORING_FEAT_SINGLE_MMAP = 1;
+// mmap offsets that pick which of the ring's regions to map.
+export const IORING_OFF_SQ_RING = 0;
+export const IORING_OFF_CQ_RING = 0x8000000;
+export const IORING_OFF_SQES = 0x10000000;
+export const IORING_ENTER_GETEVENTS = 1;
+export const IORING_OP_SEND = 26;
+export const IORING_OP_RECV = 27;
+export const IOSQE_IO_LINK = 1 << 2;
+
+/** Scalars written by hand: setsockopt's int, getsockname's length, the SQ ring's index array. */
+export const SIZEOF = { int: 4, socklen_t: 4, __u32: 4 } as const;
+
+export const IOVEC = { size: 16, iov_base: 0, iov_len: 8 } as const;
+export const MSGHDR = { size: 56, msg_iov: 16, msg_iovlen: 24, msg_flags: 48 } as const;
+// recvmmsg's vector entry: a msghdr, then the datagram's length, padded to 8.
+export const MMSGHDR = { size: 64, msg_hdr: 0, msg_len: 56 } as const;
+export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
+export const SOCKADDR_NL = { size: 12, nl_family: 0, nl_pid: 4, nl_groups: 8 } as const;
+
+// io_uring_setup fills these in: where, inside the mapped rings, each field lives.
+export const IO_URING_PARAMS = { size: 120, sq_entries: 0, cq_entries: 4, features: 20, sq_off: 40, cq_off: 80 } as const;
+export const IO_SQRING_OFFSETS = { size: 40, tail: 4, ring_mask: 8, array: 24 } as const;
+export const IO_CQRING_OFFSETS = { size: 40, head: 0, tail: 4, ring_mask: 8, cqes: 20 } as const;
+export const IO_URING_SQE = { size: 64, opcode: 0, flags: 1, fd: 4, addr: 16, len: 24, msg_flags: 28, user_data: 32 } as const;
+export const IO_URING_CQE = { size: 16, user_data: 0, res: 8 } as const;
