@@ -39,7 +39,7 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --tls-key FILE       its private key (PEM)                     (IPVSD_TLS_KEY)
   --tls-client-ca FILE CA for client certificates: mutual TLS    (IPVSD_TLS_CLIENT_CA)
   --insecure           allow a non-loopback listener without TLS (IPVSD_INSECURE=1)
-  --sandbox MODE       auto|never|always: run in user-mode Linux when this kernel has no IPVS (IPVSD_SANDBOX; default auto)
+  --sandbox MODE       auto|never|always: run in user-mode Linux when this kernel has no IPVS (IPVSD_SANDBOX; default never; npm start: auto)
   --max-batch N        most operations per Batch, at most 16384  (IPVSD_MAX_BATCH; default 10000)
   --max-message-bytes N  largest request                         (IPVSD_MAX_MESSAGE_BYTES; default 64 MiB)
   --max-response-bytes N  largest response: bigger ones page or come in parts, 16384..4194304 (IPVSD_MAX_RESPONSE_BYTES; default 1 MiB)
@@ -75,7 +75,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     },
   });
   if (f.help) return 'help';
-  const sandbox = f.sandbox ?? env.IPVSD_SANDBOX ?? 'auto';
+  // Never by default: a production host without IPVS must fail loudly, not serve a throwaway kernel.
+  const sandbox = f.sandbox ?? env.IPVSD_SANDBOX ?? 'never';
   if (sandbox !== 'auto' && sandbox !== 'never' && sandbox !== 'always') throw new Error(`--sandbox: ${sandbox} is not auto, never or always`);
   const int = (name: string, v: string | undefined, dflt: number) => {
     if (v === undefined) return dflt;

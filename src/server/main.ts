@@ -1,5 +1,6 @@
-// ipvsd's entry point (`npm start`): configuration, then the server, here
-// or, on a kernel without IPVS, inside the user-mode Linux sandbox.
+// ipvsd's entry point: configuration, then the server, here; on a kernel
+// without IPVS, inside the user-mode Linux sandbox when asked (`npm start`
+// asks), else a loud exit.
 import { pino } from 'pino';
 import { Handle, KernelError } from '../ipvs/index.js';
 import { parseConfig, USAGE } from './config.js';
@@ -29,7 +30,13 @@ if (cfg === 'help') {
 }
 const log = pino({ level: cfg.logLevel, base: { service: 'ipvsd' } });
 
-if (cfg.sandbox === 'always' || (cfg.sandbox === 'auto' && !ipvsAvailable())) {
+const haveIpvs = cfg.sandbox === 'always' ? false : ipvsAvailable();
+if (!haveIpvs && cfg.sandbox === 'never') {
+  process.stderr.write('ipvsd: IPVS is not available in this kernel (modprobe ip_vs, or load it on the host of this container).\n'
+    + 'For a throwaway user-mode Linux kernel instead, run `npm start` or give --sandbox auto.\n');
+  process.exit(1);
+}
+if (!haveIpvs) {
   await runSandboxed(cfg, log);
 } else {
   const server = await startServer(cfg, log);

@@ -1,5 +1,8 @@
-// The server on a kernel without IPVS: it starts, says NOT_SERVING, and
-// every call fails with FAILED_PRECONDITION and the errno ENOPROTOOPT.
+// The server on a kernel without IPVS. The binary, unless asked for a
+// sandbox, refuses to start, loudly; the server itself (as a library
+// embeds it) starts, says NOT_SERVING, and every call fails with
+// FAILED_PRECONDITION and the errno ENOPROTOOPT.
+import { spawnSync } from 'node:child_process';
 import { credentials, makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { pino } from 'pino';
@@ -9,6 +12,16 @@ import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
 
 describe('the server without IPVS', () => {
+  it('as a binary without --sandbox, exits non-zero saying IPVS is missing and how to get a sandbox', () => {
+    const env = { ...process.env };
+    delete env.IPVSD_SANDBOX;
+    const r = spawnSync(process.execPath, ['dist/src/server/main.js', '--listen', '127.0.0.1:0', '--unix', ''], { env, encoding: 'utf8', timeout: 50_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('IPVS is not available in this kernel (modprobe ip_vs');
+    expect(r.stderr).toContain('npm start');
+    expect(r.stderr).toContain('--sandbox auto');
+  }, 60_000);
+
   it('reports NOT_SERVING and fails calls with FAILED_PRECONDITION / ENOPROTOOPT', async () => {
     const server = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', ''], {}) as ServerConfig, pino({ level: 'silent' }));
     expect(server.serving).toBe(false);

@@ -11,6 +11,14 @@ import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 const root = resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(resolve(root, p), 'utf8');
 
+describe('npm start', () => {
+  it('asks for the sandbox fallback, which the server binary alone never takes', () => {
+    expect(JSON.parse(read('package.json')).scripts.start).toBe('IPVSD_SANDBOX=${IPVSD_SANDBOX:-auto} node dist/src/server/main.js');
+    expect((parseConfig([], {}) as ServerConfig).sandbox).toBe('never');
+    expect((parseConfig([], { IPVSD_SANDBOX: 'auto' }) as ServerConfig).sandbox).toBe('auto');
+  });
+});
+
 describe('deploy/kubernetes', () => {
   const ds = parseAllDocuments(read('deploy/kubernetes/daemonset.yaml'))[0]!.toJS();
   const pod = ds.spec.template.spec;

@@ -48,7 +48,7 @@ describe('the errno -> gRPC status table', () => {
 describe('configuration', () => {
   const parse = (argv: string[], env = {}) => parseConfig(argv, env);
   it('listens on 127.0.0.1:50051 and /run/ipvsd.sock by default', () => {
-    expect(parse([])).toMatchObject({ listen: ['127.0.0.1:50051'], unix: '/run/ipvsd.sock', netns: [], sandbox: 'auto', insecure: false });
+    expect(parse([])).toMatchObject({ listen: ['127.0.0.1:50051'], unix: '/run/ipvsd.sock', netns: [], sandbox: 'never', insecure: false });
   });
   it('takes the environment, and flags over it', () => {
     expect(parse([], { IPVSD_LISTEN: '127.0.0.2:1,[::1]:2', IPVSD_NETNS: 'a,b' })).toMatchObject({ listen: ['127.0.0.2:1', '[::1]:2'], netns: ['a', 'b'] });
