@@ -48,6 +48,8 @@ export class CallQueue {
   private readonly queue: (Writes | Task)[] = [];
   private pumping = false;
   private closed = false;
+  /** The outcomes of the sendmsg being handed out. */
+  private step: { first: number; stop: number; next: number; outcomes: Outcome[] } | undefined;
 
   constructor(private readonly conn: Conn) {
     this.box = new Outbox(conn.sendBytes);
@@ -81,6 +83,8 @@ export class CallQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // What the kernel already answered is told as it was, not as EBADF.
+    if (this.step) this.settleStep();
     for (const op of this.queue.splice(0)) {
       if (op instanceof Writes) this.failWrites(op);
       else op.fail(closedError());
@@ -134,23 +138,36 @@ export class CallQueue {
       if (!(op instanceof Writes)) break;
       for (; stop < op.last; stop++) if (stop === most || box.page(stop) !== page) break scan;
     }
-    quietly(() => {
-      let outcomes: Outcome[];
-      try {
-        outcomes = this.conn.execute(box, first, stop);
-      } catch (e) {
-        const o: Outcome = { ok: false, error: e instanceof KernelError ? e : KernelError.of('netlink', 'EIO', String(e)) };
-        outcomes = new Array(stop - first).fill(o);
-      }
-      for (let i = first; i < stop;) {
-        const w = this.queue[0] as Writes;
-        const end = Math.min(w.last, stop);
-        for (; i < end; i++) w.settle(i - w.first, outcomes[i - first]!);
-        w.next = end;
-        if (end === w.last) this.queue.shift();
-      }
-    });
-    box.consume(stop);
+    let outcomes: Outcome[];
+    try {
+      outcomes = quietly(() => this.conn.execute(box, first, stop));
+    } catch (e) {
+      const o: Outcome = { ok: false, error: e instanceof KernelError ? e : KernelError.of('netlink', 'EIO', String(e)) };
+      outcomes = new Array(stop - first).fill(o);
+    }
+    this.step = { first, stop, next: first, outcomes };
+    try {
+      quietly(() => this.settleStep());
+    } finally {
+      this.step = undefined;
+      box.consume(stop);
+    }
+  }
+
+  /**
+   * Hands the step's outcomes to their writes. Every bit of state moves
+   * before each `settle`, which may run a caller's code (a progress
+   * callback that closes the handle: close then finishes the step itself).
+   */
+  private settleStep(): void {
+    const x = this.step!;
+    while (x.next < x.stop && this.queue.length) {
+      const w = this.queue[0] as Writes;
+      const i = x.next++;
+      w.next = x.next;
+      if (w.next === w.last) this.queue.shift();
+      w.settle(i - w.first, x.outcomes[i - x.first]!);
+    }
   }
 }
 
