@@ -2,11 +2,13 @@
 // once it carries no connections, or when its drain time is up, whichever
 // comes first; a destination wanted again meanwhile (its weight no longer
 // 0) is left alone. One Drainer per Handle checks its pending drains on a
-// timer, listing only the services concerned.
+// timer, listing only the services concerned. timedDrain is how an Apply
+// gets its Handle's Drainer, with the rules of a drain's time limit.
 import { formatHostPort } from '../inet/address.js';
+import type { ApplyOptions } from './apply.js';
 import type { Handle } from './handle.js';
 import { KernelError } from '../netlink/error.js';
-import { describeService, type NormalDestination, type NormalServiceId } from './validate.js';
+import { describeService, ValidationError, type NormalDestination, type NormalServiceId } from './validate.js';
 
 interface Pending {
   service: NormalServiceId;
@@ -23,7 +25,7 @@ export class Drainer {
   private checking = false;
 
   /** `onDeleted` hears of each destination deleted (for logs). */
-  constructor(private readonly h: Handle, private readonly onDeleted: (description: string, why: 'idle' | 'timeout') => void = () => undefined) {}
+  constructor(private readonly h: Handle, private readonly onDeleted: OnDrained = () => undefined) {}
 
   /** Destinations waiting to be deleted. */
   get size(): number {
@@ -93,3 +95,37 @@ export class Drainer {
 }
 
 const keyOf = (s: NormalServiceId, d: NormalDestination) => `${describeService(s)} ${formatHostPort(d)}`;
+
+/** Hears of each destination a Drainer deleted (for logs). */
+export type OnDrained = (description: string, why: 'idle' | 'timeout') => void;
+
+/** The longest a drained destination may keep its connections: 24 hours. */
+export const MAX_DRAIN_MS = 24 * 3600 * 1000;
+
+const drainers = new WeakMap<Handle, Drainer>();
+
+/**
+ * The one Drainer of `handle`, made on first use (with that caller's
+ * `onDeleted`): a namespace reopened gets a new one, the old stops with its
+ * closed handle.
+ */
+export function drainerOf(handle: Handle, onDeleted?: OnDrained): Drainer {
+  let d = drainers.get(handle);
+  if (!d) drainers.set(handle, (d = new Drainer(handle, onDeleted)));
+  return d;
+}
+
+/**
+ * The options of an Apply whose drained destinations are deleted when idle,
+ * or after `timeoutMs` at the latest, by `handle`'s Drainer. A time limit
+ * needs both drain and prune (nothing is drained otherwise), and is 0 to 24
+ * hours: else a ValidationError of field "drainTimeoutMs" (subject "batch"),
+ * its reason "needs drain and prune" or "must be 0 to 24 hours".
+ */
+export function timedDrain(
+  handle: Handle, o: { drain?: boolean; prune?: boolean; timeoutMs: number }, onDeleted?: OnDrained,
+): Required<Pick<ApplyOptions, 'drainer' | 'drainTimeoutMs'>> {
+  if (!o.drain || !o.prune) throw new ValidationError('apply', 'drainTimeoutMs', 'needs drain and prune', 'batch');
+  if (!(o.timeoutMs >= 0 && o.timeoutMs <= MAX_DRAIN_MS)) throw new ValidationError('apply', 'drainTimeoutMs', 'must be 0 to 24 hours', 'batch');
+  return { drainer: drainerOf(handle, onDeleted), drainTimeoutMs: o.timeoutMs };
+}

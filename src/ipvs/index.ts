@@ -10,4 +10,5 @@ export { KernelError } from '../netlink/error.js';
 export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type ApplyRun, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';
 export { diffState, type StateEvent } from './diff.js';
 export { serviceWithDestinations } from './service.js';
-export { Drainer } from './drain.js';
+export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './drain.js';
+export { upsertDestination } from './upsert.js';

@@ -1,10 +1,13 @@
 // What client and server share about the wire: the grpc-js service
 // definition derived from the protobuf-es descriptor (so there is no second
-// copy of the API), the descriptors for reflection, and the trailer keys
-// that carry the kernel's side of an error.
-import { fromBinary, toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
+// copy of the API) and the handler types of its implementation, the
+// descriptors for reflection, and the trailer keys that carry the kernel's
+// side of an error.
+import { fromBinary, toBinary, type DescFile, type DescMessage, type DescService, type MessageShape } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type {
+  handleBidiStreamingCall, handleClientStreamingCall, handleServerStreamingCall, handleUnaryCall, MethodDefinition, ServiceDefinition,
+} from '@grpc/grpc-js';
 import type { ReflectionService } from '@grpc/reflection';
 
 /** Trailer keys of an error status. */
@@ -26,6 +29,24 @@ export class Encoded<T = unknown> {
   declare readonly type: T;
   constructor(readonly bytes: Buffer) {}
 }
+
+/** A response message, or its bytes already encoded. */
+export type Reply<Res> = Res | Encoded<Res>;
+
+/** The grpc-js handler of a method, its messages the generated types (a response may be Encoded). */
+type HandlerOf<M> = M extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? M extends { methodKind: 'unary' } ? handleUnaryCall<MessageShape<I>, Reply<MessageShape<O>>>
+  : M extends { methodKind: 'server_streaming' } ? handleServerStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
+  : M extends { methodKind: 'client_streaming' } ? handleClientStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
+  : handleBidiStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
+  : never;
+
+/**
+ * What implements a generated service (a GenService, e.g. IpvsService) on
+ * grpc-js: one handler per method, by the descriptor's lowerCamelCase name,
+ * so a missing or misspelled RPC does not compile.
+ */
+export type ServiceImplementation<S extends Pick<DescService, 'method'>> = { [K in keyof S['method']]: HandlerOf<S['method'][K]> };
 
 /** protobuf-es's bytes as a Buffer for grpc-js, without copying them. */
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);

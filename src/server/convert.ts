@@ -7,6 +7,7 @@ import * as pb from '../../gen/ts/ipvs/v1/model_pb.js';
 import type {
   Config, Daemon, DaemonInput, Destination, DestinationInput, Info, Service, ServiceId, ServiceInput, Stats, Subject,
 } from '../ipvs/index.js';
+import type { FieldPath } from './handler.js';
 import { RpcError } from './status.js';
 
 /** The message field that a core model field maps to, where the names differ. */
@@ -25,6 +26,11 @@ export function fieldPath(subject: Subject, field: string, serviceIsNested: bool
   if (subject === 'batch') return field;
   return `${subject}.${snake(field)}`;
 }
+
+/** The field path of a request that carries a ServiceId ("service.port"), or none. */
+export const idPath: FieldPath<unknown> = (e) => fieldPath(e.subject, e.field, false);
+/** The field path of a request that carries a Service ("service.id.port"). */
+export const nestedPath: FieldPath<unknown> = (e) => fieldPath(e.subject, e.field, true);
 
 function required<T>(v: T | undefined, field: string): T {
   if (v === undefined) throw new RpcError(status.INVALID_ARGUMENT, `${field} is required`, field);

@@ -7,7 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ValidationError } from '../ipvs/index.js';
-import type { Encoded } from '../rpc/definition.js';
+import type { Reply } from '../rpc/definition.js';
 import { RpcError, toStatus } from './status.js';
 
 export interface CallContext {
@@ -19,8 +19,7 @@ export interface CallContext {
 /** Maps a refused core field to the request's own field path (e.g. "service.id.port"). */
 export type FieldPath<Req = never> = (e: ValidationError, req: Req) => string;
 
-/** A response message, or its bytes already encoded. */
-export type Reply<Res> = Res | Encoded<Res>;
+export type { Reply };
 export type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Reply<Res>>;
 /** `send` resolves once the message is handed to the transport without exceeding its buffer. */
 export type StreamFn<Req, Res> = (req: Req, send: (res: Reply<Res>) => Promise<void>, ctx: CallContext) => Promise<void>;
@@ -69,8 +68,8 @@ function finish<Req>(method: string, req: Req, started: number, opts: HandlerOpt
   return st;
 }
 
-export function unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, opts: HandlerOptions, path?: FieldPath<Req>): handleUnaryCall<Req, Res> {
-  return (call: ServerUnaryCall<Req, Res>, callback) => {
+export function unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, opts: HandlerOptions, path?: FieldPath<Req>): handleUnaryCall<Req, Reply<Res>> {
+  return (call: ServerUnaryCall<Req, Reply<Res>>, callback) => {
     const started = performance.now();
     const ac = opts.calls.track();
     call.on('cancelled', () => ac.abort(new RpcError(status.CANCELLED, 'cancelled by the client')));
@@ -80,7 +79,7 @@ export function unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, opts: Han
         (res) => {
           finish(method, call.request, started, opts, undefined);
           // An Encoded reply reaches the definition's serializer, which sends its bytes.
-          callback(null, res as Res);
+          callback(null, res);
         },
         (e: unknown) => callback(finish(method, call.request, started, opts, e ?? new Error('undefined thrown'), path)!),
       )
@@ -88,8 +87,8 @@ export function unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, opts: Han
   };
 }
 
-export function serverStream<Req, Res>(method: string, fn: StreamFn<Req, Res>, opts: HandlerOptions, path?: FieldPath<Req>): handleServerStreamingCall<Req, Res> {
-  return (call: ServerWritableStream<Req, Res>) => {
+export function serverStream<Req, Res>(method: string, fn: StreamFn<Req, Res>, opts: HandlerOptions, path?: FieldPath<Req>): handleServerStreamingCall<Req, Reply<Res>> {
+  return (call: ServerWritableStream<Req, Reply<Res>>) => {
     const started = performance.now();
     const ac = opts.calls.track();
     call.on('cancelled', () => ac.abort(new RpcError(status.CANCELLED, 'cancelled by the client')));
@@ -98,7 +97,7 @@ export function serverStream<Req, Res>(method: string, fn: StreamFn<Req, Res>, o
         reject(ac.signal.reason);
         return;
       }
-      if (call.write(res as Res)) {
+      if (call.write(res)) {
         resolve();
         return;
       }

@@ -2,14 +2,16 @@
 // as messages, cut into parts no bigger than --max-response-bytes. Parts of
 // one tick go out together; while a slow client takes them, newer ticks
 // replace the one pending (follow), so memory stays one tick per watcher.
+// `watches` is the room of both RPCs.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { describeService, diffState, serviceKey, ValidationError, type ServiceWithDestinations, type StateEvent } from '../ipvs/index.js';
 import { Encoded } from '../rpc/definition.js';
-import { destinationOut, serviceIdIn, serviceIdOut, serviceOut } from './convert.js';
-import type { StreamFn } from './handler.js';
+import { destinationOut, fieldPath, serviceIdIn, serviceIdOut, serviceOut } from './convert.js';
+import { serverStream, type StreamFn } from './handler.js';
 import { cutServices, fieldItems, packItems, partMessage } from './parts.js';
+import type { Room, Rpcs } from './room.js';
 import { follow, intervalOf, type StatsHub, type StatsSnapshot } from './stats-hub.js';
 import { listTag, SERVICE_STATS_SHAPE, WITH_DESTINATIONS_SHAPE } from './wire.js';
 
@@ -96,5 +98,12 @@ export function watchEvents(hub: StatsHub, budget: number): StreamFn<api.WatchEv
       for (const p of parts) await send(p);
     }
     throw ctx.signal.reason;
+  };
+}
+
+export function watches({ o, budget }: Room): Rpcs<'watchStats' | 'watchEvents'> {
+  return {
+    watchEvents: serverStream('WatchEvents', watchEvents(o.hub, budget), o),
+    watchStats: serverStream('WatchStats', watchStats(o.hub, budget), o, (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`),
   };
 }

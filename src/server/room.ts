@@ -1,0 +1,51 @@
+// What every room of IpvsService (services, apply, watch, system) is given:
+// the options, each namespace's Handle, the response budget, and `u`.
+import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import type { Handle } from '../ipvs/index.js';
+import type { Reply, ServiceImplementation } from '../rpc/definition.js';
+import { idPath } from './convert.js';
+import { unary, type FieldPath, type HandlerOptions, type UnaryFn } from './handler.js';
+import type { Namespaces } from './namespaces.js';
+import { HEADER_ROOM } from './parts.js';
+import type { StatsHub } from './stats-hub.js';
+
+export interface IpvsServiceOptions extends HandlerOptions {
+  namespaces: Namespaces;
+  hub: StatsHub;
+  /** Most operations one Batch may carry. */
+  maxBatch: number;
+  /** Largest response message (a part, a page), bytes. */
+  maxResponseBytes: number;
+}
+
+/** IpvsService's grpc-js handlers, typed from its descriptor. */
+export type IpvsImplementation = ServiceImplementation<typeof IpvsService>;
+/** The handlers of some of its RPCs: what a room implements. */
+export type Rpcs<K extends keyof IpvsImplementation> = Pick<IpvsImplementation, K>;
+
+export interface Room {
+  o: IpvsServiceOptions;
+  /** The Handle of a namespace, if it is allowed. */
+  h(ns: string): Handle;
+  /** What a part's entries may take; the rest of --max-response-bytes is the message's own fields. */
+  budget: number;
+  /** A unary handler (handler.ts) that ends by checking that its namespace outlived the call; `path` defaults to idPath. */
+  u<Req extends { namespace: string }, Res>(method: string, fn: UnaryFn<Req, Res>, path?: FieldPath<Req>): handleUnaryCall<Req, Reply<Res>>;
+}
+
+export function room(o: IpvsServiceOptions): Room {
+  return {
+    o,
+    h: (ns) => o.namespaces.handle(ns),
+    budget: o.maxResponseBytes - HEADER_ROOM,
+    u: (method, fn, path = idPath) =>
+      unary(method, async (req, ctx) => {
+        try {
+          return await fn(req, ctx);
+        } finally {
+          o.namespaces.confirm(req.namespace);
+        }
+      }, o, path),
+  };
+}
