@@ -6,7 +6,7 @@ import {
   MAX_WEIGHT, NAME_MAXLEN, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULERS, SVC_USER_FLAGS, SvcFlagHashed,
   SvcFlagPersistent, TunnelFlagCsum, TunnelFlagRemCsum, TunnelTypeGue, TUNNEL_TYPES,
 } from './constants.js';
-import type { DaemonInput, DestinationInput, ServiceId, ServiceInput } from './model.js';
+import type { DaemonInput, Destination, DestinationInput, Service, ServiceId, ServiceInput } from './model.js';
 
 /** What a refused field belongs to. */
 export type Subject = 'service' | 'destination' | 'daemon' | 'config' | 'batch';
@@ -32,34 +32,13 @@ export class ValidationError extends KernelError {
 }
 
 /** A service identity with every field settled. */
-export interface NormalServiceId {
-  addressFamily: number;
-  protocol: number;
-  address: string;
-  port: number;
-  fwMark: number;
-}
+export type NormalServiceId = Required<ServiceId>;
 
-export interface NormalService extends NormalServiceId {
-  schedName: string;
-  flags: number;
-  timeout: number;
-  netmask: number;
-  peName: string;
-}
+/** A service to create or update, every option settled: a Service without its counters. */
+export type NormalService = Omit<Service, 'stats'>;
 
-export interface NormalDestination {
-  addressFamily: number;
-  address: string;
-  port: number;
-  weight: number;
-  connectionFlags: number;
-  upperThreshold: number;
-  lowerThreshold: number;
-  tunnelType: number;
-  tunnelPort: number;
-  tunnelFlags: number;
-}
+/** A destination to create or update, every option settled: a Destination without what the kernel counts. */
+export type NormalDestination = Omit<Destination, 'activeConnections' | 'inactiveConnections' | 'persistentConnections' | 'stats'>;
 
 const isUint = (v: unknown, max: number): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
 const U32 = 0xffffffff;

@@ -5,7 +5,7 @@ import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import * as pb from '../../gen/ts/ipvs/v1/model_pb.js';
 import type {
-  Config, Daemon, DaemonInput, Destination, DestinationInput, Info, Service, ServiceId, ServiceInput, Stats, Subject,
+  Config, Daemon, DaemonInput, Destination, DestinationInput, Info, NormalDestination, Service, ServiceId, ServiceInput, Stats, Subject,
 } from '../ipvs/index.js';
 import type { FieldPath } from './handler.js';
 import { RpcError } from './status.js';
@@ -90,7 +90,7 @@ export function normalServiceOut(s: Omit<Service, 'stats'>): pb.Service {
   });
 }
 
-export function normalDestinationOut(d: Pick<Destination, 'addressFamily' | 'address' | 'port' | 'weight' | 'connectionFlags' | 'upperThreshold' | 'lowerThreshold' | 'tunnelType' | 'tunnelPort' | 'tunnelFlags'>): pb.Destination {
+export function normalDestinationOut(d: NormalDestination): pb.Destination {
   return create(pb.DestinationSchema, {
     addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight, forwardingMethod: d.connectionFlags,
     upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold, tunnelType: d.tunnelType, tunnelPort: d.tunnelPort,
