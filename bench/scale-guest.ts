@@ -89,7 +89,7 @@ function countingWatchers(count: number, signal: AbortSignal, onMessage: (bytes:
     call.on('end', resolve);
     signal.addEventListener('abort', () => call.cancel(), { once: true });
   }));
-  return { streams, close: () => channels.forEach((ch) => ch.close()) };
+  return { streams, close: () => { for (const ch of channels) ch.close(); } };
 }
 
 let result: Record<string, number>;

@@ -10,7 +10,7 @@ import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { parse as parseYaml } from 'yaml';
 import {
   ApplyRequestSchema, ChangeAction, connectIpvs, IpvsError,
-  type ApplyProgress, type ApplyResponse, type BatchOperation, type IpvsClient, type ServiceWithDestinations,
+  type ApplyProgress, type ApplyRequest, type ApplyResponse, type BatchOperation, type IpvsClient, type ServiceWithDestinations,
 } from '../client/index.js';
 import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError, sortLikeIpvsadm } from './rules.js';
 import { applyRules } from './restore.js';
@@ -207,7 +207,7 @@ program.command('apply')
   .option('--drain-timeout <seconds>', 'with --drain: delete drained destinations once idle, or after this many seconds')
   .action(run(async (o: { file: string; dryRun?: boolean; prune?: boolean; drain?: boolean; drainTimeout?: string }) => {
     const text = readFileSync(o.file === '-' ? 0 : o.file, 'utf8');
-    let req;
+    let req: ApplyRequest;
     try {
       req = fromJson(ApplyRequestSchema, parseYaml(text) ?? {});
     } catch (e) {

@@ -7,6 +7,7 @@
 import { formatHostPort } from '../inet/address.js';
 import type { ApplyOptions } from './apply.js';
 import type { Handle } from './handle.js';
+import type { Destination } from './model.js';
 import { KernelError } from '../netlink/error.js';
 import { describeService, ValidationError, type NormalDestination, type NormalServiceId } from './validate.js';
 
@@ -60,7 +61,7 @@ export class Drainer {
       }
       const now = Date.now();
       for (const [name, { service, drains }] of byService) {
-        let dests;
+        let dests: Map<string, Destination>;
         try {
           dests = new Map((await this.h.getDestinations(service)).map((d) => [formatHostPort(d), d]));
         } catch (e) {
@@ -70,7 +71,7 @@ export class Drainer {
         }
         for (const [key, p] of drains) {
           const d = dests.get(formatHostPort(p.destination));
-          if (!d || d.weight !== 0) {
+          if (d?.weight !== 0) {
             this.pending.delete(key);
             continue;
           }

@@ -80,7 +80,7 @@ export async function runInUml(o: UmlOptions): Promise<UmlResult> {
     let output = '';
     const chunk = Buffer.alloc(64 * 1024);
     const drain = () => {
-      for (let n; (n = readSync(fd, chunk, 0, chunk.length, pos)) > 0; pos += n) {
+      for (let n: number; (n = readSync(fd, chunk, 0, chunk.length, pos)) > 0; pos += n) {
         const s = chunk.toString('utf8', 0, n);
         if (o.keepOutput !== false) output += s;
         o.echo?.(s);

@@ -17,7 +17,7 @@ function ipvsAvailable(): boolean {
   }
 }
 
-let cfg;
+let cfg: ReturnType<typeof parseConfig>;
 try {
   cfg = parseConfig(process.argv.slice(2));
 } catch (e) {

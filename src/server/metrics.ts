@@ -54,12 +54,17 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
   const each = (snaps: Snapshots, f: (ns: string, svc: string, s: StatsSnapshot['services'][number]) => void) => {
     for (const [ns, snap] of snaps) for (const s of snap.services) f(ns, describeService(s), s);
   };
+  type Dest = StatsSnapshot['services'][number]['destinations'][number];
+  const eachDestination = (snaps: Snapshots, f: (labels: Record<string, string>, d: Dest) => void) =>
+    each(snaps, (ns, svc, s) => {
+      for (const d of s.destinations) f({ namespace: ns, service: svc, destination: formatHostPort(d) }, d);
+    });
   for (const [field, what] of [['connections', 'connections'], ['packetsIn', 'packets in'], ['packetsOut', 'packets out'], ['bytesIn', 'bytes in'], ['bytesOut', 'bytes out']] as const) {
     const suffix = snakeCase(field);
     fromSnapshots(registry, 'counter', `ipvs_service_${suffix}_total`, `IPVS: ${what} of a virtual service (the kernel's 64-bit counter)`, svcLabels,
       (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, s.stats[field])), snaps);
     fromSnapshots(registry, 'counter', `ipvs_destination_${suffix}_total`, `IPVS: ${what} of a destination`, dstLabels,
-      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: formatHostPort(d) }, d.stats[field]))), snaps);
+      (all, set) => eachDestination(all, (labels, d) => set(labels, d.stats[field])), snaps);
   }
   for (const [field, name, help] of [
     ['activeConnections', 'ipvs_destination_active_connections', 'IPVS: active connections of a destination'],
@@ -67,7 +72,7 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
     ['weight', 'ipvs_destination_weight', 'IPVS: weight of a destination'],
   ] as const) {
     fromSnapshots(registry, 'gauge', name, help, dstLabels,
-      (all, set) => each(all, (ns, svc, s) => s.destinations.forEach((d) => set({ namespace: ns, service: svc, destination: formatHostPort(d) }, d[field]))), snaps);
+      (all, set) => eachDestination(all, (labels, d) => set(labels, d[field])), snaps);
   }
 
   const rpcs = new Counter({ name: 'ipvsd_rpc_requests_total', help: 'RPCs finished, by method and status', labelNames: ['method', 'code'], registers: [registry] });
@@ -103,7 +108,7 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
       latency.observe({ method }, seconds);
     },
     close: async () => {
-      unsubscribe.forEach((u) => u());
+      for (const u of unsubscribe) u();
       await new Promise((r) => server.close(r));
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ForwardingMethod, Protocol, status } from '../../src/client/index.js';
+import { type ForwardingMethod, Protocol, status } from '../../src/client/index.js';
 import { failure, useServer } from './helpers.js';
 
 const ctx = useServer();
@@ -102,6 +102,7 @@ describe('bytes that are no request', () => {
         responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
       },
     }, 'Raw');
+    // biome-ignore lint/complexity/noBannedTypes: a generic grpc-js client: its methods are untyped
     const raw = new Raw(ctx.address, credentials.createInsecure()) as unknown as { createService: Function; close(): void };
     const before = ctx.ns.saved();
     for (const garbage of [Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.from('not protobuf at all'), Buffer.alloc(64, 0x0a)]) {

@@ -16,6 +16,7 @@ const ctx = useServer();
 describe('health and reflection', () => {
   it('reports SERVING for the server and for ipvs.v1.IpvsService', async () => {
     const Health = makeGenericClientConstructor(healthService, 'Health');
+    // biome-ignore lint/complexity/noBannedTypes: a generic grpc-js client: its methods are untyped
     const h = new Health(ctx.address, credentials.createInsecure()) as Client & Record<string, Function>;
     for (const service of ['', 'ipvs.v1.IpvsService']) {
       const r = await new Promise<{ status: string }>((resolve, reject) => h.check!({ service }, (e: Error | null, res: { status: string }) => (e ? reject(e) : resolve(res))));
@@ -37,6 +38,7 @@ describe('health and reflection', () => {
   it('--health-listen serves health alone, in plain text, beside a TLS-only API', async () => {
     const s = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--health-listen', '127.0.0.1:0'], {}) as ServerConfig, pino({ level: 'silent' }));
     const Health = makeGenericClientConstructor(healthService, 'Health');
+    // biome-ignore lint/complexity/noBannedTypes: a generic grpc-js client: its methods are untyped
     const h = new Health(s.healthAddress!, credentials.createInsecure()) as Client & Record<string, Function>;
     const r = await new Promise<{ status: string }>((resolve, reject) => h.check!({ service: 'ipvs.v1.IpvsService' }, (e: Error | null, res: { status: string }) => (e ? reject(e) : resolve(res))));
     expect(r.status).toBe('SERVING');

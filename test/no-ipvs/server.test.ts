@@ -26,6 +26,7 @@ describe('the server without IPVS', () => {
     const server = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', ''], {}) as ServerConfig, pino({ level: 'silent' }));
     expect(server.serving).toBe(false);
     const Health = makeGenericClientConstructor(healthService, 'Health');
+    // biome-ignore lint/complexity/noBannedTypes: a generic grpc-js client: its methods are untyped
     const h = new Health(server.addresses[0]!, credentials.createInsecure()) as Client & Record<string, Function>;
     const health = await new Promise<{ status: string }>((resolve, reject) => h.check!({ service: '' }, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))));
     expect(health.status).toBe('NOT_SERVING');

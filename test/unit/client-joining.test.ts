@@ -22,7 +22,9 @@ import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.
 import { grpcDefinition, ErrorTrailer } from '../../src/rpc/definition.js';
 
 const servers: (() => void)[] = [];
-afterEach(() => servers.splice(0).forEach((close) => close()));
+afterEach(() => {
+  for (const close of servers.splice(0)) close();
+});
 
 /** A server with these handlers (any other method is UNIMPLEMENTED), and a client of it. */
 async function serve(handlers: UntypedServiceImplementation): Promise<IpvsClient> {

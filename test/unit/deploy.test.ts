@@ -13,6 +13,7 @@ const read = (p: string) => readFileSync(resolve(root, p), 'utf8');
 
 describe('npm start', () => {
   it('asks for the sandbox fallback, which the server binary alone never takes', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, in a plain string on purpose
     expect(JSON.parse(read('package.json')).scripts.start).toBe('IPVSD_SANDBOX=${IPVSD_SANDBOX:-auto} node dist/src/server/main.js');
     expect((parseConfig([], {}) as ServerConfig).sandbox).toBe('never');
     expect((parseConfig([], { IPVSD_SANDBOX: 'auto' }) as ServerConfig).sandbox).toBe('auto');
