@@ -19,12 +19,23 @@ const weight = (i: number, change: boolean) => (change && i % 100 === 0 ? 5 : 1)
 if (mode === 'rules') {
   process.stdout.write(ruleLines(services, dests, (i) => weight(i, changed)));
 } else if (mode === 'ipvsd') {
-  const server = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--max-message-bytes', String(256 << 20)], {}) as ServerConfig, pino({ level: 'silent' }));
+  const server = await startServer(
+    parseConfig(
+      ['--listen', '127.0.0.1:0', '--unix', '', '--max-message-bytes', String(256 << 20)],
+      {},
+    ) as ServerConfig,
+    pino({ level: 'silent' }),
+  );
   const c = connectIpvs(server.addresses[0]!, { channelOptions: { 'grpc.max_send_message_length': 256 << 20 } });
-  const desired = (change: boolean) => Array.from({ length: services }, (_, i) => ({
-    service: { id: { address: vip(i), protocol: 6, port: 80 }, schedName: 'wlc' },
-    destinations: Array.from({ length: dests }, (_, j) => ({ address: rip(j), port: 8080, weight: weight(i, change) })),
-  }));
+  const desired = (change: boolean) =>
+    Array.from({ length: services }, (_, i) => ({
+      service: { id: { address: vip(i), protocol: 6, port: 80 }, schedName: 'wlc' },
+      destinations: Array.from({ length: dests }, (_, j) => ({
+        address: rip(j),
+        port: 8080,
+        weight: weight(i, change),
+      })),
+    }));
   await c.getInfo({}); // connect first: the figures are of Apply, not of dialing
   // A long-running server has compiled its hot paths: warm this one with a
   // dry run of the same state (it plans everything and touches no kernel state).
@@ -42,7 +53,20 @@ if (mode === 'rules') {
   const change = await time(() => c.apply({ services: desired(true), prune: true, failuresOnly }));
   const remove = await time(() => c.apply({ services: [], prune: true, failuresOnly }));
   const rss = process.memoryUsage().rss;
-  console.log(JSON.stringify({ warmMs, createMs: create.ms, created: create.applied, changeMs: change.ms, changed: change.applied, sameMs: same.ms, same: same.applied, deleteMs: remove.ms, deleted: remove.applied, rssMb: rss / 2 ** 20 }));
+  console.log(
+    JSON.stringify({
+      warmMs,
+      createMs: create.ms,
+      created: create.applied,
+      changeMs: change.ms,
+      changed: change.applied,
+      sameMs: same.ms,
+      same: same.applied,
+      deleteMs: remove.ms,
+      deleted: remove.applied,
+      rssMb: rss / 2 ** 20,
+    }),
+  );
   c.close();
   await server.shutdown();
 }

@@ -12,7 +12,10 @@ export const guest = (script: string) => `'${process.execPath}' --import tsx ${s
 /** Boots a fresh guest, runs `command`, and returns the last JSON line it printed. */
 export async function boot(command: string): Promise<Record<string, number>> {
   const r = await runInUml({ command, cwd: root, timeoutMs: 590_000 });
-  const line = r.output.split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = r.output
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   if (r.code !== 0 || !line) throw new Error(`benchmark boot failed (exit ${r.code}):\n${r.output}`);
   return JSON.parse(line);
 }

@@ -8,6 +8,9 @@ import { root } from './boot.js';
 /** Builds .uml/floor (git-ignored) and returns its path relative to the checkout, where guests start. */
 export function buildFloor(): string {
   mkdirSync(join(root, '.uml'), { recursive: true });
-  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', '.uml/floor', 'bench/floor.c'], { cwd: root, stdio: 'inherit' });
+  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', '.uml/floor', 'bench/floor.c'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   return '.uml/floor';
 }

@@ -48,7 +48,8 @@ if (mode === 'rules') {
   const updates: BatchOp[] = [];
   for (let i = 0; i < services; i++) {
     const s = serviceId(i);
-    for (let j = 0; j < dests; j++) updates.push({ op: 'updateDestination', service: s, destination: destination(j, 2) });
+    for (let j = 0; j < dests; j++)
+      updates.push({ op: 'updateDestination', service: s, destination: destination(j, 2) });
   }
   const updated = await h.batch(updates);
   const t3 = performance.now();
@@ -57,7 +58,20 @@ if (mode === 'rules') {
   const updateFailed = updated.filter((r) => !r.ok).length;
   const listed = list.reduce((sum, s) => sum + 1 + s.destinations.length, 0);
   const { reweighted } = await census(h);
-  console.log(JSON.stringify({ openMs: t0 - tOpen, createMs: t1 - t0, listMs: t2 - t1, warmListMs, updateMs, failed, updateFailed, listed, reweighted, sends }));
+  console.log(
+    JSON.stringify({
+      openMs: t0 - tOpen,
+      createMs: t1 - t0,
+      listMs: t2 - t1,
+      warmListMs,
+      updateMs,
+      failed,
+      updateFailed,
+      listed,
+      reweighted,
+      sends,
+    }),
+  );
   h.close();
 } else if (mode === 'calls') {
   const h = new Handle();
@@ -82,7 +96,14 @@ if (mode === 'rules') {
   await Promise.all(updates);
   const t3 = performance.now();
   const { reweighted } = await census(h);
-  console.log(JSON.stringify({ createMs: t1 - t0, updateMs: t3 - t2, listed: created.services + created.destinations, reweighted }));
+  console.log(
+    JSON.stringify({
+      createMs: t1 - t0,
+      updateMs: t3 - t2,
+      listed: created.services + created.destinations,
+      reweighted,
+    }),
+  );
   h.close();
 } else if (mode === 'count') {
   const h = new Handle();

@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { credentials, makeGenericClientConstructor, type ClientReadableStream } from '@grpc/grpc-js';
-import { connectIpvs, IpvsService, WatchStatsRequestSchema, type IpvsClient, type WatchStatsRequest } from '../src/client/index.js';
+import {
+  connectIpvs,
+  IpvsService,
+  WatchStatsRequestSchema,
+  type IpvsClient,
+  type WatchStatsRequest,
+} from '../src/client/index.js';
 import { freePort } from '../src/sandbox/slirp.js';
 import { rip, vip } from './rules.js';
 
@@ -19,24 +25,49 @@ const BIG = 512 << 20;
 
 const port = await freePort();
 const metricsPort = await freePort();
-const server = spawn(process.execPath, [
-  'dist/src/server/main.js', '--sandbox', 'never', '--log-level', 'warn', '--listen', `127.0.0.1:${port}`, '--unix', '',
-  '--max-message-bytes', String(BIG), '--metrics', `127.0.0.1:${metricsPort}`,
-], { stdio: ['ignore', 'ignore', 'inherit'] });
-const connect = () => connectIpvs(`127.0.0.1:${port}`, {
-  channelOptions: { 'grpc.max_send_message_length': BIG, 'grpc.max_receive_message_length': BIG },
-});
+const server = spawn(
+  process.execPath,
+  [
+    'dist/src/server/main.js',
+    '--sandbox',
+    'never',
+    '--log-level',
+    'warn',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--unix',
+    '',
+    '--max-message-bytes',
+    String(BIG),
+    '--metrics',
+    `127.0.0.1:${metricsPort}`,
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
+const connect = () =>
+  connectIpvs(`127.0.0.1:${port}`, {
+    channelOptions: { 'grpc.max_send_message_length': BIG, 'grpc.max_receive_message_length': BIG },
+  });
 const c = connect();
 const watchStats = IpvsService.method.watchStats;
 /** A client of WatchStats alone whose messages stay undecoded bytes. */
-const CountingClient = makeGenericClientConstructor({
-  watchStats: {
-    path: `/${IpvsService.typeName}/${watchStats.name}`, requestStream: false, responseStream: true,
-    requestSerialize: (m: WatchStatsRequest) => Buffer.from(toBinary(watchStats.input, m)), requestDeserialize: () => ({}),
-    responseSerialize: () => Buffer.alloc(0), responseDeserialize: (b: Buffer) => b.length,
+const CountingClient = makeGenericClientConstructor(
+  {
+    watchStats: {
+      path: `/${IpvsService.typeName}/${watchStats.name}`,
+      requestStream: false,
+      responseStream: true,
+      requestSerialize: (m: WatchStatsRequest) => Buffer.from(toBinary(watchStats.input, m)),
+      requestDeserialize: () => ({}),
+      responseSerialize: () => Buffer.alloc(0),
+      responseDeserialize: (b: Buffer) => b.length,
+    },
   },
-}, 'CountingClient');
-await new Promise<void>((resolve, reject) => c.grpc.waitForReady(Date.now() + 60_000, (e) => (e ? reject(e) : resolve())));
+  'CountingClient',
+);
+await new Promise<void>((resolve, reject) =>
+  c.grpc.waitForReady(Date.now() + 60_000, (e) => (e ? reject(e) : resolve())),
+);
 
 /** The server's resident memory now and at its peak, in MiB. */
 function rss(): { now: number; peak: number } {
@@ -53,23 +84,27 @@ async function metric(name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)![1]);
 }
-const desired = (count: number) => Array.from({ length: count }, (_, i) => ({
-  service: { id: { address: vip(i), protocol: 6, port: 80 }, schedName: 'wlc' },
-  destinations: Array.from({ length: dests }, (_, j) => ({ address: rip(j), port: 8080, weight: 1 })),
-}));
+const desired = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    service: { id: { address: vip(i), protocol: 6, port: 80 }, schedName: 'wlc' },
+    destinations: Array.from({ length: dests }, (_, j) => ({ address: rip(j), port: 8080, weight: 1 })),
+  }));
 const timed = async <T>(f: () => Promise<T>) => {
   const t = performance.now();
   const value = await f();
   return { ms: performance.now() - t, value };
 };
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 /** `count` unary writes one after another (a weight flip on one destination), their latencies. */
 async function writeLatencies(client: IpvsClient, count: number): Promise<number[]> {
   const out: number[] = [];
   const service = { address: vip(0), protocol: 6, port: 80 };
   for (let i = 0; i < count; i++) {
-    const { ms } = await timed(() => client.updateDestination({ service, destination: { address: rip(0), port: 8080, weight: 1 + (i % 2) } }));
+    const { ms } = await timed(() =>
+      client.updateDestination({ service, destination: { address: rip(0), port: 8080, weight: 1 + (i % 2) } }),
+    );
     out.push(ms);
   }
   return out;
@@ -79,31 +114,53 @@ async function writeLatencies(client: IpvsClient, count: number): Promise<number
  * W WatchStats streams over 10 connections, as many clients would open them.
  * They count bytes and do not decode: the figures are the server's, not this process's.
  */
-function countingWatchers(count: number, signal: AbortSignal, onMessage: (bytes: number, call: object) => void): { streams: Promise<void>[]; close(): void } {
-  const channels = Array.from({ length: 10 }, () => new CountingClient(`127.0.0.1:${port}`, credentials.createInsecure()));
+function countingWatchers(
+  count: number,
+  signal: AbortSignal,
+  onMessage: (bytes: number, call: object) => void,
+): { streams: Promise<void>[]; close(): void } {
+  const channels = Array.from(
+    { length: 10 },
+    () => new CountingClient(`127.0.0.1:${port}`, credentials.createInsecure()),
+  );
   setMaxListeners(count + 10, signal);
-  const streams = Array.from({ length: count }, (_, i) => new Promise<void>((resolve) => {
-    const call = channels[i % channels.length]!.watchStats!(create(WatchStatsRequestSchema)) as ClientReadableStream<number>;
-    call.on('data', (bytes: number) => onMessage(bytes, call));
-    call.on('error', () => resolve());
-    call.on('end', resolve);
-    signal.addEventListener('abort', () => call.cancel(), { once: true });
-  }));
-  return { streams, close: () => { for (const ch of channels) ch.close(); } };
+  const streams = Array.from(
+    { length: count },
+    (_, i) =>
+      new Promise<void>((resolve) => {
+        const call = channels[i % channels.length]!.watchStats!(
+          create(WatchStatsRequestSchema),
+        ) as ClientReadableStream<number>;
+        call.on('data', (bytes: number) => onMessage(bytes, call));
+        call.on('error', () => resolve());
+        call.on('end', resolve);
+        signal.addEventListener('abort', () => call.cancel(), { once: true });
+      }),
+  );
+  return {
+    streams,
+    close: () => {
+      for (const ch of channels) ch.close();
+    },
+  };
 }
 
 let result: Record<string, number>;
 if (mode === 'state') {
   const watchers = Number(w) || 1;
   // At this size the report of every change would outweigh the work: failures only, as the README advises.
-  const apply = await timed(() => c.apply({ services: desired(services), prune: true, failuresOnly: true }, { deadline: 600_000 }));
-  if (apply.value.failed || apply.value.applied !== services * (dests + 1)) throw new Error(`Apply: ${apply.value.applied} applied, ${apply.value.failed} failed`);
+  const apply = await timed(() =>
+    c.apply({ services: desired(services), prune: true, failuresOnly: true }, { deadline: 600_000 }),
+  );
+  if (apply.value.failed || apply.value.applied !== services * (dests + 1))
+    throw new Error(`Apply: ${apply.value.applied} applied, ${apply.value.failed} failed`);
   const peakAfterApply = rss().peak;
   // Every page, by a client with the stock 4 MiB limit.
   const stock = connectIpvs(`127.0.0.1:${port}`);
   const list = await timed(async () => {
     let n = 0;
-    for await (const x of stock.listAllServices({ includeDestinations: true }, { deadline: 600_000 })) n += 1 + x.destinations.length;
+    for await (const x of stock.listAllServices({ includeDestinations: true }, { deadline: 600_000 }))
+      n += 1 + x.destinations.length;
     return n;
   });
   stock.close();
@@ -114,11 +171,16 @@ if (mode === 'state') {
   const ac = new AbortController();
   let largest = 0;
   let received = 0;
-  const watching = countingWatchers(watchers, ac.signal, (bytes) => { received++; largest = Math.max(largest, bytes); });
+  const watching = countingWatchers(watchers, ac.signal, (bytes) => {
+    received++;
+    largest = Math.max(largest, bytes);
+  });
   const ticks: number[] = [];
   let cpu0 = 0;
   let parts = 0;
-  const raw = (c.grpc as unknown as { watchStats(r: WatchStatsRequest): ClientReadableStream<{ more: boolean }> }).watchStats(create(WatchStatsRequestSchema));
+  const raw = (
+    c.grpc as unknown as { watchStats(r: WatchStatsRequest): ClientReadableStream<{ more: boolean }> }
+  ).watchStats(create(WatchStatsRequestSchema));
   await new Promise<void>((resolve, reject) => {
     raw.on('data', (m) => {
       if (ticks.length) parts++;
@@ -136,8 +198,18 @@ if (mode === 'state') {
   watching.close();
   const mem = rss();
   result = {
-    applyMs: apply.ms, listMs: list.ms, tickCpuMs, tickPeriodMs: (ticks[5]! - ticks[1]!) / 4, partsPerTick: parts / 5, largestPart: largest, received,
-    watchers, rssMb: mem.now, peakRssMb: mem.peak, peakAfterApplyMb: peakAfterApply, peakAfterListMb: peakAfterList,
+    applyMs: apply.ms,
+    listMs: list.ms,
+    tickCpuMs,
+    tickPeriodMs: (ticks[5]! - ticks[1]!) / 4,
+    partsPerTick: parts / 5,
+    largestPart: largest,
+    received,
+    watchers,
+    rssMb: mem.now,
+    peakRssMb: mem.peak,
+    peakAfterApplyMb: peakAfterApply,
+    peakAfterListMb: peakAfterList,
   };
 } else if (mode === 'watchers') {
   const watchers = Number(w);
@@ -150,7 +222,10 @@ if (mode === 'state') {
   const counted = new WeakSet<object>();
   const watching = countingWatchers(watchers, ac.signal, (_, call) => {
     messages++;
-    if (!counted.has(call)) { counted.add(call); ready++; }
+    if (!counted.has(call)) {
+      counted.add(call);
+      ready++;
+    }
   });
   for (let i = 0; i < 600 && ready < watchers; i++) await sleep(100);
   if (ready < watchers) throw new Error(`only ${ready} of ${watchers} watchers got a first snapshot`);
@@ -168,9 +243,17 @@ if (mode === 'state') {
   watching.close();
   const mem = rss();
   result = {
-    watchers: open, seconds, dumps, ticks: seconds / 2, delivered,
-    p50AloneMs: percentile(alone, 0.5), p99AloneMs: percentile(alone, 0.99),
-    p50BusyMs: percentile(busy, 0.5), p99BusyMs: percentile(busy, 0.99), rssMb: mem.now, peakRssMb: mem.peak,
+    watchers: open,
+    seconds,
+    dumps,
+    ticks: seconds / 2,
+    delivered,
+    p50AloneMs: percentile(alone, 0.5),
+    p99AloneMs: percentile(alone, 0.99),
+    p50BusyMs: percentile(busy, 0.5),
+    p99BusyMs: percentile(busy, 0.99),
+    rssMb: mem.now,
+    peakRssMb: mem.peak,
   };
 } else {
   throw new Error(`unknown mode ${mode}`);

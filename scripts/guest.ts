@@ -8,5 +8,11 @@ import { runInUml } from '../src/sandbox/uml.js';
 
 const command = process.argv.slice(2).join(' ');
 if (!command) throw new Error('usage: tsx scripts/guest.ts COMMAND');
-const r = await runInUml({ command, cwd: resolve(import.meta.dirname, '..'), echo: (s) => process.stdout.write(s), timeoutMs: 20 * 60_000, keepOutput: false });
+const r = await runInUml({
+  command,
+  cwd: resolve(import.meta.dirname, '..'),
+  echo: (s) => process.stdout.write(s),
+  timeoutMs: 20 * 60_000,
+  keepOutput: false,
+});
 process.exit(r.code);

@@ -14,14 +14,28 @@ const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks
 const wanted = (suite: string) => !only.length || only.includes(suite);
 
 /** One vitest run: a suite, or one shard of its files (`e2e:1/2`), reported as `report`.json. */
-interface Run { suite: string; shard?: string; report: string }
+interface Run {
+  suite: string;
+  shard?: string;
+  report: string;
+}
 const whole = (suite: string): Run => ({ suite, report: suite });
 const args = (r: Run) => [
-  vitest, 'run', '--project', r.suite, ...(r.shard ? [`--shard=${r.shard}`] : []), '--reporter=default', '--reporter=json',
+  vitest,
+  'run',
+  '--project',
+  r.suite,
+  ...(r.shard ? [`--shard=${r.shard}`] : []),
+  '--reporter=default',
+  '--reporter=json',
   `--outputFile.json=${join(reports, `${r.report}.json`)}`,
 ];
 
-interface Totals { passed: number; failed: number; skipped: number }
+interface Totals {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
 function count(suite: string, code: number): void {
   const file = join(reports, `${suite}.json`);
@@ -35,7 +49,9 @@ function count(suite: string, code: number): void {
   totals.failed += r.numFailedTests;
   totals.skipped += r.numPendingTests + r.numTodoTests;
   if (code !== 0 && r.numFailedTests === 0) {
-    console.log(`ipvsd: suite ${suite} exited ${code} with no failed test (a failed file or hook): counted as one failure`);
+    console.log(
+      `ipvsd: suite ${suite} exited ${code} with no failed test (a failed file or hook): counted as one failure`,
+    );
     totals.failed++;
   }
 }
@@ -53,7 +69,12 @@ function lineEcho(prefix: string): (s: string) => void {
 /** Runs vitest suites one after another in one user-mode Linux boot. */
 async function inUml(runs: Run[], ipvs: boolean, prefix = ''): Promise<void> {
   if (!runs.length) return;
-  const cmd = runs.map((r) => `${[process.execPath, ...args(r)].map((a) => `'${a}'`).join(' ')}; echo $? > '${join(reports, `${r.report}.rc`)}'`).join('; ');
+  const cmd = runs
+    .map(
+      (r) =>
+        `${[process.execPath, ...args(r)].map((a) => `'${a}'`).join(' ')}; echo $? > '${join(reports, `${r.report}.rc`)}'`,
+    )
+    .join('; ');
   // The soak's length is the caller's to choose (SOAK_SECONDS=300 for five minutes).
   const env = process.env.SOAK_SECONDS ? { SOAK_SECONDS: process.env.SOAK_SECONDS } : undefined;
   await runInUml({ command: cmd, cwd: root, ipvs, env, echo: lineEcho(prefix), timeoutMs: 15 * 60_000 });
@@ -79,13 +100,28 @@ const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 check('build (tsc -p tsconfig.build.json into dist/)', bin('tsc'), ['-p', 'tsconfig.build.json']);
 if (wanted('checks')) {
   check('typecheck, tests included (tsc)', bin('tsc'), ['--noEmit', '-p', '.']);
+  check('biome ci (format and lint)', bin('biome'), ['ci', '--colors=off', '.']);
   check('buf lint', bin('buf'), ['lint']);
   // gen/ must be exactly what buf generate makes from proto/.
-  check('gen/ matches buf generate', 'sh', ['-c', `'${bin('buf')}' generate && test -z "$(git status --porcelain -- gen)"`]);
+  check('gen/ matches buf generate', 'sh', [
+    '-c',
+    `'${bin('buf')}' generate && test -z "$(git status --porcelain -- gen)"`,
+  ]);
   // The example clients of other languages build (this also warms Go's cache for the e2e test).
-  check('Go example builds (Debian Go + gRPC)', 'bash', [join(root, 'scripts/build-go-example.sh'), join(root, '.uml', 'go-example')]);
-  check('Python example compiles (Debian python3)', '/usr/bin/python3', ['-m', 'py_compile', join(root, 'examples/python/example.py')]);
-  check('yamllint deploy/kubernetes', 'yamllint', ['-d', '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}', join(root, 'deploy/kubernetes')]);
+  check('Go example builds (Debian Go + gRPC)', 'bash', [
+    join(root, 'scripts/build-go-example.sh'),
+    join(root, '.uml', 'go-example'),
+  ]);
+  check('Python example compiles (Debian python3)', '/usr/bin/python3', [
+    '-m',
+    'py_compile',
+    join(root, 'examples/python/example.py'),
+  ]);
+  check('yamllint deploy/kubernetes', 'yamllint', [
+    '-d',
+    '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}',
+    join(root, 'deploy/kubernetes'),
+  ]);
   // The API may only change compatibly: compare with the previous commit, once it has protos.
   const previous = spawnSync('git', ['ls-tree', '-d', 'HEAD~1', 'proto'], { cwd: root, encoding: 'utf8' });
   if (previous.status === 0 && previous.stdout.trim()) {
@@ -103,7 +139,9 @@ if (wanted('unit')) {
 
 const withIpvs = ['kernel', 'e2e'].filter(wanted);
 if (withIpvs.length) {
-  console.log(`ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; two guests at once, one per core)`);
+  console.log(
+    `ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; two guests at once, one per core)`,
+  );
   // Each guest runs on one CPU: the e2e files go half to each guest, the kernel suite before one half.
   const e2e = (shard: string): Run[] => (wanted('e2e') ? [{ suite: 'e2e', shard, report: `e2e-${shard[0]}` }] : []);
   await Promise.all([
@@ -113,7 +151,7 @@ if (withIpvs.length) {
 }
 
 if (wanted('sandbox')) {
-  console.log('ipvsd: npm start\'s sandbox (this machine, booting user-mode Linux behind vde2/slirp)');
+  console.log("ipvsd: npm start's sandbox (this machine, booting user-mode Linux behind vde2/slirp)");
   const r = spawnSync(process.execPath, args(whole('sandbox')), { cwd: root, stdio: 'inherit' });
   count('sandbox', r.status ?? -1);
 }

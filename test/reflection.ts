@@ -6,7 +6,10 @@ import { create, fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { credentials, makeGenericClientConstructor, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
-  ServerReflection, ServerReflectionRequestSchema, type ServerReflectionRequest, type ServerReflectionResponse,
+  ServerReflection,
+  ServerReflectionRequestSchema,
+  type ServerReflectionRequest,
+  type ServerReflectionResponse,
 } from '../gen/ts/grpc/reflection/v1/reflection_pb.js';
 import { grpcDefinition } from '../src/rpc/definition.js';
 
@@ -25,7 +28,10 @@ export interface Reflection {
 
 export function reflection(address: string): Reflection {
   const client = new ReflectionClient(address, credentials.createInsecure());
-  const stream = client.serverReflectionInfo!() as ClientDuplexStream<ServerReflectionRequest, ServerReflectionResponse>;
+  const stream = client.serverReflectionInfo!() as ClientDuplexStream<
+    ServerReflectionRequest,
+    ServerReflectionResponse
+  >;
   const ask = async (messageRequest: ServerReflectionRequest['messageRequest']) => {
     const answer = once(stream, 'data') as Promise<[ServerReflectionResponse]>;
     stream.write(create(ServerReflectionRequestSchema, { messageRequest }));
@@ -47,7 +53,9 @@ export function reflection(address: string): Reflection {
     fileContainingSymbol,
     async methods(service) {
       const files = await fileContainingSymbol(service);
-      return files.flatMap((f) => f.service.filter((s) => `${f.package}.${s.name}` === service)).flatMap((s) => s.method.map((m) => m.name));
+      return files
+        .flatMap((f) => f.service.filter((s) => `${f.package}.${s.name}` === service))
+        .flatMap((s) => s.method.map((m) => m.name));
     },
     async close() {
       const done = once(stream, 'status');

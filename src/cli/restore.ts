@@ -39,7 +39,9 @@ export interface Applied {
  * and it names the line of an operation the server's error points at.
  */
 export async function applyRules(
-  c: Pick<IpvsClient, 'batch' | 'flush' | 'zeroCounters'>, ns: string, rules: readonly Rule[],
+  c: Pick<IpvsClient, 'batch' | 'flush' | 'zeroCounters'>,
+  ns: string,
+  rules: readonly Rule[],
 ): Promise<Applied> {
   let applied = 0;
   const failed: string[] = [];
@@ -52,7 +54,9 @@ export async function applyRules(
           if (x.code) failed.push(`line ${step[j]!.line}: ${x.message}`);
         });
       } else {
-        await (step.kind === 'flush' ? c.flush({ namespace: ns }) : c.zeroCounters({ namespace: ns, service: step.service }));
+        await (step.kind === 'flush'
+          ? c.flush({ namespace: ns })
+          : c.zeroCounters({ namespace: ns, service: step.service }));
         applied++;
       }
     } catch (e) {
@@ -61,7 +65,9 @@ export async function applyRules(
       if (!(e instanceof IpvsError) || (!applied && !failed.length && !op)) throw e;
       const line = (op ? sent[Number(op[1])] : undefined)?.line ?? sent[0]!.line;
       const refused = failed.length ? ` (${failed.length} refused):\n${failed.join('\n')}` : '';
-      throw new Error(`line ${line}: ${e.details} (${status[e.code]}); stopped there, ${applied} rules applied before it${refused}`);
+      throw new Error(
+        `line ${line}: ${e.details} (${status[e.code]}); stopped there, ${applied} rules applied before it${refused}`,
+      );
     }
   }
   return { applied, failed };

@@ -3,8 +3,15 @@
 // models exactly as ipvsadm writes them, so rule files move over unchanged.
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
-  AddressFamily, BatchOperationSchema, ForwardingMethod, Protocol, TunnelType,
-  type BatchOperation, type Destination, type Service, type ServiceId,
+  AddressFamily,
+  BatchOperationSchema,
+  ForwardingMethod,
+  Protocol,
+  TunnelType,
+  type BatchOperation,
+  type Destination,
+  type Service,
+  type ServiceId,
 } from '../client/index.js';
 import { addressBytes, formatHostPort } from '../inet/address.js';
 
@@ -14,25 +21,47 @@ export type Rule =
   | { kind: 'flush'; line: number }
   | { kind: 'zero'; service?: ServiceIdInit; line: number };
 
-type ServiceIdInit = { addressFamily?: AddressFamily; protocol?: Protocol; address?: string; port?: number; fwMark?: number };
+type ServiceIdInit = {
+  addressFamily?: AddressFamily;
+  protocol?: Protocol;
+  address?: string;
+  port?: number;
+  fwMark?: number;
+};
 
 export class RuleError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`line ${line}: ${message}`);
   }
 }
 
 const SVC_FLAGS: Record<string, number> = {
-  'sh-fallback': 0x8, 'sh-port': 0x10, 'mh-fallback': 0x8, 'mh-port': 0x10, 'flag-1': 0x8, 'flag-2': 0x10, 'flag-3': 0x20,
+  'sh-fallback': 0x8,
+  'sh-port': 0x10,
+  'mh-fallback': 0x8,
+  'mh-port': 0x10,
+  'flag-1': 0x8,
+  'flag-2': 0x10,
+  'flag-3': 0x20,
 };
 const PERSISTENT = 0x1;
 const ONE_PACKET = 0x4;
 const DEFAULT_PERSISTENCE = 360;
-const TUNNEL_TYPES: Record<string, TunnelType> = { ipip: TunnelType.IPIP_UNSPECIFIED, gue: TunnelType.GUE, gre: TunnelType.GRE };
+const TUNNEL_TYPES: Record<string, TunnelType> = {
+  ipip: TunnelType.IPIP_UNSPECIFIED,
+  gue: TunnelType.GUE,
+  gre: TunnelType.GRE,
+};
 const CSUM: Record<string, number> = { '--tun-nocsum': 0, '--tun-csum': 1, '--tun-remcsum': 2 };
 
 /** "192.0.2.1:80", "[2001:db8::1]:443", "192.0.2.1" (port optional where allowed). */
-export function parseHostPort(s: string, portRequired: boolean): { address: string; port?: number; family: AddressFamily } {
+export function parseHostPort(
+  s: string,
+  portRequired: boolean,
+): { address: string; port?: number; family: AddressFamily } {
   const m = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(s) ?? /^([0-9.]+)(?::(\d+))?$/.exec(s);
   if (!m) throw new Error(`${JSON.stringify(s)} is not ADDRESS:PORT (numeric; IPv6 in brackets)`);
   if (portRequired && m[2] === undefined) throw new Error(`${JSON.stringify(s)} needs a port`);
@@ -42,7 +71,8 @@ export function parseHostPort(s: string, portRequired: boolean): { address: stri
 }
 
 function uint(v: string | undefined, what: string, max = 0xffffffff): number {
-  if (v === undefined || !/^\d+$/.test(v) || Number(v) > max) throw new Error(`${what} needs a number in 0..${max}, not ${JSON.stringify(v)}`);
+  if (v === undefined || !/^\d+$/.test(v) || Number(v) > max)
+    throw new Error(`${what} needs a number in 0..${max}, not ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -50,7 +80,8 @@ function uint(v: string | undefined, what: string, max = 0xffffffff): number {
 function netmask(v: string | undefined, family: AddressFamily): number {
   if (family === AddressFamily.INET6) return uint(v, '-M (IPv6 prefix length)', 128);
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(v ?? '');
-  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new Error(`-M needs a dotted IPv4 mask, not ${JSON.stringify(v)}`);
+  if (!m || m.slice(1).some((o) => Number(o) > 255))
+    throw new Error(`-M needs a dotted IPv4 mask, not ${JSON.stringify(v)}`);
   return m.slice(1).reduce((acc, o) => acc * 256 + Number(o), 0);
 }
 
@@ -62,11 +93,32 @@ export function parseRuleArgs(args: readonly string[], line = 0): Rule | undefin
   let ipv6 = false;
   const svc: { schedName?: string; flags: number; timeout?: number; netmask?: string; peName?: string } = { flags: 0 };
   let real: { address: string; port?: number; family: AddressFamily } | undefined;
-  const dest: { weight?: number; forwardingMethod?: ForwardingMethod; upperThreshold?: number; lowerThreshold?: number; tunnelType?: TunnelType; tunnelPort?: number; tunnelFlags?: number } = {};
+  const dest: {
+    weight?: number;
+    forwardingMethod?: ForwardingMethod;
+    upperThreshold?: number;
+    lowerThreshold?: number;
+    tunnelType?: TunnelType;
+    tunnelPort?: number;
+    tunnelFlags?: number;
+  } = {};
   const commands: Record<string, string> = {
-    '-A': 'A', '--add-service': 'A', '-E': 'E', '--edit-service': 'E', '-D': 'D', '--delete-service': 'D',
-    '-a': 'a', '--add-server': 'a', '-e': 'e', '--edit-server': 'e', '-d': 'd', '--delete-server': 'd',
-    '-C': 'C', '--clear': 'C', '-Z': 'Z', '--zero': 'Z',
+    '-A': 'A',
+    '--add-service': 'A',
+    '-E': 'E',
+    '--edit-service': 'E',
+    '-D': 'D',
+    '--delete-service': 'D',
+    '-a': 'a',
+    '--add-server': 'a',
+    '-e': 'e',
+    '--edit-server': 'e',
+    '-d': 'd',
+    '--delete-server': 'd',
+    '-C': 'C',
+    '--clear': 'C',
+    '-Z': 'Z',
+    '--zero': 'Z',
   };
   const service = (protocol: Protocol, v: string | undefined) => {
     const hp = parseHostPort(v ?? '', true);
@@ -85,41 +137,96 @@ export function parseRuleArgs(args: readonly string[], line = 0): Rule | undefin
         continue;
       }
       switch (a) {
-        case '-t': case '--tcp-service': service(Protocol.TCP, next()); break;
-        case '-u': case '--udp-service': service(Protocol.UDP, next()); break;
-        case '--sctp-service': service(Protocol.SCTP, next()); break;
-        case '-f': case '--fwmark-service': id = { fwMark: uint(next(), '-f', 0xffffffff) }; break;
-        case '-6': case '--ipv6': ipv6 = true; break;
-        case '-s': case '--scheduler': svc.schedName = next(); break;
-        case '-p': case '--persistent':
+        case '-t':
+        case '--tcp-service':
+          service(Protocol.TCP, next());
+          break;
+        case '-u':
+        case '--udp-service':
+          service(Protocol.UDP, next());
+          break;
+        case '--sctp-service':
+          service(Protocol.SCTP, next());
+          break;
+        case '-f':
+        case '--fwmark-service':
+          id = { fwMark: uint(next(), '-f', 0xffffffff) };
+          break;
+        case '-6':
+        case '--ipv6':
+          ipv6 = true;
+          break;
+        case '-s':
+        case '--scheduler':
+          svc.schedName = next();
+          break;
+        case '-p':
+        case '--persistent':
           svc.flags |= PERSISTENT;
           if (/^\d+$/.test(args[i + 1] ?? '')) svc.timeout = uint(next(), '-p');
           break;
-        case '-M': case '--netmask': svc.netmask = next(); break;
-        case '--pe': svc.peName = next(); break;
-        case '-o': case '--ops': svc.flags |= ONE_PACKET; break;
-        case '-b': case '--sched-flags':
+        case '-M':
+        case '--netmask':
+          svc.netmask = next();
+          break;
+        case '--pe':
+          svc.peName = next();
+          break;
+        case '-o':
+        case '--ops':
+          svc.flags |= ONE_PACKET;
+          break;
+        case '-b':
+        case '--sched-flags':
           for (const f of next().split(',')) {
             if (!(f in SVC_FLAGS)) throw new Error(`unknown scheduler flag ${JSON.stringify(f)}`);
             svc.flags |= SVC_FLAGS[f]!;
           }
           break;
-        case '-r': case '--real-server': real = parseHostPort(next(), false); break;
-        case '-g': case '--gatewaying': dest.forwardingMethod = ForwardingMethod.DIRECT_ROUTE; break;
-        case '-i': case '--ipip': dest.forwardingMethod = ForwardingMethod.TUNNEL; break;
-        case '-m': case '--masquerading': dest.forwardingMethod = ForwardingMethod.MASQ_UNSPECIFIED; break;
-        case '-w': case '--weight': dest.weight = uint(next(), '-w', 0x7fffffff); break;
-        case '-x': case '--u-threshold': dest.upperThreshold = uint(next(), '-x'); break;
-        case '-y': case '--l-threshold': dest.lowerThreshold = uint(next(), '-y'); break;
+        case '-r':
+        case '--real-server':
+          real = parseHostPort(next(), false);
+          break;
+        case '-g':
+        case '--gatewaying':
+          dest.forwardingMethod = ForwardingMethod.DIRECT_ROUTE;
+          break;
+        case '-i':
+        case '--ipip':
+          dest.forwardingMethod = ForwardingMethod.TUNNEL;
+          break;
+        case '-m':
+        case '--masquerading':
+          dest.forwardingMethod = ForwardingMethod.MASQ_UNSPECIFIED;
+          break;
+        case '-w':
+        case '--weight':
+          dest.weight = uint(next(), '-w', 0x7fffffff);
+          break;
+        case '-x':
+        case '--u-threshold':
+          dest.upperThreshold = uint(next(), '-x');
+          break;
+        case '-y':
+        case '--l-threshold':
+          dest.lowerThreshold = uint(next(), '-y');
+          break;
         case '--tun-type': {
           const t = next();
           if (!(t in TUNNEL_TYPES)) throw new Error(`unknown tunnel type ${JSON.stringify(t)} (ipip, gue, gre)`);
           dest.tunnelType = TUNNEL_TYPES[t];
           break;
         }
-        case '--tun-port': dest.tunnelPort = uint(next(), '--tun-port', 0xffff); break;
-        case '--tun-nocsum': case '--tun-csum': case '--tun-remcsum': dest.tunnelFlags = CSUM[a]; break;
-        default: throw new Error(`unknown option ${JSON.stringify(a)}`);
+        case '--tun-port':
+          dest.tunnelPort = uint(next(), '--tun-port', 0xffff);
+          break;
+        case '--tun-nocsum':
+        case '--tun-csum':
+        case '--tun-remcsum':
+          dest.tunnelFlags = CSUM[a];
+          break;
+        default:
+          throw new Error(`unknown option ${JSON.stringify(a)}`);
       }
     }
     if (!command) throw new Error('no command (-A -E -D -a -e -d -C -Z)');
@@ -149,7 +256,10 @@ export function parseRuleArgs(args: readonly string[], line = 0): Rule | undefin
         service: sid,
         destination: { addressFamily: real.family, address: real.address, port: real.port ?? 0, ...dest },
       };
-      op = { case: command === 'a' ? 'createDestination' : command === 'e' ? 'updateDestination' : 'deleteDestination', value };
+      op = {
+        case: command === 'a' ? 'createDestination' : command === 'e' ? 'updateDestination' : 'deleteDestination',
+        value,
+      };
     }
     return { kind: 'batch', op: create(BatchOperationSchema, { operation: op }), line };
   } catch (e) {
@@ -178,17 +288,27 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-const addrOf = (family: AddressFamily, address: string) => (address ? addressBytes(family, address) : new Uint8Array(0));
+const addrOf = (family: AddressFamily, address: string) =>
+  address ? addressBytes(family, address) : new Uint8Array(0);
 
 /** ipvsadm's listing order: firewall mark, family, protocol, address, port. */
 export function compareServices(a: ServiceId, b: ServiceId): number {
-  return a.fwMark - b.fwMark || a.addressFamily - b.addressFamily || a.protocol - b.protocol
-    || compareBytes(addrOf(a.addressFamily, a.address), addrOf(b.addressFamily, b.address)) || a.port - b.port;
+  return (
+    a.fwMark - b.fwMark ||
+    a.addressFamily - b.addressFamily ||
+    a.protocol - b.protocol ||
+    compareBytes(addrOf(a.addressFamily, a.address), addrOf(b.addressFamily, b.address)) ||
+    a.port - b.port
+  );
 }
 
 /** ipvsadm's destination order: family, address, port. */
 export function compareDestinations(a: Destination, b: Destination): number {
-  return a.addressFamily - b.addressFamily || compareBytes(addrOf(a.addressFamily, a.address), addrOf(b.addressFamily, b.address)) || a.port - b.port;
+  return (
+    a.addressFamily - b.addressFamily ||
+    compareBytes(addrOf(a.addressFamily, a.address), addrOf(b.addressFamily, b.address)) ||
+    a.port - b.port
+  );
 }
 
 /** Services and their destinations in ipvsadm's order. */
@@ -201,7 +321,9 @@ export function sortLikeIpvsadm<T extends { service?: Service; destinations: Des
 /** "-t 192.0.2.1:80", "--sctp-service [2001:db8::1]:9", "-f 7 -6". */
 export function serviceSpec(id: ServiceId): string {
   if (id.fwMark) return `-f ${id.fwMark}${id.addressFamily === AddressFamily.INET6 ? ' -6' : ''}`;
-  const flag = { [Protocol.TCP]: '-t', [Protocol.UDP]: '-u', [Protocol.SCTP]: '--sctp-service' }[id.protocol as number] ?? `-?${id.protocol}`;
+  const flag =
+    { [Protocol.TCP]: '-t', [Protocol.UDP]: '-u', [Protocol.SCTP]: '--sctp-service' }[id.protocol as number] ??
+    `-?${id.protocol}`;
   return `${flag} ${formatHostPort(id)}`;
 }
 
@@ -234,18 +356,24 @@ export function formatService(s: Service): string {
 }
 
 const FWD_SWITCH: Partial<Record<ForwardingMethod, string>> = {
-  [ForwardingMethod.MASQ_UNSPECIFIED]: '-m', [ForwardingMethod.DIRECT_ROUTE]: '-g', [ForwardingMethod.TUNNEL]: '-i',
+  [ForwardingMethod.MASQ_UNSPECIFIED]: '-m',
+  [ForwardingMethod.DIRECT_ROUTE]: '-g',
+  [ForwardingMethod.TUNNEL]: '-i',
 };
 
 export function formatDestination(id: ServiceId, d: Destination): string {
   const fwd = FWD_SWITCH[d.forwardingMethod];
-  if (!fwd) throw new Error(`destination ${d.address}: forwarding method ${ForwardingMethod[d.forwardingMethod]} has no ipvsadm rule form`);
+  if (!fwd)
+    throw new Error(
+      `destination ${d.address}: forwarding method ${ForwardingMethod[d.forwardingMethod]} has no ipvsadm rule form`,
+    );
   const parts = [`-a ${serviceSpec(id)} -r ${formatHostPort(d)} ${fwd} -w ${d.weight ?? 1}`];
   if (d.forwardingMethod === ForwardingMethod.TUNNEL) {
     const type = Object.entries(TUNNEL_TYPES).find(([, v]) => v === d.tunnelType)?.[0] ?? String(d.tunnelType);
     parts.push(`--tun-type ${type}`);
     if (d.tunnelType === TunnelType.GUE) parts.push(`--tun-port ${d.tunnelPort}`);
-    if (d.tunnelType !== TunnelType.IPIP_UNSPECIFIED) parts.push(Object.entries(CSUM).find(([, v]) => v === d.tunnelFlags)?.[0] ?? '');
+    if (d.tunnelType !== TunnelType.IPIP_UNSPECIFIED)
+      parts.push(Object.entries(CSUM).find(([, v]) => v === d.tunnelFlags)?.[0] ?? '');
   }
   return parts.filter(Boolean).join(' ');
 }

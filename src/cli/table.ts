@@ -1,12 +1,23 @@
 // Terminal views: the ipvsadm-like listing, rates with units, sparklines.
-import { AddressFamily, ForwardingMethod, Protocol, type Destination, type Service, type ServiceId, type Stats } from '../client/index.js';
+import {
+  AddressFamily,
+  ForwardingMethod,
+  Protocol,
+  type Destination,
+  type Service,
+  type ServiceId,
+  type Stats,
+} from '../client/index.js';
 import { formatHostPort } from '../inet/address.js';
 import { maskText, schedFlagsText } from './rules.js';
 
 const PROT: Record<number, string> = { [Protocol.TCP]: 'TCP', [Protocol.UDP]: 'UDP', [Protocol.SCTP]: 'SCTP' };
 const FWD: Record<number, string> = {
-  [ForwardingMethod.MASQ_UNSPECIFIED]: 'Masq', [ForwardingMethod.LOCAL]: 'Local', [ForwardingMethod.TUNNEL]: 'Tunnel',
-  [ForwardingMethod.DIRECT_ROUTE]: 'Route', [ForwardingMethod.BYPASS]: 'Bypass',
+  [ForwardingMethod.MASQ_UNSPECIFIED]: 'Masq',
+  [ForwardingMethod.LOCAL]: 'Local',
+  [ForwardingMethod.TUNNEL]: 'Tunnel',
+  [ForwardingMethod.DIRECT_ROUTE]: 'Route',
+  [ForwardingMethod.BYPASS]: 'Bypass',
 };
 
 /** "TCP  192.0.2.1:80", "FWM  7". */
@@ -39,7 +50,9 @@ export function listTable(services: { service?: Service; destinations: Destinati
     if (!s?.id) continue;
     lines.push(`${serviceName(s.id)} ${serviceOptions(s)}`);
     for (const d of destinations) {
-      lines.push(`  -> ${formatHostPort(d).padEnd(28)} ${(FWD[d.forwardingMethod] ?? '?').padEnd(7)} ${String(d.weight ?? 1).padEnd(6)} ${String(d.activeConnections).padEnd(10)} ${d.inactiveConnections}`);
+      lines.push(
+        `  -> ${formatHostPort(d).padEnd(28)} ${(FWD[d.forwardingMethod] ?? '?').padEnd(7)} ${String(d.weight ?? 1).padEnd(6)} ${String(d.activeConnections).padEnd(10)} ${d.inactiveConnections}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -60,10 +73,14 @@ const BARS = '▁▂▃▄▅▆▇█';
 /** A sparkline of `values`, scaled to their own maximum: people read trends faster than numbers. */
 export function sparkline(values: readonly number[]): string {
   const max = Math.max(0, ...values);
-  return values.map((v) => (max === 0 ? BARS[0] : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1)))])).join('');
+  return values
+    .map((v) => (max === 0 ? BARS[0] : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1)))]))
+    .join('');
 }
 
 export function rateCells(s: Stats | undefined): string {
   const st = s ?? { cps: 0n, ppsIn: 0n, ppsOut: 0n, bpsIn: 0n, bpsOut: 0n, connections: 0n };
-  return [human(st.connections), human(st.cps), human(st.ppsIn), human(st.ppsOut), human(st.bpsIn), human(st.bpsOut)].map((c) => c.padStart(7)).join(' ');
+  return [human(st.connections), human(st.cps), human(st.ppsIn), human(st.ppsOut), human(st.bpsIn), human(st.bpsOut)]
+    .map((c) => c.padStart(7))
+    .join(' ');
 }

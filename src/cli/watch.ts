@@ -47,7 +47,9 @@ export async function watch(client: IpvsClient, o: WatchOptions): Promise<void> 
   if (tty) {
     process.stdin.setRawMode(true);
     process.stdin.resume();
-    process.stdin.on('data', (k) => { if (k[0] === 0x71 /* q */ || k[0] === 0x03 /* Ctrl-C */) stop(); });
+    process.stdin.on('data', (k) => {
+      if (k[0] === 0x71 /* q */ || k[0] === 0x03 /* Ctrl-C */) stop();
+    });
     process.stdout.write('\x1b[?25l'); // hide the cursor while redrawing
   }
   process.once('SIGINT', stop);
@@ -55,7 +57,10 @@ export async function watch(client: IpvsClient, o: WatchOptions): Promise<void> 
   let n = 0;
   try {
     const interval = { seconds: BigInt(Math.floor(o.intervalMs / 1000)), nanos: (o.intervalMs % 1000) * 1e6 };
-    for await (const snap of client.watchStats({ namespace: o.namespace, interval, allowFast: o.fast }, { signal: ac.signal })) {
+    for await (const snap of client.watchStats(
+      { namespace: o.namespace, interval, allowFast: o.fast },
+      { signal: ac.signal },
+    )) {
       const view = renderWatch(snap, history);
       process.stdout.write(tty ? `\x1b[H\x1b[2J${view}` : `${view}\n`);
       if (o.count && ++n >= o.count) break;

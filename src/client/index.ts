@@ -14,14 +14,27 @@
 // the underlying grpc-js client, `c.grpc`.
 import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import {
-  credentials as grpcCredentials, makeGenericClientConstructor, Metadata, status, type CallOptions as GrpcCallOptions,
-  type ChannelCredentials, type ChannelOptions, type Client, type ClientReadableStream, type ServiceError,
+  credentials as grpcCredentials,
+  makeGenericClientConstructor,
+  Metadata,
+  status,
+  type CallOptions as GrpcCallOptions,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
 } from '@grpc/grpc-js';
 import { IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { grpcDefinition } from '../rpc/definition.js';
 import { IpvsError } from './error.js';
-import { listAllDestinations, listAllServices, type ListAllDestinationsRequest, type ListAllServicesRequest } from './pages.js';
+import {
+  listAllDestinations,
+  listAllServices,
+  type ListAllDestinationsRequest,
+  type ListAllServicesRequest,
+} from './pages.js';
 import { wholeStreams } from './parts.js';
 
 export * from '../../gen/ts/ipvs/v1/ipvs_pb.js';
@@ -45,7 +58,10 @@ export type IpvsClient = {
   [K in KeysOf<'unary'>]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => Promise<MessageShape<Out<K>>>;
 } & {
   /** Whole messages until `opts.signal` aborts (then the iteration just ends) or the server ends the stream. */
-  [K in KeysOf<'server_streaming'>]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => AsyncIterable<MessageShape<Out<K>>>;
+  [K in KeysOf<'server_streaming'>]: (
+    req?: MessageInitShape<In<K>>,
+    opts?: CallOptions,
+  ) => AsyncIterable<MessageShape<Out<K>>>;
 } & {
   /**
    * Every service over all pages of ListServices, one item per service even
@@ -74,29 +90,41 @@ function grpcOptions(o?: CallOptions): GrpcCallOptions {
 }
 
 type Stream = (req?: MessageInitShape<DescMessage>, o?: CallOptions) => AsyncIterable<unknown>;
-const whole = wholeStreams as Record<string, ((s: AsyncIterable<unknown>, signal?: AbortSignal) => AsyncIterable<unknown>) | undefined>;
+const whole = wholeStreams as Record<
+  string,
+  ((s: AsyncIterable<unknown>, signal?: AbortSignal) => AsyncIterable<unknown>) | undefined
+>;
 
 /** Connects to ipvsd at `address`: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
 export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsClient {
-  const raw = new GrpcClient(address, opts.credentials ?? grpcCredentials.createInsecure(), opts.channelOptions) as unknown as
-    Record<string, (...args: unknown[]) => unknown> & Client;
+  const raw = new GrpcClient(
+    address,
+    opts.credentials ?? grpcCredentials.createInsecure(),
+    opts.channelOptions,
+  ) as unknown as Record<string, (...args: unknown[]) => unknown> & Client;
   const out: Record<string, unknown> = { grpc: raw, close: () => raw.close() };
   for (const m of IpvsService.methods) {
     const call = raw[m.localName]!.bind(raw);
     if (m.methodKind === 'unary') {
-      out[m.localName] = (req: MessageInitShape<DescMessage> = {}, o?: CallOptions) => new Promise((resolve, reject) => {
-        if (o?.signal?.aborted) {
-          reject(new IpvsError({ code: status.CANCELLED, details: 'aborted before the call' }));
-          return;
-        }
-        const c = call(create(m.input, req), new Metadata(), grpcOptions(o), (err: ServiceError | null, res: unknown) => {
-          o?.signal?.removeEventListener('abort', cancel);
-          if (err) reject(new IpvsError(err));
-          else resolve(res);
-        }) as { cancel(): void };
-        const cancel = () => c.cancel();
-        o?.signal?.addEventListener('abort', cancel, { once: true });
-      });
+      out[m.localName] = (req: MessageInitShape<DescMessage> = {}, o?: CallOptions) =>
+        new Promise((resolve, reject) => {
+          if (o?.signal?.aborted) {
+            reject(new IpvsError({ code: status.CANCELLED, details: 'aborted before the call' }));
+            return;
+          }
+          const c = call(
+            create(m.input, req),
+            new Metadata(),
+            grpcOptions(o),
+            (err: ServiceError | null, res: unknown) => {
+              o?.signal?.removeEventListener('abort', cancel);
+              if (err) reject(new IpvsError(err));
+              else resolve(res);
+            },
+          ) as { cancel(): void };
+          const cancel = () => c.cancel();
+          o?.signal?.addEventListener('abort', cancel, { once: true });
+        });
     } else if (m.methodKind === 'server_streaming') {
       const parts: Stream = (req = {}, o) => ({
         async *[Symbol.asyncIterator]() {
@@ -117,14 +145,18 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
         },
       });
       const join = whole[m.localName];
-      out[m.localName] = !join ? parts : ((req, o) => ({
-        [Symbol.asyncIterator]: () => join(parts(req, o), o?.signal)[Symbol.asyncIterator](),
-      })) satisfies Stream;
+      out[m.localName] = !join
+        ? parts
+        : (((req, o) => ({
+            [Symbol.asyncIterator]: () => join(parts(req, o), o?.signal)[Symbol.asyncIterator](),
+          })) satisfies Stream);
     }
   }
   const c = out as IpvsClient;
   // Iterables, not generators, so that each iteration lists afresh, as each iteration of a stream calls afresh.
   c.listAllServices = (req = {}, o = {}) => ({ [Symbol.asyncIterator]: () => listAllServices(c.listServices, req, o) });
-  c.listAllDestinations = (req = {}, o = {}) => ({ [Symbol.asyncIterator]: () => listAllDestinations(c.listDestinations, req, o) });
+  c.listAllDestinations = (req = {}, o = {}) => ({
+    [Symbol.asyncIterator]: () => listAllDestinations(c.listDestinations, req, o),
+  });
   return c;
 }

@@ -3,7 +3,10 @@
 // message may pass 4 MiB); these follow next_page_token to the last page.
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type {
-  ListDestinationsRequestSchema, ListDestinationsResponse, ListServicesRequestSchema, ListServicesResponse,
+  ListDestinationsRequestSchema,
+  ListDestinationsResponse,
+  ListServicesRequestSchema,
+  ListServicesResponse,
 } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
 import type { CallOptions } from './index.js';
@@ -24,7 +27,10 @@ type Lister<Req, Res> = (req: Req & { pageToken: string }, opts: CallOptions) =>
  * unary call does: a listing that ends quietly is always whole.
  */
 async function* pages<Req, Res extends Page>(list: Lister<Req, Res>, req: Req, opts: CallOptions): AsyncGenerator<Res> {
-  const o = { ...opts, deadline: typeof opts.deadline === 'number' ? new Date(Date.now() + opts.deadline) : opts.deadline };
+  const o = {
+    ...opts,
+    deadline: typeof opts.deadline === 'number' ? new Date(Date.now() + opts.deadline) : opts.deadline,
+  };
   let pageToken = '';
   do {
     const page = await list({ ...req, pageToken }, o);
@@ -35,7 +41,9 @@ async function* pages<Req, Res extends Page>(list: Lister<Req, Res>, req: Req, o
 
 /** Each service once, with all its destinations, even when a page boundary split them. */
 export async function* listAllServices(
-  list: Lister<ListAllServicesRequest, ListServicesResponse>, req: ListAllServicesRequest, opts: CallOptions,
+  list: Lister<ListAllServicesRequest, ListServicesResponse>,
+  req: ListAllServicesRequest,
+  opts: CallOptions,
 ): AsyncGenerator<ServiceWithDestinations> {
   const join = new ServiceJoin(serviceOfListing);
   for await (const page of pages(list, req, opts)) {
@@ -47,7 +55,9 @@ export async function* listAllServices(
 
 /** Each destination of one service. */
 export async function* listAllDestinations(
-  list: Lister<ListAllDestinationsRequest, ListDestinationsResponse>, req: ListAllDestinationsRequest, opts: CallOptions,
+  list: Lister<ListAllDestinationsRequest, ListDestinationsResponse>,
+  req: ListAllDestinationsRequest,
+  opts: CallOptions,
 ): AsyncGenerator<Destination> {
   for await (const page of pages(list, req, opts)) yield* page.destinations;
 }

@@ -7,7 +7,10 @@
 import { equals } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import type {
-  ApplyWithProgressResponse, ServiceStats, WatchEventsResponse, WatchStatsResponse,
+  ApplyWithProgressResponse,
+  ServiceStats,
+  WatchEventsResponse,
+  WatchStatsResponse,
 } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { ServiceIdSchema, type ServiceId, type ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { IpvsError } from './error.js';
@@ -33,7 +36,8 @@ export class ServiceJoin<T extends { destinations: unknown[] }> {
         this.list.push(s);
         return;
       }
-      if (last !== this.grown) this.list[this.list.length - 1] = this.grown = { ...last, destinations: [...last.destinations] };
+      if (last !== this.grown)
+        this.list[this.list.length - 1] = this.grown = { ...last, destinations: [...last.destinations] };
       for (const d of s.destinations) this.grown.destinations.push(d); // a loop: spreading 100k arguments overflows the stack
     });
   }
@@ -49,7 +53,10 @@ export class ServiceJoin<T extends { destinations: unknown[] }> {
 const serviceOfStats = (s: ServiceStats) => s.service;
 export const serviceOfListing = (s: ServiceWithDestinations) => s.service?.id;
 
-function joinServices<T extends { destinations: unknown[] }>(lists: readonly (readonly T[])[], id: (s: T) => ServiceId | undefined): T[] {
+function joinServices<T extends { destinations: unknown[] }>(
+  lists: readonly (readonly T[])[],
+  id: (s: T) => ServiceId | undefined,
+): T[] {
   const join = new ServiceJoin(id);
   for (const l of lists) join.add(l);
   return join.take();
@@ -57,14 +64,23 @@ function joinServices<T extends { destinations: unknown[] }>(lists: readonly (re
 
 /** One tick from its parts: the services joined; time and interval are the same in every part. */
 function joinStats(parts: readonly WatchStatsResponse[]): WatchStatsResponse {
-  return { ...parts.at(-1)!, services: joinServices(parts.map((p) => p.services), serviceOfStats) };
+  return {
+    ...parts.at(-1)!,
+    services: joinServices(
+      parts.map((p) => p.services),
+      serviceOfStats,
+    ),
+  };
 }
 
 /** One WatchEvents message from its parts: a resync's snapshot joined, events concatenated. */
 function joinEvents(parts: readonly WatchEventsResponse[]): WatchEventsResponse {
   return {
     ...parts.at(-1)!,
-    snapshot: joinServices(parts.map((p) => p.snapshot), serviceOfListing),
+    snapshot: joinServices(
+      parts.map((p) => p.snapshot),
+      serviceOfListing,
+    ),
     events: parts.flatMap((p) => p.events),
   };
 }
@@ -72,7 +88,10 @@ function joinEvents(parts: readonly WatchEventsResponse[]): WatchEventsResponse 
 /** One ApplyWithProgress result from its parts: changes concatenated; applied and failed are totals in every part. */
 function joinResults(parts: readonly ApplyWithProgressResponse[]): ApplyWithProgressResponse {
   const results = parts.flatMap((p) => (p.event.case === 'result' ? [p.event.value] : []));
-  return { ...parts.at(-1)!, event: { case: 'result', value: { ...results.at(-1)!, changes: results.flatMap((r) => r.changes) } } };
+  return {
+    ...parts.at(-1)!,
+    event: { case: 'result', value: { ...results.at(-1)!, changes: results.flatMap((r) => r.changes) } },
+  };
 }
 
 /**
@@ -83,7 +102,10 @@ function joinResults(parts: readonly ApplyWithProgressResponse[]): ApplyWithProg
  * aborted ends quietly, its held parts dropped.
  */
 async function* wholeMessages<M>(
-  parts: AsyncIterable<M>, more: (m: M) => boolean, join: (parts: M[]) => M, signal?: AbortSignal,
+  parts: AsyncIterable<M>,
+  more: (m: M) => boolean,
+  join: (parts: M[]) => M,
+  signal?: AbortSignal,
 ): AsyncGenerator<M> {
   let held: M[] = [];
   for await (const m of parts) {
@@ -104,8 +126,10 @@ async function* wholeMessages<M>(
 
 /** The streaming methods whose messages come in parts, and how to make them whole. */
 export const wholeStreams = {
-  watchStats: (s: AsyncIterable<WatchStatsResponse>, signal?: AbortSignal) => wholeMessages(s, (m) => m.more, joinStats, signal),
-  watchEvents: (s: AsyncIterable<WatchEventsResponse>, signal?: AbortSignal) => wholeMessages(s, (m) => m.more, joinEvents, signal),
+  watchStats: (s: AsyncIterable<WatchStatsResponse>, signal?: AbortSignal) =>
+    wholeMessages(s, (m) => m.more, joinStats, signal),
+  watchEvents: (s: AsyncIterable<WatchEventsResponse>, signal?: AbortSignal) =>
+    wholeMessages(s, (m) => m.more, joinEvents, signal),
   applyWithProgress: (s: AsyncIterable<ApplyWithProgressResponse>, signal?: AbortSignal) =>
     wholeMessages(s, (m) => m.event.case === 'result' && m.event.value.more, joinResults, signal),
 };

@@ -49,10 +49,18 @@ export function decodeFamily(payload: Buffer): Family {
   const d = new AttributeDecoder(payload, GENL_HEADER_LENGTH);
   while (d.next()) {
     switch (d.type()) {
-      case CTRL_ATTR_FAMILY_ID: f.id = d.u16(); break;
-      case CTRL_ATTR_FAMILY_NAME: f.name = d.string(); break;
-      case CTRL_ATTR_VERSION: f.version = d.u32(); break;
-      case CTRL_ATTR_MAXATTR: f.maxAttr = d.u32(); break;
+      case CTRL_ATTR_FAMILY_ID:
+        f.id = d.u16();
+        break;
+      case CTRL_ATTR_FAMILY_NAME:
+        f.name = d.string();
+        break;
+      case CTRL_ATTR_VERSION:
+        f.version = d.u32();
+        break;
+      case CTRL_ATTR_MAXATTR:
+        f.maxAttr = d.u32();
+        break;
       case CTRL_ATTR_MCAST_GROUPS:
         d.nested((groups) => {
           while (groups.next()) {

@@ -6,7 +6,10 @@ export const GENL_HEADER_LENGTH = 4;
 
 /** Writes generic netlink requests of one family into an Outbox. */
 export class RequestWriter {
-  constructor(readonly familyId: number, readonly version: number) {}
+  constructor(
+    readonly familyId: number,
+    readonly version: number,
+  ) {}
 
   /** Starts a request for `cmd` in `box`: encode its attributes with the encoder returned, then `box.end()`. */
   begin(box: Outbox, cmd: number): AttributeEncoder {

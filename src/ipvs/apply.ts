@@ -6,10 +6,21 @@ import { AF_INET6 } from './constants.js';
 import { destinationDifferences, serviceDifferences } from './diff.js';
 import type { Drainer } from './drain.js';
 import type { BatchItemResult, Handle, NormalBatchOp } from './handle.js';
-import type { Destination, DestinationInput, Service, ServiceId, ServiceInput, ServiceWithDestinations } from './model.js';
+import type {
+  Destination,
+  DestinationInput,
+  Service,
+  ServiceId,
+  ServiceInput,
+  ServiceWithDestinations,
+} from './model.js';
 import {
-  describeService, normalDestination, normalService, ValidationError,
-  type NormalDestination, type NormalService,
+  describeService,
+  normalDestination,
+  normalService,
+  ValidationError,
+  type NormalDestination,
+  type NormalService,
 } from './validate.js';
 
 /** A desired service with all of its desired destinations. */
@@ -41,8 +52,13 @@ export interface ApplyOptions {
 }
 
 export type ChangeAction =
-  | 'createService' | 'updateService' | 'deleteService'
-  | 'createDestination' | 'updateDestination' | 'deleteDestination' | 'drainDestination';
+  | 'createService'
+  | 'updateService'
+  | 'deleteService'
+  | 'createDestination'
+  | 'updateDestination'
+  | 'deleteDestination'
+  | 'drainDestination';
 
 /** One step of a plan: what changes, from what, to what. */
 export interface Change {
@@ -74,7 +90,8 @@ function inPrefix(address: string, prefix: string): boolean {
   return true;
 }
 
-const unscoped = (scope: Scope | undefined) => !scope || (!scope.addresses?.length && !scope.prefixes?.length && !scope.fwMarks?.length);
+const unscoped = (scope: Scope | undefined) =>
+  !scope || (!scope.addresses?.length && !scope.prefixes?.length && !scope.fwMarks?.length);
 
 export function owns(scope: Scope | undefined, s: ServiceId & { address: string; fwMark: number }): boolean {
   if (!scope || unscoped(scope)) return true;
@@ -88,7 +105,11 @@ export function owns(scope: Scope | undefined, s: ServiceId & { address: string;
  * does not own. Deletions come first, then creates and updates, so a
  * replaced object never collides with its old self.
  */
-export function plan(current: readonly ServiceWithDestinations[], desired: readonly DesiredService[], o: ApplyOptions & Pick<ApplyRun, 'dryRun'> = {}): Change[] {
+export function plan(
+  current: readonly ServiceWithDestinations[],
+  desired: readonly DesiredService[],
+  o: ApplyOptions & Pick<ApplyRun, 'dryRun'> = {},
+): Change[] {
   const want = new Map<string, { svc: NormalService; dests: Map<string, NormalDestination> }>();
   desired.forEach((d, i) => {
     let svc: NormalService;
@@ -109,7 +130,8 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
         throw e instanceof ValidationError ? e.within('apply', i) : e;
       }
       const dk = formatHostPort(nd);
-      if (dests.has(dk)) throw new ValidationError('apply', 'destination', `${dk} of ${key} is desired twice`, 'destination', i);
+      if (dests.has(dk))
+        throw new ValidationError('apply', 'destination', `${dk} of ${key} is desired twice`, 'destination', i);
       dests.set(dk, nd);
     }
     want.set(key, { svc, dests });
@@ -128,18 +150,35 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
       additions.push({ action: 'createService', service: svc, description: `createService ${key}` });
     } else {
       const diff = serviceDifferences(svc, cur);
-      if (diff.length) additions.push({ action: 'updateService', service: svc, before: cur, description: `updateService ${key}: ${diff.join(', ')}` });
+      if (diff.length)
+        additions.push({
+          action: 'updateService',
+          service: svc,
+          before: cur,
+          description: `updateService ${key}: ${diff.join(', ')}`,
+        });
     }
     const curDests = new Map((cur?.destinations ?? []).map((d) => [formatHostPort(d), d]));
     for (const [dk, d] of dests) {
       const cd = curDests.get(dk);
       if (!cd) {
-        additions.push({ action: 'createDestination', service: svc, destination: d, description: `createDestination ${dk} of ${key}` });
+        additions.push({
+          action: 'createDestination',
+          service: svc,
+          destination: d,
+          description: `createDestination ${dk} of ${key}`,
+        });
         continue;
       }
       const diff = destinationDifferences(d, cd);
       if (diff.length) {
-        additions.push({ action: 'updateDestination', service: svc, destination: d, before: cd, description: `updateDestination ${dk} of ${key}: ${diff.join(', ')}` });
+        additions.push({
+          action: 'updateDestination',
+          service: svc,
+          destination: d,
+          before: cd,
+          description: `updateDestination ${dk} of ${key}: ${diff.join(', ')}`,
+        });
       }
     }
     if (!o.prune) continue;
@@ -148,13 +187,25 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
       const nd: NormalDestination = { ...cd };
       if (o.drain) {
         if (cd.weight !== 0) {
-          additions.push({ action: 'drainDestination', service: svc, destination: { ...nd, weight: 0 }, before: cd, description: `drainDestination ${dk} of ${key}: weight ${cd.weight} -> 0` });
+          additions.push({
+            action: 'drainDestination',
+            service: svc,
+            destination: { ...nd, weight: 0 },
+            before: cd,
+            description: `drainDestination ${dk} of ${key}: weight ${cd.weight} -> 0`,
+          });
         } else if (o.drainer && !o.dryRun) {
           // Drained by an earlier Apply (perhaps before a restart): it still goes when idle.
           o.drainer.add(svc, nd, o.drainTimeoutMs ?? 0);
         }
       } else {
-        removals.push({ action: 'deleteDestination', service: svc, destination: nd, before: cd, description: `deleteDestination ${dk} of ${key}` });
+        removals.push({
+          action: 'deleteDestination',
+          service: svc,
+          destination: nd,
+          before: cd,
+          description: `deleteDestination ${dk} of ${key}`,
+        });
       }
     }
   }
@@ -163,13 +214,19 @@ export function plan(current: readonly ServiceWithDestinations[], desired: reado
 
 function batchOpOf(c: Change): NormalBatchOp {
   switch (c.action) {
-    case 'createService': return { op: 'newService', service: c.service };
-    case 'updateService': return { op: 'updateService', service: c.service };
-    case 'deleteService': return { op: 'delService', service: c.service };
-    case 'createDestination': return { op: 'newDestination', service: c.service, destination: c.destination! };
+    case 'createService':
+      return { op: 'newService', service: c.service };
+    case 'updateService':
+      return { op: 'updateService', service: c.service };
+    case 'deleteService':
+      return { op: 'delService', service: c.service };
+    case 'createDestination':
+      return { op: 'newDestination', service: c.service, destination: c.destination! };
     case 'updateDestination':
-    case 'drainDestination': return { op: 'updateDestination', service: c.service, destination: c.destination! };
-    case 'deleteDestination': return { op: 'delDestination', service: c.service, destination: c.destination! };
+    case 'drainDestination':
+      return { op: 'updateDestination', service: c.service, destination: c.destination! };
+    case 'deleteDestination':
+      return { op: 'delDestination', service: c.service, destination: c.destination! };
   }
 }
 
@@ -194,13 +251,22 @@ export interface ApplyResult {
  * (many requests per sendmsg). A dry run plans and changes nothing. Applying
  * the same state twice changes nothing the second time.
  */
-export async function applyState(h: Handle, desired: readonly DesiredService[], o: ApplyOptions & ApplyRun = {}): Promise<ApplyResult> {
+export async function applyState(
+  h: Handle,
+  desired: readonly DesiredService[],
+  o: ApplyOptions & ApplyRun = {},
+): Promise<ApplyResult> {
   const current = await h.getServicesWithDestinations({ counters: false });
   const changes = plan(current, desired, o);
   o.onPlanned?.(changes);
   if (o.dryRun || !changes.length) return { changes, results: [] };
   // The caller owns the whole namespace and wants none of it: one flush, not a delete per service.
-  if (unscoped(o.scope) && !desired.length && changes.length === current.length && changes.every((c) => c.action === 'deleteService')) {
+  if (
+    unscoped(o.scope) &&
+    !desired.length &&
+    changes.length === current.length &&
+    changes.every((c) => c.action === 'deleteService')
+  ) {
     await h.flush();
     o.onProgress?.(changes.length);
     return { changes, results: changes.map(() => ({ ok: true })) };
@@ -208,7 +274,8 @@ export async function applyState(h: Handle, desired: readonly DesiredService[], 
   const results = await h.batchNormal(changes.map(batchOpOf), o.onProgress);
   if (o.drainer) {
     changes.forEach((c, i) => {
-      if (c.action === 'drainDestination' && results[i]!.ok) o.drainer!.add(c.service, c.destination!, o.drainTimeoutMs ?? 0);
+      if (c.action === 'drainDestination' && results[i]!.ok)
+        o.drainer!.add(c.service, c.destination!, o.drainTimeoutMs ?? 0);
     });
   }
   return {
@@ -216,4 +283,3 @@ export async function applyState(h: Handle, desired: readonly DesiredService[], 
     results: results.map((r, i) => (r.ok ? r : { ok: false, error: r.error.within(changes[i]!.description, i) })),
   };
 }
-

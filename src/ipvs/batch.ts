@@ -15,21 +15,37 @@ import { decodeDestination } from './destination.js';
 import type { Destination, DestinationInput, Service, ServiceId, ServiceInput } from './model.js';
 import { decodeService } from './service.js';
 import {
-  blankDestination, blankService, describeService, normalDestination, normalService, normalServiceId,
-  ValidationError, type NormalDestination, type NormalService, type NormalServiceId,
+  blankDestination,
+  blankService,
+  describeService,
+  normalDestination,
+  normalService,
+  normalServiceId,
+  ValidationError,
+  type NormalDestination,
+  type NormalService,
+  type NormalServiceId,
 } from './validate.js';
 
 /** One write in `Handle.batch`. */
 export type BatchOp =
   | { op: 'newService' | 'updateService'; service: ServiceInput }
   | { op: 'delService'; service: ServiceId }
-  | { op: 'newDestination' | 'updateDestination' | 'delDestination'; service: ServiceId; destination: DestinationInput };
+  | {
+      op: 'newDestination' | 'updateDestination' | 'delDestination';
+      service: ServiceId;
+      destination: DestinationInput;
+    };
 
 /** A BatchOp whose service and destination are validated and complete. */
 export type NormalBatchOp =
   | { op: 'newService' | 'updateService'; service: NormalService }
   | { op: 'delService'; service: NormalServiceId }
-  | { op: 'newDestination' | 'updateDestination' | 'delDestination'; service: NormalServiceId; destination: NormalDestination };
+  | {
+      op: 'newDestination' | 'updateDestination' | 'delDestination';
+      service: NormalServiceId;
+      destination: NormalDestination;
+    };
 
 /** What became of one write of a batch: applied, or refused by the kernel with this error. */
 export type BatchItemResult = { ok: true } | { ok: false; error: KernelError };
@@ -51,7 +67,10 @@ export class ItemWriter {
   private readonly destination = blankDestination();
   private last: { input: ServiceId; normal: NormalServiceId } | undefined;
 
-  constructor(private readonly w: RequestWriter, private readonly box: Outbox) {}
+  constructor(
+    private readonly w: RequestWriter,
+    private readonly box: Outbox,
+  ) {}
 
   /** Validates and encodes one write: its number in the box. Throws a ValidationError for a refused one. */
   write(op: WriteOp, service: ServiceInput, destination: DestinationInput | undefined): number {
@@ -59,7 +78,13 @@ export class ItemWriter {
     switch (op) {
       case 'newService':
       case 'updateService':
-        return serviceRequest(w, box, op === 'newService' ? Cmd.NewService : Cmd.SetService, normalService(service, op, this.service), true);
+        return serviceRequest(
+          w,
+          box,
+          op === 'newService' ? Cmd.NewService : Cmd.SetService,
+          normalService(service, op, this.service),
+          true,
+        );
       case 'delService':
         return serviceRequest(w, box, Cmd.DelService, normalServiceId(service, op, this.service));
       case 'newDestination':
@@ -77,10 +102,28 @@ export class ItemWriter {
   /** normalServiceId, remembering the last one. The input's fields are compared, not its identity: a caller may reuse and change one object. */
   private serviceId(s: ServiceId, op: string): NormalServiceId {
     const m = this.last;
-    if (m && typeof s === 'object' && s !== null && m.input.address === s.address && m.input.port === s.port
-      && m.input.protocol === s.protocol && m.input.fwMark === s.fwMark && m.input.addressFamily === s.addressFamily) return m.normal;
+    if (
+      m &&
+      typeof s === 'object' &&
+      s !== null &&
+      m.input.address === s.address &&
+      m.input.port === s.port &&
+      m.input.protocol === s.protocol &&
+      m.input.fwMark === s.fwMark &&
+      m.input.addressFamily === s.addressFamily
+    )
+      return m.normal;
     const normal = normalServiceId(s, op);
-    this.last = { input: { address: s.address, port: s.port, protocol: s.protocol, fwMark: s.fwMark, addressFamily: s.addressFamily }, normal };
+    this.last = {
+      input: {
+        address: s.address,
+        port: s.port,
+        protocol: s.protocol,
+        fwMark: s.fwMark,
+        addressFamily: s.addressFamily,
+      },
+      normal,
+    };
     return normal;
   }
 }
@@ -88,22 +131,35 @@ export class ItemWriter {
 /** Encodes one validated write into `box`: its number there. */
 export function writeBatchOp(w: RequestWriter, box: Outbox, o: NormalBatchOp): number {
   switch (o.op) {
-    case 'newService': return serviceRequest(w, box, Cmd.NewService, o.service, true);
-    case 'updateService': return serviceRequest(w, box, Cmd.SetService, o.service, true);
-    case 'delService': return serviceRequest(w, box, Cmd.DelService, o.service);
-    default: return destinationRequest(w, box, DEST_CMDS[o.op], o.service, o.destination, o.op !== 'delDestination');
+    case 'newService':
+      return serviceRequest(w, box, Cmd.NewService, o.service, true);
+    case 'updateService':
+      return serviceRequest(w, box, Cmd.SetService, o.service, true);
+    case 'delService':
+      return serviceRequest(w, box, Cmd.DelService, o.service);
+    default:
+      return destinationRequest(w, box, DEST_CMDS[o.op], o.service, o.destination, o.op !== 'delDestination');
   }
 }
 
 /** "newDestination 203.0.113.1:8080 of tcp 192.0.2.1:80": names an operation in errors. */
-function describeBatchOp(op: string, svc: NormalServiceId, dest?: { addressFamily: number; address: string; port: number }): string {
+function describeBatchOp(
+  op: string,
+  svc: NormalServiceId,
+  dest?: { addressFamily: number; address: string; port: number },
+): string {
   return dest ? `${op} ${formatHostPort(dest)} of ${describeService(svc)}` : `${op} ${describeService(svc)}`;
 }
 
 const OP_NAMES: Record<number, string> = {
-  [Cmd.NewService]: 'newService', [Cmd.SetService]: 'updateService', [Cmd.DelService]: 'delService',
-  [Cmd.GetService]: 'getService', [Cmd.NewDest]: 'newDestination', [Cmd.SetDest]: 'updateDestination',
-  [Cmd.DelDest]: 'delDestination', [Cmd.Zero]: 'zero',
+  [Cmd.NewService]: 'newService',
+  [Cmd.SetService]: 'updateService',
+  [Cmd.DelService]: 'delService',
+  [Cmd.GetService]: 'getService',
+  [Cmd.NewDest]: 'newDestination',
+  [Cmd.SetDest]: 'updateDestination',
+  [Cmd.DelDest]: 'delDestination',
+  [Cmd.Zero]: 'zero',
 };
 
 /**
@@ -168,7 +224,9 @@ export class BatchWrites extends Writes {
   }
 
   settle(k: number, o: Outcome): void {
-    this.results[k] = o.ok ? APPLIED : { ok: false, error: o.error.within(describeRequest(this.box.payload(this.first + k)), k) };
+    this.results[k] = o.ok
+      ? APPLIED
+      : { ok: false, error: o.error.within(describeRequest(this.box.payload(this.first + k)), k) };
     this.onSettled?.(this.results.length - this.left + 1);
     if (--this.left === 0) this.resolve(this.results);
   }

@@ -23,7 +23,14 @@ export function serviceRequest(w: RequestWriter, box: Outbox, cmd: number, s: No
 }
 
 /** A command on a destination: its service's identity, and its own identity or (`full`) all of it. */
-export function destinationRequest(w: RequestWriter, box: Outbox, cmd: number, svc: NormalServiceId, dest: NormalDestination, full: boolean): number {
+export function destinationRequest(
+  w: RequestWriter,
+  box: Outbox,
+  cmd: number,
+  svc: NormalServiceId,
+  dest: NormalDestination,
+  full: boolean,
+): number {
   const e = w.begin(box, cmd);
   const s = e.open(CmdAttr.Service);
   encodeServiceId(e, svc);
@@ -48,7 +55,14 @@ const replies = new AttributeDecoder(Buffer.alloc(0));
  * Finds the nested attribute `type` (a service, a destination, …) in a
  * reply (bytes `start` to `end` of `reply`) and decodes it.
  */
-export function decodeReply<T>(op: string, reply: Buffer | undefined, type: number, decode: (d: AttributeDecoder) => T, start = 0, end = reply?.length): T {
+export function decodeReply<T>(
+  op: string,
+  reply: Buffer | undefined,
+  type: number,
+  decode: (d: AttributeDecoder) => T,
+  start = 0,
+  end = reply?.length,
+): T {
   if (!reply) throw KernelError.of(op, 'EBADMSG', 'the kernel sent no reply');
   const d = replies.reset(reply, start + GENL_HEADER_LENGTH, end);
   let out: T | undefined;

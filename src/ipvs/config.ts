@@ -13,9 +13,15 @@ export function decodeConfig(d: AttributeDecoder): Config {
   const c: Config = { timeoutTcp: 0, timeoutTcpFin: 0, timeoutUdp: 0 };
   while (d.next()) {
     switch (d.type()) {
-      case CmdAttr.TimeoutTcp: c.timeoutTcp = d.u32(); break;
-      case CmdAttr.TimeoutTcpFin: c.timeoutTcpFin = d.u32(); break;
-      case CmdAttr.TimeoutUdp: c.timeoutUdp = d.u32(); break;
+      case CmdAttr.TimeoutTcp:
+        c.timeoutTcp = d.u32();
+        break;
+      case CmdAttr.TimeoutTcpFin:
+        c.timeoutTcpFin = d.u32();
+        break;
+      case CmdAttr.TimeoutUdp:
+        c.timeoutUdp = d.u32();
+        break;
     }
   }
   d.finish();
@@ -26,8 +32,12 @@ export function decodeInfo(d: AttributeDecoder): Info {
   const i: Info = { version: '', versionCode: 0, connectionTableSize: 0 };
   while (d.next()) {
     switch (d.type()) {
-      case InfoAttr.Version: i.versionCode = d.u32(); break;
-      case InfoAttr.ConnTabSize: i.connectionTableSize = d.u32(); break;
+      case InfoAttr.Version:
+        i.versionCode = d.u32();
+        break;
+      case InfoAttr.ConnTabSize:
+        i.connectionTableSize = d.u32();
+        break;
     }
   }
   d.finish();

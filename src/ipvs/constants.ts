@@ -5,30 +5,82 @@ export const GENL_NAME = 'IPVS';
 export const GENL_VERSION = 1;
 
 export const Cmd = {
-  NewService: 1, SetService: 2, DelService: 3, GetService: 4,
-  NewDest: 5, SetDest: 6, DelDest: 7, GetDest: 8,
-  NewDaemon: 9, DelDaemon: 10, GetDaemon: 11,
-  SetConfig: 12, GetConfig: 13, SetInfo: 14, GetInfo: 15, Zero: 16, Flush: 17,
+  NewService: 1,
+  SetService: 2,
+  DelService: 3,
+  GetService: 4,
+  NewDest: 5,
+  SetDest: 6,
+  DelDest: 7,
+  GetDest: 8,
+  NewDaemon: 9,
+  DelDaemon: 10,
+  GetDaemon: 11,
+  SetConfig: 12,
+  GetConfig: 13,
+  SetInfo: 14,
+  GetInfo: 15,
+  Zero: 16,
+  Flush: 17,
 } as const;
 
 export const CmdAttr = { Service: 1, Dest: 2, Daemon: 3, TimeoutTcp: 4, TimeoutTcpFin: 5, TimeoutUdp: 6 } as const;
 
 export const SvcAttr = {
-  Af: 1, Protocol: 2, Addr: 3, Port: 4, Fwmark: 5, SchedName: 6, Flags: 7, Timeout: 8,
-  Netmask: 9, Stats: 10, PeName: 11, Stats64: 12,
+  Af: 1,
+  Protocol: 2,
+  Addr: 3,
+  Port: 4,
+  Fwmark: 5,
+  SchedName: 6,
+  Flags: 7,
+  Timeout: 8,
+  Netmask: 9,
+  Stats: 10,
+  PeName: 11,
+  Stats64: 12,
 } as const;
 
 export const DestAttr = {
-  Addr: 1, Port: 2, FwdMethod: 3, Weight: 4, UThresh: 5, LThresh: 6, ActiveConns: 7, InactConns: 8,
-  PersistConns: 9, Stats: 10, AddrFamily: 11, Stats64: 12, TunType: 13, TunPort: 14, TunFlags: 15,
+  Addr: 1,
+  Port: 2,
+  FwdMethod: 3,
+  Weight: 4,
+  UThresh: 5,
+  LThresh: 6,
+  ActiveConns: 7,
+  InactConns: 8,
+  PersistConns: 9,
+  Stats: 10,
+  AddrFamily: 11,
+  Stats64: 12,
+  TunType: 13,
+  TunPort: 14,
+  TunFlags: 15,
 } as const;
 
 export const DaemonAttr = {
-  State: 1, McastIfn: 2, SyncId: 3, SyncMaxLen: 4, McastGroup: 5, McastGroup6: 6, McastPort: 7, McastTtl: 8,
+  State: 1,
+  McastIfn: 2,
+  SyncId: 3,
+  SyncMaxLen: 4,
+  McastGroup: 5,
+  McastGroup6: 6,
+  McastPort: 7,
+  McastTtl: 8,
 } as const;
 
 export const StatsAttr = {
-  Conns: 1, InPkts: 2, OutPkts: 3, InBytes: 4, OutBytes: 5, Cps: 6, InPps: 7, OutPps: 8, InBps: 9, OutBps: 10,
+  Conns: 1,
+  InPkts: 2,
+  OutPkts: 3,
+  InBytes: 4,
+  OutBytes: 5,
+  Cps: 6,
+  InPps: 7,
+  OutPps: 8,
+  InBps: 9,
+  OutBps: 10,
 } as const;
 
 export const InfoAttr = { Version: 1, ConnTabSize: 2 } as const;
@@ -40,7 +92,9 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPPROTO_SCTP = 132;
 export const PROTOCOLS: ReadonlyMap<number, string> = new Map([
-  [IPPROTO_TCP, 'tcp'], [IPPROTO_UDP, 'udp'], [IPPROTO_SCTP, 'sctp'],
+  [IPPROTO_TCP, 'tcp'],
+  [IPPROTO_UDP, 'udp'],
+  [IPPROTO_SCTP, 'sctp'],
 ]);
 
 // Schedulers: moby/ipvs's six, then every other one Linux ships.
@@ -59,9 +113,19 @@ export const WeightedFailover = 'fo';
 export const WeightedOverflow = 'ovf';
 
 export const SCHEDULERS: readonly string[] = [
-  RoundRobin, WeightedRoundRobin, LeastConnection, WeightedLeastConnection, LocalityBasedLeastConnection,
-  LocalityBasedLeastConnectionReplication, DestinationHashing, SourceHashing, ShortestExpectedDelay, NeverQueue,
-  WeightedFailover, WeightedOverflow, MaglevHashing,
+  RoundRobin,
+  WeightedRoundRobin,
+  LeastConnection,
+  WeightedLeastConnection,
+  LocalityBasedLeastConnection,
+  LocalityBasedLeastConnectionReplication,
+  DestinationHashing,
+  SourceHashing,
+  ShortestExpectedDelay,
+  NeverQueue,
+  WeightedFailover,
+  WeightedOverflow,
+  MaglevHashing,
 ];
 /** ipvsadm's default scheduler. */
 export const DEFAULT_SCHEDULER = WeightedLeastConnection;
@@ -105,8 +169,11 @@ export const ConnFwdTunnel = 0x0002;
 export const ConnFwdDirectRoute = 0x0003;
 export const ConnFwdBypass = 0x0004;
 export const FORWARDING_METHODS: ReadonlyMap<number, string> = new Map([
-  [ConnFwdMasq, 'masq'], [ConnFwdLocalNode, 'local'], [ConnFwdTunnel, 'tunnel'],
-  [ConnFwdDirectRoute, 'droute'], [ConnFwdBypass, 'bypass'],
+  [ConnFwdMasq, 'masq'],
+  [ConnFwdLocalNode, 'local'],
+  [ConnFwdTunnel, 'tunnel'],
+  [ConnFwdDirectRoute, 'droute'],
+  [ConnFwdBypass, 'bypass'],
 ]);
 
 // Tunnel encapsulation of tunnel-mode destinations.
@@ -114,7 +181,9 @@ export const TunnelTypeIpip = 0;
 export const TunnelTypeGue = 1;
 export const TunnelTypeGre = 2;
 export const TUNNEL_TYPES: ReadonlyMap<number, string> = new Map([
-  [TunnelTypeIpip, 'ipip'], [TunnelTypeGue, 'gue'], [TunnelTypeGre, 'gre'],
+  [TunnelTypeIpip, 'ipip'],
+  [TunnelTypeGue, 'gue'],
+  [TunnelTypeGre, 'gre'],
 ]);
 export const TunnelFlagNoCsum = 0;
 export const TunnelFlagCsum = 1;

@@ -18,17 +18,41 @@ export function encodeDaemon(e: AttributeEncoder, d: Required<DaemonInput>): voi
 }
 
 export function decodeDaemon(d: AttributeDecoder): Daemon {
-  const out: Daemon = { state: 0, mcastInterface: '', syncId: 0, syncMaxLen: 0, mcastGroup: '', mcastPort: 0, mcastTtl: 0 };
+  const out: Daemon = {
+    state: 0,
+    mcastInterface: '',
+    syncId: 0,
+    syncMaxLen: 0,
+    mcastGroup: '',
+    mcastPort: 0,
+    mcastTtl: 0,
+  };
   while (d.next()) {
     switch (d.type()) {
-      case DaemonAttr.State: out.state = d.u32(); break;
-      case DaemonAttr.McastIfn: out.mcastInterface = d.string(); break;
-      case DaemonAttr.SyncId: out.syncId = d.u32(); break;
-      case DaemonAttr.SyncMaxLen: out.syncMaxLen = d.u16(); break;
-      case DaemonAttr.McastGroup: out.mcastGroup = decodeAddress('decode daemon', AF_INET, d.buffer, d.offset(), d.length()); break;
-      case DaemonAttr.McastGroup6: out.mcastGroup = decodeAddress('decode daemon', AF_INET6, d.buffer, d.offset(), d.length()); break;
-      case DaemonAttr.McastPort: out.mcastPort = d.u16(); break;
-      case DaemonAttr.McastTtl: out.mcastTtl = d.u8(); break;
+      case DaemonAttr.State:
+        out.state = d.u32();
+        break;
+      case DaemonAttr.McastIfn:
+        out.mcastInterface = d.string();
+        break;
+      case DaemonAttr.SyncId:
+        out.syncId = d.u32();
+        break;
+      case DaemonAttr.SyncMaxLen:
+        out.syncMaxLen = d.u16();
+        break;
+      case DaemonAttr.McastGroup:
+        out.mcastGroup = decodeAddress('decode daemon', AF_INET, d.buffer, d.offset(), d.length());
+        break;
+      case DaemonAttr.McastGroup6:
+        out.mcastGroup = decodeAddress('decode daemon', AF_INET6, d.buffer, d.offset(), d.length());
+        break;
+      case DaemonAttr.McastPort:
+        out.mcastPort = d.u16();
+        break;
+      case DaemonAttr.McastTtl:
+        out.mcastTtl = d.u8();
+        break;
     }
   }
   d.finish();

@@ -31,9 +31,20 @@ export function encodeDestination(e: AttributeEncoder, d: NormalDestination): vo
  */
 export function decodeDestination(d: AttributeDecoder, serviceFamily: number, counters = true): Destination {
   const out: Destination = {
-    addressFamily: serviceFamily, address: '', port: 0, weight: 0, connectionFlags: 0,
-    upperThreshold: 0, lowerThreshold: 0, activeConnections: 0, inactiveConnections: 0, persistentConnections: 0,
-    tunnelType: 0, tunnelPort: 0, tunnelFlags: 0, stats: NO_STATS,
+    addressFamily: serviceFamily,
+    address: '',
+    port: 0,
+    weight: 0,
+    connectionFlags: 0,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    activeConnections: 0,
+    inactiveConnections: 0,
+    persistentConnections: 0,
+    tunnelType: 0,
+    tunnelPort: 0,
+    tunnelFlags: 0,
+    stats: NO_STATS,
   };
   // The address comes before its family: read it in place once both are known.
   let addrAt = -1;
@@ -43,21 +54,53 @@ export function decodeDestination(d: AttributeDecoder, serviceFamily: number, co
   let wide: Stats | undefined;
   while (d.next()) {
     switch (d.type()) {
-      case DestAttr.Addr: addrAt = d.offset(); addrLen = d.length(); break;
-      case DestAttr.Port: out.port = d.be16(); break;
-      case DestAttr.FwdMethod: out.connectionFlags = d.u32(); break;
-      case DestAttr.Weight: out.weight = d.u32(); break;
-      case DestAttr.UThresh: out.upperThreshold = d.u32(); break;
-      case DestAttr.LThresh: out.lowerThreshold = d.u32(); break;
-      case DestAttr.ActiveConns: out.activeConnections = d.u32(); break;
-      case DestAttr.InactConns: out.inactiveConnections = d.u32(); break;
-      case DestAttr.PersistConns: out.persistentConnections = d.u32(); break;
-      case DestAttr.AddrFamily: out.addressFamily = d.u16(); break;
-      case DestAttr.TunType: out.tunnelType = d.u8(); break;
-      case DestAttr.TunPort: out.tunnelPort = d.be16(); break;
-      case DestAttr.TunFlags: out.tunnelFlags = d.u16(); break;
-      case DestAttr.Stats: narrowAt = d.offset(); narrowLen = d.length(); break;
-      case DestAttr.Stats64: if (counters) wide = decodeStats(d.enter()); break;
+      case DestAttr.Addr:
+        addrAt = d.offset();
+        addrLen = d.length();
+        break;
+      case DestAttr.Port:
+        out.port = d.be16();
+        break;
+      case DestAttr.FwdMethod:
+        out.connectionFlags = d.u32();
+        break;
+      case DestAttr.Weight:
+        out.weight = d.u32();
+        break;
+      case DestAttr.UThresh:
+        out.upperThreshold = d.u32();
+        break;
+      case DestAttr.LThresh:
+        out.lowerThreshold = d.u32();
+        break;
+      case DestAttr.ActiveConns:
+        out.activeConnections = d.u32();
+        break;
+      case DestAttr.InactConns:
+        out.inactiveConnections = d.u32();
+        break;
+      case DestAttr.PersistConns:
+        out.persistentConnections = d.u32();
+        break;
+      case DestAttr.AddrFamily:
+        out.addressFamily = d.u16();
+        break;
+      case DestAttr.TunType:
+        out.tunnelType = d.u8();
+        break;
+      case DestAttr.TunPort:
+        out.tunnelPort = d.be16();
+        break;
+      case DestAttr.TunFlags:
+        out.tunnelFlags = d.u16();
+        break;
+      case DestAttr.Stats:
+        narrowAt = d.offset();
+        narrowLen = d.length();
+        break;
+      case DestAttr.Stats64:
+        if (counters) wide = decodeStats(d.enter());
+        break;
     }
   }
   d.finish();

@@ -7,7 +7,15 @@ import { describeService } from './validate.js';
 
 /** The options of a service and of a destination that a change can touch. */
 const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
-const DEST_FIELDS = ['weight', 'connectionFlags', 'upperThreshold', 'lowerThreshold', 'tunnelType', 'tunnelPort', 'tunnelFlags'] as const;
+const DEST_FIELDS = [
+  'weight',
+  'connectionFlags',
+  'upperThreshold',
+  'lowerThreshold',
+  'tunnelType',
+  'tunnelPort',
+  'tunnelFlags',
+] as const;
 type ServiceOptions = Pick<Service, (typeof SERVICE_FIELDS)[number]>;
 type DestinationOptions = Pick<Destination, (typeof DEST_FIELDS)[number]>;
 
@@ -15,7 +23,10 @@ const SAME: readonly string[] = Object.freeze([]);
 
 /** "weight 1 -> 3" for each field that differs (allocation-free when none does: most of a big Apply). */
 function differences<T extends string>(
-  fields: readonly T[], want: Record<T, unknown>, have: Record<T, unknown>, view: (f: T, v: unknown) => unknown = (_, v) => v,
+  fields: readonly T[],
+  want: Record<T, unknown>,
+  have: Record<T, unknown>,
+  view: (f: T, v: unknown) => unknown = (_, v) => v,
 ): readonly string[] {
   let out: string[] | undefined;
   for (const f of fields) {
@@ -30,19 +41,36 @@ function differences<T extends string>(
 const withoutHashed = (f: string, v: unknown) => (f === 'flags' ? (v as number) & ~SvcFlagHashed : v);
 
 /** How a service's options differ, the kernel's own "hashed" flag aside. */
-export const serviceDifferences = (want: ServiceOptions, have: ServiceOptions) => differences(SERVICE_FIELDS, want, have, withoutHashed);
-export const destinationDifferences = (want: DestinationOptions, have: DestinationOptions) => differences(DEST_FIELDS, want, have);
+export const serviceDifferences = (want: ServiceOptions, have: ServiceOptions) =>
+  differences(SERVICE_FIELDS, want, have, withoutHashed);
+export const destinationDifferences = (want: DestinationOptions, have: DestinationOptions) =>
+  differences(DEST_FIELDS, want, have);
 
 export type StateEvent =
-  | { kind: 'added' | 'removed' | 'updated'; service: Service; oldService?: Service; destination?: undefined; oldDestination?: undefined }
-  | { kind: 'added' | 'removed' | 'updated'; service: Service; destination: Destination; oldDestination?: Destination; oldService?: undefined };
+  | {
+      kind: 'added' | 'removed' | 'updated';
+      service: Service;
+      oldService?: Service;
+      destination?: undefined;
+      oldDestination?: undefined;
+    }
+  | {
+      kind: 'added' | 'removed' | 'updated';
+      service: Service;
+      destination: Destination;
+      oldDestination?: Destination;
+      oldService?: undefined;
+    };
 
 /**
  * The events that take `before` to `after`: services and destinations added,
  * removed (a removed service's destinations go with it, unlisted), or with
  * other options. Counters moving are not events.
  */
-export function diffState(before: readonly ServiceWithDestinations[], after: readonly ServiceWithDestinations[]): StateEvent[] {
+export function diffState(
+  before: readonly ServiceWithDestinations[],
+  after: readonly ServiceWithDestinations[],
+): StateEvent[] {
   const events: StateEvent[] = [];
   const old = new Map(before.map((s) => [describeService(s), s]));
   const seen = new Set<string>();
@@ -63,9 +91,11 @@ export function diffState(before: readonly ServiceWithDestinations[], after: rea
       seenDests.add(dk);
       const od = oldDests.get(dk);
       if (!od) events.push({ kind: 'added', service: s, destination: d });
-      else if (destinationDifferences(d, od).length) events.push({ kind: 'updated', service: s, destination: d, oldDestination: od });
+      else if (destinationDifferences(d, od).length)
+        events.push({ kind: 'updated', service: s, destination: d, oldDestination: od });
     }
-    for (const [dk, od] of oldDests) if (!seenDests.has(dk)) events.push({ kind: 'removed', service: s, destination: od });
+    for (const [dk, od] of oldDests)
+      if (!seenDests.has(dk)) events.push({ kind: 'removed', service: s, destination: od });
   }
   for (const [key, o] of old) if (!seen.has(key)) events.push({ kind: 'removed', service: o });
   return events;

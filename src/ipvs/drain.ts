@@ -26,7 +26,10 @@ export class Drainer {
   private checking = false;
 
   /** `onDeleted` hears of each destination deleted (for logs). */
-  constructor(private readonly h: Handle, private readonly onDeleted: OnDrained = () => undefined) {}
+  constructor(
+    private readonly h: Handle,
+    private readonly onDeleted: OnDrained = () => undefined,
+  ) {}
 
   /** Destinations waiting to be deleted. */
   get size(): number {
@@ -124,9 +127,12 @@ export function drainerOf(handle: Handle, onDeleted?: OnDrained): Drainer {
  * its reason "needs drain and prune" or "must be 0 to 24 hours".
  */
 export function timedDrain(
-  handle: Handle, o: { drain?: boolean; prune?: boolean; timeoutMs: number }, onDeleted?: OnDrained,
+  handle: Handle,
+  o: { drain?: boolean; prune?: boolean; timeoutMs: number },
+  onDeleted?: OnDrained,
 ): Required<Pick<ApplyOptions, 'drainer' | 'drainTimeoutMs'>> {
   if (!o.drain || !o.prune) throw new ValidationError('apply', 'drainTimeoutMs', 'needs drain and prune', 'batch');
-  if (!(o.timeoutMs >= 0 && o.timeoutMs <= MAX_DRAIN_MS)) throw new ValidationError('apply', 'drainTimeoutMs', 'must be 0 to 24 hours', 'batch');
+  if (!(o.timeoutMs >= 0 && o.timeoutMs <= MAX_DRAIN_MS))
+    throw new ValidationError('apply', 'drainTimeoutMs', 'must be 0 to 24 hours', 'batch');
   return { drainer: drainerOf(handle, onDeleted), drainTimeoutMs: o.timeoutMs };
 }

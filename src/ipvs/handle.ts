@@ -6,8 +6,14 @@ import { KernelError } from '../netlink/error.js';
 import { Outbox } from '../netlink/outbox.js';
 import { CallQueue } from '../netlink/queue.js';
 import {
-  BatchWrites, CallWrites, ItemWriter, writeBatchOp, type WriteOp,
-  type BatchItemResult, type BatchOp, type NormalBatchOp,
+  BatchWrites,
+  CallWrites,
+  ItemWriter,
+  writeBatchOp,
+  type WriteOp,
+  type BatchItemResult,
+  type BatchOp,
+  type NormalBatchOp,
 } from './batch.js';
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
 import { decodeReply, replyAttributes, serviceRequest } from './command.js';
@@ -15,14 +21,19 @@ import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
 import { decodeDaemon, encodeDaemon } from './daemon.js';
 import { decodeDestination } from './destination.js';
 import type {
-  Config, Daemon, DaemonInput, Destination, DestinationInput, Info, Service, ServiceId, ServiceInput,
+  Config,
+  Daemon,
+  DaemonInput,
+  Destination,
+  DestinationInput,
+  Info,
+  Service,
+  ServiceId,
+  ServiceInput,
   ServiceWithDestinations,
 } from './model.js';
 import { decodeService, serviceWithDestinations } from './service.js';
-import {
-  describeService, normalDaemon, normalServiceId,
-  ValidationError, type NormalServiceId,
-} from './validate.js';
+import { describeService, normalDaemon, normalServiceId, ValidationError, type NormalServiceId } from './validate.js';
 
 export type { BatchItemResult, BatchOp, NormalBatchOp } from './batch.js';
 
@@ -71,15 +82,26 @@ export class Handle {
    * /var/run/netns/NAME or /proc/PID/ns/net; '' for the current one).
    * Throws KernelError ENOPROTOOPT when the kernel has no IPVS.
    */
-  constructor(readonly netns = '', opts: HandleOptions = {}) {
-    const conn = Conn.open(NETLINK_GENERIC, { netns, sendBytes: opts.batchBytes, receiveBytes: opts.receiveBytes, ioUring: opts.ioUring });
+  constructor(
+    readonly netns = '',
+    opts: HandleOptions = {},
+  ) {
+    const conn = Conn.open(NETLINK_GENERIC, {
+      netns,
+      sendBytes: opts.batchBytes,
+      receiveBytes: opts.receiveBytes,
+      ioUring: opts.ioUring,
+    });
     try {
       this.family = resolveFamily(conn, GENL_NAME);
     } catch (e) {
       conn.close();
       if (e instanceof KernelError && e.errno === 'ENOENT') {
-        throw KernelError.of('new Handle', 'ENOPROTOOPT',
-          `IPVS is not available${netns ? ` in ${netns}` : ''}: the kernel has no ip_vs module loaded (modprobe ip_vs)`);
+        throw KernelError.of(
+          'new Handle',
+          'ENOPROTOOPT',
+          `IPVS is not available${netns ? ` in ${netns}` : ''}: the kernel has no ip_vs module loaded (modprobe ip_vs)`,
+        );
       }
       throw e;
     }
@@ -222,10 +244,18 @@ export class Handle {
     for (const k of ['timeoutTcp', 'timeoutTcpFin', 'timeoutUdp'] as const) {
       const v = c[k];
       if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= MAX_CONFIG_TIMEOUT)) {
-        throw new ValidationError('setConfig', k, `${String(v)} is not a number of seconds in 0..${MAX_CONFIG_TIMEOUT}`, 'config');
+        throw new ValidationError(
+          'setConfig',
+          k,
+          `${String(v)} is not a number of seconds in 0..${MAX_CONFIG_TIMEOUT}`,
+          'config',
+        );
       }
     }
-    await this.send('setConfig', this.req(Cmd.SetConfig, (e) => encodeConfig(e, c)));
+    await this.send(
+      'setConfig',
+      this.req(Cmd.SetConfig, (e) => encodeConfig(e, c)),
+    );
   }
 
   async getInfo(): Promise<Info> {
@@ -237,17 +267,26 @@ export class Handle {
 
   async startDaemon(d: DaemonInput): Promise<void> {
     const n = normalDaemon(d, 'startDaemon');
-    await this.send(`startDaemon ${n.mcastInterface}`, this.req(Cmd.NewDaemon, (e) => e.nested(CmdAttr.Daemon, () => encodeDaemon(e, n))));
+    await this.send(
+      `startDaemon ${n.mcastInterface}`,
+      this.req(Cmd.NewDaemon, (e) => e.nested(CmdAttr.Daemon, () => encodeDaemon(e, n))),
+    );
   }
 
   /** Stops the daemon in `state` (DaemonStateMaster or DaemonStateBackup). */
   async stopDaemon(state: number): Promise<void> {
-    if (state !== 1 && state !== 2) throw new ValidationError('stopDaemon', 'state', 'must be master (1) or backup (2)', 'daemon');
-    await this.send('stopDaemon', this.req(Cmd.DelDaemon, (e) => e.nested(CmdAttr.Daemon, () => e.u32(DaemonAttr.State, state))));
+    if (state !== 1 && state !== 2)
+      throw new ValidationError('stopDaemon', 'state', 'must be master (1) or backup (2)', 'daemon');
+    await this.send(
+      'stopDaemon',
+      this.req(Cmd.DelDaemon, (e) => e.nested(CmdAttr.Daemon, () => e.u32(DaemonAttr.State, state))),
+    );
   }
 
   getDaemons(): Promise<Daemon[]> {
-    return this.calls.task(() => this.dump('getDaemons', (box) => this.writer.request(box, Cmd.GetDaemon), CmdAttr.Daemon, decodeDaemon));
+    return this.calls.task(() =>
+      this.dump('getDaemons', (box) => this.writer.request(box, Cmd.GetDaemon), CmdAttr.Daemon, decodeDaemon),
+    );
   }
 
   // ---- batches ----
@@ -304,7 +343,9 @@ export class Handle {
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise((resolve, reject) => this.calls.push(new CallWrites(this.box, at, op, true, false, resolve as () => void, reject)));
+    return new Promise((resolve, reject) =>
+      this.calls.push(new CallWrites(this.box, at, op, true, false, resolve as () => void, reject)),
+    );
   }
 
   /** A request of `cmd` in the write box: its number. */
@@ -322,7 +363,14 @@ export class Handle {
     let out: T[] = [];
     const box = this.freshTaskBox();
     try {
-      this.conn.dump(box, encode(box), (b, start, end) => out.push(decodeReply(op, b, type, decode, start, end)), () => { out = []; });
+      this.conn.dump(
+        box,
+        encode(box),
+        (b, start, end) => out.push(decodeReply(op, b, type, decode, start, end)),
+        () => {
+          out = [];
+        },
+      );
     } catch (e) {
       throw e instanceof KernelError ? e.within(op) : e;
     }
@@ -340,13 +388,20 @@ export class Handle {
       for (const s of chunk) serviceRequest(this.writer, box, Cmd.GetDest, s);
       try {
         this.conn.dumpMany(
-          box, first, box.next,
-          (k, b, start, end) => chunk[k]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[k]!, start, end)),
-          (k) => { chunk[k]!.destinations = []; },
+          box,
+          first,
+          box.next,
+          (k, b, start, end) =>
+            chunk[k]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[k]!, start, end)),
+          (k) => {
+            chunk[k]!.destinations = [];
+          },
         );
       } catch (e) {
         if (!(e instanceof KernelError)) throw e;
-        throw e.within(e.index === undefined ? 'getServicesWithDestinations' : `getDestinations ${describeService(chunk[e.index]!)}`);
+        throw e.within(
+          e.index === undefined ? 'getServicesWithDestinations' : `getDestinations ${describeService(chunk[e.index]!)}`,
+        );
       }
       if (from + DUMP_CHUNK < out.length) {
         await yieldToEventLoop();
@@ -357,17 +412,27 @@ export class Handle {
   }
 
   private dumpServices(counters = true): Service[] {
-    return this.dump('getServices', (box) => this.writer.request(box, Cmd.GetService), CmdAttr.Service, (d) => decodeService(d, counters));
+    return this.dump(
+      'getServices',
+      (box) => this.writer.request(box, Cmd.GetService),
+      CmdAttr.Service,
+      (d) => decodeService(d, counters),
+    );
   }
 
   private dumpDestinations(s: NormalServiceId): Destination[] {
-    return this.dump(`getDestinations ${describeService(s)}`, (box) => serviceRequest(this.writer, box, Cmd.GetDest, s), CmdAttr.Dest,
-      (d) => decodeDestination(d, s.addressFamily));
+    return this.dump(
+      `getDestinations ${describeService(s)}`,
+      (box) => serviceRequest(this.writer, box, Cmd.GetDest, s),
+      CmdAttr.Dest,
+      (d) => decodeDestination(d, s.addressFamily),
+    );
   }
 
   /** One request (number `at` of the write box), its replies; a failure names `op` (and what the request names, when `named`). */
   private send(op: string, at: number, named = false): Promise<Buffer[]> {
-    return new Promise((resolve, reject) => this.calls.push(new CallWrites(this.box, at, op, named, true, resolve as (r?: Buffer[]) => void, reject)));
+    return new Promise((resolve, reject) =>
+      this.calls.push(new CallWrites(this.box, at, op, named, true, resolve as (r?: Buffer[]) => void, reject)),
+    );
   }
-
 }

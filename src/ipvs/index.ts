@@ -4,10 +4,27 @@ export { addressBytes, formatHostPort } from '../inet/address.js';
 export { Handle, type HandleOptions, type BatchOp, type BatchItemResult, type NormalBatchOp } from './handle.js';
 export type * from './model.js';
 export {
-  describeService, serviceKey, ValidationError, type NormalDestination, type NormalService, type NormalServiceId, type Subject,
+  describeService,
+  serviceKey,
+  ValidationError,
+  type NormalDestination,
+  type NormalService,
+  type NormalServiceId,
+  type Subject,
 } from './validate.js';
 export { KernelError } from '../netlink/error.js';
-export { applyState, plan, owns, type ApplyOptions, type ApplyResult, type ApplyRun, type Change, type ChangeAction, type DesiredService, type Scope } from './apply.js';
+export {
+  applyState,
+  plan,
+  owns,
+  type ApplyOptions,
+  type ApplyResult,
+  type ApplyRun,
+  type Change,
+  type ChangeAction,
+  type DesiredService,
+  type Scope,
+} from './apply.js';
 export { diffState, type StateEvent } from './diff.js';
 export { serviceWithDestinations } from './service.js';
 export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './drain.js';

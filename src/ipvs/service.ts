@@ -34,8 +34,17 @@ export function encodeService(e: AttributeEncoder, s: NormalService): void {
 /** Reads the attributes inside IPVS_CMD_ATTR_SERVICE; without `counters`, stats are left zero. */
 export function decodeService(d: AttributeDecoder, counters = true): Service {
   const s: Service = {
-    addressFamily: 0, protocol: 0, address: '', port: 0, fwMark: 0, schedName: '', flags: 0,
-    timeout: 0, netmask: 0, peName: '', stats: NO_STATS,
+    addressFamily: 0,
+    protocol: 0,
+    address: '',
+    port: 0,
+    fwMark: 0,
+    schedName: '',
+    flags: 0,
+    timeout: 0,
+    netmask: 0,
+    peName: '',
+    stats: NO_STATS,
   };
   // Address and netmask are read in place once the family is known.
   let addrAt = -1;
@@ -46,19 +55,45 @@ export function decodeService(d: AttributeDecoder, counters = true): Service {
   let wide: Stats | undefined;
   while (d.next()) {
     switch (d.type()) {
-      case SvcAttr.Af: s.addressFamily = d.u16(); break;
-      case SvcAttr.Protocol: s.protocol = d.u16(); break;
-      case SvcAttr.Addr: addrAt = d.offset(); addrLen = d.length(); break;
-      case SvcAttr.Port: s.port = d.be16(); break;
-      case SvcAttr.Fwmark: s.fwMark = d.u32(); break;
-      case SvcAttr.SchedName: s.schedName = d.string(); break;
+      case SvcAttr.Af:
+        s.addressFamily = d.u16();
+        break;
+      case SvcAttr.Protocol:
+        s.protocol = d.u16();
+        break;
+      case SvcAttr.Addr:
+        addrAt = d.offset();
+        addrLen = d.length();
+        break;
+      case SvcAttr.Port:
+        s.port = d.be16();
+        break;
+      case SvcAttr.Fwmark:
+        s.fwMark = d.u32();
+        break;
+      case SvcAttr.SchedName:
+        s.schedName = d.string();
+        break;
       // struct ip_vs_flags { flags, mask }: the flags come first.
-      case SvcAttr.Flags: s.flags = d.length() >= 4 ? d.buffer.readUInt32LE(d.offset()) : 0; break;
-      case SvcAttr.Timeout: s.timeout = d.u32(); break;
-      case SvcAttr.Netmask: netmaskAt = d.length() === 4 ? d.offset() : -1; break;
-      case SvcAttr.PeName: s.peName = d.string(); break;
-      case SvcAttr.Stats: narrowAt = d.offset(); narrowLen = d.length(); break;
-      case SvcAttr.Stats64: if (counters) wide = decodeStats(d.enter()); break;
+      case SvcAttr.Flags:
+        s.flags = d.length() >= 4 ? d.buffer.readUInt32LE(d.offset()) : 0;
+        break;
+      case SvcAttr.Timeout:
+        s.timeout = d.u32();
+        break;
+      case SvcAttr.Netmask:
+        netmaskAt = d.length() === 4 ? d.offset() : -1;
+        break;
+      case SvcAttr.PeName:
+        s.peName = d.string();
+        break;
+      case SvcAttr.Stats:
+        narrowAt = d.offset();
+        narrowLen = d.length();
+        break;
+      case SvcAttr.Stats64:
+        if (counters) wide = decodeStats(d.enter());
+        break;
     }
   }
   d.finish();
@@ -76,7 +111,17 @@ export function decodeService(d: AttributeDecoder, counters = true): Service {
 /** `s` with `destinations`, its fields listed: a spread followed by a field is several times slower in V8, and listings make thousands. */
 export function serviceWithDestinations(s: Service, destinations: Destination[]): ServiceWithDestinations {
   return {
-    addressFamily: s.addressFamily, protocol: s.protocol, address: s.address, port: s.port, fwMark: s.fwMark, schedName: s.schedName,
-    flags: s.flags, timeout: s.timeout, netmask: s.netmask, peName: s.peName, stats: s.stats, destinations,
+    addressFamily: s.addressFamily,
+    protocol: s.protocol,
+    address: s.address,
+    port: s.port,
+    fwMark: s.fwMark,
+    schedName: s.schedName,
+    flags: s.flags,
+    timeout: s.timeout,
+    netmask: s.netmask,
+    peName: s.peName,
+    stats: s.stats,
+    destinations,
   };
 }

@@ -3,8 +3,16 @@ import { StatsAttr } from './constants.js';
 import type { Stats } from './model.js';
 
 export const zeroStats = (): Stats => ({
-  connections: 0, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0,
-  cps: 0, ppsIn: 0, ppsOut: 0, bpsIn: 0, bpsOut: 0,
+  connections: 0,
+  packetsIn: 0,
+  packetsOut: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  cps: 0,
+  ppsIn: 0,
+  ppsOut: 0,
+  bpsIn: 0,
+  bpsOut: 0,
 });
 
 /** Counters of an object listed without them; shared, so it is frozen. */
@@ -19,16 +27,36 @@ export function decodeStats(d: AttributeDecoder): Stats {
   const s = zeroStats();
   while (d.next()) {
     switch (d.type()) {
-      case StatsAttr.Conns: s.connections = d.uint(); break;
-      case StatsAttr.InPkts: s.packetsIn = d.uint(); break;
-      case StatsAttr.OutPkts: s.packetsOut = d.uint(); break;
-      case StatsAttr.InBytes: s.bytesIn = d.uint(); break;
-      case StatsAttr.OutBytes: s.bytesOut = d.uint(); break;
-      case StatsAttr.Cps: s.cps = d.uint(); break;
-      case StatsAttr.InPps: s.ppsIn = d.uint(); break;
-      case StatsAttr.OutPps: s.ppsOut = d.uint(); break;
-      case StatsAttr.InBps: s.bpsIn = d.uint(); break;
-      case StatsAttr.OutBps: s.bpsOut = d.uint(); break;
+      case StatsAttr.Conns:
+        s.connections = d.uint();
+        break;
+      case StatsAttr.InPkts:
+        s.packetsIn = d.uint();
+        break;
+      case StatsAttr.OutPkts:
+        s.packetsOut = d.uint();
+        break;
+      case StatsAttr.InBytes:
+        s.bytesIn = d.uint();
+        break;
+      case StatsAttr.OutBytes:
+        s.bytesOut = d.uint();
+        break;
+      case StatsAttr.Cps:
+        s.cps = d.uint();
+        break;
+      case StatsAttr.InPps:
+        s.ppsIn = d.uint();
+        break;
+      case StatsAttr.OutPps:
+        s.ppsOut = d.uint();
+        break;
+      case StatsAttr.InBps:
+        s.bpsIn = d.uint();
+        break;
+      case StatsAttr.OutBps:
+        s.bpsOut = d.uint();
+        break;
     }
   }
   d.finish();
@@ -42,7 +70,13 @@ export function decodeStats(d: AttributeDecoder): Stats {
  * wanted: `wide` is the STATS64 nest decoded, `narrowAt` the narrow nest's
  * place (-1: none) in `d`'s buffer.
  */
-export function pickStats(wanted: boolean, wide: Stats | undefined, d: AttributeDecoder, narrowAt: number, narrowLen: number): Stats {
+export function pickStats(
+  wanted: boolean,
+  wide: Stats | undefined,
+  d: AttributeDecoder,
+  narrowAt: number,
+  narrowLen: number,
+): Stats {
   if (!wanted) return NO_STATS;
   if (wide) return wide;
   return narrowAt < 0 ? NO_STATS : decodeStats(new AttributeDecoder(d.buffer, narrowAt, narrowAt + narrowLen));

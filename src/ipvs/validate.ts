@@ -2,9 +2,25 @@ import { errnoNumber } from '../netlink/errno.js';
 import { KernelError } from '../netlink/error.js';
 import { canonicalAddress, familyOf, formatHostPort } from '../inet/address.js';
 import {
-  AF_INET, AF_INET6, ConnFwdTunnel, DaemonStateBackup, DaemonStateMaster, DEFAULT_SCHEDULER, FORWARDING_METHODS,
-  MAX_WEIGHT, NAME_MAXLEN, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULERS, SVC_USER_FLAGS, SvcFlagHashed,
-  SvcFlagPersistent, TunnelFlagCsum, TunnelFlagRemCsum, TunnelTypeGue, TUNNEL_TYPES,
+  AF_INET,
+  AF_INET6,
+  ConnFwdTunnel,
+  DaemonStateBackup,
+  DaemonStateMaster,
+  DEFAULT_SCHEDULER,
+  FORWARDING_METHODS,
+  MAX_WEIGHT,
+  NAME_MAXLEN,
+  PERSISTENCE_ENGINES,
+  PROTOCOLS,
+  SCHEDULERS,
+  SVC_USER_FLAGS,
+  SvcFlagHashed,
+  SvcFlagPersistent,
+  TunnelFlagCsum,
+  TunnelFlagRemCsum,
+  TunnelTypeGue,
+  TUNNEL_TYPES,
 } from './constants.js';
 import type { DaemonInput, Destination, DestinationInput, Service, ServiceId, ServiceInput } from './model.js';
 
@@ -38,9 +54,13 @@ export type NormalServiceId = Required<ServiceId>;
 export type NormalService = Omit<Service, 'stats'>;
 
 /** A destination to create or update, every option settled: a Destination without what the kernel counts. */
-export type NormalDestination = Omit<Destination, 'activeConnections' | 'inactiveConnections' | 'persistentConnections' | 'stats'>;
+export type NormalDestination = Omit<
+  Destination,
+  'activeConnections' | 'inactiveConnections' | 'persistentConnections' | 'stats'
+>;
 
-const isUint = (v: unknown, max: number): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+const isUint = (v: unknown, max: number): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
 const U32 = 0xffffffff;
 
 /** Checks fields for one operation; one instance serves every call (validation never re-enters, and a batch checks thousands). */
@@ -85,11 +105,28 @@ const check = new Check();
 
 /** A fresh NormalServiceId or NormalService to fill; the field order is the same everywhere, so V8 sees one shape. */
 export const blankService = (): NormalService => ({
-  addressFamily: 0, protocol: 0, address: '', port: 0, fwMark: 0, schedName: '', flags: 0, timeout: 0, netmask: 0, peName: '',
+  addressFamily: 0,
+  protocol: 0,
+  address: '',
+  port: 0,
+  fwMark: 0,
+  schedName: '',
+  flags: 0,
+  timeout: 0,
+  netmask: 0,
+  peName: '',
 });
 export const blankDestination = (): NormalDestination => ({
-  addressFamily: 0, address: '', port: 0, weight: 0, connectionFlags: 0, upperThreshold: 0, lowerThreshold: 0,
-  tunnelType: 0, tunnelPort: 0, tunnelFlags: 0,
+  addressFamily: 0,
+  address: '',
+  port: 0,
+  weight: 0,
+  connectionFlags: 0,
+  upperThreshold: 0,
+  lowerThreshold: 0,
+  tunnelType: 0,
+  tunnelPort: 0,
+  tunnelFlags: 0,
 });
 
 /**
@@ -143,21 +180,30 @@ export function normalService(s: ServiceInput, op: string, out: NormalService = 
 }
 
 /** `d`, a destination of `svc`, settled and checked; into `out` (returned), which may be reused. */
-export function normalDestination(svc: NormalServiceId, d: DestinationInput, op: string, out: NormalDestination = blankDestination()): NormalDestination {
+export function normalDestination(
+  svc: NormalServiceId,
+  d: DestinationInput,
+  op: string,
+  out: NormalDestination = blankDestination(),
+): NormalDestination {
   const c = check.for(op, 'destination');
   if (typeof d !== 'object' || d === null) c.fail('destination', 'is required');
   const inferred = typeof d.address === 'string' ? familyOf(d.address) : 0;
   const family = c.family('addressFamily', d.addressFamily, inferred || svc.addressFamily);
   const connectionFlags = c.uint('connectionFlags', d.connectionFlags, U32, 0);
   if (!FORWARDING_METHODS.has(connectionFlags)) {
-    c.fail('connectionFlags', `${connectionFlags} is not a forwarding method (0 masq, 1 local, 2 tunnel, 3 droute, 4 bypass)`);
+    c.fail(
+      'connectionFlags',
+      `${connectionFlags} is not a forwarding method (0 masq, 1 local, 2 tunnel, 3 droute, 4 bypass)`,
+    );
   }
   if (family !== svc.addressFamily && connectionFlags !== ConnFwdTunnel) {
     c.fail('addressFamily', 'a destination of another family than its service needs tunnel forwarding');
   }
   const upperThreshold = c.uint('upperThreshold', d.upperThreshold, U32, 0);
   const lowerThreshold = c.uint('lowerThreshold', d.lowerThreshold, U32, 0);
-  if (lowerThreshold > upperThreshold) c.fail('lowerThreshold', `${lowerThreshold} is above upperThreshold ${upperThreshold}`);
+  if (lowerThreshold > upperThreshold)
+    c.fail('lowerThreshold', `${lowerThreshold} is above upperThreshold ${upperThreshold}`);
   const tunnelType = c.uint('tunnelType', d.tunnelType, 0xff, 0);
   if (!TUNNEL_TYPES.has(tunnelType)) c.fail('tunnelType', `${tunnelType} is not ipip (0), gue (1) or gre (2)`);
   const tunnelPort = c.uint('tunnelPort', d.tunnelPort, 0xffff, 0);
@@ -165,7 +211,8 @@ export function normalDestination(svc: NormalServiceId, d: DestinationInput, op:
     c.fail('tunnelPort', 'a GUE tunnel needs a port');
   }
   const tunnelFlags = c.uint('tunnelFlags', d.tunnelFlags, 0xffff, 0);
-  if (tunnelFlags & ~(TunnelFlagCsum | TunnelFlagRemCsum)) c.fail('tunnelFlags', `unknown bits 0x${tunnelFlags.toString(16)}`);
+  if (tunnelFlags & ~(TunnelFlagCsum | TunnelFlagRemCsum))
+    c.fail('tunnelFlags', `unknown bits 0x${tunnelFlags.toString(16)}`);
   const address = c.address('address', family, d.address);
   out.port = c.uint('port', d.port, 0xffff, svc.port);
   out.weight = c.uint('weight', d.weight, MAX_WEIGHT, 1);
@@ -183,7 +230,8 @@ export function normalDestination(svc: NormalServiceId, d: DestinationInput, op:
 export function normalDaemon(d: DaemonInput, op: string): Required<DaemonInput> {
   const c = check.for(op, 'daemon');
   if (typeof d !== 'object' || d === null) c.fail('daemon', 'is required');
-  if (d.state !== DaemonStateMaster && d.state !== DaemonStateBackup) c.fail('state', 'must be master (1) or backup (2)');
+  if (d.state !== DaemonStateMaster && d.state !== DaemonStateBackup)
+    c.fail('state', 'must be master (1) or backup (2)');
   if (typeof d.mcastInterface !== 'string' || !d.mcastInterface || Buffer.byteLength(d.mcastInterface) >= NAME_MAXLEN) {
     c.fail('mcastInterface', `an interface name of 1..${NAME_MAXLEN - 1} bytes is required`);
   }

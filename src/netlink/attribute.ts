@@ -298,10 +298,14 @@ export class AttributeDecoder {
    */
   uint(): number {
     switch (this.curLen) {
-      case 1: return this.buf[this.cur]!;
-      case 2: return this.buf.readUInt16LE(this.cur);
-      case 4: return this.buf.readUInt32LE(this.cur);
-      case 8: return this.buf.readUInt32LE(this.cur + 4) * 0x100000000 + this.buf.readUInt32LE(this.cur);
+      case 1:
+        return this.buf[this.cur]!;
+      case 2:
+        return this.buf.readUInt16LE(this.cur);
+      case 4:
+        return this.buf.readUInt32LE(this.cur);
+      case 8:
+        return this.buf.readUInt32LE(this.cur + 4) * 0x100000000 + this.buf.readUInt32LE(this.cur);
     }
     this.fail(`attribute ${this.curType}: ${this.curLen} bytes is not an integer`);
     return 0;

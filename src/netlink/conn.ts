@@ -49,7 +49,11 @@ export class Conn {
   /** Opened at the first dumpMany; null once io_uring turned out unavailable (or is not wanted). */
   private pipe: Pipeline | null | undefined;
 
-  private constructor(private readonly sock: MessageSocket, private readonly protocol: number, private readonly opts: ConnOptions) {
+  private constructor(
+    private readonly sock: MessageSocket,
+    private readonly protocol: number,
+    private readonly opts: ConnOptions,
+  ) {
     if (opts.ioUring === false) this.pipe = null;
   }
 
@@ -113,10 +117,22 @@ export class Conn {
    * Through io_uring, a pool's width of dumps per syscall; else one after
    * another, as dump() does.
    */
-  dumpMany(box: Outbox, first: number, last: number, read: (k: number, buf: Buffer, start: number, end: number) => void, reset: (k: number) => void): void {
+  dumpMany(
+    box: Outbox,
+    first: number,
+    last: number,
+    read: (k: number, buf: Buffer, start: number, end: number) => void,
+    reset: (k: number) => void,
+  ): void {
     const p = last - first > 1 ? this.pipeline() : null;
     if (!p) {
-      for (let i = first; i < last; i++) this.dump(box, i, (b, s, e) => read(i - first, b, s, e), () => reset(i - first));
+      for (let i = first; i < last; i++)
+        this.dump(
+          box,
+          i,
+          (b, s, e) => read(i - first, b, s, e),
+          () => reset(i - first),
+        );
       return;
     }
     for (let from = first; from < last; from += p.width) {
@@ -133,7 +149,13 @@ export class Conn {
         p.close();
         this.pipe = null;
         for (let i = from; i < to; i++) reset(i - first);
-        this.dumpMany(box, from, last, (k, b, s, e) => read(from - first + k, b, s, e), (k) => reset(from - first + k));
+        this.dumpMany(
+          box,
+          from,
+          last,
+          (k, b, s, e) => read(from - first + k, b, s, e),
+          (k) => reset(from - first + k),
+        );
         return;
       }
       // Interrupted by a concurrent change, or replies lost: that one again, alone (bounded retries).
@@ -141,7 +163,12 @@ export class Conn {
         if (end === 'ok') return;
         const at = from - first + k;
         reset(at);
-        this.dump(box, from + k, (b, s, e) => read(at, b, s, e), () => reset(at));
+        this.dump(
+          box,
+          from + k,
+          (b, s, e) => read(at, b, s, e),
+          () => reset(at),
+        );
       });
     }
   }
@@ -193,7 +220,10 @@ export class Conn {
     // Messages of one page lie back to back: as many as fit go in one copy.
     while (to < last && box.page(to) === page && box.limit(to) - from <= buf.length) to++;
     if (to === first) {
-      out[first - base] = { ok: false, error: KernelError.of('send', 'EMSGSIZE', `request of ${box.limit(first) - from} bytes`) };
+      out[first - base] = {
+        ok: false,
+        error: KernelError.of('send', 'EMSGSIZE', `request of ${box.limit(first) - from} bytes`),
+      };
       return first + 1;
     }
     const end = box.limit(to - 1) - from;
@@ -224,25 +254,28 @@ export class Conn {
     while (!done) {
       let got: number;
       try {
-        got = this.receive((d) => parseMessages(d, (m) => {
-          const k = slot(m.seq);
-          if (k < 0) return; // stray: a reply to an abandoned exchange
-          if (m.type === MessageType.Error) {
-            const s = parseStatus(m);
-            if (s.errno) errors[k] = new KernelError('request', s.errno, s.text, first - base + k);
-            if (m.seq === finalSeq) done = true;
-          } else {
-            (replies[k] ??= []).push(Buffer.from(m.payload));
-          }
-        }));
+        got = this.receive((d) =>
+          parseMessages(d, (m) => {
+            const k = slot(m.seq);
+            if (k < 0) return; // stray: a reply to an abandoned exchange
+            if (m.type === MessageType.Error) {
+              const s = parseStatus(m);
+              if (s.errno) errors[k] = new KernelError('request', s.errno, s.text, first - base + k);
+              if (m.seq === finalSeq) done = true;
+            } else {
+              (replies[k] ??= []).push(Buffer.from(m.payload));
+            }
+          }),
+        );
       } catch (e) {
         // Replies dropped by an overrun, or a datagram we could not parse:
         // read what is left, then count every request without an answer as
         // unknown. Anything else means the socket itself is broken.
         if (!(e instanceof KernelError)) throw e;
-        lost = e.errno === 'ENOBUFS'
-          ? KernelError.of('receive', 'ENOBUFS', 'replies lost to a receive buffer overrun; outcome unknown')
-          : e;
+        lost =
+          e.errno === 'ENOBUFS'
+            ? KernelError.of('receive', 'ENOBUFS', 'replies lost to a receive buffer overrun; outcome unknown')
+            : e;
         if (e.errno === 'ENOBUFS' || e.errno === 'EBADMSG') continue;
         break;
       }

@@ -19,7 +19,10 @@ export class DumpReader {
   private interrupted = false;
   private lost = false;
 
-  constructor(private readonly seq: number, private readonly read: PayloadReader) {}
+  constructor(
+    private readonly seq: number,
+    private readonly read: PayloadReader,
+  ) {}
 
   /** Takes this dump's messages out of one datagram; others' are ignored. */
   datagram(d: Buffer): void {

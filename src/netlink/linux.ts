@@ -63,8 +63,24 @@ export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
 export const SOCKADDR_NL = { size: 12, nl_family: 0, nl_pid: 4, nl_groups: 8 } as const;
 
 // io_uring_setup fills these in: where, inside the mapped rings, each field lives.
-export const IO_URING_PARAMS = { size: 120, sq_entries: 0, cq_entries: 4, features: 20, sq_off: 40, cq_off: 80 } as const;
+export const IO_URING_PARAMS = {
+  size: 120,
+  sq_entries: 0,
+  cq_entries: 4,
+  features: 20,
+  sq_off: 40,
+  cq_off: 80,
+} as const;
 export const IO_SQRING_OFFSETS = { size: 40, tail: 4, ring_mask: 8, array: 24 } as const;
 export const IO_CQRING_OFFSETS = { size: 40, head: 0, tail: 4, ring_mask: 8, cqes: 20 } as const;
-export const IO_URING_SQE = { size: 64, opcode: 0, flags: 1, fd: 4, addr: 16, len: 24, msg_flags: 28, user_data: 32 } as const;
+export const IO_URING_SQE = {
+  size: 64,
+  opcode: 0,
+  flags: 1,
+  fd: 4,
+  addr: 16,
+  len: 24,
+  msg_flags: 28,
+  user_data: 32,
+} as const;
 export const IO_URING_CQE = { size: 16, user_data: 0, res: 8 } as const;

@@ -63,8 +63,16 @@ export function writeMessage(
 /** Splits one datagram into its messages; each is valid only during its `each`. */
 export function parseMessages(datagram: Buffer, each: (m: Message) => void): void {
   const m: Message = {
-    type: 0, flags: 0, seq: 0, portId: 0, buf: datagram, start: 0, end: 0,
-    get payload() { return this.buf.subarray(this.start, this.end); },
+    type: 0,
+    flags: 0,
+    seq: 0,
+    portId: 0,
+    buf: datagram,
+    start: 0,
+    end: 0,
+    get payload() {
+      return this.buf.subarray(this.start, this.end);
+    },
   };
   let off = 0;
   while (off + HEADER_LENGTH <= datagram.length) {

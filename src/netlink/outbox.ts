@@ -143,7 +143,10 @@ export class Outbox {
   }
 
   private newPage(size: number): Buffer {
-    const p = size <= this.pageBytes && this.spare.length ? this.spare.pop()! : Buffer.allocUnsafe(Math.max(size, this.pageBytes));
+    const p =
+      size <= this.pageBytes && this.spare.length
+        ? this.spare.pop()!
+        : Buffer.allocUnsafe(Math.max(size, this.pageBytes));
     this.pages.push(p);
     return p;
   }

@@ -20,7 +20,10 @@ const OPS = 3;
 export class Pipeline {
   private seq = Math.floor(Math.random() * 0x7fffffff);
 
-  private constructor(private readonly ring: Ring, private readonly sockets: NetlinkSocket[]) {}
+  private constructor(
+    private readonly ring: Ring,
+    private readonly sockets: NetlinkSocket[],
+  ) {}
 
   /** A pipeline in the namespace of `opts`; throws a KernelError where io_uring cannot be had. */
   static open(protocol: number, opts: SocketOptions): Pipeline {
@@ -28,9 +31,16 @@ export class Pipeline {
     try {
       // A small send buffer holds one dump request; two slots take the first two datagrams. Small
       // slots (and so datagrams) keep 32 sockets' memory small: each page is a dear fault in user-mode Linux.
-      return new Pipeline(ring, NetlinkSocket.openMany(protocol, WIDTH, {
-        ...opts, sendBytes: 4096, slots: 2, slotBytes: 16 * 1024, receiveBytes: 256 * 1024,
-      }));
+      return new Pipeline(
+        ring,
+        NetlinkSocket.openMany(protocol, WIDTH, {
+          ...opts,
+          sendBytes: 4096,
+          slots: 2,
+          slotBytes: 16 * 1024,
+          receiveBytes: 256 * 1024,
+        }),
+      );
     } catch (e) {
       ring.close();
       throw e;
@@ -53,7 +63,12 @@ export class Pipeline {
    * how each ended ('interrupted' and 'lost' are for the caller to run
    * again); throws the first kernel or decoder error, its index being k.
    */
-  run(box: Outbox, first: number, last: number, read: (k: number, buf: Buffer, start: number, end: number) => void): DumpEnd[] {
+  run(
+    box: Outbox,
+    first: number,
+    last: number,
+    read: (k: number, buf: Buffer, start: number, end: number) => void,
+  ): DumpEnd[] {
     const readers: DumpReader[] = [];
     for (let i = 0; i < last - first; i++) {
       const sock = this.sockets[i]!;

@@ -17,7 +17,10 @@ export abstract class Writes {
   /** The first request not yet run. */
   next: number;
 
-  constructor(readonly first: number, readonly last: number) {
+  constructor(
+    readonly first: number,
+    readonly last: number,
+  ) {
     this.next = first;
   }
 
@@ -142,7 +145,10 @@ export class CallQueue {
     try {
       outcomes = quietly(() => this.conn.execute(box, first, stop));
     } catch (e) {
-      const o: Outcome = { ok: false, error: e instanceof KernelError ? e : KernelError.of('netlink', 'EIO', String(e)) };
+      const o: Outcome = {
+        ok: false,
+        error: e instanceof KernelError ? e : KernelError.of('netlink', 'EIO', String(e)),
+      };
       outcomes = new Array(stop - first).fill(o);
     }
     this.step = { first, stop, next: first, outcomes };

@@ -5,9 +5,24 @@
 import { KernelError } from './error.js';
 import { writeU64 } from './socket.js';
 import {
-  EINTR, IO_CQRING_OFFSETS, IO_SQRING_OFFSETS, IO_URING_CQE, IO_URING_PARAMS, IO_URING_SQE, IORING_ENTER_GETEVENTS,
-  IORING_FEAT_SINGLE_MMAP, IORING_OFF_CQ_RING, IORING_OFF_SQ_RING, IORING_OFF_SQES, IORING_OP_RECV, IORING_OP_SEND,
-  IOSQE_IO_LINK, MSG_DONTWAIT, POLLFD, POLLIN, SIZEOF,
+  EINTR,
+  IO_CQRING_OFFSETS,
+  IO_SQRING_OFFSETS,
+  IO_URING_CQE,
+  IO_URING_PARAMS,
+  IO_URING_SQE,
+  IORING_ENTER_GETEVENTS,
+  IORING_FEAT_SINGLE_MMAP,
+  IORING_OFF_CQ_RING,
+  IORING_OFF_SQ_RING,
+  IORING_OFF_SQES,
+  IORING_OP_RECV,
+  IORING_OP_SEND,
+  IOSQE_IO_LINK,
+  MSG_DONTWAIT,
+  POLLFD,
+  POLLIN,
+  SIZEOF,
 } from './linux.js';
 import * as sys from './syscalls.js';
 
@@ -116,7 +131,11 @@ export class Ring {
       if (out.length >= n) return out;
       deadline ??= performance.now() + waitMs;
       if (performance.now() > deadline || !this.waitReady(Math.max(1, deadline - performance.now()))) {
-        throw KernelError.of('io_uring', 'ETIMEDOUT', `${n - out.length} of ${n} operations unfinished after ${waitMs} ms`);
+        throw KernelError.of(
+          'io_uring',
+          'ETIMEDOUT',
+          `${n - out.length} of ${n} operations unfinished after ${waitMs} ms`,
+        );
       }
     }
   }
@@ -133,7 +152,8 @@ export class Ring {
 
   private prepare(op: number, fd: number, addr: number, len: number, tag: number, linked: boolean): void {
     if (this.fd < 0) throw KernelError.of('io_uring', 'EBADF', 'the ring is closed');
-    if (this.pending >= this.entries) throw KernelError.of('io_uring', 'EOVERFLOW', `more than ${this.entries} operations queued`);
+    if (this.pending >= this.entries)
+      throw KernelError.of('io_uring', 'EOVERFLOW', `more than ${this.entries} operations queued`);
     const r = this.rings.buf;
     const tail = r.readUInt32LE(this.sqTail);
     const index = tail & this.sqMask;

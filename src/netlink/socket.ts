@@ -1,9 +1,29 @@
 import { KernelError } from './error.js';
 import { inNetns } from './netns.js';
 import {
-  AF_NETLINK, EAGAIN, EINTR, IOVEC, MMSGHDR, MSG_DONTWAIT, MSG_TRUNC, MSGHDR, NETLINK_CAP_ACK, NETLINK_EXT_ACK,
-  POLLFD, POLLIN, SIZEOF, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, SOCK_CLOEXEC, SOCK_NONBLOCK,
-  SOCK_RAW, SOCKADDR_NL, SOL_NETLINK, SOL_SOCKET,
+  AF_NETLINK,
+  EAGAIN,
+  EINTR,
+  IOVEC,
+  MMSGHDR,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  MSGHDR,
+  NETLINK_CAP_ACK,
+  NETLINK_EXT_ACK,
+  POLLFD,
+  POLLIN,
+  SIZEOF,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
+  SOCKADDR_NL,
+  SOL_NETLINK,
+  SOL_SOCKET,
 } from './linux.js';
 import * as sys from './syscalls.js';
 
@@ -167,7 +187,8 @@ export class NetlinkSocket {
       if (n < 0) throw new KernelError('recvmsg', -n);
       for (let i = 0; i < n; i++) {
         const h = vec + i * MMSGHDR.size;
-        if (buf.readUInt32LE(h + MMSGHDR.msg_hdr + MSGHDR.msg_flags) & MSG_TRUNC) throw KernelError.of('recvmsg', 'EMSGSIZE', 'datagram larger than the receive slot');
+        if (buf.readUInt32LE(h + MMSGHDR.msg_hdr + MSGHDR.msg_flags) & MSG_TRUNC)
+          throw KernelError.of('recvmsg', 'EMSGSIZE', 'datagram larger than the receive slot');
         const start = this.recvBase + i * this.slotBytes;
         each(buf.subarray(start, start + buf.readUInt32LE(h + MMSGHDR.msg_len)));
       }

@@ -4,7 +4,15 @@
 // a failed syscall (EAGAIN/EINTR are normal control flow for the callers).
 import { createRequire } from 'node:module';
 import type * as FFI from 'ffi-rs';
-import { EIO, MAP_POPULATE, MAP_SHARED, PROT_READ, PROT_WRITE, SYS_IO_URING_ENTER, SYS_IO_URING_SETUP } from './linux.js';
+import {
+  EIO,
+  MAP_POPULATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  SYS_IO_URING_ENTER,
+  SYS_IO_URING_SETUP,
+} from './linux.js';
 
 // ffi-rs is CommonJS; load it lazily so that importing this module on a
 // machine without the native binary only fails when a socket is opened.
@@ -14,8 +22,19 @@ let libc: Libc | undefined;
 type Result = { value: number; errnoCode: number };
 type Syscall = (args: unknown[]) => Result;
 interface Libc {
-  socket: Syscall; bind: Syscall; getsockname: Syscall; setsockopt: Syscall; send: Syscall;
-  recvmmsg: Syscall; poll: Syscall; open: Syscall; setns: Syscall; close: Syscall; syscall: Syscall; mmap: Syscall; munmap: Syscall;
+  socket: Syscall;
+  bind: Syscall;
+  getsockname: Syscall;
+  setsockopt: Syscall;
+  send: Syscall;
+  recvmmsg: Syscall;
+  poll: Syscall;
+  open: Syscall;
+  setns: Syscall;
+  close: Syscall;
+  syscall: Syscall;
+  mmap: Syscall;
+  munmap: Syscall;
   calloc: (args: unknown[]) => FFI.JsExternal;
   memmove: (args: unknown[]) => FFI.JsExternal;
   memset: (args: unknown[]) => number;
@@ -98,19 +117,15 @@ export const ioUringSetup = (entries: number, paramsAddr: number) =>
 export const ioUringEnter = (fd: number, toSubmit: number, minComplete: number, flags: number) =>
   ret(c().syscall([SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0]));
 
-export const socket = (domain: number, type: number, protocol: number) =>
-  ret(c().socket([domain, type, protocol]));
+export const socket = (domain: number, type: number, protocol: number) => ret(c().socket([domain, type, protocol]));
 export const bindAddr = (fd: number, addr: number, len: number) => ret(c().bind([fd, addr, len]));
-export const getsockname = (fd: number, addr: number, lenAddr: number) =>
-  ret(c().getsockname([fd, addr, lenAddr]));
+export const getsockname = (fd: number, addr: number, lenAddr: number) => ret(c().getsockname([fd, addr, lenAddr]));
 export const setsockopt = (fd: number, level: number, opt: number, valAddr: number, len: number) =>
   ret(c().setsockopt([fd, level, opt, valAddr, len]));
-export const send = (fd: number, addr: number, len: number, flags: number) =>
-  ret(c().send([fd, addr, len, flags]));
+export const send = (fd: number, addr: number, len: number, flags: number) => ret(c().send([fd, addr, len, flags]));
 export const recvmmsg = (fd: number, vecAddr: number, vlen: number, flags: number) =>
   ret(c().recvmmsg([fd, vecAddr, vlen, flags, 0]));
-export const poll = (fdsAddr: number, nfds: number, timeoutMs: number) =>
-  ret(c().poll([fdsAddr, nfds, timeoutMs]));
+export const poll = (fdsAddr: number, nfds: number, timeoutMs: number) => ret(c().poll([fdsAddr, nfds, timeoutMs]));
 export const openPath = (path: string, flags: number) => ret(c().open([path, flags]));
 export const setns = (fd: number, nstype: number) => ret(c().setns([fd, nstype]));
 export const close = (fd: number) => ret(c().close([fd]));

@@ -3,10 +3,22 @@
 // copy of the API) and the handler types of its implementation, the
 // descriptors for reflection, and the trailer keys that carry the kernel's
 // side of an error.
-import { fromBinary, toBinary, type DescFile, type DescMessage, type DescService, type MessageShape } from '@bufbuild/protobuf';
+import {
+  fromBinary,
+  toBinary,
+  type DescFile,
+  type DescMessage,
+  type DescService,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type {
-  handleBidiStreamingCall, handleClientStreamingCall, handleServerStreamingCall, handleUnaryCall, MethodDefinition, ServiceDefinition,
+  handleBidiStreamingCall,
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  MethodDefinition,
+  ServiceDefinition,
 } from '@grpc/grpc-js';
 import type { ReflectionService } from '@grpc/reflection';
 
@@ -35,10 +47,13 @@ export type Reply<Res> = Res | Encoded<Res>;
 
 /** The grpc-js handler of a method, its messages the generated types (a response may be Encoded). */
 type HandlerOf<M> = M extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
-  ? M extends { methodKind: 'unary' } ? handleUnaryCall<MessageShape<I>, Reply<MessageShape<O>>>
-  : M extends { methodKind: 'server_streaming' } ? handleServerStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
-  : M extends { methodKind: 'client_streaming' } ? handleClientStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
-  : handleBidiStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
+  ? M extends { methodKind: 'unary' }
+    ? handleUnaryCall<MessageShape<I>, Reply<MessageShape<O>>>
+    : M extends { methodKind: 'server_streaming' }
+      ? handleServerStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
+      : M extends { methodKind: 'client_streaming' }
+        ? handleClientStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
+        : handleBidiStreamingCall<MessageShape<I>, Reply<MessageShape<O>>>
   : never;
 
 /**
@@ -46,7 +61,9 @@ type HandlerOf<M> = M extends { input: infer I extends DescMessage; output: infe
  * grpc-js: one handler per method, by the descriptor's lowerCamelCase name,
  * so a missing or misspelled RPC does not compile.
  */
-export type ServiceImplementation<S extends Pick<DescService, 'method'>> = { [K in keyof S['method']]: HandlerOf<S['method'][K]> };
+export type ServiceImplementation<S extends Pick<DescService, 'method'>> = {
+  [K in keyof S['method']]: HandlerOf<S['method'][K]>;
+};
 
 /** protobuf-es's bytes as a Buffer for grpc-js, without copying them. */
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -98,7 +115,8 @@ export function reflectionPackage(...files: DescFile[]): ReflectionPackage {
   for (const file of files) {
     if (!file.messages.length) throw new Error(`${file.name}: no message to carry its descriptor to reflection`);
     const protos = fileDescriptorProtos(file).map(asBuffer);
-    for (const m of file.messages) pkg[m.typeName] = { format: 'Protocol Buffer 3 DescriptorProto', type: m.proto, fileDescriptorProtos: protos };
+    for (const m of file.messages)
+      pkg[m.typeName] = { format: 'Protocol Buffer 3 DescriptorProto', type: m.proto, fileDescriptorProtos: protos };
   }
   return pkg;
 }

@@ -52,7 +52,11 @@ export async function startSlirpNetwork(guestPort: number): Promise<SlirpNetwork
     children.push(sw);
     await waitFor('vde_switch', () => existsSync(join(sock, 'ctl')), sw);
     const hostPort = await freePort();
-    const slirp = spawn('slirpvde', ['-s', sock, '-n', SLIRP_NETWORK, '-L', `${hostPort}:${GUEST_ADDRESS}:${guestPort}`], { stdio: 'ignore' });
+    const slirp = spawn(
+      'slirpvde',
+      ['-s', sock, '-n', SLIRP_NETWORK, '-L', `${hostPort}:${GUEST_ADDRESS}:${guestPort}`],
+      { stdio: 'ignore' },
+    );
     children.push(slirp);
     await new Promise((r) => setTimeout(r, 300));
     if (slirp.exitCode !== null) throw new Error(`slirpvde exited with ${slirp.exitCode}`);

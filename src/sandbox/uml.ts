@@ -44,7 +44,9 @@ function hostDir(cwd: string): string {
 }
 
 export function initScript(dir: string, o: UmlOptions): string {
-  const env = Object.entries(o.env ?? {}).map(([k, v]) => `export ${k}=${quote(v)}`).join('\n');
+  const env = Object.entries(o.env ?? {})
+    .map(([k, v]) => `export ${k}=${quote(v)}`)
+    .join('\n');
   return `#!/bin/sh
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 mount -t proc proc /proc
@@ -71,10 +73,21 @@ export async function runInUml(o: UmlOptions): Promise<UmlResult> {
   try {
     writeFileSync(join(dir, 'init.sh'), initScript(dir, o), { mode: 0o755 });
     writeFileSync(join(dir, 'log'), '');
-    const child = spawn('linux', [
-      `mem=${o.memory ?? '1G'}`, 'rootfstype=hostfs', 'rootflags=/', 'rw', `init=${dir}/init.sh`, 'quiet',
-      'con=null', 'con0=null,null', ...(o.kernelArgs ?? []),
-    ], { stdio: 'ignore', detached: true });
+    const child = spawn(
+      'linux',
+      [
+        `mem=${o.memory ?? '1G'}`,
+        'rootfstype=hostfs',
+        'rootflags=/',
+        'rw',
+        `init=${dir}/init.sh`,
+        'quiet',
+        'con=null',
+        'con0=null,null',
+        ...(o.kernelArgs ?? []),
+      ],
+      { stdio: 'ignore', detached: true },
+    );
     const fd = openSync(join(dir, 'log'), 'r');
     let pos = 0;
     let output = '';
@@ -97,7 +110,12 @@ export async function runInUml(o: UmlOptions): Promise<UmlResult> {
         // Already gone.
       }
     };
-    const killer = timeoutMs ? setTimeout(() => { timedOut = true; kill(); }, timeoutMs) : undefined;
+    const killer = timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          kill();
+        }, timeoutMs)
+      : undefined;
     o.signal?.addEventListener('abort', kill, { once: true });
     await new Promise<void>((resolve, reject) => {
       child.on('error', reject);

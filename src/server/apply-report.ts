@@ -12,17 +12,26 @@ const CHANGES_TAG = listTag(api.ApplyResponseSchema, 'changes');
 const RESULT_TAG = listTag(api.ApplyWithProgressResponseSchema, 'result');
 
 /** Each change of `r` as a whole `changes` field, encoded once. */
-const changeItems = (r: api.ApplyResponse) => fieldItems(CHANGES_TAG, r.changes.map((c) => toBinary(api.ChangeSchema, c)));
+const changeItems = (r: api.ApplyResponse) =>
+  fieldItems(
+    CHANGES_TAG,
+    r.changes.map((c) => toBinary(api.ChangeSchema, c)),
+  );
 
 const header = (r: api.ApplyResponse, extra: { omitted?: number; more?: boolean }) =>
-  toBinary(api.ApplyResponseSchema, create(api.ApplyResponseSchema, { applied: r.applied, failed: r.failed, ...extra }));
+  toBinary(
+    api.ApplyResponseSchema,
+    create(api.ApplyResponseSchema, { applied: r.applied, failed: r.failed, ...extra }),
+  );
 
 /** Apply's one message. */
 export function applyReply(r: api.ApplyResponse, budget: number): Encoded<api.ApplyResponse> {
   // Each change is encoded once: in order when all fit, else refused ones first.
   const items = changeItems(r);
   if (items.reduce((n, b) => n + b.length, 0) <= budget) return new Encoded(partMessage(items, header(r, {})));
-  const order = [...r.changes.keys()].sort((a, b) => Number(!r.changes[a]!.code) - Number(!r.changes[b]!.code) || a - b);
+  const order = [...r.changes.keys()].sort(
+    (a, b) => Number(!r.changes[a]!.code) - Number(!r.changes[b]!.code) || a - b,
+  );
   const kept: Buffer[] = [];
   let size = 0;
   for (const i of order) {

@@ -50,7 +50,13 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
 /** Most operations per Batch: 16384 results of at most 256 bytes each stay under 4 MiB. */
 export const MAX_BATCH = 16384;
 
-const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
   const { values: f } = parseArgs({
@@ -77,7 +83,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (f.help) return 'help';
   // Never by default: a production host without IPVS must fail loudly, not serve a throwaway kernel.
   const sandbox = f.sandbox ?? env.IPVSD_SANDBOX ?? 'never';
-  if (sandbox !== 'auto' && sandbox !== 'never' && sandbox !== 'always') throw new Error(`--sandbox: ${sandbox} is not auto, never or always`);
+  if (sandbox !== 'auto' && sandbox !== 'never' && sandbox !== 'always')
+    throw new Error(`--sandbox: ${sandbox} is not auto, never or always`);
   const int = (name: string, v: string | undefined, dflt: number) => {
     if (v === undefined) return dflt;
     const n = Number(v);
@@ -85,7 +92,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     return n;
   };
   const c: ServerConfig = {
-    listen: (f.listen?.flatMap((l) => list(l) ?? []) ?? list(env.IPVSD_LISTEN) ?? ['127.0.0.1:50051']),
+    listen: f.listen?.flatMap((l) => list(l) ?? []) ?? list(env.IPVSD_LISTEN) ?? ['127.0.0.1:50051'],
     unix: f.unix ?? env.IPVSD_UNIX ?? '/run/ipvsd.sock',
     netns: f.netns?.flatMap((n) => list(n) ?? []) ?? list(env.IPVSD_NETNS) ?? [],
     logLevel: f['log-level'] ?? env.IPVSD_LOG_LEVEL ?? 'info',
@@ -102,9 +109,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   };
   // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).
   if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {
-    throw new Error(`--max-response-bytes: ${c.maxResponseBytes} is not in 16384..4194304 (4 MiB, the stock gRPC clients' limit)`);
+    throw new Error(
+      `--max-response-bytes: ${c.maxResponseBytes} is not in 16384..4194304 (4 MiB, the stock gRPC clients' limit)`,
+    );
   }
-  if (c.maxBatch > MAX_BATCH) throw new Error(`--max-batch: ${c.maxBatch} is over ${MAX_BATCH} (a response of that many failures would pass 4 MiB)`);
+  if (c.maxBatch > MAX_BATCH)
+    throw new Error(
+      `--max-batch: ${c.maxBatch} is over ${MAX_BATCH} (a response of that many failures would pass 4 MiB)`,
+    );
   if (c.metrics) splitHostPort(c.metrics);
   if (c.healthListen) splitHostPort(c.healthListen);
   if (!!c.tlsCert !== !!c.tlsKey) throw new Error('--tls-cert and --tls-key go together');
@@ -112,7 +124,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   for (const l of c.listen) {
     const { host } = splitHostPort(l);
     if (!isLoopback(host) && !c.tlsCert && !c.insecure) {
-      throw new Error(`--listen ${l} is not loopback: give --tls-cert/--tls-key, or --insecure to serve it in plain text`);
+      throw new Error(
+        `--listen ${l} is not loopback: give --tls-cert/--tls-key, or --insecure to serve it in plain text`,
+      );
     }
   }
   return c;

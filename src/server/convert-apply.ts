@@ -11,7 +11,12 @@ import { statusOfErrno } from './status.js';
 /** "services[2].service.id.port", "scope.prefixes": the field of a refused Apply. */
 export const applyPath: FieldPath<unknown> = (e) => {
   if (e.field === 'prefixes') return 'scope.prefixes';
-  const inner = e.field === 'service' ? 'service' : e.field === 'destination' ? 'destinations' : fieldPath(e.subject, e.field, true);
+  const inner =
+    e.field === 'service'
+      ? 'service'
+      : e.field === 'destination'
+        ? 'destinations'
+        : fieldPath(e.subject, e.field, true);
   return e.index === undefined ? inner : `services[${e.index}].${inner}`;
 };
 
@@ -29,9 +34,13 @@ export const scopeIn = (s: api.ApplyScope | undefined): Scope | undefined =>
   s ? { addresses: s.addresses, prefixes: s.prefixes, fwMarks: s.fwMarks } : undefined;
 
 const ACTIONS: Record<ChangeAction, api.ChangeAction> = {
-  createService: api.ChangeAction.CREATE_SERVICE, updateService: api.ChangeAction.UPDATE_SERVICE, deleteService: api.ChangeAction.DELETE_SERVICE,
-  createDestination: api.ChangeAction.CREATE_DESTINATION, updateDestination: api.ChangeAction.UPDATE_DESTINATION,
-  deleteDestination: api.ChangeAction.DELETE_DESTINATION, drainDestination: api.ChangeAction.DRAIN_DESTINATION,
+  createService: api.ChangeAction.CREATE_SERVICE,
+  updateService: api.ChangeAction.UPDATE_SERVICE,
+  deleteService: api.ChangeAction.DELETE_SERVICE,
+  createDestination: api.ChangeAction.CREATE_DESTINATION,
+  updateDestination: api.ChangeAction.UPDATE_DESTINATION,
+  deleteDestination: api.ChangeAction.DELETE_DESTINATION,
+  drainDestination: api.ChangeAction.DRAIN_DESTINATION,
 };
 
 /**
@@ -39,7 +48,11 @@ const ACTIONS: Record<ChangeAction, api.ChangeAction> = {
  * costs more than its kernel work, so each service's message is built once
  * and shared by all its changes, and fields are set without create()'s walk.
  */
-export function changesOut(changes: readonly Change[], results: readonly BatchItemResult[], failuresOnly = false): api.Change[] {
+export function changesOut(
+  changes: readonly Change[],
+  results: readonly BatchItemResult[],
+  failuresOnly = false,
+): api.Change[] {
   const services = new Map<Change['service'], pbModel.Service>();
   const out: api.Change[] = [];
   changes.forEach((c, i) => {
@@ -66,5 +79,9 @@ export function changesOut(changes: readonly Change[], results: readonly BatchIt
 /** An Apply's answer: its changes (only the refused ones, with `failuresOnly`) and how many were applied and refused. */
 export function applyOut(r: ApplyResult, failuresOnly: boolean): api.ApplyResponse {
   const failed = r.results.filter((x) => !x.ok).length;
-  return create(api.ApplyResponseSchema, { changes: changesOut(r.changes, r.results, failuresOnly), applied: r.results.length - failed, failed });
+  return create(api.ApplyResponseSchema, {
+    changes: changesOut(r.changes, r.results, failuresOnly),
+    applied: r.results.length - failed,
+    failed,
+  });
 }

@@ -18,22 +18,42 @@ export const batchPath: FieldPath<api.BatchRequest> = (e, req) => {
   // A destination operation holds its service and destination one level down; a service operation is the service.
   return `operations[${e.index}].${kind}${nested || item.case === 'deleteService' ? inner.replace(/^service/, '') : `.${inner}`}`;
 };
-const BATCH_KINDS = ['createService', 'updateService', 'deleteService', 'createDestination', 'updateDestination', 'deleteDestination'] as const;
+const BATCH_KINDS = [
+  'createService',
+  'updateService',
+  'deleteService',
+  'createDestination',
+  'updateDestination',
+  'deleteDestination',
+] as const;
 
 /** The core's operation of `operations[i]`. */
 export function batchOp(o: api.BatchOperation, i: number): BatchOp {
   const at = `operations[${i}]`;
   const v = o.operation;
   switch (v.case) {
-    case 'createService': return { op: 'newService', service: serviceIn(v.value, `${at}.create_service`) };
-    case 'updateService': return { op: 'updateService', service: serviceIn(v.value, `${at}.update_service`) };
-    case 'deleteService': return { op: 'delService', service: serviceIdIn(v.value, `${at}.delete_service`) };
+    case 'createService':
+      return { op: 'newService', service: serviceIn(v.value, `${at}.create_service`) };
+    case 'updateService':
+      return { op: 'updateService', service: serviceIn(v.value, `${at}.update_service`) };
+    case 'deleteService':
+      return { op: 'delService', service: serviceIdIn(v.value, `${at}.delete_service`) };
     case 'createDestination':
     case 'updateDestination':
     case 'deleteDestination': {
       const name = `${at}.${snakeCase(v.case)}`;
-      const op = ({ createDestination: 'newDestination', updateDestination: 'updateDestination', deleteDestination: 'delDestination' } as const)[v.case];
-      return { op, service: serviceIdIn(v.value.service, `${name}.service`), destination: destinationIn(v.value.destination, `${name}.destination`) };
+      const op = (
+        {
+          createDestination: 'newDestination',
+          updateDestination: 'updateDestination',
+          deleteDestination: 'delDestination',
+        } as const
+      )[v.case];
+      return {
+        op,
+        service: serviceIdIn(v.value.service, `${name}.service`),
+        destination: destinationIn(v.value.destination, `${name}.destination`),
+      };
     }
     default:
       throw new RpcError(status.INVALID_ARGUMENT, `${at}: one of ${BATCH_KINDS.join(', ')} is required`, at);
@@ -52,7 +72,11 @@ export function batchOut(results: readonly BatchItemResult[]): api.BatchResponse
         applied++;
         return create(api.BatchResultSchema);
       }
-      return create(api.BatchResultSchema, { code: statusOfErrno(r.error.errno), errno: r.error.errno, message: clip(r.error.message) });
+      return create(api.BatchResultSchema, {
+        code: statusOfErrno(r.error.errno),
+        errno: r.error.errno,
+        message: clip(r.error.message),
+      });
     }),
     applied,
   });

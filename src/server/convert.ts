@@ -5,7 +5,18 @@ import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import * as pb from '../../gen/ts/ipvs/v1/model_pb.js';
 import type {
-  Config, Daemon, DaemonInput, Destination, DestinationInput, Info, NormalDestination, Service, ServiceId, ServiceInput, Stats, Subject,
+  Config,
+  Daemon,
+  DaemonInput,
+  Destination,
+  DestinationInput,
+  Info,
+  NormalDestination,
+  Service,
+  ServiceId,
+  ServiceInput,
+  Stats,
+  Subject,
 } from '../ipvs/index.js';
 import type { FieldPath } from './handler.js';
 import { RpcError } from './status.js';
@@ -39,31 +50,53 @@ function required<T>(v: T | undefined, field: string): T {
 
 export function serviceIdIn(p: pb.ServiceId | undefined, field = 'service'): ServiceId {
   const id = required(p, field);
-  return { addressFamily: id.addressFamily, protocol: id.protocol, address: id.address, port: id.port, fwMark: id.fwMark };
+  return {
+    addressFamily: id.addressFamily,
+    protocol: id.protocol,
+    address: id.address,
+    port: id.port,
+    fwMark: id.fwMark,
+  };
 }
 
 export function serviceIn(p: pb.Service | undefined, field = 'service'): ServiceInput {
   const s = required(p, field);
   return {
     ...serviceIdIn(s.id, `${field}.id`),
-    schedName: s.schedName, flags: s.flags, timeout: s.timeout, netmask: s.netmask || undefined, peName: s.peName,
+    schedName: s.schedName,
+    flags: s.flags,
+    timeout: s.timeout,
+    netmask: s.netmask || undefined,
+    peName: s.peName,
   };
 }
 
 export function destinationIn(p: pb.Destination | undefined, field = 'destination'): DestinationInput {
   const d = required(p, field);
   return {
-    address: d.address, addressFamily: d.addressFamily, port: d.port || undefined, weight: d.weight,
-    connectionFlags: d.forwardingMethod, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold,
-    tunnelType: d.tunnelType, tunnelPort: d.tunnelPort, tunnelFlags: d.tunnelFlags,
+    address: d.address,
+    addressFamily: d.addressFamily,
+    port: d.port || undefined,
+    weight: d.weight,
+    connectionFlags: d.forwardingMethod,
+    upperThreshold: d.upperThreshold,
+    lowerThreshold: d.lowerThreshold,
+    tunnelType: d.tunnelType,
+    tunnelPort: d.tunnelPort,
+    tunnelFlags: d.tunnelFlags,
   };
 }
 
 export function daemonIn(p: pb.Daemon | undefined): DaemonInput {
   const d = required(p, 'daemon');
   return {
-    state: d.state, mcastInterface: d.mcastInterface, syncId: d.syncId, syncMaxLen: d.syncMaxLen,
-    mcastGroup: d.mcastGroup, mcastPort: d.mcastPort, mcastTtl: d.mcastTtl,
+    state: d.state,
+    mcastInterface: d.mcastInterface,
+    syncId: d.syncId,
+    syncMaxLen: d.syncMaxLen,
+    mcastGroup: d.mcastGroup,
+    mcastPort: d.mcastPort,
+    mcastTtl: d.mcastTtl,
   };
 }
 
@@ -72,28 +105,53 @@ export function configIn(p: pb.Config | undefined): Partial<Config> {
   return { timeoutTcp: c.timeoutTcp, timeoutTcpFin: c.timeoutTcpFin, timeoutUdp: c.timeoutUdp };
 }
 
-export const statsOut = (s: Stats): pb.Stats => create(pb.StatsSchema, {
-  connections: BigInt(s.connections), packetsIn: BigInt(s.packetsIn), packetsOut: BigInt(s.packetsOut), bytesIn: BigInt(s.bytesIn),
-  bytesOut: BigInt(s.bytesOut), cps: BigInt(s.cps), ppsIn: BigInt(s.ppsIn), ppsOut: BigInt(s.ppsOut), bpsIn: BigInt(s.bpsIn), bpsOut: BigInt(s.bpsOut),
-});
+export const statsOut = (s: Stats): pb.Stats =>
+  create(pb.StatsSchema, {
+    connections: BigInt(s.connections),
+    packetsIn: BigInt(s.packetsIn),
+    packetsOut: BigInt(s.packetsOut),
+    bytesIn: BigInt(s.bytesIn),
+    bytesOut: BigInt(s.bytesOut),
+    cps: BigInt(s.cps),
+    ppsIn: BigInt(s.ppsIn),
+    ppsOut: BigInt(s.ppsOut),
+    bpsIn: BigInt(s.bpsIn),
+    bpsOut: BigInt(s.bpsOut),
+  });
 
 export function serviceIdOut(s: ServiceId): pb.ServiceId {
   return create(pb.ServiceIdSchema, {
-    addressFamily: s.addressFamily, protocol: s.protocol, address: s.address, port: s.port, fwMark: s.fwMark,
+    addressFamily: s.addressFamily,
+    protocol: s.protocol,
+    address: s.address,
+    port: s.port,
+    fwMark: s.fwMark,
   });
 }
 
 /** A desired (normalised, counter-less) service, as the API carries it. */
 export function normalServiceOut(s: Omit<Service, 'stats'>): pb.Service {
   return create(pb.ServiceSchema, {
-    id: serviceIdOut(s), schedName: s.schedName, flags: s.flags, timeout: s.timeout, netmask: s.netmask, peName: s.peName,
+    id: serviceIdOut(s),
+    schedName: s.schedName,
+    flags: s.flags,
+    timeout: s.timeout,
+    netmask: s.netmask,
+    peName: s.peName,
   });
 }
 
 export function normalDestinationOut(d: NormalDestination): pb.Destination {
   return create(pb.DestinationSchema, {
-    addressFamily: d.addressFamily, address: d.address, port: d.port, weight: d.weight, forwardingMethod: d.connectionFlags,
-    upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold, tunnelType: d.tunnelType, tunnelPort: d.tunnelPort,
+    addressFamily: d.addressFamily,
+    address: d.address,
+    port: d.port,
+    weight: d.weight,
+    forwardingMethod: d.connectionFlags,
+    upperThreshold: d.upperThreshold,
+    lowerThreshold: d.lowerThreshold,
+    tunnelType: d.tunnelType,
+    tunnelPort: d.tunnelPort,
     tunnelFlags: d.tunnelFlags,
   });
 }
@@ -104,8 +162,10 @@ export function serviceOut(s: Service): pb.Service {
 
 export function destinationOut(d: Destination): pb.Destination {
   return Object.assign(normalDestinationOut(d), {
-    activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
-    persistentConnections: d.persistentConnections, stats: statsOut(d.stats),
+    activeConnections: d.activeConnections,
+    inactiveConnections: d.inactiveConnections,
+    persistentConnections: d.persistentConnections,
+    stats: statsOut(d.stats),
   });
 }
 

@@ -3,7 +3,11 @@
 // with its outcome, and a stream's sends wait for the client (backpressure)
 // and stop when it cancels.
 import {
-  status, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall, type ServerWritableStream,
+  status,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type ServerWritableStream,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ValidationError } from '../ipvs/index.js';
@@ -22,7 +26,11 @@ export type FieldPath<Req = never> = (e: ValidationError, req: Req) => string;
 export type { Reply };
 export type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Reply<Res>>;
 /** `send` resolves once the message is handed to the transport without exceeding its buffer. */
-export type StreamFn<Req, Res> = (req: Req, send: (res: Reply<Res>) => Promise<void>, ctx: CallContext) => Promise<void>;
+export type StreamFn<Req, Res> = (
+  req: Req,
+  send: (res: Reply<Res>) => Promise<void>,
+  ctx: CallContext,
+) => Promise<void>;
 
 /** Live calls, so that shutdown can end streams with a status. */
 export class Calls {
@@ -53,7 +61,14 @@ export interface HandlerOptions {
 
 const namespaceOf = (req: unknown) => (req as { namespace?: string }).namespace ?? '';
 
-function finish<Req>(method: string, req: Req, started: number, opts: HandlerOptions, e: unknown, path?: FieldPath<Req>) {
+function finish<Req>(
+  method: string,
+  req: Req,
+  started: number,
+  opts: HandlerOptions,
+  e: unknown,
+  path?: FieldPath<Req>,
+) {
   const ms = Math.round((performance.now() - started) * 100) / 100;
   if (e === undefined) {
     opts.log.info({ method, namespace: namespaceOf(req), code: 'OK', ms }, 'rpc');
@@ -68,7 +83,12 @@ function finish<Req>(method: string, req: Req, started: number, opts: HandlerOpt
   return st;
 }
 
-export function unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, opts: HandlerOptions, path?: FieldPath<Req>): handleUnaryCall<Req, Reply<Res>> {
+export function unary<Req, Res>(
+  method: string,
+  fn: UnaryFn<Req, Res>,
+  opts: HandlerOptions,
+  path?: FieldPath<Req>,
+): handleUnaryCall<Req, Reply<Res>> {
   return (call: ServerUnaryCall<Req, Reply<Res>>, callback) => {
     const started = performance.now();
     const ac = opts.calls.track();
@@ -81,33 +101,40 @@ export function unary<Req, Res>(method: string, fn: UnaryFn<Req, Res>, opts: Han
           // An Encoded reply reaches the definition's serializer, which sends its bytes.
           callback(null, res);
         },
-        (e: unknown) => callback(finish(method, call.request, started, opts, e ?? new Error('undefined thrown'), path)!),
+        (e: unknown) =>
+          callback(finish(method, call.request, started, opts, e ?? new Error('undefined thrown'), path)!),
       )
       .finally(() => opts.calls.done(ac));
   };
 }
 
-export function serverStream<Req, Res>(method: string, fn: StreamFn<Req, Res>, opts: HandlerOptions, path?: FieldPath<Req>): handleServerStreamingCall<Req, Reply<Res>> {
+export function serverStream<Req, Res>(
+  method: string,
+  fn: StreamFn<Req, Res>,
+  opts: HandlerOptions,
+  path?: FieldPath<Req>,
+): handleServerStreamingCall<Req, Reply<Res>> {
   return (call: ServerWritableStream<Req, Reply<Res>>) => {
     const started = performance.now();
     const ac = opts.calls.track();
     call.on('cancelled', () => ac.abort(new RpcError(status.CANCELLED, 'cancelled by the client')));
-    const send = (res: Reply<Res>) => new Promise<void>((resolve, reject) => {
-      if (ac.signal.aborted) {
-        reject(ac.signal.reason);
-        return;
-      }
-      if (call.write(res)) {
-        resolve();
-        return;
-      }
-      const onAbort = () => reject(ac.signal.reason);
-      ac.signal.addEventListener('abort', onAbort, { once: true });
-      call.once('drain', () => {
-        ac.signal.removeEventListener('abort', onAbort);
-        resolve();
+    const send = (res: Reply<Res>) =>
+      new Promise<void>((resolve, reject) => {
+        if (ac.signal.aborted) {
+          reject(ac.signal.reason);
+          return;
+        }
+        if (call.write(res)) {
+          resolve();
+          return;
+        }
+        const onAbort = () => reject(ac.signal.reason);
+        ac.signal.addEventListener('abort', onAbort, { once: true });
+        call.once('drain', () => {
+          ac.signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
       });
-    });
     Promise.resolve()
       .then(() => fn(call.request, send, { signal: ac.signal, log: opts.log }))
       .then(

@@ -32,8 +32,10 @@ const log = pino({ level: cfg.logLevel, base: { service: 'ipvsd' } });
 
 const haveIpvs = cfg.sandbox === 'always' ? false : ipvsAvailable();
 if (!haveIpvs && cfg.sandbox === 'never') {
-  process.stderr.write('ipvsd: IPVS is not available in this kernel (modprobe ip_vs, or load it on the host of this container).\n'
-    + 'For a throwaway user-mode Linux kernel instead, run `npm start` or give --sandbox auto.\n');
+  process.stderr.write(
+    'ipvsd: IPVS is not available in this kernel (modprobe ip_vs, or load it on the host of this container).\n' +
+      'For a throwaway user-mode Linux kernel instead, run `npm start` or give --sandbox auto.\n',
+  );
   process.exit(1);
 }
 if (!haveIpvs) {

@@ -23,13 +23,20 @@ type Snapshots = Map<string, StatsSnapshot>;
 
 /** A metric whose values are the kernel's, read from the latest snapshots at scrape time. */
 function fromSnapshots<T extends 'counter' | 'gauge'>(
-  registry: Registry, kind: T, name: string, help: string, labelNames: string[],
+  registry: Registry,
+  kind: T,
+  name: string,
+  help: string,
+  labelNames: string[],
   values: (snaps: Snapshots, set: (labels: Record<string, string>, v: number) => void) => void,
   snaps: Snapshots,
 ): void {
   const Metric = kind === 'counter' ? Counter : Gauge;
   new Metric({
-    name, help, labelNames, registers: [registry],
+    name,
+    help,
+    labelNames,
+    registers: [registry],
     collect(this: Counter | Gauge) {
       this.reset();
       values(snaps, (labels, v) => (this as Counter).inc(labels, v));
@@ -41,13 +48,15 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ipvsd_' });
   const snaps: Snapshots = new Map();
-  const unsubscribe = namespaces.map((ns) => hub.subscribe(ns, Interval.default, {
-    next: (s) => snaps.set(ns, s),
-    fail: (e) => {
-      snaps.delete(ns);
-      log.warn({ namespace: ns, err: e }, 'metrics: stats polling ended for this namespace');
-    },
-  }));
+  const unsubscribe = namespaces.map((ns) =>
+    hub.subscribe(ns, Interval.default, {
+      next: (s) => snaps.set(ns, s),
+      fail: (e) => {
+        snaps.delete(ns);
+        log.warn({ namespace: ns, err: e }, 'metrics: stats polling ended for this namespace');
+      },
+    }),
+  );
 
   const svcLabels = ['namespace', 'service'];
   const dstLabels = ['namespace', 'service', 'destination'];
@@ -59,29 +68,79 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
     each(snaps, (ns, svc, s) => {
       for (const d of s.destinations) f({ namespace: ns, service: svc, destination: formatHostPort(d) }, d);
     });
-  for (const [field, what] of [['connections', 'connections'], ['packetsIn', 'packets in'], ['packetsOut', 'packets out'], ['bytesIn', 'bytes in'], ['bytesOut', 'bytes out']] as const) {
+  for (const [field, what] of [
+    ['connections', 'connections'],
+    ['packetsIn', 'packets in'],
+    ['packetsOut', 'packets out'],
+    ['bytesIn', 'bytes in'],
+    ['bytesOut', 'bytes out'],
+  ] as const) {
     const suffix = snakeCase(field);
-    fromSnapshots(registry, 'counter', `ipvs_service_${suffix}_total`, `IPVS: ${what} of a virtual service (the kernel's 64-bit counter)`, svcLabels,
-      (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, s.stats[field])), snaps);
-    fromSnapshots(registry, 'counter', `ipvs_destination_${suffix}_total`, `IPVS: ${what} of a destination`, dstLabels,
-      (all, set) => eachDestination(all, (labels, d) => set(labels, d.stats[field])), snaps);
+    fromSnapshots(
+      registry,
+      'counter',
+      `ipvs_service_${suffix}_total`,
+      `IPVS: ${what} of a virtual service (the kernel's 64-bit counter)`,
+      svcLabels,
+      (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, s.stats[field])),
+      snaps,
+    );
+    fromSnapshots(
+      registry,
+      'counter',
+      `ipvs_destination_${suffix}_total`,
+      `IPVS: ${what} of a destination`,
+      dstLabels,
+      (all, set) => eachDestination(all, (labels, d) => set(labels, d.stats[field])),
+      snaps,
+    );
   }
   for (const [field, name, help] of [
     ['activeConnections', 'ipvs_destination_active_connections', 'IPVS: active connections of a destination'],
     ['inactiveConnections', 'ipvs_destination_inactive_connections', 'IPVS: inactive connections of a destination'],
     ['weight', 'ipvs_destination_weight', 'IPVS: weight of a destination'],
   ] as const) {
-    fromSnapshots(registry, 'gauge', name, help, dstLabels,
-      (all, set) => eachDestination(all, (labels, d) => set(labels, d[field])), snaps);
+    fromSnapshots(
+      registry,
+      'gauge',
+      name,
+      help,
+      dstLabels,
+      (all, set) => eachDestination(all, (labels, d) => set(labels, d[field])),
+      snaps,
+    );
   }
 
-  const rpcs = new Counter({ name: 'ipvsd_rpc_requests_total', help: 'RPCs finished, by method and status', labelNames: ['method', 'code'], registers: [registry] });
+  const rpcs = new Counter({
+    name: 'ipvsd_rpc_requests_total',
+    help: 'RPCs finished, by method and status',
+    labelNames: ['method', 'code'],
+    registers: [registry],
+  });
   const latency = new Histogram({
-    name: 'ipvsd_rpc_duration_seconds', help: 'RPC duration, by method', labelNames: ['method'], registers: [registry],
+    name: 'ipvsd_rpc_duration_seconds',
+    help: 'RPC duration, by method',
+    labelNames: ['method'],
+    registers: [registry],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
   });
-  new Gauge({ name: 'ipvsd_stats_watchers', help: 'WatchStats streams and metrics subscriptions open', registers: [registry], collect() { this.set(hub.watchers); } });
-  new Counter({ name: 'ipvsd_stats_dumps_total', help: 'Kernel listings made by the shared stats pollers', registers: [registry], collect() { this.reset(); this.inc(hub.dumps); } });
+  new Gauge({
+    name: 'ipvsd_stats_watchers',
+    help: 'WatchStats streams and metrics subscriptions open',
+    registers: [registry],
+    collect() {
+      this.set(hub.watchers);
+    },
+  });
+  new Counter({
+    name: 'ipvsd_stats_dumps_total',
+    help: 'Kernel listings made by the shared stats pollers',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(hub.dumps);
+    },
+  });
 
   const server: Server = createServer((req, res) => {
     if (req.url !== '/metrics') {

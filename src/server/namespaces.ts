@@ -38,7 +38,11 @@ export class Namespaces {
     const path = this.pathOf(ns);
     const named = path.startsWith(`${NETNS_DIR}/`) && NAME.test(path.slice(NETNS_DIR.length + 1));
     if (!this.allowed.has(path) && !(this.allowAnyNamed && named)) {
-      throw new RpcError(status.PERMISSION_DENIED, `network namespace ${JSON.stringify(ns)} is not allowed by this server (see --netns)`, 'namespace');
+      throw new RpcError(
+        status.PERMISSION_DENIED,
+        `network namespace ${JSON.stringify(ns)} is not allowed by this server (see --netns)`,
+        'namespace',
+      );
     }
     return path;
   }
@@ -70,12 +74,20 @@ export class Namespaces {
     try {
       now = this.identity(ns, path);
     } catch {
-      throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(ns)} was deleted while the call ran; what it changed went with it`, 'namespace');
+      throw new RpcError(
+        status.NOT_FOUND,
+        `network namespace ${JSON.stringify(ns)} was deleted while the call ran; what it changed went with it`,
+        'namespace',
+      );
     }
     if (now !== cur.identity) {
       cur.handle.close();
       this.open.delete(path);
-      throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(ns)} was replaced while the call ran; what it changed went to the old one`, 'namespace');
+      throw new RpcError(
+        status.NOT_FOUND,
+        `network namespace ${JSON.stringify(ns)} was replaced while the call ran; what it changed went to the old one`,
+        'namespace',
+      );
     }
   }
 
@@ -86,7 +98,12 @@ export class Namespaces {
 
   private pathOf(ns: string): string {
     if (isAbsolute(ns)) return ns;
-    if (!NAME.test(ns)) throw new RpcError(status.INVALID_ARGUMENT, `${JSON.stringify(ns)} is not a namespace name or an absolute path`, 'namespace');
+    if (!NAME.test(ns))
+      throw new RpcError(
+        status.INVALID_ARGUMENT,
+        `${JSON.stringify(ns)} is not a namespace name or an absolute path`,
+        'namespace',
+      );
     return `${NETNS_DIR}/${ns}`;
   }
 

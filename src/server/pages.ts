@@ -6,10 +6,23 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import { serviceWithDestinations, type Destination, type Handle, type ServiceId, type ServiceWithDestinations } from '../ipvs/index.js';
+import {
+  serviceWithDestinations,
+  type Destination,
+  type Handle,
+  type ServiceId,
+  type ServiceWithDestinations,
+} from '../ipvs/index.js';
 import { Encoded } from '../rpc/definition.js';
 import {
-  decodePageToken, destinationOrderKey, encodePageToken, fingerprint, inPageOrder, pageSize, serviceOrderKey, type PageToken,
+  decodePageToken,
+  destinationOrderKey,
+  encodePageToken,
+  fingerprint,
+  inPageOrder,
+  pageSize,
+  serviceOrderKey,
+  type PageToken,
 } from './paging.js';
 import { cutServices, partMessage, ServiceCutter } from './parts.js';
 import { RpcError } from './status.js';
@@ -25,11 +38,21 @@ const MAX_DESTINATION_BYTES = 200;
 const MAX_SERVICE_BYTES = 1024;
 
 /** Destinations in page order, where a service may be too big for one page (or resumes one) and so goes by key. */
-function ordered(s: ServiceWithDestinations, budget: number, resumes: boolean): { s: ServiceWithDestinations; keys?: string[] } {
+function ordered(
+  s: ServiceWithDestinations,
+  budget: number,
+  resumes: boolean,
+): { s: ServiceWithDestinations; keys?: string[] } {
   // Smaller than that, it always fits in a page of its own, so it is never split.
   if (!resumes && MAX_SERVICE_BYTES + s.destinations.length * MAX_DESTINATION_BYTES <= budget) return { s };
   const sorted = inPageOrder(s.destinations, destinationOrderKey);
-  return { s: serviceWithDestinations(s, sorted.map((x) => x.item)), keys: sorted.map((x) => x.key) };
+  return {
+    s: serviceWithDestinations(
+      s,
+      sorted.map((x) => x.item),
+    ),
+    keys: sorted.map((x) => x.key),
+  };
 }
 
 /** Index of the first key after `after` (or at it, with `inclusive`), in sorted `keys`. */
@@ -44,10 +67,17 @@ function firstAfter(keys: readonly string[], after: string, inclusive = false): 
   return lo;
 }
 
-const page = <T>(body: Buffer, nextPageToken: string, schema: typeof api.ListServicesResponseSchema | typeof api.ListDestinationsResponseSchema) =>
-  new Encoded<T>(partMessage(body, toBinary(schema, create(schema, { nextPageToken }))));
+const page = <T>(
+  body: Buffer,
+  nextPageToken: string,
+  schema: typeof api.ListServicesResponseSchema | typeof api.ListDestinationsResponseSchema,
+) => new Encoded<T>(partMessage(body, toBinary(schema, create(schema, { nextPageToken }))));
 
-export async function listServicesPage(handle: Handle, req: api.ListServicesRequest, budget: number): Promise<Encoded<api.ListServicesResponse>> {
+export async function listServicesPage(
+  handle: Handle,
+  req: api.ListServicesRequest,
+  budget: number,
+): Promise<Encoded<api.ListServicesResponse>> {
   const limit = pageSize(req.pageSize);
   const print = fingerprint('ListServices', req.namespace, req.includeDestinations);
   const token = decodePageToken(req.pageToken, print);
@@ -55,13 +85,21 @@ export async function listServicesPage(handle: Handle, req: api.ListServicesRequ
   const keys = services.map((x) => x.key);
   // A token split inside a service resumes at that service; else after the last one listed.
   const first = token ? firstAfter(keys, token.after, token.afterDestination !== undefined) : 0;
-  const cutter = new ServiceCutter({ budget, listTag: SERVICES_TAG, shape: WITH_DESTINATIONS_SHAPE, maxParts: 1, maxEntries: limit });
+  const cutter = new ServiceCutter({
+    budget,
+    listTag: SERVICES_TAG,
+    shape: WITH_DESTINATIONS_SHAPE,
+    maxParts: 1,
+    maxEntries: limit,
+  });
   const pushed: { key: string; s: ServiceWithDestinations; keys?: string[] }[] = [];
   let more = true;
-  for (let i = first; i < services.length && more;) {
+  for (let i = first; i < services.length && more; ) {
     // One more than page_size leaves: pushing it is what ends the page.
     const chunk = services.slice(i, i + Math.min(FETCH, limit - pushed.length + 1)).map((x) => x.item);
-    const listed = req.includeDestinations ? await handle.withDestinations(chunk) : chunk.map((s) => serviceWithDestinations(s, []));
+    const listed = req.includeDestinations
+      ? await handle.withDestinations(chunk)
+      : chunk.map((s) => serviceWithDestinations(s, []));
     for (let k = 0; k < listed.length && more; k++) {
       const key = keys[i + k]!;
       const resumes = token?.afterDestination !== undefined && key === token.after;
@@ -76,23 +114,36 @@ export async function listServicesPage(handle: Handle, req: api.ListServicesRequ
 }
 
 /** The token of the page after one that ended before `next`; '' when it was the last. */
-function nextToken(pushed: readonly { key: string; s: ServiceWithDestinations; keys?: string[] }[], next: { service: number; destination: number }, print: string): string {
+function nextToken(
+  pushed: readonly { key: string; s: ServiceWithDestinations; keys?: string[] }[],
+  next: { service: number; destination: number },
+  print: string,
+): string {
   if (next.service >= pushed.length) return '';
-  const t: PageToken = next.destination > 0
-    ? { after: pushed[next.service]!.key, afterDestination: pushed[next.service]!.keys![next.destination - 1]! }
-    : { after: pushed[next.service - 1]!.key };
+  const t: PageToken =
+    next.destination > 0
+      ? { after: pushed[next.service]!.key, afterDestination: pushed[next.service]!.keys![next.destination - 1]! }
+      : { after: pushed[next.service - 1]!.key };
   return encodePageToken(t, print);
 }
 
 export async function listDestinationsPage(
-  handle: Handle, req: api.ListDestinationsRequest, service: ServiceId, budget: number,
+  handle: Handle,
+  req: api.ListDestinationsRequest,
+  service: ServiceId,
+  budget: number,
 ): Promise<Encoded<api.ListDestinationsResponse>> {
   const limit = pageSize(req.pageSize);
   const print = fingerprint('ListDestinations', req.namespace, service);
   const token = decodePageToken(req.pageToken, print);
   const dests = inPageOrder<Destination>(await handle.getDestinations(service), destinationOrderKey);
   const w = new WireWriter();
-  let i = token ? firstAfter(dests.map((x) => x.key), token.after) : 0;
+  let i = token
+    ? firstAfter(
+        dests.map((x) => x.key),
+        token.after,
+      )
+    : 0;
   for (let n = 0; i < dests.length && n < limit; i++, n++) {
     const start = w.pos;
     const at = w.open(DESTINATIONS_TAG);
@@ -113,9 +164,11 @@ const SERVICE_TAG = listTag(api.GetServiceResponseSchema, 'service');
 export function serviceReply(s: ServiceWithDestinations, budget: number): Encoded<api.GetServiceResponse> {
   const parts = cutServices([s], { budget, listTag: SERVICE_TAG, shape: WITH_DESTINATIONS_SHAPE, maxParts: 2 });
   if (parts.length > 1) {
-    throw new RpcError(status.RESOURCE_EXHAUSTED,
+    throw new RpcError(
+      status.RESOURCE_EXHAUSTED,
       `${s.destinations.length} destinations do not fit in one message (--max-response-bytes); list them with ListDestinations, which pages`,
-      'include_destinations');
+      'include_destinations',
+    );
   }
   return new Encoded(parts[0]!.body);
 }

@@ -21,7 +21,13 @@ function addressKey(family: number, address: string): string {
 }
 
 /** A service's place in page order (family, firewall mark, protocol, address, port): keys sort as the services do. */
-export function serviceOrderKey(s: { addressFamily: number; fwMark: number; protocol: number; address: string; port: number }): string {
+export function serviceOrderKey(s: {
+  addressFamily: number;
+  fwMark: number;
+  protocol: number;
+  address: string;
+  port: number;
+}): string {
   return `${hex(s.addressFamily, 2)}${hex(s.fwMark, 8)}${hex(s.protocol, 2)}${addressKey(s.addressFamily, s.address)}${hex(s.port, 4)}`;
 }
 
@@ -62,10 +68,15 @@ export function decodePageToken(token: string, print: string): PageToken | undef
     t = {};
   }
   const bad = (why: string) => new RpcError(status.INVALID_ARGUMENT, `page_token: ${why}`, 'page_token');
-  if (t.v !== 1 || typeof t.a !== 'string' || !KEY.test(t.a) || (t.d !== undefined && (typeof t.d !== 'string' || !KEY.test(t.d)))) {
+  if (
+    t.v !== 1 ||
+    typeof t.a !== 'string' ||
+    !KEY.test(t.a) ||
+    (t.d !== undefined && (typeof t.d !== 'string' || !KEY.test(t.d)))
+  ) {
     throw bad('not a token this server gave (pass next_page_token unchanged)');
   }
-  if (t.f !== print) throw bad('the request\'s other fields differ from those of the first page');
+  if (t.f !== print) throw bad("the request's other fields differ from those of the first page");
   return { after: t.a, afterDestination: t.d as string | undefined };
 }
 

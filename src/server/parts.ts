@@ -58,7 +58,7 @@ export class ServiceCutter {
   push(s: ServiceWithDestinations, from = 0): boolean {
     const { w, o } = this;
     const index = this.pushed++;
-    for (let j = from; ;) {
+    for (let j = from; ; ) {
       if (this.parts.length >= (o.maxParts ?? Infinity)) return false;
       if (this.entries >= (o.maxEntries ?? Infinity)) {
         this.endPart({ service: index, destination: j });

@@ -31,7 +31,11 @@ export interface Room {
   /** What a part's entries may take; the rest of --max-response-bytes is the message's own fields. */
   budget: number;
   /** A unary handler (handler.ts) that ends by checking that its namespace outlived the call; `path` defaults to idPath. */
-  u<Req extends { namespace: string }, Res>(method: string, fn: UnaryFn<Req, Res>, path?: FieldPath<Req>): handleUnaryCall<Req, Reply<Res>>;
+  u<Req extends { namespace: string }, Res>(
+    method: string,
+    fn: UnaryFn<Req, Res>,
+    path?: FieldPath<Req>,
+  ): handleUnaryCall<Req, Reply<Res>>;
 }
 
 export function room(o: IpvsServiceOptions): Room {
@@ -40,12 +44,17 @@ export function room(o: IpvsServiceOptions): Room {
     h: (ns) => o.namespaces.handle(ns),
     budget: o.maxResponseBytes - HEADER_ROOM,
     u: (method, fn, path = idPath) =>
-      unary(method, async (req, ctx) => {
-        try {
-          return await fn(req, ctx);
-        } finally {
-          o.namespaces.confirm(req.namespace);
-        }
-      }, o, path),
+      unary(
+        method,
+        async (req, ctx) => {
+          try {
+            return await fn(req, ctx);
+          } finally {
+            o.namespaces.confirm(req.namespace);
+          }
+        },
+        o,
+        path,
+      ),
   };
 }

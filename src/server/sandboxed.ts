@@ -26,7 +26,10 @@ function forward(at: { host: string; port: number } | string, hostPort: number):
   const server = createServer((client) => {
     const upstream = connect(hostPort, '127.0.0.1');
     client.pipe(upstream).pipe(client);
-    const end = () => { client.destroy(); upstream.destroy(); };
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
     client.on('error', end);
     upstream.on('error', end);
   });
@@ -40,19 +43,34 @@ function forward(at: { host: string; port: number } | string, hostPort: number):
 /** Runs until SIGTERM/SIGINT (exit 0) or until the guest dies (exit 1). */
 export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<never> {
   log.info('checking the Debian packages of the sandbox (scripts/install-deps.sh)');
-  execFileSync('bash', [resolve(root, 'scripts/install-deps.sh'), 'sandbox'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('bash', [resolve(root, 'scripts/install-deps.sh'), 'sandbox'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const net = await startSlirpNetwork(GUEST_PORT);
   const flags = [
-    '--sandbox', 'never', '--listen', `0.0.0.0:${GUEST_PORT}`, '--insecure', '--unix', '', '--log-level', cfg.logLevel,
-    '--max-batch', String(cfg.maxBatch), '--max-message-bytes', String(cfg.maxMessageBytes),
+    '--sandbox',
+    'never',
+    '--listen',
+    `0.0.0.0:${GUEST_PORT}`,
+    '--insecure',
+    '--unix',
+    '',
+    '--log-level',
+    cfg.logLevel,
+    '--max-batch',
+    String(cfg.maxBatch),
+    '--max-message-bytes',
+    String(cfg.maxMessageBytes),
     ...cfg.netns.flatMap((n) => ['--netns', n]),
     ...(cfg.tlsCert ? ['--tls-cert', resolve(cfg.tlsCert), '--tls-key', resolve(cfg.tlsKey)] : []),
     ...(cfg.tlsClientCa ? ['--tls-client-ca', resolve(cfg.tlsClientCa)] : []),
   ];
   const abort = new AbortController();
-  log.warn({ kernel: 'user-mode Linux 6.1', listen: cfg.listen, unix: cfg.unix },
-    'SANDBOX: this machine\'s kernel has no IPVS, so ipvsd runs inside a user-mode Linux kernel; '
-    + 'the rules you make live in that sandbox kernel, not in this machine\'s');
+  log.warn(
+    { kernel: 'user-mode Linux 6.1', listen: cfg.listen, unix: cfg.unix },
+    "SANDBOX: this machine's kernel has no IPVS, so ipvsd runs inside a user-mode Linux kernel; " +
+      "the rules you make live in that sandbox kernel, not in this machine's",
+  );
   const guest = runInUml({
     command: `${net.guestSetup}; exec ${quote(process.execPath)} ${quote(resolve(root, 'dist/src/server/main.js'))} ${flags.map(quote).join(' ')}`,
     cwd: root,

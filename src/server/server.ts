@@ -54,7 +54,10 @@ function credentials(c: ServerConfig): ServerCredentials {
 async function clearStaleSocket(path: string): Promise<void> {
   if (!existsSync(path)) return;
   const alive = await new Promise<boolean>((resolve) => {
-    const s = connect(path, () => { s.destroy(); resolve(true); });
+    const s = connect(path, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
   if (alive) throw new Error(`${path}: another server is listening there`);
@@ -64,7 +67,9 @@ async function clearStaleSocket(path: string): Promise<void> {
 /** Listens at `addr`; resolves with the bound port. */
 function bind(server: Server, addr: string, creds: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(addr, creds, (err, port) => (err ? reject(new Error(`listen ${addr}: ${err.message}`)) : resolve(port)));
+    server.bindAsync(addr, creds, (err, port) =>
+      err ? reject(new Error(`listen ${addr}: ${err.message}`)) : resolve(port),
+    );
   });
 }
 
@@ -87,7 +92,18 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const metrics = cfg.metrics
     ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log)
     : undefined;
-  server.addService(grpcDefinition(IpvsService), ipvsService({ log, calls, namespaces, hub, maxBatch: cfg.maxBatch, maxResponseBytes: cfg.maxResponseBytes, observe: metrics?.observe }));
+  server.addService(
+    grpcDefinition(IpvsService),
+    ipvsService({
+      log,
+      calls,
+      namespaces,
+      hub,
+      maxBatch: cfg.maxBatch,
+      maxResponseBytes: cfg.maxResponseBytes,
+      observe: metrics?.observe,
+    }),
+  );
   const health = new HealthImplementation({
     '': serving ? 'SERVING' : 'NOT_SERVING',
     [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',
@@ -115,23 +131,33 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     const port = await bind(healthServer, cfg.healthListen, ServerCredentials.createInsecure());
     healthAddress = cfg.healthListen.replace(/:0$/, `:${port}`);
   }
-  log.info({ addresses, healthAddress, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving }, 'ipvsd listening');
+  log.info(
+    { addresses, healthAddress, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving },
+    'ipvsd listening',
+  );
 
   let stopping: Promise<void> | undefined;
-  const shutdown = () => (stopping ??= (async () => {
-    log.info({ streams: calls.size }, 'shutting down');
-    const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
-    await metrics?.close();
-    healthServer?.forceShutdown();
-    hub.close(reason);
-    calls.abortAll(reason);
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, SHUTDOWN_GRACE_MS);
-      server.tryShutdown(() => { clearTimeout(force); resolve(); });
-    });
-    namespaces.closeAll();
-    if (cfg.unix && existsSync(cfg.unix)) unlinkSync(cfg.unix);
-    log.info('stopped');
-  })());
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      log.info({ streams: calls.size }, 'shutting down');
+      const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
+      await metrics?.close();
+      healthServer?.forceShutdown();
+      hub.close(reason);
+      calls.abortAll(reason);
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      namespaces.closeAll();
+      if (cfg.unix && existsSync(cfg.unix)) unlinkSync(cfg.unix);
+      log.info('stopped');
+    })());
   return { addresses, metricsAddress: metrics?.address, healthAddress, hub, serving, shutdown };
 }

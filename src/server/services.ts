@@ -11,7 +11,9 @@ import type { Room, Rpcs } from './room.js';
 import { RpcError } from './status.js';
 
 type ServiceRpcs = Rpcs<'listServices' | 'getService' | 'createService' | 'updateService' | 'deleteService' | 'flush'>;
-type DestinationRpcs = Rpcs<'listDestinations' | 'createDestination' | 'updateDestination' | 'deleteDestination' | 'batch'>;
+type DestinationRpcs = Rpcs<
+  'listDestinations' | 'createDestination' | 'updateDestination' | 'deleteDestination' | 'batch'
+>;
 
 export function services({ o, h, budget, u }: Room): ServiceRpcs & DestinationRpcs {
   return {
@@ -19,17 +21,28 @@ export function services({ o, h, budget, u }: Room): ServiceRpcs & DestinationRp
     getService: u('GetService', async (req: api.GetServiceRequest) => {
       const handle = h(req.namespace);
       const id = serviceIdIn(req.service);
-      const [s, destinations] = await Promise.all([handle.getService(id), req.includeDestinations ? handle.getDestinations(id) : []]);
+      const [s, destinations] = await Promise.all([
+        handle.getService(id),
+        req.includeDestinations ? handle.getDestinations(id) : [],
+      ]);
       return serviceReply(serviceWithDestinations(s, destinations), budget);
     }),
-    createService: u('CreateService', async (req: api.CreateServiceRequest) => {
-      await h(req.namespace).newService(serviceIn(req.service));
-      return create(api.CreateServiceResponseSchema);
-    }, nestedPath),
-    updateService: u('UpdateService', async (req: api.UpdateServiceRequest) => {
-      await h(req.namespace).updateService(serviceIn(req.service));
-      return create(api.UpdateServiceResponseSchema);
-    }, nestedPath),
+    createService: u(
+      'CreateService',
+      async (req: api.CreateServiceRequest) => {
+        await h(req.namespace).newService(serviceIn(req.service));
+        return create(api.CreateServiceResponseSchema);
+      },
+      nestedPath,
+    ),
+    updateService: u(
+      'UpdateService',
+      async (req: api.UpdateServiceRequest) => {
+        await h(req.namespace).updateService(serviceIn(req.service));
+        return create(api.UpdateServiceResponseSchema);
+      },
+      nestedPath,
+    ),
     deleteService: u('DeleteService', async (req: api.DeleteServiceRequest) => {
       await h(req.namespace).delService(serviceIdIn(req.service));
       return create(api.DeleteServiceResponseSchema);
@@ -39,7 +52,8 @@ export function services({ o, h, budget, u }: Room): ServiceRpcs & DestinationRp
       return create(api.FlushResponseSchema);
     }),
     listDestinations: u('ListDestinations', (req: api.ListDestinationsRequest) =>
-      listDestinationsPage(h(req.namespace), req, serviceIdIn(req.service), budget)),
+      listDestinationsPage(h(req.namespace), req, serviceIdIn(req.service), budget),
+    ),
     createDestination: u('CreateDestination', async (req: api.CreateDestinationRequest) => {
       await h(req.namespace).newDestination(serviceIdIn(req.service), destinationIn(req.destination));
       return create(api.CreateDestinationResponseSchema);
@@ -52,12 +66,20 @@ export function services({ o, h, budget, u }: Room): ServiceRpcs & DestinationRp
       await h(req.namespace).delDestination(serviceIdIn(req.service), destinationIn(req.destination));
       return create(api.DeleteDestinationResponseSchema);
     }),
-    batch: u('Batch', async (req: api.BatchRequest) => {
-      if (req.operations.length > o.maxBatch) {
-        throw new RpcError(status.INVALID_ARGUMENT, `${req.operations.length} operations; at most ${o.maxBatch} per batch`, 'operations');
-      }
-      const handle = h(req.namespace);
-      return batchOut(await handle.batch(req.operations.map(batchOp)));
-    }, batchPath),
+    batch: u(
+      'Batch',
+      async (req: api.BatchRequest) => {
+        if (req.operations.length > o.maxBatch) {
+          throw new RpcError(
+            status.INVALID_ARGUMENT,
+            `${req.operations.length} operations; at most ${o.maxBatch} per batch`,
+            'operations',
+          );
+        }
+        const handle = h(req.namespace);
+        return batchOut(await handle.batch(req.operations.map(batchOp)));
+      },
+      batchPath,
+    ),
   };
 }

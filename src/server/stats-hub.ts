@@ -81,7 +81,8 @@ class Poller {
     try {
       const h = this.hub.namespaces.handle(this.ns);
       this.handle ??= h;
-      if (h !== this.handle) throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(this.ns)} was deleted`, 'namespace');
+      if (h !== this.handle)
+        throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(this.ns)} was deleted`, 'namespace');
       this.hub.dumps++;
       const services = await h.getServicesWithDestinations();
       if (!this.timer) return;
@@ -101,7 +102,10 @@ export class StatsHub {
   dumps = 0;
   private readonly pollers = new Map<string, Poller>();
 
-  constructor(readonly namespaces: Namespaces, readonly log: Logger) {}
+  constructor(
+    readonly namespaces: Namespaces,
+    readonly log: Logger,
+  ) {}
 
   /** Watches `ns` every `intervalMs`; returns the function that stops watching. */
   subscribe(ns: string, intervalMs: number, l: StatsListener): () => void {
@@ -137,7 +141,12 @@ export class StatsHub {
  * pending snapshot, never a queue). Ends when `signal` aborts (throwing its
  * reason) or the poller fails (throwing why).
  */
-export async function* follow(hub: Pick<StatsHub, 'subscribe'>, ns: string, intervalMs: number, signal: AbortSignal): AsyncGenerator<{ snap: StatsSnapshot; skipped: number }> {
+export async function* follow(
+  hub: Pick<StatsHub, 'subscribe'>,
+  ns: string,
+  intervalMs: number,
+  signal: AbortSignal,
+): AsyncGenerator<{ snap: StatsSnapshot; skipped: number }> {
   let latest: StatsSnapshot | undefined;
   let skipped = 0;
   let failure: unknown;
@@ -148,7 +157,10 @@ export async function* follow(hub: Pick<StatsHub, 'subscribe'>, ns: string, inte
       latest = s;
       wake?.();
     },
-    fail: (e) => { failure = e; wake?.(); },
+    fail: (e) => {
+      failure = e;
+      wake?.();
+    },
   });
   const aborted = new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
   try {
@@ -156,7 +168,12 @@ export async function* follow(hub: Pick<StatsHub, 'subscribe'>, ns: string, inte
       if (signal.aborted) throw signal.reason;
       if (failure) throw failure;
       if (!latest) {
-        await Promise.race([new Promise<void>((r) => { wake = r; }), aborted]);
+        await Promise.race([
+          new Promise<void>((r) => {
+            wake = r;
+          }),
+          aborted,
+        ]);
         wake = undefined;
         continue;
       }

@@ -36,7 +36,11 @@ export function statusOfErrno(errno: string): status {
 
 /** An error of the server's own making, with the status it means. */
 export class RpcError extends Error {
-  constructor(readonly code: status, message: string, readonly field?: string) {
+  constructor(
+    readonly code: status,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -46,7 +50,10 @@ export class RpcError extends Error {
  * and field in the trailers; anything unexpected is INTERNAL, its details
  * left to the log (`internal` true).
  */
-export function toStatus(e: unknown, fieldPath: (field: string) => string = (f) => f): ServiceError & { internal: boolean } {
+export function toStatus(
+  e: unknown,
+  fieldPath: (field: string) => string = (f) => f,
+): ServiceError & { internal: boolean } {
   const metadata = new Metadata();
   let code: status;
   let details: string;

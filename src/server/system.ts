@@ -5,18 +5,22 @@ import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { configIn, configOut, daemonIn, daemonOut, infoOut, serviceIdIn } from './convert.js';
 import type { Room, Rpcs } from './room.js';
 
-type SystemRpcs = Rpcs<'getConfig' | 'setConfig' | 'getInfo' | 'zeroCounters' | 'startDaemon' | 'stopDaemon' | 'listDaemons'>;
+type SystemRpcs = Rpcs<
+  'getConfig' | 'setConfig' | 'getInfo' | 'zeroCounters' | 'startDaemon' | 'stopDaemon' | 'listDaemons'
+>;
 
 export function system({ h, u }: Room): SystemRpcs {
   return {
     getConfig: u('GetConfig', async (req: api.GetConfigRequest) =>
-      create(api.GetConfigResponseSchema, { config: configOut(await h(req.namespace).getConfig()) })),
+      create(api.GetConfigResponseSchema, { config: configOut(await h(req.namespace).getConfig()) }),
+    ),
     setConfig: u('SetConfig', async (req: api.SetConfigRequest) => {
       await h(req.namespace).setConfig(configIn(req.config));
       return create(api.SetConfigResponseSchema);
     }),
     getInfo: u('GetInfo', async (req: api.GetInfoRequest) =>
-      create(api.GetInfoResponseSchema, { info: infoOut(await h(req.namespace).getInfo()) })),
+      create(api.GetInfoResponseSchema, { info: infoOut(await h(req.namespace).getInfo()) }),
+    ),
     zeroCounters: u('ZeroCounters', async (req: api.ZeroCountersRequest) => {
       await h(req.namespace).zero(req.service ? serviceIdIn(req.service) : undefined);
       return create(api.ZeroCountersResponseSchema);
@@ -30,6 +34,7 @@ export function system({ h, u }: Room): SystemRpcs {
       return create(api.StopDaemonResponseSchema);
     }),
     listDaemons: u('ListDaemons', async (req: api.ListDaemonsRequest) =>
-      create(api.ListDaemonsResponseSchema, { daemons: (await h(req.namespace).getDaemons()).map(daemonOut) })),
+      create(api.ListDaemonsResponseSchema, { daemons: (await h(req.namespace).getDaemons()).map(daemonOut) }),
+    ),
   };
 }

@@ -6,7 +6,14 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import { describeService, diffState, serviceKey, ValidationError, type ServiceWithDestinations, type StateEvent } from '../ipvs/index.js';
+import {
+  describeService,
+  diffState,
+  serviceKey,
+  ValidationError,
+  type ServiceWithDestinations,
+  type StateEvent,
+} from '../ipvs/index.js';
 import { Encoded } from '../rpc/definition.js';
 import { destinationOut, fieldPath, serviceIdIn, serviceIdOut, serviceOut } from './convert.js';
 import { serverStream, type StreamFn } from './handler.js';
@@ -20,39 +27,80 @@ const SNAPSHOT_TAG = listTag(api.WatchEventsResponseSchema, 'snapshot');
 const EVENTS_TAG = listTag(api.WatchEventsResponseSchema, 'events');
 
 /** A tick's WatchStats messages: of the services in `wanted` (by describeService), or of all. */
-function statsParts(snap: StatsSnapshot, intervalMs: number, budget: number, wanted?: Set<string>): Encoded<api.WatchStatsResponse>[] {
+function statsParts(
+  snap: StatsSnapshot,
+  intervalMs: number,
+  budget: number,
+  wanted?: Set<string>,
+): Encoded<api.WatchStatsResponse>[] {
   const services = wanted ? snap.services.filter((s) => wanted.has(describeService(s))) : snap.services;
   const parts = cutServices(services, { budget, listTag: STATS_TAG, shape: SERVICE_STATS_SHAPE });
   const time = timestampFromDate(snap.time);
   const interval = durationFromMs(intervalMs);
-  return parts.map((p, i) => new Encoded(partMessage(p.body,
-    toBinary(api.WatchStatsResponseSchema, create(api.WatchStatsResponseSchema, { time, interval, more: i < parts.length - 1 })))));
+  return parts.map(
+    (p, i) =>
+      new Encoded(
+        partMessage(
+          p.body,
+          toBinary(
+            api.WatchStatsResponseSchema,
+            create(api.WatchStatsResponseSchema, { time, interval, more: i < parts.length - 1 }),
+          ),
+        ),
+      ),
+  );
 }
 
-const EVENT_KINDS = { added: api.EventKind.ADDED, updated: api.EventKind.UPDATED, removed: api.EventKind.REMOVED } as const;
+const EVENT_KINDS = {
+  added: api.EventKind.ADDED,
+  updated: api.EventKind.UPDATED,
+  removed: api.EventKind.REMOVED,
+} as const;
 
 function eventOut(e: StateEvent): api.Event {
   return create(api.EventSchema, {
     kind: EVENT_KINDS[e.kind],
     service: serviceIdOut(e.service),
     newService: e.destination || e.kind === 'removed' ? undefined : serviceOut(e.service),
-    oldService: e.destination ? undefined : e.kind === 'removed' ? serviceOut(e.service) : e.oldService && serviceOut(e.oldService),
+    oldService: e.destination
+      ? undefined
+      : e.kind === 'removed'
+        ? serviceOut(e.service)
+        : e.oldService && serviceOut(e.oldService),
     newDestination: e.destination && e.kind !== 'removed' ? destinationOut(e.destination) : undefined,
-    oldDestination: e.destination && e.kind === 'removed' ? destinationOut(e.destination) : e.oldDestination && destinationOut(e.oldDestination),
+    oldDestination:
+      e.destination && e.kind === 'removed'
+        ? destinationOut(e.destination)
+        : e.oldDestination && destinationOut(e.oldDestination),
   });
 }
 
 type EventsHeader = { time: Timestamp; resync?: boolean; skippedTicks?: number };
-const eventsHeader = (h: EventsHeader, more: boolean) => toBinary(api.WatchEventsResponseSchema, create(api.WatchEventsResponseSchema, { ...h, more }));
+const eventsHeader = (h: EventsHeader, more: boolean) =>
+  toBinary(api.WatchEventsResponseSchema, create(api.WatchEventsResponseSchema, { ...h, more }));
 
 /** A resync: the whole state, in parts. */
-function snapshotParts(services: readonly ServiceWithDestinations[], h: EventsHeader, budget: number): Encoded<api.WatchEventsResponse>[] {
+function snapshotParts(
+  services: readonly ServiceWithDestinations[],
+  h: EventsHeader,
+  budget: number,
+): Encoded<api.WatchEventsResponse>[] {
   const parts = cutServices(services, { budget, listTag: SNAPSHOT_TAG, shape: WITH_DESTINATIONS_SHAPE });
   return parts.map((p, i) => new Encoded(partMessage(p.body, eventsHeader(h, i < parts.length - 1))));
 }
 
-function eventParts(events: readonly StateEvent[], h: EventsHeader, budget: number): Encoded<api.WatchEventsResponse>[] {
-  const parts = packItems(fieldItems(EVENTS_TAG, events.map((e) => toBinary(api.EventSchema, eventOut(e)))), budget);
+function eventParts(
+  events: readonly StateEvent[],
+  h: EventsHeader,
+  budget: number,
+): Encoded<api.WatchEventsResponse>[] {
+  const parts = packItems(
+    fieldItems(
+      EVENTS_TAG,
+      events.map((e) => toBinary(api.EventSchema, eventOut(e))),
+    ),
+    budget,
+  );
   return parts.map((p, i) => new Encoded(partMessage(p, eventsHeader(h, i < parts.length - 1))));
 }
 
@@ -60,13 +108,17 @@ export function watchStats(hub: StatsHub, budget: number): StreamFn<api.WatchSta
   // Watchers of a whole namespace share one set of messages per tick (see Encoded: sent as they are).
   const shared = new WeakMap<StatsSnapshot, Encoded<api.WatchStatsResponse>[]>();
   return async (req, send, ctx) => {
-    const wanted = req.services.length ? new Set(req.services.map((s, i) => {
-      try {
-        return serviceKey(serviceIdIn(s, `services[${i}]`), 'watchStats');
-      } catch (e) {
-        throw e instanceof ValidationError ? e.within('watchStats', i) : e;
-      }
-    })) : undefined;
+    const wanted = req.services.length
+      ? new Set(
+          req.services.map((s, i) => {
+            try {
+              return serviceKey(serviceIdIn(s, `services[${i}]`), 'watchStats');
+            } catch (e) {
+              throw e instanceof ValidationError ? e.within('watchStats', i) : e;
+            }
+          }),
+        )
+      : undefined;
     const intervalMs = intervalOf(req.interval, req.allowFast);
     for await (const { snap } of follow(hub, req.namespace, intervalMs, ctx.signal)) {
       let parts = wanted ? undefined : shared.get(snap);
@@ -104,6 +156,11 @@ export function watchEvents(hub: StatsHub, budget: number): StreamFn<api.WatchEv
 export function watches({ o, budget }: Room): Rpcs<'watchStats' | 'watchEvents'> {
   return {
     watchEvents: serverStream('WatchEvents', watchEvents(o.hub, budget), o),
-    watchStats: serverStream('WatchStats', watchStats(o.hub, budget), o, (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`),
+    watchStats: serverStream(
+      'WatchStats',
+      watchStats(o.hub, budget),
+      o,
+      (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`,
+    ),
   };
 }

@@ -25,21 +25,58 @@ function tags<K extends string>(schema: DescMessage, wire: Record<K, typeof VARI
 }
 
 const STATS = tags(pb.StatsSchema, {
-  connections: VARINT, packetsIn: VARINT, packetsOut: VARINT, bytesIn: VARINT, bytesOut: VARINT,
-  cps: VARINT, ppsIn: VARINT, ppsOut: VARINT, bpsIn: VARINT, bpsOut: VARINT,
+  connections: VARINT,
+  packetsIn: VARINT,
+  packetsOut: VARINT,
+  bytesIn: VARINT,
+  bytesOut: VARINT,
+  cps: VARINT,
+  ppsIn: VARINT,
+  ppsOut: VARINT,
+  bpsIn: VARINT,
+  bpsOut: VARINT,
 });
-const SERVICE_ID = tags(pb.ServiceIdSchema, { addressFamily: VARINT, protocol: VARINT, address: LEN, port: VARINT, fwMark: VARINT });
+const SERVICE_ID = tags(pb.ServiceIdSchema, {
+  addressFamily: VARINT,
+  protocol: VARINT,
+  address: LEN,
+  port: VARINT,
+  fwMark: VARINT,
+});
 const SERVICE = tags(pb.ServiceSchema, {
-  id: LEN, schedName: LEN, flags: VARINT, timeout: VARINT, netmask: VARINT, peName: LEN, stats: LEN,
+  id: LEN,
+  schedName: LEN,
+  flags: VARINT,
+  timeout: VARINT,
+  netmask: VARINT,
+  peName: LEN,
+  stats: LEN,
 });
 const DESTINATION = tags(pb.DestinationSchema, {
-  addressFamily: VARINT, address: LEN, port: VARINT, weight: VARINT, forwardingMethod: VARINT, upperThreshold: VARINT,
-  lowerThreshold: VARINT, activeConnections: VARINT, inactiveConnections: VARINT, persistentConnections: VARINT,
-  tunnelType: VARINT, tunnelPort: VARINT, tunnelFlags: VARINT, stats: LEN,
+  addressFamily: VARINT,
+  address: LEN,
+  port: VARINT,
+  weight: VARINT,
+  forwardingMethod: VARINT,
+  upperThreshold: VARINT,
+  lowerThreshold: VARINT,
+  activeConnections: VARINT,
+  inactiveConnections: VARINT,
+  persistentConnections: VARINT,
+  tunnelType: VARINT,
+  tunnelPort: VARINT,
+  tunnelFlags: VARINT,
+  stats: LEN,
 });
 const WITH_DESTINATIONS = tags(pb.ServiceWithDestinationsSchema, { service: LEN, destinations: LEN });
 const DESTINATION_STATS = tags(api.DestinationStatsSchema, {
-  addressFamily: VARINT, address: LEN, port: VARINT, weight: VARINT, activeConnections: VARINT, inactiveConnections: VARINT, stats: LEN,
+  addressFamily: VARINT,
+  address: LEN,
+  port: VARINT,
+  weight: VARINT,
+  activeConnections: VARINT,
+  inactiveConnections: VARINT,
+  stats: LEN,
 });
 const SERVICE_STATS = tags(api.ServiceStatsSchema, { service: LEN, stats: LEN, destinations: LEN });
 
@@ -232,4 +269,5 @@ export const SERVICE_STATS_SHAPE: EntryShape = {
 };
 
 /** The one-byte tag of a length-delimited field of a response (its list of services, events, changes). */
-export const listTag = (schema: DescMessage, field: string) => tags(schema, { [field]: LEN } as Record<string, typeof LEN>)[field]!;
+export const listTag = (schema: DescMessage, field: string) =>
+  tags(schema, { [field]: LEN } as Record<string, typeof LEN>)[field]!;

@@ -52,15 +52,21 @@ describe('ipvsctl save and restore speak ipvsadm -S / -R', () => {
   });
 
   it('a line the kernel refuses is reported with its line and reason; the rest is applied', async () => {
-    const r = await run(['restore'], '-A -t 192.0.2.1:80 -s rr\n-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.1 -m -w 1\n');
+    const r = await run(
+      ['restore'],
+      '-A -t 192.0.2.1:80 -s rr\n-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.1 -m -w 1\n',
+    );
     expect(r.code).toBe(1);
     expect(r.err).toContain('line 2: newService tcp 192.0.2.1:80: EEXIST');
-    expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(['-A -t 192.0.2.1:80 -s rr', '-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1']);
+    expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual([
+      '-A -t 192.0.2.1:80 -s rr',
+      '-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1',
+    ]);
   });
 });
 
 describe('ipvsctl restore and save at any size', () => {
-  it('restores a file past the server\'s --max-batch (10,500 rules, one refused), then saves every page of it', async () => {
+  it("restores a file past the server's --max-batch (10,500 rules, one refused), then saves every page of it", async () => {
     const lines: string[] = [];
     for (let i = 0; i < 875; i++) {
       const vip = `198.18.${i >> 8}.${i & 255}:80`;
@@ -78,18 +84,21 @@ describe('ipvsctl restore and save at any size', () => {
 });
 
 describe('ipvsctl commands', () => {
-  it('adds, edits and deletes services and destinations with ipvsadm\'s options', async () => {
+  it("adds, edits and deletes services and destinations with ipvsadm's options", async () => {
     expect((await run(['add-service', '-t', '192.0.2.1:80', '-s', 'rr'])).code).toBe(0);
     expect((await run(['add-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080', '-m', '-w', '5'])).code).toBe(0);
     expect((await run(['edit-service', '-t', '192.0.2.1:80', '-s', 'wlc', '-p', '30'])).code).toBe(0);
     expect((await run(['edit-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080', '-m', '-w', '0'])).code).toBe(0);
-    expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(['-A -t 192.0.2.1:80 -s wlc -p 30', '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 0']);
+    expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual([
+      '-A -t 192.0.2.1:80 -s wlc -p 30',
+      '-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 0',
+    ]);
     expect((await run(['del-dest', '-t', '192.0.2.1:80', '-r', '198.51.100.1:8080'])).code).toBe(0);
     expect((await run(['del-service', '-t', '192.0.2.1:80'])).code).toBe(0);
     expect(ctx.ns.ipvsadm('-S -n')).toBe('');
   });
 
-  it('prints the kernel\'s reason and exits non-zero', async () => {
+  it("prints the kernel's reason and exits non-zero", async () => {
     await run(['add-service', '-t', '192.0.2.1:80']);
     const r = await run(['add-service', '-t', '192.0.2.1:80']);
     expect(r.code).toBe(1);
@@ -119,14 +128,31 @@ describe('ipvsctl commands', () => {
 
 describe('ipvsctl watch in a real terminal', () => {
   let net: Topology;
-  beforeAll(async () => { net = await createTopology(ctx.ns); });
+  beforeAll(async () => {
+    net = await createTopology(ctx.ns);
+  });
   afterAll(() => net?.close());
 
   it('redraws rates with sparklines as traffic flows, and quits on q', async () => {
-    await run(['restore'], '-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 203.0.113.2:8080 -m -w 1\n-a -t 192.0.2.10:80 -r 203.0.113.6:8080 -m -w 1\n');
+    await run(
+      ['restore'],
+      '-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 203.0.113.2:8080 -m -w 1\n-a -t 192.0.2.10:80 -r 203.0.113.6:8080 -m -w 1\n',
+    );
     const session = `w${process.pid}`;
-    const tmux = (...a: string[]) => execFileSync('tmux', a, { encoding: 'utf8', env: { ...process.env, TERM: 'xterm-256color' } });
-    const cmd = [process.execPath, resolve(root, 'bin/ipvsctl.mjs'), '--addr', ctx.address, '--netns', ctx.ns.name, 'watch', '--interval', '0.5', '--fast'];
+    const tmux = (...a: string[]) =>
+      execFileSync('tmux', a, { encoding: 'utf8', env: { ...process.env, TERM: 'xterm-256color' } });
+    const cmd = [
+      process.execPath,
+      resolve(root, 'bin/ipvsctl.mjs'),
+      '--addr',
+      ctx.address,
+      '--netns',
+      ctx.ns.name,
+      'watch',
+      '--interval',
+      '0.5',
+      '--fast',
+    ];
     tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '30', cmd.map((a) => `'${a}'`).join(' '));
     const screen = () => tmux('capture-pane', '-p', '-t', session);
     const until = async (ok: (s: string) => boolean) => {
@@ -147,7 +173,9 @@ describe('ipvsctl watch in a real terminal', () => {
     let alive = true;
     for (let i = 0; i < 50 && alive; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      alive = spawnSync('tmux', ['has-session', '-t', session], { env: { ...process.env, TERM: 'xterm-256color' } }).status === 0;
+      alive =
+        spawnSync('tmux', ['has-session', '-t', session], { env: { ...process.env, TERM: 'xterm-256color' } })
+          .status === 0;
     }
     expect(alive).toBe(false);
   });

@@ -45,10 +45,12 @@ async function drive(cmd: string, args: string[]): Promise<string[]> {
 }
 
 describe('generated clients of other languages', () => {
-  beforeAll(async () => { net = await createTopology(ctx.ns); });
+  beforeAll(async () => {
+    net = await createTopology(ctx.ns);
+  });
   afterAll(() => net?.close());
 
-  it('Go (examples/go with Debian\'s Go and gRPC): create, read back, watch traffic, delete', async () => {
+  it("Go (examples/go with Debian's Go and gRPC): create, read back, watch traffic, delete", async () => {
     const bin = buildGo();
     const lines = await drive(bin, ['-addr', ctx.address, '-netns', ctx.ns.name, '-expect', '4']);
     expect(lines[0]).toBe('created rr 2 destinations');
@@ -57,8 +59,16 @@ describe('generated clients of other languages', () => {
     expect(ctx.ns.saved()).toEqual([]);
   }, 300_000);
 
-  it('Python (examples/python with Debian\'s python3-grpcio): the same', async () => {
-    const lines = await drive('/usr/bin/python3', [join(root, 'examples/python/example.py'), '--addr', ctx.address, '--netns', ctx.ns.name, '--expect', '4']);
+  it("Python (examples/python with Debian's python3-grpcio): the same", async () => {
+    const lines = await drive('/usr/bin/python3', [
+      join(root, 'examples/python/example.py'),
+      '--addr',
+      ctx.address,
+      '--netns',
+      ctx.ns.name,
+      '--expect',
+      '4',
+    ]);
     expect(lines[0]).toBe('created rr 2 destinations');
     expect(lines).toContain('tick connections=4');
     expect(lines.at(-1)).toBe('deleted');

@@ -15,24 +15,29 @@ describe('concurrent clients', () => {
   it('lose no acknowledged write, and contested objects end with a last acknowledged write', async () => {
     const ns = ctx.ns.name;
     await ctx.client.createService({ namespace: ns, service: { id: shared } });
-    for (const address of contested) await ctx.client.createDestination({ namespace: ns, service: shared, destination: { address } });
+    for (const address of contested)
+      await ctx.client.createDestination({ namespace: ns, service: shared, destination: { address } });
     const lastWeight = new Map<string, Set<number>>(contested.map((a) => [a, new Set()]));
-    await Promise.all(Array.from({ length: CLIENTS }, async (_, k) => {
-      const c = connectIpvs(ctx.address);
-      const mine = new Map<string, number>();
-      for (let i = 0; i < ROUNDS; i++) {
-        const own = { address: '192.0.2.2', protocol: Protocol.TCP, port: 1000 + k * ROUNDS + i };
-        const address = contested[i % contested.length]!;
-        const weight = k * 1000 + i + 1;
-        await Promise.all([
-          c.createService({ namespace: ns, service: { id: own } }),
-          c.updateDestination({ namespace: ns, service: shared, destination: { address, weight } }).then(() => mine.set(address, weight)),
-          c.listServices({ namespace: ns, includeDestinations: true }),
-        ]);
-      }
-      for (const [address, w] of mine) lastWeight.get(address)!.add(w);
-      c.close();
-    }));
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, k) => {
+        const c = connectIpvs(ctx.address);
+        const mine = new Map<string, number>();
+        for (let i = 0; i < ROUNDS; i++) {
+          const own = { address: '192.0.2.2', protocol: Protocol.TCP, port: 1000 + k * ROUNDS + i };
+          const address = contested[i % contested.length]!;
+          const weight = k * 1000 + i + 1;
+          await Promise.all([
+            c.createService({ namespace: ns, service: { id: own } }),
+            c
+              .updateDestination({ namespace: ns, service: shared, destination: { address, weight } })
+              .then(() => mine.set(address, weight)),
+            c.listServices({ namespace: ns, includeDestinations: true }),
+          ]);
+        }
+        for (const [address, w] of mine) lastWeight.get(address)!.add(w);
+        c.close();
+      }),
+    );
     const saved = ctx.ns.saved();
     // Every acknowledged create is there.
     expect(saved.filter((l) => l.startsWith('-A -t 192.0.2.2:'))).toHaveLength(CLIENTS * ROUNDS);

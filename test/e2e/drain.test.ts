@@ -12,11 +12,14 @@ const ctx = useServer();
 let net: Topology;
 const id = { address: VIP_ADDRESS, protocol: Protocol.TCP, port: VIP_PORT };
 const real = (i: number) => ({ address: REAL[i]!.server, port: REAL_PORT });
-const apply = (reals: number[], drainSeconds?: number) => ctx.client.apply({
-  namespace: ctx.ns.name, prune: true, drain: drainSeconds !== undefined,
-  drainTimeout: drainSeconds === undefined ? undefined : { seconds: BigInt(drainSeconds), nanos: 0 },
-  services: [{ service: { id, schedName: 'rr' }, destinations: reals.map(real) }],
-});
+const apply = (reals: number[], drainSeconds?: number) =>
+  ctx.client.apply({
+    namespace: ctx.ns.name,
+    prune: true,
+    drain: drainSeconds !== undefined,
+    drainTimeout: drainSeconds === undefined ? undefined : { seconds: BigInt(drainSeconds), nanos: 0 },
+    services: [{ service: { id, schedName: 'rr' }, destinations: reals.map(real) }],
+  });
 /** The weight of real server i, or undefined once it is deleted. */
 const weightOf = (i: number) => {
   const line = ctx.ns.saved().find((l) => l.includes(`-r ${REAL[i]!.server}:`));
@@ -24,7 +27,9 @@ const weightOf = (i: number) => {
 };
 
 describe('drain_timeout', () => {
-  beforeAll(async () => { net = await createTopology(ctx.ns); });
+  beforeAll(async () => {
+    net = await createTopology(ctx.ns);
+  });
   afterAll(() => net?.close());
 
   it('deletes a drained destination at once when it has no connections', async () => {
@@ -38,7 +43,9 @@ describe('drain_timeout', () => {
     await apply([0, 1]);
     expect(new Set(net.request(4))).toEqual(new Set(['r1', 'r2'])); // closed connections linger as inactive
     const r = await apply([1], 4);
-    expect(r.changes.map((c) => c.description)).toEqual([`drainDestination ${REAL[0].server}:${REAL_PORT} of tcp ${VIP_ADDRESS}:${VIP_PORT}: weight 1 -> 0`]);
+    expect(r.changes.map((c) => c.description)).toEqual([
+      `drainDestination ${REAL[0].server}:${REAL_PORT} of tcp ${VIP_ADDRESS}:${VIP_PORT}: weight 1 -> 0`,
+    ]);
     await sleep(2000);
     expect(weightOf(0)).toBe(0);
     expect(await until(() => weightOf(0) === undefined, 6000)).toBeGreaterThanOrEqual(0);
@@ -56,7 +63,9 @@ describe('drain_timeout', () => {
   });
 
   it('refuses drain_timeout without drain', async () => {
-    const e = await failure(ctx.client.apply({ namespace: ctx.ns.name, prune: true, drainTimeout: { seconds: 5n, nanos: 0 }, services: [] }));
+    const e = await failure(
+      ctx.client.apply({ namespace: ctx.ns.name, prune: true, drainTimeout: { seconds: 5n, nanos: 0 }, services: [] }),
+    );
     expect(e).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'drain_timeout' });
   });
 });

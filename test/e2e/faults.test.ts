@@ -15,20 +15,28 @@ const ctx = useServer();
 const sh = promisify(exec);
 const N = 1000;
 const D = 10;
-const desired = (n = N) => Array.from({ length: n }, (_, i) => ({
-  service: { id: { address: `198.18.${i >> 8}.${i & 255}`, protocol: Protocol.TCP, port: 80 } },
-  destinations: Array.from({ length: D }, (_, j) => ({ address: `203.0.113.${j + 1}`, port: 8080 })),
-}));
+const desired = (n = N) =>
+  Array.from({ length: n }, (_, i) => ({
+    service: { id: { address: `198.18.${i >> 8}.${i & 255}`, protocol: Protocol.TCP, port: 80 } },
+    destinations: Array.from({ length: D }, (_, j) => ({ address: `203.0.113.${j + 1}`, port: 8080 })),
+  }));
 const count = async () => Number((await sh(`ip netns exec ${ctx.ns.name} ipvsadm -S -n | wc -l`)).stdout);
 
 let port: number;
 let server: ChildProcess | undefined;
 let c: IpvsClient;
 const start = async () => {
-  server = spawn(process.execPath, ['dist/src/server/main.js', '--sandbox', 'never', '--listen', `127.0.0.1:${port}`, '--unix', '', '--netns', '*'], { stdio: 'ignore' });
-  await new Promise<void>((resolve, reject) => c.grpc.waitForReady(Date.now() + 30_000, (e) => (e ? reject(e) : resolve())));
+  server = spawn(
+    process.execPath,
+    ['dist/src/server/main.js', '--sandbox', 'never', '--listen', `127.0.0.1:${port}`, '--unix', '', '--netns', '*'],
+    { stdio: 'ignore' },
+  );
+  await new Promise<void>((resolve, reject) =>
+    c.grpc.waitForReady(Date.now() + 30_000, (e) => (e ? reject(e) : resolve())),
+  );
 };
-const apply = (namespace = ctx.ns.name, n = N) => c.apply({ namespace, services: desired(n), prune: true }, { deadline: 120_000 });
+const apply = (namespace = ctx.ns.name, n = N) =>
+  c.apply({ namespace, services: desired(n), prune: true }, { deadline: 120_000 });
 const openFds = () => readdirSync(`/proc/${server!.pid}/fd`).length;
 
 describe('faults during Apply', () => {
@@ -49,7 +57,9 @@ describe('faults during Apply', () => {
     for (let attempt = 0; attempt < 4 && !(survivors > 0 && survivors < N * (D + 1)); attempt++) {
       await sh(`ip netns exec ${ctx.ns.name} ipvsadm -C`);
       // One waiting process flushes the moment the first rules appear (bounded loop).
-      const flusher = sh(`ip netns exec ${ctx.ns.name} sh -c 'i=0; while [ "$(ipvsadm -S -n | head -c1)" = "" ] && [ $i -lt 3000 ]; do i=$((i+1)); done; ipvsadm -C'`);
+      const flusher = sh(
+        `ip netns exec ${ctx.ns.name} sh -c 'i=0; while [ "$(ipvsadm -S -n | head -c1)" = "" ] && [ $i -lt 3000 ]; do i=$((i+1)); done; ipvsadm -C'`,
+      );
       const r = await apply();
       await flusher;
       // Every change is accounted for; a destination whose service the flush took is refused with ESRCH.
@@ -68,7 +78,10 @@ describe('faults during Apply', () => {
 
   it('the server killed mid-Apply: restarted, Apply again converges', async () => {
     await sh(`ip netns exec ${ctx.ns.name} ipvsadm -C`);
-    const running = apply().then(() => 'finished', () => 'cut off');
+    const running = apply().then(
+      () => 'finished',
+      () => 'cut off',
+    );
     for (let i = 0; i < 200 && (await count()) === 0; i++);
     server!.kill('SIGKILL');
     await running;
@@ -87,8 +100,14 @@ describe('faults during Apply', () => {
     const fds = openFds();
     // A long Apply; the namespace goes as soon as its first service is in (a bounded wait, one process).
     const running = failure(apply(gone.name, 3 * N));
-    await sh(`i=0; while [ "$(ip netns exec ${gone.name} head -4 /proc/net/ip_vs | wc -l)" -lt 4 ] && [ $i -lt 2000 ]; do i=$((i+1)); done; ip netns del ${gone.name}`);
-    expect(await running).toMatchObject({ code: status.NOT_FOUND, field: 'namespace', details: expect.stringMatching(/was deleted while the call ran/) });
+    await sh(
+      `i=0; while [ "$(ip netns exec ${gone.name} head -4 /proc/net/ip_vs | wc -l)" -lt 4 ] && [ $i -lt 2000 ]; do i=$((i+1)); done; ip netns del ${gone.name}`,
+    );
+    expect(await running).toMatchObject({
+      code: status.NOT_FOUND,
+      field: 'namespace',
+      details: expect.stringMatching(/was deleted while the call ran/),
+    });
     // The handle's socket kept the dead namespace alive; now it is closed.
     expect(openFds()).toBeLessThan(fds);
     // The same name, a new namespace: a fresh handle, a whole Apply.

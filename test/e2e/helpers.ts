@@ -28,7 +28,10 @@ export function useServer(extraArgs: string[] = [], o: { flush?: boolean } = {})
   beforeAll(async () => {
     ctx.ns = createNetns('e');
     ctx.unixPath = `/run/ipvsd-${ctx.ns.name}.sock`;
-    const cfg = parseConfig(['--listen', '127.0.0.1:0', '--unix', ctx.unixPath, '--netns', ctx.ns.name, ...extraArgs], {}) as ServerConfig;
+    const cfg = parseConfig(
+      ['--listen', '127.0.0.1:0', '--unix', ctx.unixPath, '--netns', ctx.ns.name, ...extraArgs],
+      {},
+    ) as ServerConfig;
     ctx.server = await startServer(cfg, pino({ level: process.env.IPVSD_TEST_LOG ?? 'silent' }));
     ctx.address = ctx.server.addresses[0]!;
     ctx.client = connectIpvs(ctx.address);
@@ -48,14 +51,24 @@ export function useServer(extraArgs: string[] = [], o: { flush?: boolean } = {})
  * Runs ipvsctl against the file's server and namespace, feeding it `input`.
  * Asynchronously: the server lives in this very process.
  */
-export async function ipvsctl(ctx: E2e, args: string[], input = ''): Promise<{ code: number; out: string; err: string }> {
+export async function ipvsctl(
+  ctx: E2e,
+  args: string[],
+  input = '',
+): Promise<{ code: number; out: string; err: string }> {
   const bin = resolve(import.meta.dirname, '../../bin/ipvsctl.mjs');
-  const p = spawn(process.execPath, [bin, '--addr', ctx.address, '--netns', ctx.ns.name, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [bin, '--addr', ctx.address, '--netns', ctx.ns.name, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   p.stdin.end(input);
   let out = '';
   let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
+  p.stdout.on('data', (d) => {
+    out += d;
+  });
+  p.stderr.on('data', (d) => {
+    err += d;
+  });
   const timer = setTimeout(() => p.kill(), 60_000);
   const [code] = await once(p, 'close');
   clearTimeout(timer);
@@ -64,7 +77,10 @@ export async function ipvsctl(ctx: E2e, args: string[], input = ''): Promise<{ c
 
 /** The IpvsError a call fails with (the test fails if it succeeds). */
 export async function failure(p: Promise<unknown>): Promise<IpvsError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   if (!(e instanceof IpvsError)) throw new Error(`expected an IpvsError, got ${String(e)}`);
   return e;
 }

@@ -19,7 +19,9 @@ describe('health and reflection', () => {
     // biome-ignore lint/complexity/noBannedTypes: a generic grpc-js client: its methods are untyped
     const h = new Health(ctx.address, credentials.createInsecure()) as Client & Record<string, Function>;
     for (const service of ['', 'ipvs.v1.IpvsService']) {
-      const r = await new Promise<{ status: string }>((resolve, reject) => h.check!({ service }, (e: Error | null, res: { status: string }) => (e ? reject(e) : resolve(res))));
+      const r = await new Promise<{ status: string }>((resolve, reject) =>
+        h.check!({ service }, (e: Error | null, res: { status: string }) => (e ? reject(e) : resolve(res))),
+      );
       expect(r.status).toBe('SERVING');
     }
     h.close();
@@ -36,11 +38,18 @@ describe('health and reflection', () => {
   });
 
   it('--health-listen serves health alone, in plain text, beside a TLS-only API', async () => {
-    const s = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--health-listen', '127.0.0.1:0'], {}) as ServerConfig, pino({ level: 'silent' }));
+    const s = await startServer(
+      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--health-listen', '127.0.0.1:0'], {}) as ServerConfig,
+      pino({ level: 'silent' }),
+    );
     const Health = makeGenericClientConstructor(healthService, 'Health');
     // biome-ignore lint/complexity/noBannedTypes: a generic grpc-js client: its methods are untyped
     const h = new Health(s.healthAddress!, credentials.createInsecure()) as Client & Record<string, Function>;
-    const r = await new Promise<{ status: string }>((resolve, reject) => h.check!({ service: 'ipvs.v1.IpvsService' }, (e: Error | null, res: { status: string }) => (e ? reject(e) : resolve(res))));
+    const r = await new Promise<{ status: string }>((resolve, reject) =>
+      h.check!({ service: 'ipvs.v1.IpvsService' }, (e: Error | null, res: { status: string }) =>
+        e ? reject(e) : resolve(res),
+      ),
+    );
     expect(r.status).toBe('SERVING');
     const api = connectIpvs(s.healthAddress!);
     expect((await failure(api.getInfo({}))).code).toBe(status.UNIMPLEMENTED);
@@ -52,7 +61,9 @@ describe('health and reflection', () => {
   it('answers a reflection client: services, then the descriptors of IpvsService and Health with their methods', async () => {
     const r = reflection(ctx.address);
     expect(await r.services()).toEqual(expect.arrayContaining(['ipvs.v1.IpvsService', 'grpc.health.v1.Health']));
-    expect(await r.methods('ipvs.v1.IpvsService')).toEqual(expect.arrayContaining(['ListServices', 'CreateService', 'Batch', 'WatchStats']));
+    expect(await r.methods('ipvs.v1.IpvsService')).toEqual(
+      expect.arrayContaining(['ListServices', 'CreateService', 'Batch', 'WatchStats']),
+    );
     expect(await r.methods('grpc.health.v1.Health')).toEqual(expect.arrayContaining(['Check', 'Watch']));
     await r.close();
   });
@@ -62,16 +73,23 @@ describe('logs', () => {
   it('one JSON line per RPC with method, namespace, status and duration, and no request body', async () => {
     const lines: Record<string, unknown>[] = [];
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
-    const s = await startServer(parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name], {}) as ServerConfig, log);
+    const s = await startServer(
+      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name], {}) as ServerConfig,
+      log,
+    );
     const c = connectIpvs(s.addresses[0]!);
     await c.getInfo({ namespace: ctx.ns.name });
     await c.createService({ namespace: ctx.ns.name, service: { id: { address: '192.0.2.77', protocol: 6, port: 1 } } });
-    await c.createService({ namespace: ctx.ns.name, service: { id: { address: '192.0.2.77', protocol: 6, port: 1 } } }).catch(() => undefined);
+    await c
+      .createService({ namespace: ctx.ns.name, service: { id: { address: '192.0.2.77', protocol: 6, port: 1 } } })
+      .catch(() => undefined);
     c.close();
     await s.shutdown();
     const rpcs = lines.filter((l) => l.msg === 'rpc');
     expect(rpcs.map((l) => [l.method, l.namespace, l.code])).toEqual([
-      ['GetInfo', ctx.ns.name, 'OK'], ['CreateService', ctx.ns.name, 'OK'], ['CreateService', ctx.ns.name, 'ALREADY_EXISTS'],
+      ['GetInfo', ctx.ns.name, 'OK'],
+      ['CreateService', ctx.ns.name, 'OK'],
+      ['CreateService', ctx.ns.name, 'ALREADY_EXISTS'],
     ]);
     expect(rpcs.every((l) => typeof l.ms === 'number')).toBe(true);
     expect(rpcs[2]!.error).toBe('newService tcp 192.0.2.77:1: EEXIST');
@@ -82,19 +100,27 @@ describe('logs', () => {
 describe('shutdown', () => {
   it('on SIGTERM ends open streams with UNAVAILABLE, removes its socket and exits 0', async () => {
     const sock = `/run/ipvsd-term-${process.pid}.sock`;
-    const p = spawn(process.execPath, ['dist/src/server/main.js', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', sock], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const p = spawn(
+      process.execPath,
+      ['dist/src/server/main.js', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', sock],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
-    p.stdout!.on('data', (d) => { out += d; });
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
     for (let i = 0; i < 300 && !out.includes('ipvsd listening'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(sock)).toBe(true);
     const c = connectIpvs(`unix:${sock}`);
-    const watched = failure((async () => {
-      for await (const _ of c.watchStats({ interval: { nanos: 200e6 }, allowFast: true })) {
-        if (p.exitCode === null && !p.killed) p.kill('SIGTERM');
-      }
-    })());
+    const watched = failure(
+      (async () => {
+        for await (const _ of c.watchStats({ interval: { nanos: 200e6 }, allowFast: true })) {
+          if (p.exitCode === null && !p.killed) p.kill('SIGTERM');
+        }
+      })(),
+    );
     const [code] = await once(p, 'exit');
     expect(code).toBe(0);
     expect((await watched).code).toBe(status.UNAVAILABLE);

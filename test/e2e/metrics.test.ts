@@ -16,12 +16,19 @@ const value = (text: string, series: string) => {
 
 describe('/metrics', () => {
   let net: Topology;
-  beforeAll(async () => { net = await createTopology(ctx.ns); });
+  beforeAll(async () => {
+    net = await createTopology(ctx.ns);
+  });
   afterAll(() => net?.close());
 
-  it('exports the kernel\'s counters per service and destination as traffic flows', async () => {
+  it("exports the kernel's counters per service and destination as traffic flows", async () => {
     await ctx.client.createService({ namespace: ctx.ns.name, service: { id: VIP, schedName: 'rr' } });
-    for (const r of REAL) await ctx.client.createDestination({ namespace: ctx.ns.name, service: VIP, destination: { address: r.server, port: REAL_PORT } });
+    for (const r of REAL)
+      await ctx.client.createDestination({
+        namespace: ctx.ns.name,
+        service: VIP,
+        destination: { address: r.server, port: REAL_PORT },
+      });
     net.request(6);
     const svc = `{namespace="${ctx.ns.name}",service="tcp ${VIP_ADDRESS}:${VIP_PORT}"}`;
     let text = '';

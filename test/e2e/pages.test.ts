@@ -7,7 +7,11 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  ListServicesRequestSchema, ListServicesResponseSchema, status, WatchStatsRequestSchema, type WatchStatsResponse,
+  ListServicesRequestSchema,
+  ListServicesResponseSchema,
+  status,
+  WatchStatsRequestSchema,
+  type WatchStatsResponse,
 } from '../../src/client/index.js';
 import { failure, useServer } from './helpers.js';
 
@@ -41,7 +45,12 @@ describe('pages and parts under a 16 KiB cut', () => {
       const service = { address: vip(i), protocol: 6, port: port(i) };
       operations.push({ operation: { case: 'createService' as const, value: { id: service, schedName: 'rr' } } });
       for (let j = 0; j < 3; j++) {
-        operations.push({ operation: { case: 'createDestination' as const, value: { service, destination: { address: `198.51.100.${j + 1}`, port: 80 } } } });
+        operations.push({
+          operation: {
+            case: 'createDestination' as const,
+            value: { service, destination: { address: `198.51.100.${j + 1}`, port: 80 } },
+          },
+        });
       }
     }
     const r = await ctx.client.batch({ namespace: ns(), operations });
@@ -68,7 +77,7 @@ describe('pages and parts under a 16 KiB cut', () => {
     expect(pages.flatMap((p) => p.ports).length).toBe(SERVICES);
   });
 
-  it('resumes after the token\'s service even when it was deleted meanwhile, and sees a service added later in order', async () => {
+  it("resumes after the token's service even when it was deleted meanwhile, and sees a service added later in order", async () => {
     const first = await ctx.client.listServices({ namespace: ns(), pageSize: 10 });
     const last = first.services.at(-1)!.service!.id!;
     await ctx.client.deleteService({ namespace: ns(), service: last });
@@ -89,7 +98,11 @@ describe('pages and parts under a 16 KiB cut', () => {
     const bad = await failure(ctx.client.listServices({ namespace: ns(), pageToken: 'bm90IGEgdG9rZW4' }));
     expect([bad.code, bad.field]).toEqual([status.INVALID_ARGUMENT, 'page_token']);
     const { nextPageToken } = await ctx.client.listServices({ namespace: ns(), pageSize: 5 });
-    const other = await failure(ctx.client.listServices(create(ListServicesRequestSchema, { namespace: ns(), includeDestinations: true, pageToken: nextPageToken })));
+    const other = await failure(
+      ctx.client.listServices(
+        create(ListServicesRequestSchema, { namespace: ns(), includeDestinations: true, pageToken: nextPageToken }),
+      ),
+    );
     expect(other.code).toBe(status.INVALID_ARGUMENT);
     expect(other.details).toMatch(/other fields differ/);
     const negative = await failure(ctx.client.listServices({ namespace: ns(), pageSize: -1 }));
@@ -97,22 +110,29 @@ describe('pages and parts under a 16 KiB cut', () => {
     expect(ctx.ns.saved()).toEqual(saved);
   });
 
-  it('splits a service with more destinations than fit in one page, continuing at the next page\'s start', async () => {
+  it("splits a service with more destinations than fit in one page, continuing at the next page's start", async () => {
     await ctx.client.flush({ namespace: ns() });
     const service = { address: '203.0.113.7', protocol: 6, port: 443 };
     const operations = [{ operation: { case: 'createService' as const, value: { id: service } } }];
     for (let j = 0; j < 600; j++) {
-      operations.push({ operation: { case: 'createDestination' as const, value: { service, destination: { address: `198.51.${100 + (j >> 8)}.${j & 255}`, port: 8080 } } } as never });
+      operations.push({
+        operation: {
+          case: 'createDestination' as const,
+          value: { service, destination: { address: `198.51.${100 + (j >> 8)}.${j & 255}`, port: 8080 } },
+        } as never,
+      });
     }
     await ctx.client.batch({ namespace: ns(), operations });
     const pages = await allPages({ includeDestinations: true });
     expect(pages.length).toBeGreaterThan(1);
     expect(pages.every((p) => p.ports.length === 1 && p.ports[0]!.startsWith('203.0.113.7:443/'))).toBe(true);
     let total = 0;
-    for await (const s of ctx.client.listAllServices({ namespace: ns(), includeDestinations: true })) total += s.destinations.length;
+    for await (const s of ctx.client.listAllServices({ namespace: ns(), includeDestinations: true }))
+      total += s.destinations.length;
     expect(total).toBe(600);
     const dests = [];
-    for await (const d of ctx.client.listAllDestinations({ namespace: ns(), service })) dests.push(`${d.address}:${d.port}`);
+    for await (const d of ctx.client.listAllDestinations({ namespace: ns(), service }))
+      dests.push(`${d.address}:${d.port}`);
     expect(new Set(dests).size).toBe(600);
     expect(ctx.ns.saved().filter((l) => l.startsWith('-a')).length).toBe(600);
   });

@@ -33,19 +33,31 @@ const rip = (j: number) => `2001:db8:1111:2222:3333:4444:5555:${(j + 1).toString
 let expected: { services: number; destinations: number };
 
 /** A gRPC client of one method whose messages are decoded after their size is noted: a raw stream, parts and all. */
-function rawClient<I extends DescMessage, O extends DescMessage>(method: { name: string; input: I; output: O }, sizes: number[]) {
-  const Client = makeGenericClientConstructor({
-    call: {
-      path: `/${api.IpvsService.typeName}/${method.name}`, requestStream: false, responseStream: true,
-      requestSerialize: (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)), requestDeserialize: () => ({}),
-      responseSerialize: () => Buffer.alloc(0),
-      responseDeserialize: (b: Buffer) => {
-        sizes.push(b.length);
-        return fromBinary(method.output, b);
+function rawClient<I extends DescMessage, O extends DescMessage>(
+  method: { name: string; input: I; output: O },
+  sizes: number[],
+) {
+  const Client = makeGenericClientConstructor(
+    {
+      call: {
+        path: `/${api.IpvsService.typeName}/${method.name}`,
+        requestStream: false,
+        responseStream: true,
+        requestSerialize: (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)),
+        requestDeserialize: () => ({}),
+        responseSerialize: () => Buffer.alloc(0),
+        responseDeserialize: (b: Buffer) => {
+          sizes.push(b.length);
+          return fromBinary(method.output, b);
+        },
       },
     },
-  }, 'Raw');
-  return new Client(ctx.address, credentials.createInsecure()) as unknown as { call(req: MessageShape<I>): ClientReadableStream<MessageShape<O>>; close(): void };
+    'Raw',
+  );
+  return new Client(ctx.address, credentials.createInsecure()) as unknown as {
+    call(req: MessageShape<I>): ClientReadableStream<MessageShape<O>>;
+    close(): void;
+  };
 }
 
 describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with its stock 4 MiB limit`, () => {
@@ -56,35 +68,61 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
       const service = { address: vip(i), protocol: 6, port: 80, schedName: 'rr' };
       ops.push({ op: 'newService', service });
       // Thresholds make each destination's message bigger: fewer objects reach 4 MiB.
-      for (let j = 0; j < DESTS; j++) ops.push({ op: 'newDestination', service, destination: { address: rip(j), port: 58080, upperThreshold: 9_000_000, lowerThreshold: 8_000_000 } });
+      for (let j = 0; j < DESTS; j++)
+        ops.push({
+          op: 'newDestination',
+          service,
+          destination: { address: rip(j), port: 58080, upperThreshold: 9_000_000, lowerThreshold: 8_000_000 },
+        });
     }
     const results = await h.batch(ops);
     h.close();
     expect(results.filter((r) => !r.ok)).toEqual([]);
     // Counted in the guest's shell: the listing itself is megabytes.
-    const [services, destinations] = ctx.ns.exec('ipvsadm -Ln | awk \'/^TCP/ { s++ } /^  -> \\[/ { d++ } END { print s, d }\'').trim().split(' ').map(Number);
+    const [services, destinations] = ctx.ns
+      .exec("ipvsadm -Ln | awk '/^TCP/ { s++ } /^  -> \\[/ { d++ } END { print s, d }'")
+      .trim()
+      .split(' ')
+      .map(Number);
     expected = { services: services!, destinations: destinations! };
     expect(expected).toEqual({ services: SERVICES, destinations: SERVICES * DESTS });
   }, 600_000);
 
   it('pages ListServices: every page under the cut, every service exactly once', async () => {
     const sizes: number[] = [];
-    const client = new (makeGenericClientConstructor({
-      list: {
-        path: `/${api.IpvsService.typeName}/ListServices`, requestStream: false, responseStream: false,
-        requestSerialize: (m: api.ListServicesRequest) => Buffer.from(toBinary(api.ListServicesRequestSchema, m)), requestDeserialize: () => ({}),
-        responseSerialize: () => Buffer.alloc(0),
-        responseDeserialize: (b: Buffer) => { sizes.push(b.length); return fromBinary(api.ListServicesResponseSchema, b); },
+    const client = new (makeGenericClientConstructor(
+      {
+        list: {
+          path: `/${api.IpvsService.typeName}/ListServices`,
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (m: api.ListServicesRequest) => Buffer.from(toBinary(api.ListServicesRequestSchema, m)),
+          requestDeserialize: () => ({}),
+          responseSerialize: () => Buffer.alloc(0),
+          responseDeserialize: (b: Buffer) => {
+            sizes.push(b.length);
+            return fromBinary(api.ListServicesResponseSchema, b);
+          },
+        },
       },
-    }, 'RawList'))(ctx.address, credentials.createInsecure()) as unknown as {
-      list(req: api.ListServicesRequest, cb: (e: Error | null, r: api.ListServicesResponse) => void): void; close(): void;
+      'RawList',
+    ))(ctx.address, credentials.createInsecure()) as unknown as {
+      list(req: api.ListServicesRequest, cb: (e: Error | null, r: api.ListServicesResponse) => void): void;
+      close(): void;
     };
     const seen = new Map<string, number>();
     let token = '';
     do {
-      const req = create(api.ListServicesRequestSchema, { namespace: ctx.ns.name, includeDestinations: true, pageToken: token });
-      const page = await new Promise<api.ListServicesResponse>((res, rej) => client.list(req, (e, r) => (e ? rej(e) : res(r))));
-      for (const s of page.services) seen.set(s.service!.id!.address, (seen.get(s.service!.id!.address) ?? 0) + s.destinations.length);
+      const req = create(api.ListServicesRequestSchema, {
+        namespace: ctx.ns.name,
+        includeDestinations: true,
+        pageToken: token,
+      });
+      const page = await new Promise<api.ListServicesResponse>((res, rej) =>
+        client.list(req, (e, r) => (e ? rej(e) : res(r))),
+      );
+      for (const s of page.services)
+        seen.set(s.service!.id!.address, (seen.get(s.service!.id!.address) ?? 0) + s.destinations.length);
       token = page.nextPageToken;
     } while (token);
     client.close();
@@ -95,10 +133,13 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
     expect([...seen.values()].reduce((a, b) => a + b, 0)).toBe(expected.destinations);
   }, 600_000);
 
-  const counts = (lines: string[]) => Object.fromEntries(lines.map((l) => {
-    const [what, ...kv] = l.split(' ');
-    return [what, Object.fromEntries(kv.map((x) => x.split('=')).map(([k, v]) => [k, Number(v)]))];
-  }));
+  const counts = (lines: string[]) =>
+    Object.fromEntries(
+      lines.map((l) => {
+        const [what, ...kv] = l.split(' ');
+        return [what, Object.fromEntries(kv.map((x) => x.split('=')).map(([k, v]) => [k, Number(v)]))];
+      }),
+    );
   const checkCounts = (out: string) => {
     const c = counts(out.trim().split('\n'));
     expect(c.listed).toMatchObject({ services: expected.services, destinations: expected.destinations });
@@ -109,7 +150,8 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
   };
 
   // Asynchronously: the server lives in this very process.
-  const run = async (cmd: string, args: string[]) => (await promisify(execFile)(cmd, args, { encoding: 'utf8', timeout: 300_000 })).stdout;
+  const run = async (cmd: string, args: string[]) =>
+    (await promisify(execFile)(cmd, args, { encoding: 'utf8', timeout: 300_000 })).stdout;
 
   /** Raw streams: a WatchStats tick and a WatchEvents resync in parts under the cut, which they join. */
   async function rawStreams() {
@@ -117,7 +159,10 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
     const eventsSizes: number[] = [];
     const stats = rawClient(api.IpvsService.method.watchStats, statsSizes);
     const events = rawClient(api.IpvsService.method.watchEvents, eventsSizes);
-    const whole = async <T extends { more: boolean }>(stream: ClientReadableStream<T>, count: (m: T) => [number, number]) => {
+    const whole = async <T extends { more: boolean }>(
+      stream: ClientReadableStream<T>,
+      count: (m: T) => [number, number],
+    ) => {
       let services = 0;
       let destinations = 0;
       let parts = 0;
@@ -132,10 +177,14 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
       return { services, destinations, parts };
     };
     const [tick, resync] = await Promise.all([
-      whole(stats.call(create(api.WatchStatsRequestSchema, { namespace: ctx.ns.name })),
-        (m: api.WatchStatsResponse) => [m.services.length, m.services.reduce((n, s) => n + s.destinations.length, 0)]),
-      whole(events.call(create(api.WatchEventsRequestSchema, { namespace: ctx.ns.name })),
-        (m: api.WatchEventsResponse) => [m.snapshot.length, m.snapshot.reduce((n, s) => n + s.destinations.length, 0)]),
+      whole(
+        stats.call(create(api.WatchStatsRequestSchema, { namespace: ctx.ns.name })),
+        (m: api.WatchStatsResponse) => [m.services.length, m.services.reduce((n, s) => n + s.destinations.length, 0)],
+      ),
+      whole(
+        events.call(create(api.WatchEventsRequestSchema, { namespace: ctx.ns.name })),
+        (m: api.WatchEventsResponse) => [m.snapshot.length, m.snapshot.reduce((n, s) => n + s.destinations.length, 0)],
+      ),
     ]);
     stats.close();
     events.close();
@@ -176,7 +225,14 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
     execFileSync('bash', [join(root, 'scripts/build-go-example.sh'), bin], { stdio: 'pipe' });
     const [go, python] = await Promise.all([
       run(bin, ['-addr', ctx.address, '-netns', ctx.ns.name, '-count']),
-      run('/usr/bin/python3', [join(root, 'examples/python/example.py'), '--addr', ctx.address, '--netns', ctx.ns.name, '--count']),
+      run('/usr/bin/python3', [
+        join(root, 'examples/python/example.py'),
+        '--addr',
+        ctx.address,
+        '--netns',
+        ctx.ns.name,
+        '--count',
+      ]),
       rawStreams(),
       typescriptClient(),
     ]);

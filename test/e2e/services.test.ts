@@ -10,11 +10,18 @@ describe('every IpvsService RPC against the kernel, cross-checked with ipvsadm',
   it('creates, reads, updates and deletes services', async () => {
     const c = ctx.client;
     await c.createService({ namespace: ns(), service: { id: web, schedName: 'rr' } });
-    await c.createService({ namespace: ns(), service: { id: { fwMark: 7, addressFamily: AddressFamily.INET6 }, schedName: 'mh', flags: 0x8 } });
+    await c.createService({
+      namespace: ns(),
+      service: { id: { fwMark: 7, addressFamily: AddressFamily.INET6 }, schedName: 'mh', flags: 0x8 },
+    });
     expect(ctx.ns.saved().sort()).toEqual(['-A -f 7 -6 -s mh -b mh-fallback', '-A -t 192.0.2.1:80 -s rr']);
 
     const got = await c.getService({ namespace: ns(), service: web });
-    expect(got.service?.service).toMatchObject({ id: { ...web, addressFamily: AddressFamily.INET }, schedName: 'rr', netmask: 0xffffffff });
+    expect(got.service?.service).toMatchObject({
+      id: { ...web, addressFamily: AddressFamily.INET },
+      schedName: 'rr',
+      netmask: 0xffffffff,
+    });
     expect(got.service?.service?.stats?.connections).toBe(0n);
     expect((await c.listServices({ namespace: ns() })).services).toHaveLength(2);
 
@@ -30,10 +37,22 @@ describe('every IpvsService RPC against the kernel, cross-checked with ipvsadm',
     const c = ctx.client;
     await c.createService({ namespace: ns(), service: { id: web } });
     await c.createDestination({ namespace: ns(), service: web, destination: { address: '198.51.100.1', port: 8080 } });
-    await c.createDestination({ namespace: ns(), service: web, destination: { address: '198.51.100.2', weight: 0, forwardingMethod: ForwardingMethod.DIRECT_ROUTE } });
     await c.createDestination({
-      namespace: ns(), service: web,
-      destination: { address: '198.51.100.3', forwardingMethod: ForwardingMethod.TUNNEL, tunnelType: TunnelType.GUE, tunnelPort: 6080, upperThreshold: 10, lowerThreshold: 5 },
+      namespace: ns(),
+      service: web,
+      destination: { address: '198.51.100.2', weight: 0, forwardingMethod: ForwardingMethod.DIRECT_ROUTE },
+    });
+    await c.createDestination({
+      namespace: ns(),
+      service: web,
+      destination: {
+        address: '198.51.100.3',
+        forwardingMethod: ForwardingMethod.TUNNEL,
+        tunnelType: TunnelType.GUE,
+        tunnelPort: 6080,
+        upperThreshold: 10,
+        lowerThreshold: 5,
+      },
     });
     expect(ctx.ns.saved().sort()).toEqual([
       '-A -t 192.0.2.1:80 -s wlc',
@@ -43,13 +62,25 @@ describe('every IpvsService RPC against the kernel, cross-checked with ipvsadm',
     ]);
     const { destinations } = await c.listDestinations({ namespace: ns(), service: web });
     expect(destinations.find((d) => d.address === '198.51.100.3')).toMatchObject({
-      port: 80, weight: 1, forwardingMethod: ForwardingMethod.TUNNEL, tunnelType: TunnelType.GUE, tunnelPort: 6080, upperThreshold: 10, lowerThreshold: 5,
+      port: 80,
+      weight: 1,
+      forwardingMethod: ForwardingMethod.TUNNEL,
+      tunnelType: TunnelType.GUE,
+      tunnelPort: 6080,
+      upperThreshold: 10,
+      lowerThreshold: 5,
     });
     const withDests = await c.listServices({ namespace: ns(), includeDestinations: true });
     expect(withDests.services[0]?.destinations).toHaveLength(3);
-    expect((await c.getService({ namespace: ns(), service: web, includeDestinations: true })).service?.destinations).toHaveLength(3);
+    expect(
+      (await c.getService({ namespace: ns(), service: web, includeDestinations: true })).service?.destinations,
+    ).toHaveLength(3);
 
-    await c.updateDestination({ namespace: ns(), service: web, destination: { address: '198.51.100.1', port: 8080, weight: 7 } });
+    await c.updateDestination({
+      namespace: ns(),
+      service: web,
+      destination: { address: '198.51.100.1', port: 8080, weight: 7 },
+    });
     expect(ctx.ns.saved()).toContain('-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 7');
     await c.deleteDestination({ namespace: ns(), service: web, destination: { address: '198.51.100.2' } });
     expect(ctx.ns.saved().filter((l) => l.startsWith('-a'))).toHaveLength(2);
@@ -70,7 +101,9 @@ describe('every IpvsService RPC against the kernel, cross-checked with ipvsadm',
     expect(r.results[2]).toMatchObject({ code: 6 /* ALREADY_EXISTS */ });
     expect(r.results[2]?.message).toContain('198.51.100.1:80 of tcp 192.0.2.1:80');
     expect(ctx.ns.saved().sort()).toEqual([
-      '-A -t 192.0.2.1:80 -s wlc', '-A -t 192.0.2.1:81 -s wlc', '-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1',
+      '-A -t 192.0.2.1:80 -s wlc',
+      '-A -t 192.0.2.1:81 -s wlc',
+      '-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1',
     ]);
   });
 
@@ -80,7 +113,11 @@ describe('every IpvsService RPC against the kernel, cross-checked with ipvsadm',
     await c.setConfig({ namespace: ns(), config: { timeoutTcp: 1000, timeoutUdp: 30 } });
     expect(ctx.ns.ipvsadm('-L --timeout').trim()).toBe(`Timeout (tcp tcpfin udp): 1000 ${before.timeoutTcpFin} 30`);
     await c.setConfig({ namespace: ns(), config: before });
-    expect((await c.getInfo({ namespace: ns() })).info).toMatchObject({ version: '1.2.1', versionCode: 0x010201, connectionTableSize: 4096 });
+    expect((await c.getInfo({ namespace: ns() })).info).toMatchObject({
+      version: '1.2.1',
+      versionCode: 0x010201,
+      connectionTableSize: 4096,
+    });
     await c.createService({ namespace: ns(), service: { id: web } });
     await c.zeroCounters({ namespace: ns(), service: web });
     await c.zeroCounters({ namespace: ns() });
@@ -88,9 +125,14 @@ describe('every IpvsService RPC against the kernel, cross-checked with ipvsadm',
 
   it('starts, lists and stops sync daemons', async () => {
     ctx.ns.exec('ip link add s0 type veth peer name s1 && ip link set s0 up && ip link set s1 up');
-    await ctx.client.startDaemon({ namespace: ns(), daemon: { state: DaemonState.BACKUP, mcastInterface: 's0', syncId: 9 } });
+    await ctx.client.startDaemon({
+      namespace: ns(),
+      daemon: { state: DaemonState.BACKUP, mcastInterface: 's0', syncId: 9 },
+    });
     expect(ctx.ns.ipvsadm('-L --daemon')).toContain('backup sync daemon (mcast=s0, syncid=9');
-    expect((await ctx.client.listDaemons({ namespace: ns() })).daemons).toMatchObject([{ state: DaemonState.BACKUP, mcastInterface: 's0', syncId: 9 }]);
+    expect((await ctx.client.listDaemons({ namespace: ns() })).daemons).toMatchObject([
+      { state: DaemonState.BACKUP, mcastInterface: 's0', syncId: 9 },
+    ]);
     await ctx.client.stopDaemon({ namespace: ns(), state: DaemonState.BACKUP });
     expect((await ctx.client.listDaemons({ namespace: ns() })).daemons).toEqual([]);
   });

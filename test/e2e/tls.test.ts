@@ -17,18 +17,42 @@ const openssl = (args: string) => execFileSync('sh', ['-c', `cd ${dir} && openss
 
 /** A CA, and a certificate it signs for `cn` (with 127.0.0.1 as its address). */
 function issue(cn: string): void {
-  openssl(`req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ca-${cn} -keyout ca-${cn}.key -out ca-${cn}.pem`);
+  openssl(
+    `req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ca-${cn} -keyout ca-${cn}.key -out ca-${cn}.pem`,
+  );
   openssl(`req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=${cn} -keyout ${cn}.key -out ${cn}.csr`);
-  execFileSync('sh', ['-c', `cd ${dir} && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${cn}.ext && openssl x509 -req -in ${cn}.csr -CA ca-${cn}.pem -CAkey ca-${cn}.key -CAcreateserial -days 1 -extfile ${cn}.ext -out ${cn}.pem`], { stdio: 'pipe' });
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      `cd ${dir} && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${cn}.ext && openssl x509 -req -in ${cn}.csr -CA ca-${cn}.pem -CAkey ca-${cn}.key -CAcreateserial -days 1 -extfile ${cn}.ext -out ${cn}.pem`,
+    ],
+    { stdio: 'pipe' },
+  );
 }
 issue('server');
 issue('client');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const log = pino({ level: 'silent' });
-const start = (extra: string[]) => startServer(parseConfig([
-  '--listen', '127.0.0.1:0', '--unix', '', '--tls-cert', file('server.pem'), '--tls-key', file('server.key'), ...extra,
-], {}) as ServerConfig, log);
+const start = (extra: string[]) =>
+  startServer(
+    parseConfig(
+      [
+        '--listen',
+        '127.0.0.1:0',
+        '--unix',
+        '',
+        '--tls-cert',
+        file('server.pem'),
+        '--tls-key',
+        file('server.key'),
+        ...extra,
+      ],
+      {},
+    ) as ServerConfig,
+    log,
+  );
 const serverCa = () => readFileSync(file('ca-server.pem'));
 
 describe('TLS', () => {
@@ -46,7 +70,11 @@ describe('TLS', () => {
   it('with --tls-client-ca, serves only clients with a certificate from that CA', async () => {
     const s = await start(['--tls-client-ca', file('ca-client.pem')]);
     const withCert = connectIpvs(s.addresses[0]!, {
-      credentials: credentials.createSsl(serverCa(), readFileSync(file('client.key')), readFileSync(file('client.pem'))),
+      credentials: credentials.createSsl(
+        serverCa(),
+        readFileSync(file('client.key')),
+        readFileSync(file('client.pem')),
+      ),
     });
     expect((await withCert.getInfo({})).info?.version).toBe('1.2.1');
     const without = connectIpvs(s.addresses[0]!, { credentials: credentials.createSsl(serverCa()) });

@@ -12,7 +12,11 @@ const VIP = { address: VIP_ADDRESS, protocol: Protocol.TCP, port: VIP_PORT };
 const ns = () => ctx.ns.name;
 
 /** Reads `n` snapshots (bounded by `ms`), then cancels. */
-async function take(n: number, req: Parameters<typeof ctx.client.watchStats>[0], ms = 20_000): Promise<WatchStatsResponse[]> {
+async function take(
+  n: number,
+  req: Parameters<typeof ctx.client.watchStats>[0],
+  ms = 20_000,
+): Promise<WatchStatsResponse[]> {
   const out: WatchStatsResponse[] = [];
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ms);
@@ -26,12 +30,19 @@ async function take(n: number, req: Parameters<typeof ctx.client.watchStats>[0],
 
 describe('WatchStats', () => {
   let net: Topology;
-  beforeAll(async () => { net = await createTopology(ctx.ns); });
+  beforeAll(async () => {
+    net = await createTopology(ctx.ns);
+  });
   afterAll(() => net?.close());
 
   it('shows counters move while traffic flows through a VIP', async () => {
     await ctx.client.createService({ namespace: ns(), service: { id: VIP, schedName: 'rr' } });
-    for (const r of REAL) await ctx.client.createDestination({ namespace: ns(), service: VIP, destination: { address: r.server, port: REAL_PORT } });
+    for (const r of REAL)
+      await ctx.client.createDestination({
+        namespace: ns(),
+        service: VIP,
+        destination: { address: r.server, port: REAL_PORT },
+      });
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), 20_000);
     let first: WatchStatsResponse | undefined;
@@ -56,13 +67,20 @@ describe('WatchStats', () => {
   it('filters by service', async () => {
     await ctx.client.createService({ namespace: ns(), service: { id: VIP } });
     await ctx.client.createService({ namespace: ns(), service: { id: { ...VIP, port: 81 } } });
-    const [s] = await take(1, { namespace: ns(), services: [{ address: VIP_ADDRESS, protocol: Protocol.TCP, port: 81 }] });
+    const [s] = await take(1, {
+      namespace: ns(),
+      services: [{ address: VIP_ADDRESS, protocol: Protocol.TCP, port: 81 }],
+    });
     expect(s!.services.map((x) => x.service?.port)).toEqual([81]);
   });
 
   it('clamps the interval: 2 s floor unless allow_fast (then 100 ms), 1 h ceiling', async () => {
     const interval = async (ms: bigint, allowFast = false) => {
-      const [s] = await take(1, { namespace: ns(), interval: { seconds: ms / 1000n, nanos: Number(ms % 1000n) * 1e6 }, allowFast });
+      const [s] = await take(1, {
+        namespace: ns(),
+        interval: { seconds: ms / 1000n, nanos: Number(ms % 1000n) * 1e6 },
+        allowFast,
+      });
       return s!.interval!;
     };
     expect(await interval(10n)).toMatchObject({ seconds: 2n, nanos: 0 });
@@ -74,7 +92,9 @@ describe('WatchStats', () => {
   it('serves 100 concurrent watchers with one kernel listing per tick', async () => {
     await ctx.client.createService({ namespace: ns(), service: { id: VIP } });
     const before = ctx.server.hub.dumps;
-    const all = await Promise.all(Array.from({ length: 100 }, () => take(3, { namespace: ns(), interval: { nanos: 300e6 }, allowFast: true })));
+    const all = await Promise.all(
+      Array.from({ length: 100 }, () => take(3, { namespace: ns(), interval: { nanos: 300e6 }, allowFast: true })),
+    );
     const ticks = new Set(all.flat().map((s) => `${s.time?.seconds}.${s.time?.nanos}`));
     const dumps = ctx.server.hub.dumps - before;
     // Every watcher saw snapshots of the same few ticks; each tick was one listing.
@@ -98,17 +118,27 @@ describe('WatchStats', () => {
     await ctx.client.batch({
       namespace: ns(),
       operations: Array.from({ length: 1000 }, (_, i) => ({
-        operation: { case: 'createDestination' as const, value: { service: { ...VIP, port: 9000 }, destination: { address: `198.18.${i >> 8}.${i & 255}` } } },
+        operation: {
+          case: 'createDestination' as const,
+          value: { service: { ...VIP, port: 9000 }, destination: { address: `198.18.${i >> 8}.${i & 255}` } },
+        },
       })),
     });
-    const stream = ctx.client.grpc as unknown as Record<string, (...a: unknown[]) => NodeJS.ReadableStream & { cancel(): void }>;
+    const stream = ctx.client.grpc as unknown as Record<
+      string,
+      (...a: unknown[]) => NodeJS.ReadableStream & { cancel(): void }
+    >;
     const { create } = await import('@bufbuild/protobuf');
     const { WatchStatsRequestSchema } = await import('../../src/client/index.js');
-    const call = stream.watchStats!(create(WatchStatsRequestSchema, { namespace: ns(), interval: { nanos: 100e6 }, allowFast: true }));
+    const call = stream.watchStats!(
+      create(WatchStatsRequestSchema, { namespace: ns(), interval: { nanos: 100e6 }, allowFast: true }),
+    );
     const times: number[] = [];
     call.on('data', (m: WatchStatsResponse) => times.push(Number(m.time!.seconds) * 1000 + m.time!.nanos / 1e6));
     const errors: { code?: number }[] = [];
-    call.on('error', (e: { code?: number }) => { if (e.code !== status.CANCELLED) errors.push(e); });
+    call.on('error', (e: { code?: number }) => {
+      if (e.code !== status.CANCELLED) errors.push(e);
+    });
     await once(call, 'data');
     call.pause();
     const pausedAt = Date.now();
@@ -132,13 +162,19 @@ describe('WatchStats', () => {
 
   it('ends with NOT_FOUND when the namespace is deleted', async () => {
     const gone = createNetns('gone');
-    const e = await failure((async () => {
-      let n = 0;
-      for await (const _ of ctx.client.watchStats({ namespace: gone.name, interval: { nanos: 200e6 }, allowFast: true })) {
-        if (++n === 1) gone.remove();
-        if (n > 50) throw new Error('the stream outlived its namespace');
-      }
-    })());
+    const e = await failure(
+      (async () => {
+        let n = 0;
+        for await (const _ of ctx.client.watchStats({
+          namespace: gone.name,
+          interval: { nanos: 200e6 },
+          allowFast: true,
+        })) {
+          if (++n === 1) gone.remove();
+          if (n > 50) throw new Error('the stream outlived its namespace');
+        }
+      })(),
+    );
     expect(e).toMatchObject({ code: status.NOT_FOUND, field: 'namespace' });
   });
 });
@@ -150,7 +186,10 @@ describe('WatchEvents', () => {
     const timer = setTimeout(() => ac.abort(), 30_000);
     const seen: string[] = [];
     let step = 0;
-    for await (const m of ctx.client.watchEvents({ namespace: ns(), interval: { nanos: 200e6 }, allowFast: true }, { signal: ac.signal })) {
+    for await (const m of ctx.client.watchEvents(
+      { namespace: ns(), interval: { nanos: 200e6 }, allowFast: true },
+      { signal: ac.signal },
+    )) {
       if (step === 0) {
         expect(m.resync).toBe(true);
         expect(m.snapshot.map((s) => s.service?.id?.port)).toEqual([VIP_PORT]);
@@ -159,7 +198,9 @@ describe('WatchEvents', () => {
         continue;
       }
       for (const e of m.events) {
-        seen.push(`${EventKind[e.kind]} ${e.newDestination?.address ?? e.oldDestination?.address ?? `service ${e.service?.port}`} w=${e.newDestination?.weight ?? '-'}/${e.oldDestination?.weight ?? '-'}`);
+        seen.push(
+          `${EventKind[e.kind]} ${e.newDestination?.address ?? e.oldDestination?.address ?? `service ${e.service?.port}`} w=${e.newDestination?.weight ?? '-'}/${e.oldDestination?.weight ?? '-'}`,
+        );
       }
       if (step === 1 && seen.length >= 1) {
         ctx.ns.ipvsadm(`-e -t ${VIP_ADDRESS}:${VIP_PORT} -r 198.51.100.1 -m -w 9`);

@@ -12,8 +12,9 @@ describe('configuration, information and daemons', () => {
 
   it('gets and sets timeouts; 0 leaves one unchanged', async () => {
     const before = await ctx.h.getConfig();
-    expect(ctx.ns.ipvsadm('-L --timeout').trim())
-      .toBe(`Timeout (tcp tcpfin udp): ${before.timeoutTcp} ${before.timeoutTcpFin} ${before.timeoutUdp}`);
+    expect(ctx.ns.ipvsadm('-L --timeout').trim()).toBe(
+      `Timeout (tcp tcpfin udp): ${before.timeoutTcp} ${before.timeoutTcpFin} ${before.timeoutUdp}`,
+    );
     await ctx.h.setConfig({ timeoutTcp: 1000, timeoutTcpFin: 0, timeoutUdp: 30 });
     expect(await ctx.h.getConfig()).toEqual({ timeoutTcp: 1000, timeoutTcpFin: before.timeoutTcpFin, timeoutUdp: 30 });
     expect(ctx.ns.ipvsadm('-L --timeout').trim()).toBe(`Timeout (tcp tcpfin udp): 1000 ${before.timeoutTcpFin} 30`);
@@ -29,13 +30,26 @@ describe('configuration, information and daemons', () => {
   });
 
   it('starts, lists and stops sync daemons', async () => {
-    ctx.ns.exec('ip link add s0 type veth peer name s1 && ip addr add 192.0.2.100/24 dev s0 && ip link set s0 up && ip link set s1 up');
+    ctx.ns.exec(
+      'ip link add s0 type veth peer name s1 && ip addr add 192.0.2.100/24 dev s0 && ip link set s0 up && ip link set s1 up',
+    );
     await ctx.h.startDaemon({ state: DaemonStateMaster, mcastInterface: 's0', syncId: 7 });
-    await ctx.h.startDaemon({ state: DaemonStateBackup, mcastInterface: 's0', syncId: 8, mcastPort: 8850, mcastTtl: 2, mcastGroup: '239.1.2.3' });
+    await ctx.h.startDaemon({
+      state: DaemonStateBackup,
+      mcastInterface: 's0',
+      syncId: 8,
+      mcastPort: 8850,
+      mcastTtl: 2,
+      mcastGroup: '239.1.2.3',
+    });
     const daemons = await ctx.h.getDaemons();
     expect(daemons.find((d) => d.state === DaemonStateMaster)).toMatchObject({ mcastInterface: 's0', syncId: 7 });
     expect(daemons.find((d) => d.state === DaemonStateBackup)).toMatchObject({
-      mcastInterface: 's0', syncId: 8, mcastPort: 8850, mcastTtl: 2, mcastGroup: '239.1.2.3',
+      mcastInterface: 's0',
+      syncId: 8,
+      mcastPort: 8850,
+      mcastTtl: 2,
+      mcastGroup: '239.1.2.3',
     });
     const listed = ctx.ns.ipvsadm('-L --daemon');
     expect(listed).toContain('master sync daemon (mcast=s0, syncid=7');

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConnFwdDirectRoute, ConnFwdLocalNode, ConnFwdMasq, ConnFwdTunnel, IPPROTO_TCP, TunnelFlagCsum, TunnelFlagNoCsum,
-  TunnelFlagRemCsum, TunnelTypeGre, TunnelTypeGue, TunnelTypeIpip,
+  ConnFwdDirectRoute,
+  ConnFwdLocalNode,
+  ConnFwdMasq,
+  ConnFwdTunnel,
+  IPPROTO_TCP,
+  TunnelFlagCsum,
+  TunnelFlagNoCsum,
+  TunnelFlagRemCsum,
+  TunnelTypeGre,
+  TunnelTypeGue,
+  TunnelTypeIpip,
 } from '../../src/ipvs/index.js';
 import { useIpvs } from './helpers.js';
 
@@ -30,10 +39,31 @@ describe('destinations in the kernel', () => {
 
   it('sets tunnel types, ports and checksum flags', async () => {
     await ctx.h.newService(web);
-    await ctx.h.newDestination(web, { address: '198.51.100.3', connectionFlags: ConnFwdTunnel, tunnelType: TunnelTypeGue, tunnelPort: 6080, tunnelFlags: TunnelFlagNoCsum });
-    await ctx.h.newDestination(web, { address: '198.51.100.4', connectionFlags: ConnFwdTunnel, tunnelType: TunnelTypeGre, tunnelFlags: TunnelFlagCsum });
-    await ctx.h.newDestination(web, { address: '198.51.100.5', connectionFlags: ConnFwdTunnel, tunnelType: TunnelTypeGue, tunnelPort: 6081, tunnelFlags: TunnelFlagRemCsum });
-    await ctx.h.newDestination(web, { address: '198.51.100.6', connectionFlags: ConnFwdTunnel, tunnelType: TunnelTypeIpip });
+    await ctx.h.newDestination(web, {
+      address: '198.51.100.3',
+      connectionFlags: ConnFwdTunnel,
+      tunnelType: TunnelTypeGue,
+      tunnelPort: 6080,
+      tunnelFlags: TunnelFlagNoCsum,
+    });
+    await ctx.h.newDestination(web, {
+      address: '198.51.100.4',
+      connectionFlags: ConnFwdTunnel,
+      tunnelType: TunnelTypeGre,
+      tunnelFlags: TunnelFlagCsum,
+    });
+    await ctx.h.newDestination(web, {
+      address: '198.51.100.5',
+      connectionFlags: ConnFwdTunnel,
+      tunnelType: TunnelTypeGue,
+      tunnelPort: 6081,
+      tunnelFlags: TunnelFlagRemCsum,
+    });
+    await ctx.h.newDestination(web, {
+      address: '198.51.100.6',
+      connectionFlags: ConnFwdTunnel,
+      tunnelType: TunnelTypeIpip,
+    });
     expect(ctx.ns.saved().slice(1)).toEqual([
       '-a -t 192.0.2.1:80 -r 198.51.100.3:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum',
       '-a -t 192.0.2.1:80 -r 198.51.100.4:80 -i -w 1 --tun-type gre --tun-csum',
@@ -90,11 +120,23 @@ describe('destinations in the kernel', () => {
     expect(list).toHaveLength(1);
     const byAddr = Object.fromEntries(list[0]!.destinations.map((d) => [d.address, d]));
     expect(byAddr['198.51.100.1']).toMatchObject({
-      addressFamily: 2, port: 8080, weight: 5, connectionFlags: ConnFwdMasq, upperThreshold: 100, lowerThreshold: 10,
-      activeConnections: 0, inactiveConnections: 0, persistentConnections: 0,
+      addressFamily: 2,
+      port: 8080,
+      weight: 5,
+      connectionFlags: ConnFwdMasq,
+      upperThreshold: 100,
+      lowerThreshold: 10,
+      activeConnections: 0,
+      inactiveConnections: 0,
+      persistentConnections: 0,
     });
     expect(byAddr['198.51.100.2']).toMatchObject({
-      port: 80, weight: 1, connectionFlags: ConnFwdTunnel, tunnelType: TunnelTypeGue, tunnelPort: 6080, tunnelFlags: TunnelFlagCsum,
+      port: 80,
+      weight: 1,
+      connectionFlags: ConnFwdTunnel,
+      tunnelType: TunnelTypeGue,
+      tunnelPort: 6080,
+      tunnelFlags: TunnelFlagCsum,
     });
   });
 });

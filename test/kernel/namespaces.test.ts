@@ -5,7 +5,10 @@ import { createNetns, sh } from './helpers.js';
 describe('handles bound to network namespaces', () => {
   const a = createNetns('a');
   const b = createNetns('b');
-  afterAll(() => { a.remove(); b.remove(); });
+  afterAll(() => {
+    a.remove();
+    b.remove();
+  });
 
   it('programs each namespace separately, several handles at once, and returns to its own namespace', async () => {
     const ownBefore = sh('readlink /proc/thread-self/ns/net');

@@ -28,7 +28,8 @@ describe('receive buffer overruns', () => {
 
   it('lists a service with 2000 destinations through the smallest receive buffer', async () => {
     const ops: BatchOp[] = [{ op: 'newService', service: VIP }];
-    for (let i = 0; i < DESTS; i++) ops.push({ op: 'newDestination', service: VIP, destination: { address: rip(i), port: 8080 } });
+    for (let i = 0; i < DESTS; i++)
+      ops.push({ op: 'newDestination', service: VIP, destination: { address: rip(i), port: 8080 } });
     // Successful writes send no replies (only each sendmsg's last ack): nothing to overrun.
     expect((await h.batch(ops)).every((r) => r.ok)).toBe(true);
     const [svc] = await h.getServicesWithDestinations();
@@ -39,7 +40,10 @@ describe('receive buffer overruns', () => {
 
   it('reports a batch whose error replies overran the buffer, and carries on', async () => {
     // Every delete fails (no such service), and each failure is a reply: far more than the buffer holds.
-    const ops: BatchOp[] = Array.from({ length: 5000 }, (_, i) => ({ op: 'delService', service: { ...VIP, port: 1000 + i } }));
+    const ops: BatchOp[] = Array.from({ length: 5000 }, (_, i) => ({
+      op: 'delService',
+      service: { ...VIP, port: 1000 + i },
+    }));
     // Validated and encoded in the call itself; from then on the kernel's work goes a step at a time.
     const pending = h.batch(ops);
     const stalls = monitorEventLoopDelay({ resolution: 5 });

@@ -14,12 +14,21 @@ const ops = (): BatchOp[] => {
   for (let i = 0; i <= 100; i++) {
     out.push({ op: 'newService', service: svc(i) });
     const n = i === 100 ? 3000 : i % 7;
-    for (let j = 0; j < n; j++) out.push({ op: 'newDestination', service: svc(i), destination: { address: rip(j), port: 8080, weight: j % 5 } });
+    for (let j = 0; j < n; j++)
+      out.push({ op: 'newDestination', service: svc(i), destination: { address: rip(j), port: 8080, weight: j % 5 } });
   }
   return out;
 };
 const plainOf = (list: Awaited<ReturnType<Handle['getServicesWithDestinations']>>) =>
-  list.map((s) => `${s.address} ${s.destinations.map((d) => `${d.address}/${d.weight}`).sort().join(',')}`).sort();
+  list
+    .map(
+      (s) =>
+        `${s.address} ${s.destinations
+          .map((d) => `${d.address}/${d.weight}`)
+          .sort()
+          .join(',')}`,
+    )
+    .sort();
 
 let oneByOne: Handle;
 

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SCHEDULERS, SvcFlagHashed, SvcFlagMhPort, SvcFlagOnePacket,
-  SvcFlagPersistent, SvcFlagShFallback, SvcFlagShPort,
+  AF_INET6,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCHEDULERS,
+  SvcFlagHashed,
+  SvcFlagMhPort,
+  SvcFlagOnePacket,
+  SvcFlagPersistent,
+  SvcFlagShFallback,
+  SvcFlagShPort,
 } from '../../src/ipvs/index.js';
 import { useIpvs } from './helpers.js';
 
@@ -37,12 +46,21 @@ describe('services in the kernel', () => {
 
   it('sets persistence with timeout and IPv4 netmask, and one-packet scheduling', async () => {
     await ctx.h.newService({
-      address: '192.0.2.1', protocol: IPPROTO_UDP, port: 53, schedName: 'rr',
-      flags: SvcFlagPersistent | SvcFlagOnePacket, timeout: 60, netmask: 0xffffff00,
+      address: '192.0.2.1',
+      protocol: IPPROTO_UDP,
+      port: 53,
+      schedName: 'rr',
+      flags: SvcFlagPersistent | SvcFlagOnePacket,
+      timeout: 60,
+      netmask: 0xffffff00,
     });
     expect(ctx.ns.saved()).toEqual(['-A -u 192.0.2.1:53 -s rr -p 60 -M 255.255.255.0 -o']);
     const s = await ctx.h.getService({ address: '192.0.2.1', protocol: IPPROTO_UDP, port: 53 });
-    expect(s).toMatchObject({ flags: SvcFlagPersistent | SvcFlagOnePacket | SvcFlagHashed, timeout: 60, netmask: 0xffffff00 });
+    expect(s).toMatchObject({
+      flags: SvcFlagPersistent | SvcFlagOnePacket | SvcFlagHashed,
+      timeout: 60,
+      netmask: 0xffffff00,
+    });
   });
 
   it('defaults a persistent service to 360 s, as ipvsadm does', async () => {
@@ -52,7 +70,13 @@ describe('services in the kernel', () => {
 
   it('sets an IPv6 persistence prefix and mh scheduler flags', async () => {
     const v6 = { address: '2001:db8::1', protocol: IPPROTO_TCP, port: 443 };
-    await ctx.h.newService({ ...v6, schedName: 'mh', flags: SvcFlagPersistent | SvcFlagMhPort, timeout: 100, netmask: 64 });
+    await ctx.h.newService({
+      ...v6,
+      schedName: 'mh',
+      flags: SvcFlagPersistent | SvcFlagMhPort,
+      timeout: 100,
+      netmask: 64,
+    });
     expect(ctx.ns.saved()).toEqual(['-A -t [2001:db8::1]:443 -s mh -p 100 -M 64 -b mh-port']);
     expect(await ctx.h.getService(v6)).toMatchObject({ addressFamily: AF_INET6, netmask: 64, timeout: 100 });
   });
@@ -90,7 +114,11 @@ describe('services in the kernel', () => {
     const list = await ctx.h.getServices();
     const byKey = Object.fromEntries(list.map((s) => [s.fwMark || `${s.protocol}/${s.address}:${s.port}`, s]));
     expect(byKey['6/192.0.2.9:8080']).toMatchObject({
-      addressFamily: 2, schedName: 'lblc', flags: SvcFlagPersistent | SvcFlagHashed, timeout: 120, netmask: 0xffff0000,
+      addressFamily: 2,
+      schedName: 'lblc',
+      flags: SvcFlagPersistent | SvcFlagHashed,
+      timeout: 120,
+      netmask: 0xffff0000,
     });
     expect(byKey['17/2001:db8::9:53']).toMatchObject({ addressFamily: AF_INET6, schedName: 'nq', netmask: 128 });
     expect(byKey[42]).toMatchObject({ fwMark: 42, protocol: 0, address: '', port: 0, schedName: 'sed' });

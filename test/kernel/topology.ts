@@ -26,7 +26,9 @@ export interface Topology {
 /** Starts a TCP server inside `ns` that answers every connection with its name; resolves once it listens. */
 async function startServer(ns: Netns, name: string, address: string): Promise<ChildProcess> {
   const code = `require('net').createServer((s) => s.end('${name}')).listen(${REAL_PORT}, '${address}', () => console.log('ready'))`;
-  const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const timer = setTimeout(() => p.kill(), 20_000);
   const [data] = await once(p.stdout!, 'data');
   clearTimeout(timer);
@@ -41,13 +43,17 @@ export async function createTopology(director: Netns): Promise<Topology> {
   const processes: ChildProcess[] = [];
   sh(`ip link add c0 netns ${client.name} type veth peer name d0 netns ${d}`);
   client.exec('ip addr add 198.51.100.2/24 dev c0 && ip link set c0 up && ip route add 192.0.2.0/24 via 198.51.100.1');
-  director.exec(`ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up && ip addr add ${VIP_ADDRESS}/32 dev lo && sysctl -qw net.ipv4.ip_forward=1`);
+  director.exec(
+    `ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up && ip addr add ${VIP_ADDRESS}/32 dev lo && sysctl -qw net.ipv4.ip_forward=1`,
+  );
   for (const [i, r] of REAL.entries()) {
     const ns = createNetns(r.name);
     servers.push(ns);
     sh(`ip link add s${i} netns ${ns.name} type veth peer name v${i} netns ${d}`);
     director.exec(`ip addr add ${r.director}/30 dev v${i} && ip link set v${i} up`);
-    ns.exec(`ip addr add ${r.server}/30 dev s${i} && ip link set s${i} up && ip route add 198.51.100.0/24 via ${r.director}`);
+    ns.exec(
+      `ip addr add ${r.server}/30 dev s${i} && ip link set s${i} up && ip route add 198.51.100.0/24 via ${r.director}`,
+    );
     processes.push(await startServer(ns, r.name, r.server));
   }
   return {

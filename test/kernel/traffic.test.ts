@@ -12,12 +12,15 @@ let net: Topology;
 const byServer = (dests: Destination[]) => new Map(dests.map((d) => [d.address, d]));
 
 describe('traffic through a masquerading virtual service', () => {
-  beforeAll(async () => { net = await createTopology(ctx.ns); });
+  beforeAll(async () => {
+    net = await createTopology(ctx.ns);
+  });
   afterAll(() => net?.close());
 
   it('alternates connections between the real servers under rr, and counts them', async () => {
     await ctx.h.newService(VIP);
-    for (const r of REAL) await ctx.h.newDestination(VIP, { address: r.server, port: REAL_PORT, connectionFlags: ConnFwdMasq });
+    for (const r of REAL)
+      await ctx.h.newDestination(VIP, { address: r.server, port: REAL_PORT, connectionFlags: ConnFwdMasq });
 
     const answers = net.request(REQUESTS);
     expect(answers).toHaveLength(REQUESTS);
@@ -25,7 +28,10 @@ describe('traffic through a masquerading virtual service', () => {
     expect(answers.filter((a) => a === 'r1')).toHaveLength(REQUESTS / 2);
 
     // The kernel sums its per-CPU counters in the 2 s estimator tick: they lag by up to 2 s.
-    const svc = await untilEstimated(() => ctx.h.getService(VIP), (s) => s.stats.connections === REQUESTS);
+    const svc = await untilEstimated(
+      () => ctx.h.getService(VIP),
+      (s) => s.stats.connections === REQUESTS,
+    );
     expect(svc.stats.connections).toBe(REQUESTS);
     expect(svc.stats.packetsIn).toBeGreaterThanOrEqual(REQUESTS * 3);
     expect(svc.stats.packetsOut).toBeGreaterThan(0);
@@ -40,28 +46,45 @@ describe('traffic through a masquerading virtual service', () => {
       // Closed connections wait in TIME_WAIT/CLOSE: inactive, not active.
       expect(dst.activeConnections).toBe(0);
     }
-    expect(dests.get(REAL[0].server)!.stats.connections + dests.get(REAL[1].server)!.stats.connections).toBe(svc.stats.connections);
+    expect(dests.get(REAL[0].server)!.stats.connections + dests.get(REAL[1].server)!.stats.connections).toBe(
+      svc.stats.connections,
+    );
 
     // A listing without counters (Apply's) has the same configuration and zero stats.
     const full = await ctx.h.getServicesWithDestinations();
     const bare = await ctx.h.getServicesWithDestinations({ counters: false });
     expect(bare[0]!.stats.connections).toBe(0);
     expect(bare[0]!.destinations.every((d) => d.stats.connections === 0)).toBe(true);
-    const strip = (l: typeof full) => l.map(({ stats: _s, destinations, ...rest }) => ({ ...rest, destinations: destinations.map(({ stats: _d, ...d }) => d) }));
+    const strip = (l: typeof full) =>
+      l.map(({ stats: _s, destinations, ...rest }) => ({
+        ...rest,
+        destinations: destinations.map(({ stats: _d, ...d }) => d),
+      }));
     expect(strip(bare)).toEqual(strip(full));
 
     // ipvsadm reads the same counters.
-    const line = ctx.ns.ipvsadm('-Ln --stats --exact').split('\n').find((l) => l.includes(`${VIP_ADDRESS}:${VIP_PORT}`))!;
+    const line = ctx.ns
+      .ipvsadm('-Ln --stats --exact')
+      .split('\n')
+      .find((l) => l.includes(`${VIP_ADDRESS}:${VIP_PORT}`))!;
     const [, , conns, inPkts, outPkts, inBytes, outBytes] = line.trim().split(/\s+/);
-    expect([conns, inPkts, outPkts, inBytes, outBytes].map((v) => Number(v!)))
-      .toEqual([svc.stats.connections, svc.stats.packetsIn, svc.stats.packetsOut, svc.stats.bytesIn, svc.stats.bytesOut]);
+    expect([conns, inPkts, outPkts, inBytes, outBytes].map((v) => Number(v!))).toEqual([
+      svc.stats.connections,
+      svc.stats.packetsIn,
+      svc.stats.packetsOut,
+      svc.stats.bytesIn,
+      svc.stats.bytesOut,
+    ]);
   });
 
   it('sees rates from the kernel estimator, and zeroes the counters', async () => {
     await ctx.h.newService(VIP);
     await ctx.h.newDestination(VIP, { address: REAL[0].server, port: REAL_PORT });
     net.request(REQUESTS);
-    const { stats } = await untilEstimated(() => ctx.h.getService(VIP), (s) => s.stats.bpsIn > 0);
+    const { stats } = await untilEstimated(
+      () => ctx.h.getService(VIP),
+      (s) => s.stats.bpsIn > 0,
+    );
     expect(stats.bpsIn).toBeGreaterThan(0);
     expect(stats.ppsIn).toBeGreaterThan(0);
 

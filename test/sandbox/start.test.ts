@@ -13,11 +13,15 @@ describe('the sandbox', () => {
     const sock = `/run/ipvsd-sandbox-${process.pid}.sock`;
     // As `npm start` runs it (package.json sets IPVSD_SANDBOX=auto): this kernel has no IPVS, so the sandbox.
     const p = spawn(process.execPath, ['dist/src/server/main.js', '--listen', `127.0.0.1:${port}`, '--unix', sock], {
-      stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, IPVSD_SANDBOX: 'auto' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, IPVSD_SANDBOX: 'auto' },
     });
     let out = '';
-    p.stdout!.on('data', (d) => { out += d; });
-    for (let i = 0; i < 1200 && !out.includes('"msg":"sandbox ready"') && p.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
+    for (let i = 0; i < 1200 && !out.includes('"msg":"sandbox ready"') && p.exitCode === null; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('SANDBOX:');
     expect(out).toContain('"msg":"sandbox ready"');
 

@@ -5,16 +5,20 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { applyReply, resultParts } from '../../src/server/apply-report.js';
 
-const change = (i: number, failed: boolean) => create(api.ChangeSchema, {
-  action: api.ChangeAction.CREATE_DESTINATION,
-  service: { id: { address: '192.0.2.1', protocol: 6, port: 80 }, schedName: 'rr' },
-  destination: { address: `198.51.100.${i % 250}`, port: 1000 + i, weight: 1 },
-  description: `createDestination 198.51.100.${i % 250}:${1000 + i} of tcp 192.0.2.1:80`,
-  ...(failed ? { code: 6, errno: 'EEXIST', message: 'exists' } : {}),
-});
-const report = (n: number) => create(api.ApplyResponseSchema, {
-  changes: Array.from({ length: n }, (_, i) => change(i, i % 97 === 0)), applied: n - Math.ceil(n / 97), failed: Math.ceil(n / 97),
-});
+const change = (i: number, failed: boolean) =>
+  create(api.ChangeSchema, {
+    action: api.ChangeAction.CREATE_DESTINATION,
+    service: { id: { address: '192.0.2.1', protocol: 6, port: 80 }, schedName: 'rr' },
+    destination: { address: `198.51.100.${i % 250}`, port: 1000 + i, weight: 1 },
+    description: `createDestination 198.51.100.${i % 250}:${1000 + i} of tcp 192.0.2.1:80`,
+    ...(failed ? { code: 6, errno: 'EEXIST', message: 'exists' } : {}),
+  });
+const report = (n: number) =>
+  create(api.ApplyResponseSchema, {
+    changes: Array.from({ length: n }, (_, i) => change(i, i % 97 === 0)),
+    applied: n - Math.ceil(n / 97),
+    failed: Math.ceil(n / 97),
+  });
 
 describe('the Apply report under --max-response-bytes', () => {
   it('is the whole response when it fits', () => {

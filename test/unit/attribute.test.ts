@@ -11,15 +11,29 @@ type Attr =
   | { kind: 'nested'; type: number; v: Attr[] };
 
 const type = fc.integer({ min: 1, max: 0x3fff });
-const attr: fc.Memo<Attr> = fc.memo((depth) => fc.oneof(
-  fc.record({ kind: fc.constant('u8' as const), type, v: fc.integer({ min: 0, max: 0xff }) }),
-  fc.record({ kind: fc.constantFrom('u16' as const, 'be16' as const), type, v: fc.integer({ min: 0, max: 0xffff }) }),
-  fc.record({ kind: fc.constantFrom('u32' as const, 'be32' as const), type, v: fc.integer({ min: 0, max: 0xffffffff }) }),
-  fc.record({ kind: fc.constant('u64' as const), type, v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
-  fc.record({ kind: fc.constant('string' as const), type, v: fc.string({ maxLength: 40 }).filter((s) => !s.includes('\0')) }),
-  fc.record({ kind: fc.constant('bytes' as const), type, v: fc.uint8Array({ maxLength: 40 }) }),
-  fc.record({ kind: fc.constant('nested' as const), type, v: depth > 2 ? fc.constant([] as Attr[]) : fc.array(attr(depth + 1), { maxLength: 4 }) }),
-));
+const attr: fc.Memo<Attr> = fc.memo((depth) =>
+  fc.oneof(
+    fc.record({ kind: fc.constant('u8' as const), type, v: fc.integer({ min: 0, max: 0xff }) }),
+    fc.record({ kind: fc.constantFrom('u16' as const, 'be16' as const), type, v: fc.integer({ min: 0, max: 0xffff }) }),
+    fc.record({
+      kind: fc.constantFrom('u32' as const, 'be32' as const),
+      type,
+      v: fc.integer({ min: 0, max: 0xffffffff }),
+    }),
+    fc.record({ kind: fc.constant('u64' as const), type, v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
+    fc.record({
+      kind: fc.constant('string' as const),
+      type,
+      v: fc.string({ maxLength: 40 }).filter((s) => !s.includes('\0')),
+    }),
+    fc.record({ kind: fc.constant('bytes' as const), type, v: fc.uint8Array({ maxLength: 40 }) }),
+    fc.record({
+      kind: fc.constant('nested' as const),
+      type,
+      v: depth > 2 ? fc.constant([] as Attr[]) : fc.array(attr(depth + 1), { maxLength: 4 }),
+    }),
+  ),
+);
 
 function encode(e: AttributeEncoder, attrs: Attr[]): void {
   for (const a of attrs) {
@@ -35,7 +49,10 @@ function decode(d: AttributeDecoder, shape: Attr[]): Attr[] {
     expect(d.type()).toBe(a.type);
     if (a.kind === 'nested') {
       let inner: Attr[] = [];
-      d.nested((n) => { inner = decode(n, a.v); expect(n.next()).toBe(false); });
+      d.nested((n) => {
+        inner = decode(n, a.v);
+        expect(n.next()).toBe(false);
+      });
       out.push({ ...a, v: inner });
     } else if (a.kind === 'bytes') {
       out.push({ ...a, v: new Uint8Array(d.bytes()) });
@@ -50,23 +67,29 @@ function decode(d: AttributeDecoder, shape: Attr[]): Attr[] {
 
 describe('netlink attributes', () => {
   it('messages built one after another on one encoder keep their bytes, whatever the buffer growth', () => {
-    fc.assert(fc.property(fc.array(fc.array(attr(0), { maxLength: 6 }), { minLength: 1, maxLength: 12 }), fc.constantFrom(0, 4, 20), (messages, headroom) => {
-      const shared = new AttributeEncoder(64, headroom);
-      const built = messages.map((attrs) => {
-        encode(shared.restart(), attrs);
-        return shared.finish();
-      });
-      messages.forEach((attrs, i) => {
-        const alone = new AttributeEncoder(8, headroom);
-        encode(alone, attrs);
-        expect(built[i]).toEqual(alone.finish());
-        expect(built[i]!.subarray(0, headroom).every((b) => b === 0)).toBe(true);
-        expect(decode(new AttributeDecoder(built[i]!, headroom), attrs)).toEqual(attrs);
-      });
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(attr(0), { maxLength: 6 }), { minLength: 1, maxLength: 12 }),
+        fc.constantFrom(0, 4, 20),
+        (messages, headroom) => {
+          const shared = new AttributeEncoder(64, headroom);
+          const built = messages.map((attrs) => {
+            encode(shared.restart(), attrs);
+            return shared.finish();
+          });
+          messages.forEach((attrs, i) => {
+            const alone = new AttributeEncoder(8, headroom);
+            encode(alone, attrs);
+            expect(built[i]).toEqual(alone.finish());
+            expect(built[i]!.subarray(0, headroom).every((b) => b === 0)).toBe(true);
+            expect(decode(new AttributeDecoder(built[i]!, headroom), attrs)).toEqual(attrs);
+          });
+        },
+      ),
+    );
   });
 
-  it('a restart forgets the previous message\'s error', () => {
+  it("a restart forgets the previous message's error", () => {
     const e = new AttributeEncoder();
     e.u8(1, 256);
     expect(() => e.finish()).toThrow(KernelError);
@@ -74,17 +97,24 @@ describe('netlink attributes', () => {
   });
 
   it('decode to exactly what was encoded, nested to any depth', () => {
-    fc.assert(fc.property(fc.array(attr(0), { maxLength: 8 }), (attrs) => {
-      const e = new AttributeEncoder(8);
-      encode(e, attrs);
-      const buf = e.finish();
-      expect(buf.length % 4).toBe(0);
-      expect(decode(new AttributeDecoder(buf), attrs)).toEqual(attrs);
-    }));
+    fc.assert(
+      fc.property(fc.array(attr(0), { maxLength: 8 }), (attrs) => {
+        const e = new AttributeEncoder(8);
+        encode(e, attrs);
+        const buf = e.finish();
+        expect(buf.length % 4).toBe(0);
+        expect(decode(new AttributeDecoder(buf), attrs)).toEqual(attrs);
+      }),
+    );
   });
 
   it('reads an unsigned integer at the width it was sent', () => {
-    const buf = new AttributeEncoder().u8(1, 7).u16(2, 300).u32(3, 70000).u64(4, 2n ** 40n).finish();
+    const buf = new AttributeEncoder()
+      .u8(1, 7)
+      .u16(2, 300)
+      .u32(3, 70000)
+      .u64(4, 2n ** 40n)
+      .finish();
     const d = new AttributeDecoder(buf);
     const seen: number[] = [];
     while (d.next()) seen.push(d.uint());
@@ -93,13 +123,15 @@ describe('netlink attributes', () => {
   });
 
   it('reads a 64-bit integer as a number: exact up to 2^53, the nearest double past it', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (v) => {
-      const d = new AttributeDecoder(new AttributeEncoder().u64(1, v).finish());
-      d.next();
-      const got = d.uint();
-      if (v <= 2n ** 53n) expect(got).toBe(Number(v));
-      else expect(Math.abs(got - Number(v)) / Number(v)).toBeLessThan(2 ** -52);
-    }));
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (v) => {
+        const d = new AttributeDecoder(new AttributeEncoder().u64(1, v).finish());
+        d.next();
+        const got = d.uint();
+        if (v <= 2n ** 53n) expect(got).toBe(Number(v));
+        else expect(Math.abs(got - Number(v)) / Number(v)).toBeLessThan(2 ** -52);
+      }),
+    );
   });
 
   it('encoder: the first out-of-range value sticks and is thrown at finish', () => {
@@ -120,21 +152,25 @@ describe('netlink attributes', () => {
   });
 
   it('decoder: garbage never throws anything but KernelError, and always terminates', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-      const d = new AttributeDecoder(Buffer.from(bytes));
-      let steps = 0;
-      try {
-        while (d.next()) {
-          steps++;
-          d.nested((n) => { while (n.next()) n.u32(); });
-          d.uint();
-          d.string();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const d = new AttributeDecoder(Buffer.from(bytes));
+        let steps = 0;
+        try {
+          while (d.next()) {
+            steps++;
+            d.nested((n) => {
+              while (n.next()) n.u32();
+            });
+            d.uint();
+            d.string();
+          }
+          d.finish();
+        } catch (e) {
+          expect(e).toBeInstanceOf(KernelError);
         }
-        d.finish();
-      } catch (e) {
-        expect(e).toBeInstanceOf(KernelError);
-      }
-      expect(steps).toBeLessThanOrEqual(bytes.length / 4);
-    }));
+        expect(steps).toBeLessThanOrEqual(bytes.length / 4);
+      }),
+    );
   });
 });

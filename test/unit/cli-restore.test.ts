@@ -6,7 +6,12 @@ import { create } from '@bufbuild/protobuf';
 import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import {
-  BatchResponseSchema, FlushResponseSchema, IpvsError, ZeroCountersResponseSchema, type BatchOperation, type IpvsClient,
+  BatchResponseSchema,
+  FlushResponseSchema,
+  IpvsError,
+  ZeroCountersResponseSchema,
+  type BatchOperation,
+  type IpvsClient,
 } from '../../src/client/index.js';
 import { applyRules, BATCH_LIMIT } from '../../src/cli/restore.js';
 import { parseRules } from '../../src/cli/rules.js';
@@ -19,7 +24,10 @@ type Sender = Pick<IpvsClient, 'batch' | 'flush' | 'zeroCounters'>;
  * writes `refuses` picks (by their place among all writes sent), or throws
  * what `batchFails` returns for the nth Batch.
  */
-function recorder(refuses: (n: number) => boolean = () => false, batchFails: (n: number) => Error | undefined = () => undefined) {
+function recorder(
+  refuses: (n: number) => boolean = () => false,
+  batchFails: (n: number) => Error | undefined = () => undefined,
+) {
   const calls: string[] = [];
   const sent: BatchOperation[] = [];
   const c: Sender = {
@@ -47,7 +55,10 @@ function recorder(refuses: (n: number) => boolean = () => false, batchFails: (n:
 
 /** A rule file: a comment, one service, then `n` destinations of it (the destination k on line k + 2). */
 function ruleFile(n: number): string {
-  const dests = Array.from({ length: n }, (_, k) => `-a -t 192.0.2.1:80 -r 10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}:80 -m -w 1`);
+  const dests = Array.from(
+    { length: n },
+    (_, k) => `-a -t 192.0.2.1:80 -r 10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}:80 -m -w 1`,
+  );
   return ['# saved by ipvsadm -S -n', '-A -t 192.0.2.1:80 -s rr', ...dests].join('\n');
 }
 
@@ -79,10 +90,13 @@ describe('ipvsctl restore', () => {
     const metadata = new Metadata();
     metadata.set(ErrorTrailer.field, 'operations[7].create_destination.destination.weight');
     const refused = new IpvsError({ code: status.INVALID_ARGUMENT, details: 'weight out of range', metadata });
-    const { c, calls } = recorder((n) => n === 10, (n) => (n === 1 ? refused : undefined));
+    const { c, calls } = recorder(
+      (n) => n === 10,
+      (n) => (n === 1 ? refused : undefined),
+    );
     await expect(applyRules(c, '', parseRules(ruleFile(12_000)))).rejects.toThrow(
-      'line 5009: weight out of range (INVALID_ARGUMENT); stopped there, 4999 rules applied before it (1 refused):\n'
-      + 'line 12: newDestination: EEXIST',
+      'line 5009: weight out of range (INVALID_ARGUMENT); stopped there, 4999 rules applied before it (1 refused):\n' +
+        'line 12: newDestination: EEXIST',
     );
     expect(calls).toEqual(['batch 5000', 'batch 5000']);
   });

@@ -7,15 +7,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create } from '@bufbuild/protobuf';
 import {
-  Metadata, Server, ServerCredentials, status,
-  type ClientReadableStream, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type ClientReadableStream,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ApplyWithProgressResponseSchema, EventKind, IpvsService, ListDestinationsResponseSchema, ListServicesResponseSchema,
-  WatchEventsResponseSchema, WatchStatsRequestSchema, WatchStatsResponseSchema,
-  type ListDestinationsRequest, type ListServicesRequest, type WatchStatsResponse,
+  ApplyWithProgressResponseSchema,
+  EventKind,
+  IpvsService,
+  ListDestinationsResponseSchema,
+  ListServicesResponseSchema,
+  WatchEventsResponseSchema,
+  WatchStatsRequestSchema,
+  WatchStatsResponseSchema,
+  type ListDestinationsRequest,
+  type ListServicesRequest,
+  type WatchStatsResponse,
 } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { AddressFamily, Protocol, ServiceWithDestinationsSchema } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.js';
@@ -31,7 +46,8 @@ async function serve(handlers: UntypedServiceImplementation): Promise<IpvsClient
   const server = new Server();
   server.addService(grpcDefinition(IpvsService), handlers);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   const client = connectIpvs(`127.0.0.1:${port}`);
   servers.push(() => {
     client.close();
@@ -47,9 +63,14 @@ const sends = (messages: object[]) => (call: ServerWritableStream<unknown, objec
 };
 
 /** A unary handler answering each request with `answer(request)`. */
-const answers = <Req, Res>(answer: (req: Req) => Res | Promise<Res>) => (call: ServerUnaryCall<Req, Res>, done: sendUnaryData<Res>) => {
-  Promise.resolve(answer(call.request)).then((r) => done(null, r), (e: Error) => done(e));
-};
+const answers =
+  <Req, Res>(answer: (req: Req) => Res | Promise<Res>) =>
+  (call: ServerUnaryCall<Req, Res>, done: sendUnaryData<Res>) => {
+    Promise.resolve(answer(call.request)).then(
+      (r) => done(null, r),
+      (e: Error) => done(e),
+    );
+  };
 
 async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -74,45 +95,107 @@ const tokenAfter = (i: number, pages: number) => (i + 1 < pages ? String(i + 1) 
 /** A listing in short: [service number, its destinations' numbers][]. */
 type Listing = [number, number[]][];
 
-const serviceId = (n: number) => ({ addressFamily: AddressFamily.INET, protocol: Protocol.TCP, address: `192.0.2.${n}`, port: 80 });
+const serviceId = (n: number) => ({
+  addressFamily: AddressFamily.INET,
+  protocol: Protocol.TCP,
+  address: `192.0.2.${n}`,
+  port: 80,
+});
 const destination = (n: number) => ({ addressFamily: AddressFamily.INET, address: `198.51.100.${n}`, port: 8080 });
-const listed = (l: Listing) => l.map(([s, ds]) =>
-  create(ServiceWithDestinationsSchema, { service: { id: serviceId(s), schedName: 'rr' }, destinations: ds.map(destination) }));
+const listed = (l: Listing) =>
+  l.map(([s, ds]) =>
+    create(ServiceWithDestinationsSchema, {
+      service: { id: serviceId(s), schedName: 'rr' },
+      destinations: ds.map(destination),
+    }),
+  );
 const T1 = { seconds: 1_700_000_000n };
 const T2 = { seconds: 1_700_000_002n };
 
 /** A WatchStats message: each service's stats are repeated in every part it is in, as the server does. */
-const tick = (l: Listing, more: boolean, time = T1) => create(WatchStatsResponseSchema, {
-  time, interval: { seconds: 2n }, more,
-  services: l.map(([s, ds]) => ({
-    service: serviceId(s), stats: { connections: BigInt(s) },
-    destinations: ds.map((d) => ({ ...destination(d), activeConnections: d })),
-  })),
-});
+const tick = (l: Listing, more: boolean, time = T1) =>
+  create(WatchStatsResponseSchema, {
+    time,
+    interval: { seconds: 2n },
+    more,
+    services: l.map(([s, ds]) => ({
+      service: serviceId(s),
+      stats: { connections: BigInt(s) },
+      destinations: ds.map((d) => ({ ...destination(d), activeConnections: d })),
+    })),
+  });
 const resync = (l: Listing, more: boolean) =>
   create(WatchEventsResponseSchema, { time: T1, resync: true, skippedTicks: 3, snapshot: listed(l), more });
-const added = (...ns: number[]) => ns.map((n) => ({ kind: EventKind.ADDED, service: serviceId(n), newService: { id: serviceId(n) } }));
-const events = (evs: ReturnType<typeof added>, more: boolean) => create(WatchEventsResponseSchema, { time: T2, events: evs, more });
+const added = (...ns: number[]) =>
+  ns.map((n) => ({ kind: EventKind.ADDED, service: serviceId(n), newService: { id: serviceId(n) } }));
+const events = (evs: ReturnType<typeof added>, more: boolean) =>
+  create(WatchEventsResponseSchema, { time: T2, events: evs, more });
 
 describe('watchStats yields whole ticks', () => {
   it('joins the parts of a tick: a service continued into the next part gets the rest of its destinations', async () => {
     const c = await serve({
       watchStats: sends([
-        tick([[1, [1, 2]]], true), tick([[1, [3, 4]], [2, [5]]], true), tick([[2, [6]], [3, []]], false),
+        tick([[1, [1, 2]]], true),
+        tick(
+          [
+            [1, [3, 4]],
+            [2, [5]],
+          ],
+          true,
+        ),
+        tick(
+          [
+            [2, [6]],
+            [3, []],
+          ],
+          false,
+        ),
         tick([[1, [1]]], false, T2),
       ]),
     });
-    expect(await all(c.watchStats())).toEqual([tick([[1, [1, 2, 3, 4]], [2, [5, 6]], [3, []]], false), tick([[1, [1]]], false, T2)]);
+    expect(await all(c.watchStats())).toEqual([
+      tick(
+        [
+          [1, [1, 2, 3, 4]],
+          [2, [5, 6]],
+          [3, []],
+        ],
+        false,
+      ),
+      tick([[1, [1]]], false, T2),
+    ]);
   });
 
   it('joins a service spread over several parts into one', async () => {
-    const c = await serve({ watchStats: sends([tick([[1, [1]]], true), tick([[1, [2]]], true), tick([[1, [3]], [2, [4]]], false)]) });
-    expect(await all(c.watchStats())).toEqual([tick([[1, [1, 2, 3]], [2, [4]]], false)]);
+    const c = await serve({
+      watchStats: sends([
+        tick([[1, [1]]], true),
+        tick([[1, [2]]], true),
+        tick(
+          [
+            [1, [3]],
+            [2, [4]],
+          ],
+          false,
+        ),
+      ]),
+    });
+    expect(await all(c.watchStats())).toEqual([
+      tick(
+        [
+          [1, [1, 2, 3]],
+          [2, [4]],
+        ],
+        false,
+      ),
+    ]);
   });
 
   it('ends quietly when its signal aborts part-way through a tick, with nothing partial', async () => {
     let partSent!: () => void;
-    const sent = new Promise<void>((r) => { partSent = r; });
+    const sent = new Promise<void>((r) => {
+      partSent = r;
+    });
     const c = await serve({
       watchStats: (call: ServerWritableStream<unknown, object>) => {
         call.write(tick([[1, [1]]], false));
@@ -130,14 +213,18 @@ describe('watchStats yields whole ticks', () => {
     expect(got).toEqual([tick([[1, [1]]], false)]);
   });
 
-  it('a failure part-way through a tick is the server\'s status, as an IpvsError', async () => {
+  it("a failure part-way through a tick is the server's status, as an IpvsError", async () => {
     const c = await serve({
       watchStats: (call: ServerWritableStream<unknown, object>) => {
         call.write(tick([[1, [1]]], true));
         call.emit('error', { code: status.NOT_FOUND, details: 'namespace gone', metadata: trailers('ENOENT') });
       },
     });
-    await expect(all(c.watchStats())).rejects.toMatchObject({ name: 'IpvsError', code: status.NOT_FOUND, errno: 'ENOENT' });
+    await expect(all(c.watchStats())).rejects.toMatchObject({
+      name: 'IpvsError',
+      code: status.NOT_FOUND,
+      errno: 'ENOENT',
+    });
   });
 
   it('a stream that ends part-way through a tick is DATA_LOSS, not a tick that looks whole', async () => {
@@ -156,28 +243,60 @@ describe('watchStats yields whole ticks', () => {
 });
 
 describe('watchEvents yields whole messages', () => {
-  it('joins a resync\'s snapshot as WatchStats joins a tick, and concatenates the parts of a set of events', async () => {
+  it("joins a resync's snapshot as WatchStats joins a tick, and concatenates the parts of a set of events", async () => {
     const c = await serve({
       watchEvents: sends([
-        resync([[1, [1]], [2, [2]]], true), resync([[2, [3]]], true), resync([[2, [4]], [3, [5]]], false),
-        events(added(4, 5), true), events(added(6), false), events(added(7), false),
+        resync(
+          [
+            [1, [1]],
+            [2, [2]],
+          ],
+          true,
+        ),
+        resync([[2, [3]]], true),
+        resync(
+          [
+            [2, [4]],
+            [3, [5]],
+          ],
+          false,
+        ),
+        events(added(4, 5), true),
+        events(added(6), false),
+        events(added(7), false),
       ]),
     });
     expect(await all(c.watchEvents())).toEqual([
-      resync([[1, [1]], [2, [2, 3, 4]], [3, [5]]], false), events(added(4, 5, 6), false), events(added(7), false),
+      resync(
+        [
+          [1, [1]],
+          [2, [2, 3, 4]],
+          [3, [5]],
+        ],
+        false,
+      ),
+      events(added(4, 5, 6), false),
+      events(added(7), false),
     ]);
   });
 });
 
 describe('applyWithProgress yields one whole result', () => {
-  const progress = (done: number) => create(ApplyWithProgressResponseSchema, { event: { case: 'progress', value: { planned: 3, done } } });
-  const change = (n: number) => ({ description: `createService tcp 192.0.2.${n}:80`, code: n === 2 ? status.ALREADY_EXISTS : 0 });
-  const result = (changes: number[], applied: number, failed: number, more: boolean) => create(ApplyWithProgressResponseSchema, {
-    event: { case: 'result', value: { changes: changes.map(change), applied, failed, more } },
+  const progress = (done: number) =>
+    create(ApplyWithProgressResponseSchema, { event: { case: 'progress', value: { planned: 3, done } } });
+  const change = (n: number) => ({
+    description: `createService tcp 192.0.2.${n}:80`,
+    code: n === 2 ? status.ALREADY_EXISTS : 0,
   });
+  const result = (changes: number[], applied: number, failed: number, more: boolean) =>
+    create(ApplyWithProgressResponseSchema, {
+      event: { case: 'result', value: { changes: changes.map(change), applied, failed, more } },
+    });
 
-  it('passes progress through and joins the result\'s parts: changes in order, the counts of the last part', async () => {
-    const c = await serve({ applyWithProgress: sends([progress(1), progress(3), result([1], 2, 1, true), result([2, 3], 2, 1, false)]) });
+  it("passes progress through and joins the result's parts: changes in order, the counts of the last part", async () => {
+    const c = await serve({
+      applyWithProgress: sends([progress(1), progress(3), result([1], 2, 1, true), result([2, 3], 2, 1, false)]),
+    });
     expect(await all(c.applyWithProgress())).toEqual([progress(1), progress(3), result([1, 2, 3], 2, 1, false)]);
   });
 });
@@ -197,20 +316,58 @@ describe('listAllServices follows the pages', () => {
     const requests: ListServicesRequest[] = [];
     const c = await serve({ listServices: pages([[[1, [1]]], [[2, [2]]], [[3, []]]], requests) });
     const got = await all(c.listAllServices({ namespace: 'blue', includeDestinations: true, pageSize: 1 }));
-    expect(got).toEqual(listed([[1, [1]], [2, [2]], [3, []]]));
+    expect(got).toEqual(
+      listed([
+        [1, [1]],
+        [2, [2]],
+        [3, []],
+      ]),
+    );
     expect(requests.map((r) => [r.namespace, r.includeDestinations, r.pageSize, r.pageToken])).toEqual([
-      ['blue', true, 1, ''], ['blue', true, 1, '1'], ['blue', true, 1, '2'],
+      ['blue', true, 1, ''],
+      ['blue', true, 1, '1'],
+      ['blue', true, 1, '2'],
     ]);
   });
 
   it('yields a service continued across page boundaries once, with all its destinations', async () => {
-    const c = await serve({ listServices: pages([[[1, [1]], [2, [2]]], [[2, [3]]], [[2, [4]], [3, [5]]], [[3, [6]]]]) });
-    expect(await all(c.listAllServices())).toEqual(listed([[1, [1]], [2, [2, 3, 4]], [3, [5, 6]]]));
+    const c = await serve({
+      listServices: pages([
+        [
+          [1, [1]],
+          [2, [2]],
+        ],
+        [[2, [3]]],
+        [
+          [2, [4]],
+          [3, [5]],
+        ],
+        [[3, [6]]],
+      ]),
+    });
+    expect(await all(c.listAllServices())).toEqual(
+      listed([
+        [1, [1]],
+        [2, [2, 3, 4]],
+        [3, [5, 6]],
+      ]),
+    );
   });
 
   it('yields each service as soon as it is whole, before asking for the next page', async () => {
     const requests: ListServicesRequest[] = [];
-    const c = await serve({ listServices: pages([[[1, [1]], [2, [2]]], [[2, [3]]]], requests) });
+    const c = await serve({
+      listServices: pages(
+        [
+          [
+            [1, [1]],
+            [2, [2]],
+          ],
+          [[2, [3]]],
+        ],
+        requests,
+      ),
+    });
     const it = c.listAllServices()[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual(listed([[1, [1]]])[0]);
     expect(requests).toHaveLength(1);
@@ -219,7 +376,13 @@ describe('listAllServices follows the pages', () => {
   });
 
   it('a failed page is an IpvsError, after the services before it', async () => {
-    const first = create(ListServicesResponseSchema, { services: listed([[1, []], [2, []]]), nextPageToken: '1' });
+    const first = create(ListServicesResponseSchema, {
+      services: listed([
+        [1, []],
+        [2, []],
+      ]),
+      nextPageToken: '1',
+    });
     const c = await serve({
       listServices: (call: ServerUnaryCall<ListServicesRequest, unknown>, done: sendUnaryData<unknown>) => {
         if (!call.request.pageToken) done(null, first);
@@ -235,11 +398,21 @@ describe('listAllServices follows the pages', () => {
   it('one deadline covers the whole listing, not each page', async () => {
     const c = await serve({ listServices: pages([[[1, []]], [[2, []]], [[3, []]]], [], 150) });
     await expect(all(c.listAllServices({}, { deadline: 1000 }))).resolves.toHaveLength(3);
-    await expect(all(c.listAllServices({}, { deadline: 250 }))).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await expect(all(c.listAllServices({}, { deadline: 250 }))).rejects.toMatchObject({
+      code: status.DEADLINE_EXCEEDED,
+    });
   });
 
   it('an aborted listing throws CANCELLED rather than end looking whole', async () => {
-    const c = await serve({ listServices: pages([[[1, []], [2, []]], [[3, []]]]) });
+    const c = await serve({
+      listServices: pages([
+        [
+          [1, []],
+          [2, []],
+        ],
+        [[3, []]],
+      ]),
+    });
     const ac = new AbortController();
     const e = await failure(c.listAllServices({}, { signal: ac.signal }), () => ac.abort());
     expect(e).toMatchObject({ name: 'IpvsError', code: status.CANCELLED });
@@ -254,13 +427,18 @@ describe('listAllDestinations follows the pages', () => {
       listDestinations: answers((req: ListDestinationsRequest) => {
         requests.push(req);
         const i = pageOf(req.pageToken);
-        return create(ListDestinationsResponseSchema, { destinations: ps[i]!.map(destination), nextPageToken: tokenAfter(i, ps.length) });
+        return create(ListDestinationsResponseSchema, {
+          destinations: ps[i]!.map(destination),
+          nextPageToken: tokenAfter(i, ps.length),
+        });
       }),
     });
     const got = await all(c.listAllDestinations({ namespace: 'blue', service: serviceId(1) }));
     expect(got.map((d) => d.address)).toEqual([1, 2, 3, 4, 5].map((n) => destination(n).address));
     expect(requests.map((r) => [r.namespace, r.service?.address, r.pageToken])).toEqual([
-      ['blue', '192.0.2.1', ''], ['blue', '192.0.2.1', '1'], ['blue', '192.0.2.1', '2'],
+      ['blue', '192.0.2.1', ''],
+      ['blue', '192.0.2.1', '1'],
+      ['blue', '192.0.2.1', '2'],
     ]);
   });
 });
@@ -299,18 +477,25 @@ describe('any split of services with destinations into parts joins back to the o
     const more = (i: number) => i < parts.length - 1;
     const c = await serve({
       watchStats: (call: ServerWritableStream<unknown, object>) => sends(parts.map((p, i) => tick(p, more(i))))(call),
-      watchEvents: (call: ServerWritableStream<unknown, object>) => sends(parts.map((p, i) => resync(p, more(i))))(call),
+      watchEvents: (call: ServerWritableStream<unknown, object>) =>
+        sends(parts.map((p, i) => resync(p, more(i))))(call),
       listServices: answers((req: ListServicesRequest) => {
         const i = pageOf(req.pageToken);
-        return create(ListServicesResponseSchema, { services: listed(parts[i]!), nextPageToken: tokenAfter(i, parts.length) });
+        return create(ListServicesResponseSchema, {
+          services: listed(parts[i]!),
+          nextPageToken: tokenAfter(i, parts.length),
+        });
       }),
     });
-    await fc.assert(fc.asyncProperty(splits, async ([l, cuts]) => {
-      parts = split(l, new Set(cuts));
-      expect(await all(c.watchStats())).toEqual([tick(l, false)]);
-      expect(await all(c.watchEvents())).toEqual([resync(l, false)]);
-      expect(await all(c.listAllServices())).toEqual(listed(l));
-    }), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(splits, async ([l, cuts]) => {
+        parts = split(l, new Set(cuts));
+        expect(await all(c.watchStats())).toEqual([tick(l, false)]);
+        expect(await all(c.watchEvents())).toEqual([resync(l, false)]);
+        expect(await all(c.listAllServices())).toEqual(listed(l));
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -8,27 +8,33 @@ import { Flags } from '../../src/netlink/message.js';
 import { FakeSocket, requests } from './fake-socket.js';
 
 describe('Conn over a fake socket', () => {
-  it('packs a batch into sendmsg-sized chunks, asks an ack of each chunk\'s last request only, and gives each request its own outcome', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.array(fc.constantFrom(0, 0, 0, 2, 3, 17, 22)), (count, errnos) => {
-      const answer = (tag: number) => errnos[tag % (errnos.length || 1)] ?? 0;
-      const sock = new FakeSocket(answer);
-      const out = Conn.over(sock).execute(requests(count));
-      expect(out).toHaveLength(count);
-      out.forEach((o, i) => {
-        const e = answer(i % 256);
-        if (e) expect(o).toMatchObject({ ok: false, error: { errno: errnoName(e), index: i } });
-        else expect(o).toEqual({ ok: true, replies: [] });
-      });
-      // 40-byte messages, 1024-byte sends: 25 to a chunk; seqs run on; one ack per chunk, on its last.
-      expect(sock.sends).toBe(Math.ceil(count / 25));
-      const acked = sock.sent.flatMap((m, i) => (m.flags & Flags.Ack ? [i] : []));
-      expect(acked).toEqual(Array.from({ length: sock.sends }, (_, k) => Math.min(count, (k + 1) * 25) - 1));
-      for (let i = 1; i < sock.sent.length; i++) expect(sock.sent[i]!.seq).toBe((sock.sent[i - 1]!.seq + 1) >>> 0);
-      expect(sock.sent.every((m) => m.flags & Flags.Request)).toBe(true);
-    }));
+  it("packs a batch into sendmsg-sized chunks, asks an ack of each chunk's last request only, and gives each request its own outcome", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.array(fc.constantFrom(0, 0, 0, 2, 3, 17, 22)),
+        (count, errnos) => {
+          const answer = (tag: number) => errnos[tag % (errnos.length || 1)] ?? 0;
+          const sock = new FakeSocket(answer);
+          const out = Conn.over(sock).execute(requests(count));
+          expect(out).toHaveLength(count);
+          out.forEach((o, i) => {
+            const e = answer(i % 256);
+            if (e) expect(o).toMatchObject({ ok: false, error: { errno: errnoName(e), index: i } });
+            else expect(o).toEqual({ ok: true, replies: [] });
+          });
+          // 40-byte messages, 1024-byte sends: 25 to a chunk; seqs run on; one ack per chunk, on its last.
+          expect(sock.sends).toBe(Math.ceil(count / 25));
+          const acked = sock.sent.flatMap((m, i) => (m.flags & Flags.Ack ? [i] : []));
+          expect(acked).toEqual(Array.from({ length: sock.sends }, (_, k) => Math.min(count, (k + 1) * 25) - 1));
+          for (let i = 1; i < sock.sent.length; i++) expect(sock.sent[i]!.seq).toBe((sock.sent[i - 1]!.seq + 1) >>> 0);
+          expect(sock.sent.every((m) => m.flags & Flags.Request)).toBe(true);
+        },
+      ),
+    );
   });
 
-  it('returns a query\'s replies as copies', () => {
+  it("returns a query's replies as copies", () => {
     const sock = new FakeSocket((tag) => (tag === 1 ? Buffer.from('reply of one') : 0));
     const [a, b] = Conn.over(sock).execute(requests(2));
     expect(a).toEqual({ ok: true, replies: [] });
@@ -57,6 +63,9 @@ describe('Conn over a fake socket', () => {
     const started = performance.now();
     const [o] = Conn.over(silent).execute(requests(1));
     expect(performance.now() - started).toBeLessThan(50);
-    expect(o).toMatchObject({ ok: false, error: { errno: 'ENOBUFS', detail: expect.stringMatching(/outcome unknown/) } });
+    expect(o).toMatchObject({
+      ok: false,
+      error: { errno: 'ENOBUFS', detail: expect.stringMatching(/outcome unknown/) },
+    });
   });
 });

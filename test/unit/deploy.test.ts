@@ -14,7 +14,8 @@ const read = (p: string) => readFileSync(resolve(root, p), 'utf8');
 describe('npm start', () => {
   it('asks for the sandbox fallback, which the server binary alone never takes', () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, in a plain string on purpose
-    expect(JSON.parse(read('package.json')).scripts.start).toBe('IPVSD_SANDBOX=${IPVSD_SANDBOX:-auto} node dist/src/server/main.js');
+    const start = 'IPVSD_SANDBOX=${IPVSD_SANDBOX:-auto} node dist/src/server/main.js';
+    expect(JSON.parse(read('package.json')).scripts.start).toBe(start);
     expect((parseConfig([], {}) as ServerConfig).sandbox).toBe('never');
     expect((parseConfig([], { IPVSD_SANDBOX: 'auto' }) as ServerConfig).sandbox).toBe('auto');
   });
@@ -34,11 +35,22 @@ describe('deploy/kubernetes', () => {
 
   it('passes arguments ipvsd accepts: mutual TLS on the node address, health and metrics listeners', () => {
     const cfg = parseConfig(c.args, {}) as ServerConfig;
-    expect(cfg).toMatchObject({ listen: ['0.0.0.0:50051'], unix: '', tlsClientCa: '/etc/ipvsd/tls/ca.crt', healthListen: '0.0.0.0:50052', metrics: '0.0.0.0:9550' });
+    expect(cfg).toMatchObject({
+      listen: ['0.0.0.0:50051'],
+      unix: '',
+      tlsClientCa: '/etc/ipvsd/tls/ca.crt',
+      healthListen: '0.0.0.0:50052',
+      metrics: '0.0.0.0:9550',
+    });
   });
 
   it('probes the health-only listener with native gRPC probes', () => {
-    const port = Number(c.args.find((a: string) => a.startsWith('--health-listen=')).split(':').pop());
+    const port = Number(
+      c.args
+        .find((a: string) => a.startsWith('--health-listen='))
+        .split(':')
+        .pop(),
+    );
     expect(c.livenessProbe.grpc.port).toBe(port);
     expect(c.readinessProbe.grpc).toEqual({ port, service: 'ipvs.v1.IpvsService' });
   });

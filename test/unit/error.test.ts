@@ -3,7 +3,7 @@ import { ValidationError } from '../../src/ipvs/validate.js';
 import { KernelError } from '../../src/netlink/error.js';
 
 describe('kernel errors', () => {
-  it('told in other words, keep the errno, the kernel\'s text and the original as their cause', () => {
+  it("told in other words, keep the errno, the kernel's text and the original as their cause", () => {
     const original = KernelError.of('request', 'EEXIST', 'service already exists');
     const told = original.within('newService tcp 192.0.2.1:80', 3);
     expect(told).toBeInstanceOf(KernelError);

@@ -7,7 +7,12 @@ import { KernelError } from '../../src/netlink/error.js';
 import { align, Flags, HEADER_LENGTH, MessageType } from '../../src/netlink/message.js';
 import { Outbox } from '../../src/netlink/outbox.js';
 
-export interface Sent { type: number; flags: number; seq: number; tag: number }
+export interface Sent {
+  type: number;
+  flags: number;
+  seq: number;
+  tag: number;
+}
 
 /** A netlink peer: `answer(tag)` says what request `tag` (its first payload byte) gets: 0 (done), an errno, or reply bytes. */
 export class FakeSocket implements MessageSocket {
@@ -19,13 +24,21 @@ export class FakeSocket implements MessageSocket {
   private queued = 0;
   private overrun = false;
 
-  constructor(private readonly answer: (tag: number) => number | Buffer, private readonly capacity = Infinity) {}
+  constructor(
+    private readonly answer: (tag: number) => number | Buffer,
+    private readonly capacity = Infinity,
+  ) {}
 
   send(len: number): void {
     this.sends++;
-    for (let off = 0; off < len;) {
+    for (let off = 0; off < len; ) {
       const b = this.sendBuffer;
-      const m: Sent = { type: b.readUInt16LE(off + 4), flags: b.readUInt16LE(off + 6), seq: b.readUInt32LE(off + 8), tag: b[off + HEADER_LENGTH]! };
+      const m: Sent = {
+        type: b.readUInt16LE(off + 4),
+        flags: b.readUInt16LE(off + 6),
+        seq: b.readUInt32LE(off + 8),
+        tag: b[off + HEADER_LENGTH]!,
+      };
       this.sent.push(m);
       const a = this.answer(m.tag);
       if (Buffer.isBuffer(a)) this.put(m.seq, m.type, 0, a);
@@ -84,4 +97,3 @@ export function requests(count: number): Outbox {
   }
   return box;
 }
-

@@ -21,7 +21,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** The rooms a file imports from, by relative specifier. */
@@ -36,14 +37,19 @@ function importedRooms(file: string): string[] {
 
 describe('layers', () => {
   it('every room of src/ is known', () => {
-    const rooms = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const rooms = readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     expect(rooms).toEqual(Object.keys(MAY_IMPORT).sort());
   });
 
   it.each(Object.keys(MAY_IMPORT))('%s imports only from the rooms below it', (room) => {
-    const wrong = sources(join(SRC, room)).flatMap((f) => importedRooms(f)
-      .filter((r) => r !== room && !MAY_IMPORT[room]!.includes(r))
-      .map((r) => `${relative(SRC, f)} imports from ${r}`));
+    const wrong = sources(join(SRC, room)).flatMap((f) =>
+      importedRooms(f)
+        .filter((r) => r !== room && !MAY_IMPORT[room]!.includes(r))
+        .map((r) => `${relative(SRC, f)} imports from ${r}`),
+    );
     expect(wrong).toEqual([]);
   });
 });

@@ -16,14 +16,32 @@ const STRUCTS: Record<string, [Layout, string, Record<string, number>]> = {
   MMSGHDR: [linux.MMSGHDR, 'struct mmsghdr', { msg_hdr: linux.MSGHDR.size, msg_len: 4 }],
   POLLFD: [linux.POLLFD, 'struct pollfd', { fd: 4, events: 2, revents: 2 }],
   SOCKADDR_NL: [linux.SOCKADDR_NL, 'struct sockaddr_nl', { nl_family: 2, nl_pid: 4, nl_groups: 4 }],
-  IO_URING_PARAMS: [linux.IO_URING_PARAMS, 'struct io_uring_params', {
-    sq_entries: 4, cq_entries: 4, features: 4, sq_off: linux.IO_SQRING_OFFSETS.size, cq_off: linux.IO_CQRING_OFFSETS.size,
-  }],
+  IO_URING_PARAMS: [
+    linux.IO_URING_PARAMS,
+    'struct io_uring_params',
+    {
+      sq_entries: 4,
+      cq_entries: 4,
+      features: 4,
+      sq_off: linux.IO_SQRING_OFFSETS.size,
+      cq_off: linux.IO_CQRING_OFFSETS.size,
+    },
+  ],
   IO_SQRING_OFFSETS: [linux.IO_SQRING_OFFSETS, 'struct io_sqring_offsets', { tail: 4, ring_mask: 4, array: 4 }],
   IO_CQRING_OFFSETS: [linux.IO_CQRING_OFFSETS, 'struct io_cqring_offsets', { head: 4, tail: 4, ring_mask: 4, cqes: 4 }],
-  IO_URING_SQE: [linux.IO_URING_SQE, 'struct io_uring_sqe', {
-    opcode: 1, flags: 1, fd: 4, addr: 8, len: 4, msg_flags: 4, user_data: 8,
-  }],
+  IO_URING_SQE: [
+    linux.IO_URING_SQE,
+    'struct io_uring_sqe',
+    {
+      opcode: 1,
+      flags: 1,
+      fd: 4,
+      addr: 8,
+      len: 4,
+      msg_flags: 4,
+      user_data: 8,
+    },
+  ],
   IO_URING_CQE: [linux.IO_URING_CQE, 'struct io_uring_cqe', { user_data: 8, res: 4 }],
 };
 
@@ -47,11 +65,19 @@ describe('Linux ABI table', () => {
   });
 
   it('lays out every struct it exports, each field inside the struct, aligned, none overlapping', () => {
-    const exported = Object.entries(linux).filter(([k, v]) => typeof v === 'object' && k !== 'SIZEOF').map(([k]) => k);
+    const exported = Object.entries(linux)
+      .filter(([k, v]) => typeof v === 'object' && k !== 'SIZEOF')
+      .map(([k]) => k);
     expect(exported.sort()).toEqual(Object.keys(STRUCTS).sort());
     for (const [name, [layout, , widths]] of Object.entries(STRUCTS)) {
-      expect(Object.keys(widths).sort(), name).toEqual(fields(layout).map(([k]) => k).sort());
-      const spans = fields(layout).map(([k, at]) => [k, at, at + widths[k]!] as const).sort((a, b) => a[1] - b[1]);
+      expect(Object.keys(widths).sort(), name).toEqual(
+        fields(layout)
+          .map(([k]) => k)
+          .sort(),
+      );
+      const spans = fields(layout)
+        .map(([k, at]) => [k, at, at + widths[k]!] as const)
+        .sort((a, b) => a[1] - b[1]);
       let end = 0;
       for (const [k, at, stop] of spans) {
         expect(at, `${name}.${k} overlaps the field before it`).toBeGreaterThanOrEqual(end);
@@ -77,9 +103,25 @@ describe('Linux ABI table', () => {
     for (const [name] of constants) print(name, C_NAMES[name] ?? name);
     const source = [
       '#define _GNU_SOURCE',
-      ...['stddef.h', 'stdio.h', 'errno.h', 'fcntl.h', 'poll.h', 'sched.h', 'sys/mman.h', 'sys/socket.h', 'sys/syscall.h',
-        'sys/uio.h', 'linux/types.h', 'linux/netlink.h', 'linux/io_uring.h'].map((h) => `#include <${h}>`),
-      'int main(void) {', ...lines, '  return 0;', '}',
+      ...[
+        'stddef.h',
+        'stdio.h',
+        'errno.h',
+        'fcntl.h',
+        'poll.h',
+        'sched.h',
+        'sys/mman.h',
+        'sys/socket.h',
+        'sys/syscall.h',
+        'sys/uio.h',
+        'linux/types.h',
+        'linux/netlink.h',
+        'linux/io_uring.h',
+      ].map((h) => `#include <${h}>`),
+      'int main(void) {',
+      ...lines,
+      '  return 0;',
+      '}',
     ].join('\n');
     const dir = mkdtempSync(join(tmpdir(), 'ipvsd-linux-'));
     try {
@@ -87,7 +129,13 @@ describe('Linux ABI table', () => {
       const built = spawnSync('gcc', ['-o', join(dir, 'abi'), join(dir, 'abi.c')], { encoding: 'utf8' });
       expect(built.status, built.stderr).toBe(0);
       const ran = spawnSync(join(dir, 'abi'), { encoding: 'utf8' });
-      const got = Object.fromEntries(ran.stdout.trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k!, Number(v)]));
+      const got = Object.fromEntries(
+        ran.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '))
+          .map(([k, v]) => [k!, Number(v)]),
+      );
       const want: Record<string, number> = Object.fromEntries(constants);
       for (const [name, [layout, , widths]] of Object.entries(STRUCTS)) {
         want[`${name}.size`] = layout.size;

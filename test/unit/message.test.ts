@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttributeEncoder } from '../../src/netlink/attribute.js';
 import { KernelError } from '../../src/netlink/error.js';
-import { Flags, MessageType, parseMessages, parseStatus, writeMessage, type Message } from '../../src/netlink/message.js';
+import {
+  Flags,
+  MessageType,
+  parseMessages,
+  parseStatus,
+  writeMessage,
+  type Message,
+} from '../../src/netlink/message.js';
 
 const collect = (buf: Buffer): Message[] => {
   const out: Message[] = [];
@@ -18,14 +25,17 @@ describe('netlink messages', () => {
       seq: fc.integer({ min: 0, max: 0xffffffff }),
       payload: fc.uint8Array({ maxLength: 64 }),
     });
-    fc.assert(fc.property(fc.array(msg, { maxLength: 10 }), (msgs) => {
-      const buf = Buffer.alloc(msgs.length * 96);
-      let end = 0;
-      for (const m of msgs) end = writeMessage(buf, end, m.type, m.flags, m.seq, m.payload);
-      const parsed = collect(buf.subarray(0, end));
-      expect(parsed.map((m) => ({ type: m.type, flags: m.flags, seq: m.seq, payload: new Uint8Array(m.payload) })))
-        .toEqual(msgs.map((m) => ({ ...m, payload: new Uint8Array(m.payload) })));
-    }));
+    fc.assert(
+      fc.property(fc.array(msg, { maxLength: 10 }), (msgs) => {
+        const buf = Buffer.alloc(msgs.length * 96);
+        let end = 0;
+        for (const m of msgs) end = writeMessage(buf, end, m.type, m.flags, m.seq, m.payload);
+        const parsed = collect(buf.subarray(0, end));
+        expect(
+          parsed.map((m) => ({ type: m.type, flags: m.flags, seq: m.seq, payload: new Uint8Array(m.payload) })),
+        ).toEqual(msgs.map((m) => ({ ...m, payload: new Uint8Array(m.payload) })));
+      }),
+    );
   });
 
   it('refuses a length that overruns the datagram', () => {
@@ -52,12 +62,14 @@ describe('netlink messages', () => {
   });
 
   it('status parsing never throws anything but KernelError on garbage', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), fc.integer({ min: 0, max: 0xffff }), (bytes, flags) => {
-      try {
-        parseStatus({ type: MessageType.Error, flags, payload: Buffer.from(bytes) });
-      } catch (e) {
-        expect(e).toBeInstanceOf(KernelError);
-      }
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.integer({ min: 0, max: 0xffff }), (bytes, flags) => {
+        try {
+          parseStatus({ type: MessageType.Error, flags, payload: Buffer.from(bytes) });
+        } catch (e) {
+          expect(e).toBeInstanceOf(KernelError);
+        }
+      }),
+    );
   });
 });

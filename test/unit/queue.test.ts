@@ -71,13 +71,15 @@ describe('the call queue', () => {
       }
     }
     q.push(new CloseAtTen(first, q.box.next));
-    return new Promise<void>((done) => setTimeout(() => {
-      // 40-byte requests on 1 KiB pages: the first sendmsg carried 25, which the kernel answered.
-      expect(sock.sent).toHaveLength(25);
-      expect(got).toHaveLength(100);
-      expect(got.slice(0, 25).every((o) => o.ok)).toBe(true);
-      expect(got.slice(25).every((o) => !o.ok && o.error.errno === 'EBADF')).toBe(true);
-      done();
-    }, 20));
+    return new Promise<void>((done) =>
+      setTimeout(() => {
+        // 40-byte requests on 1 KiB pages: the first sendmsg carried 25, which the kernel answered.
+        expect(sock.sent).toHaveLength(25);
+        expect(got).toHaveLength(100);
+        expect(got.slice(0, 25).every((o) => o.ok)).toBe(true);
+        expect(got.slice(25).every((o) => !o.ok && o.error.errno === 'EBADF')).toBe(true);
+        done();
+      }, 20),
+    );
   });
 });

@@ -11,13 +11,28 @@ import { RpcError, statusOfErrno, toStatus } from '../../src/server/status.js';
 
 describe('the errno -> gRPC status table', () => {
   it.each([
-    ['EEXIST', status.ALREADY_EXISTS], ['ENOENT', status.NOT_FOUND], ['ESRCH', status.NOT_FOUND], ['ENODEV', status.NOT_FOUND],
-    ['EINVAL', status.INVALID_ARGUMENT], ['EAFNOSUPPORT', status.INVALID_ARGUMENT], ['EMSGSIZE', status.INVALID_ARGUMENT],
-    ['ERANGE', status.OUT_OF_RANGE], ['EPERM', status.PERMISSION_DENIED], ['EACCES', status.PERMISSION_DENIED],
-    ['ENOPROTOOPT', status.FAILED_PRECONDITION], ['EOPNOTSUPP', status.FAILED_PRECONDITION], ['EBUSY', status.UNAVAILABLE],
-    ['EAGAIN', status.UNAVAILABLE], ['EBADF', status.UNAVAILABLE], ['ENOMEM', status.RESOURCE_EXHAUSTED],
-    ['ENOBUFS', status.RESOURCE_EXHAUSTED], ['ETIMEDOUT', status.DEADLINE_EXCEEDED], ['EINTR', status.ABORTED],
-    ['EBADMSG', status.INTERNAL], ['EIO', status.INTERNAL], ['EXDEV', status.INTERNAL],
+    ['EEXIST', status.ALREADY_EXISTS],
+    ['ENOENT', status.NOT_FOUND],
+    ['ESRCH', status.NOT_FOUND],
+    ['ENODEV', status.NOT_FOUND],
+    ['EINVAL', status.INVALID_ARGUMENT],
+    ['EAFNOSUPPORT', status.INVALID_ARGUMENT],
+    ['EMSGSIZE', status.INVALID_ARGUMENT],
+    ['ERANGE', status.OUT_OF_RANGE],
+    ['EPERM', status.PERMISSION_DENIED],
+    ['EACCES', status.PERMISSION_DENIED],
+    ['ENOPROTOOPT', status.FAILED_PRECONDITION],
+    ['EOPNOTSUPP', status.FAILED_PRECONDITION],
+    ['EBUSY', status.UNAVAILABLE],
+    ['EAGAIN', status.UNAVAILABLE],
+    ['EBADF', status.UNAVAILABLE],
+    ['ENOMEM', status.RESOURCE_EXHAUSTED],
+    ['ENOBUFS', status.RESOURCE_EXHAUSTED],
+    ['ETIMEDOUT', status.DEADLINE_EXCEEDED],
+    ['EINTR', status.ABORTED],
+    ['EBADMSG', status.INTERNAL],
+    ['EIO', status.INTERNAL],
+    ['EXDEV', status.INTERNAL],
   ] as const)('%s is %s', (errno, code) => {
     expect(statusOfErrno(errno)).toBe(code);
     const st = toStatus(KernelError.of('newService tcp 192.0.2.1:80', errno, 'why'));
@@ -28,7 +43,10 @@ describe('the errno -> gRPC status table', () => {
   });
 
   it('a refused model is INVALID_ARGUMENT naming the request field', () => {
-    const st = toStatus(new ValidationError('newService', 'port', '70000 is not an integer in 0..65535', 'service'), () => 'service.id.port');
+    const st = toStatus(
+      new ValidationError('newService', 'port', '70000 is not an integer in 0..65535', 'service'),
+      () => 'service.id.port',
+    );
     expect(st.code).toBe(status.INVALID_ARGUMENT);
     expect(st.metadata.get('ipvs-field')).toEqual(['service.id.port']);
     expect(st.metadata.get('ipvs-errno')).toEqual(['EINVAL']);
@@ -40,21 +58,35 @@ describe('the errno -> gRPC status table', () => {
     expect(st.details).not.toContain('secret');
   });
 
-  it('keeps a server error\'s own status', () => {
-    expect(toStatus(new RpcError(status.PERMISSION_DENIED, 'no', 'namespace'))).toMatchObject({ code: status.PERMISSION_DENIED, details: 'no' });
+  it("keeps a server error's own status", () => {
+    expect(toStatus(new RpcError(status.PERMISSION_DENIED, 'no', 'namespace'))).toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: 'no',
+    });
   });
 });
 
 describe('configuration', () => {
   const parse = (argv: string[], env = {}) => parseConfig(argv, env);
   it('listens on 127.0.0.1:50051 and /run/ipvsd.sock by default', () => {
-    expect(parse([])).toMatchObject({ listen: ['127.0.0.1:50051'], unix: '/run/ipvsd.sock', netns: [], sandbox: 'never', insecure: false });
+    expect(parse([])).toMatchObject({
+      listen: ['127.0.0.1:50051'],
+      unix: '/run/ipvsd.sock',
+      netns: [],
+      sandbox: 'never',
+      insecure: false,
+    });
   });
   it('takes the environment, and flags over it', () => {
-    expect(parse([], { IPVSD_LISTEN: '127.0.0.2:1,[::1]:2', IPVSD_NETNS: 'a,b' })).toMatchObject({ listen: ['127.0.0.2:1', '[::1]:2'], netns: ['a', 'b'] });
-    expect(parse(['--listen', '127.0.0.1:3'], { IPVSD_LISTEN: '127.0.0.2:1' })).toMatchObject({ listen: ['127.0.0.1:3'] });
+    expect(parse([], { IPVSD_LISTEN: '127.0.0.2:1,[::1]:2', IPVSD_NETNS: 'a,b' })).toMatchObject({
+      listen: ['127.0.0.2:1', '[::1]:2'],
+      netns: ['a', 'b'],
+    });
+    expect(parse(['--listen', '127.0.0.1:3'], { IPVSD_LISTEN: '127.0.0.2:1' })).toMatchObject({
+      listen: ['127.0.0.1:3'],
+    });
   });
-  it('keeps every response under the stock clients\' 4 MiB: 1 MiB parts, 10000 operations per Batch', () => {
+  it("keeps every response under the stock clients' 4 MiB: 1 MiB parts, 10000 operations per Batch", () => {
     expect(parse([])).toMatchObject({ maxResponseBytes: 1024 * 1024, maxBatch: 10_000 });
     expect(parse([], { IPVSD_MAX_RESPONSE_BYTES: '65536' })).toMatchObject({ maxResponseBytes: 65536 });
   });
@@ -78,9 +110,12 @@ describe('configuration', () => {
 
 describe('request field paths of refused core fields', () => {
   it.each([
-    ['service', 'port', true, 'service.id.port'], ['service', 'schedName', true, 'service.sched_name'],
-    ['service', 'port', false, 'service.port'], ['destination', 'connectionFlags', false, 'destination.forwarding_method'],
-    ['destination', 'addressFamily', false, 'destination.address_family'], ['config', 'timeoutTcpFin', false, 'config.timeout_tcp_fin'],
+    ['service', 'port', true, 'service.id.port'],
+    ['service', 'schedName', true, 'service.sched_name'],
+    ['service', 'port', false, 'service.port'],
+    ['destination', 'connectionFlags', false, 'destination.forwarding_method'],
+    ['destination', 'addressFamily', false, 'destination.address_family'],
+    ['config', 'timeoutTcpFin', false, 'config.timeout_tcp_fin'],
   ] as const)('%s %s (nested %s) is %s', (subject, field, nested, path) => {
     expect(fieldPath(subject, field, nested)).toBe(path);
   });
@@ -97,7 +132,7 @@ describe('stats intervals', () => {
 });
 
 describe('the namespace allow list', () => {
-  it('always allows the server\'s own, and only listed others', () => {
+  it("always allows the server's own, and only listed others", () => {
     const n = new Namespaces(['blue', '/proc/1/ns/net']);
     expect(n.resolve('')).toBe('');
     expect(n.resolve('blue')).toBe('/run/netns/blue');
