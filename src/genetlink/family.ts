@@ -1,4 +1,4 @@
-import { AttributeDecoder } from '../netlink/attribute.js';
+import { AttributeDecoder } from '../netlink/attribute-decoder.js';
 import type { Conn } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { Outbox } from '../netlink/outbox.js';

@@ -1,4 +1,4 @@
-import type { AttributeEncoder } from '../netlink/attribute.js';
+import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { KernelError } from '../netlink/error.js';
 import type { Outbox } from '../netlink/outbox.js';
 

@@ -1,5 +1,5 @@
 // Addresses inside IPVS attributes: written in place, read in place.
-import type { AttributeEncoder } from '../netlink/attribute.js';
+import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { KernelError } from '../netlink/error.js';
 import { AF_INET, formatAddress, writeAddress } from '../inet/address.js';
 

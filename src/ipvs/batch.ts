@@ -3,7 +3,7 @@
 // call's or a whole batch's. Failures are named ("newDestination
 // 203.0.113.1:8080 of tcp 192.0.2.1:80") only when they happen.
 import { GENL_HEADER_LENGTH, genlCommand, type RequestWriter } from '../genetlink/message.js';
-import { AttributeDecoder } from '../netlink/attribute.js';
+import { AttributeDecoder } from '../netlink/attribute-decoder.js';
 import type { Outcome } from '../netlink/conn.js';
 import type { KernelError } from '../netlink/error.js';
 import type { Outbox } from '../netlink/outbox.js';

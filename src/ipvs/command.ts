@@ -1,7 +1,7 @@
 // IPVS commands on the wire: the request each one sends, and how a reply
 // is opened. Handle queues these; the fixtures test replays them.
 import { GENL_HEADER_LENGTH, type RequestWriter } from '../genetlink/message.js';
-import { AttributeDecoder } from '../netlink/attribute.js';
+import { AttributeDecoder } from '../netlink/attribute-decoder.js';
 import { KernelError } from '../netlink/error.js';
 import type { Outbox } from '../netlink/outbox.js';
 import { CmdAttr } from './constants.js';

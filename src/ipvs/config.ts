@@ -1,4 +1,5 @@
-import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import type { AttributeDecoder } from '../netlink/attribute-decoder.js';
+import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { CmdAttr, InfoAttr } from './constants.js';
 import type { Config, Info } from './model.js';
 

@@ -1,4 +1,5 @@
-import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import type { AttributeDecoder } from '../netlink/attribute-decoder.js';
+import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { addressBytes, familyOf } from '../inet/address.js';
 import { decodeAddress } from './address.js';
 import { AF_INET, AF_INET6, DaemonAttr } from './constants.js';

@@ -1,4 +1,5 @@
-import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import type { AttributeDecoder } from '../netlink/attribute-decoder.js';
+import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { decodeAddress, encodeAddress } from './address.js';
 import { DestAttr } from './constants.js';
 import type { Destination, Stats } from './model.js';

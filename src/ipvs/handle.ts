@@ -1,6 +1,7 @@
 import { NETLINK_GENERIC, resolveFamily, type Family } from '../genetlink/family.js';
 import { RequestWriter } from '../genetlink/message.js';
-import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import type { AttributeDecoder } from '../netlink/attribute-decoder.js';
+import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { Conn, type IoCounters } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { Outbox } from '../netlink/outbox.js';

@@ -1,4 +1,5 @@
-import type { AttributeDecoder, AttributeEncoder } from '../netlink/attribute.js';
+import type { AttributeDecoder } from '../netlink/attribute-decoder.js';
+import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { KernelError } from '../netlink/error.js';
 import { decodeAddress, encodeAddress } from './address.js';
 import { AF_INET, AF_INET6, SvcAttr } from './constants.js';

@@ -1,4 +1,4 @@
-import { AttributeDecoder } from '../netlink/attribute.js';
+import { AttributeDecoder } from '../netlink/attribute-decoder.js';
 import { StatsAttr } from './constants.js';
 import type { Stats } from './model.js';
 

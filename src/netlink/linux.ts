@@ -84,3 +84,10 @@ export const IO_URING_SQE = {
   user_data: 32,
 } as const;
 export const IO_URING_CQE = { size: 16, user_data: 0, res: 8 } as const;
+
+// Netlink attributes (linux/netlink.h): a 4-byte header, then the value.
+export const NLA_HDRLEN = 4;
+export const NLA_F_NESTED = 1 << 15;
+export const NLA_F_NET_BYTEORDER = 1 << 14;
+/** As the kernel writes it: the type without those two flags. */
+export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER);

@@ -5,7 +5,7 @@
 // 300 µs in user-mode Linux). Messages are numbered from the first ever put
 // in; `consume` drops them from the head once sent, so the box is a FIFO
 // that a busy handle never has to empty.
-import { AttributeEncoder } from './attribute.js';
+import { AttributeEncoder } from './attribute-encoder.js';
 import { KernelError } from './error.js';
 import { align, HEADER_LENGTH } from './message.js';
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttributeDecoder, AttributeEncoder } from '../../src/netlink/attribute.js';
+import { AttributeDecoder } from '../../src/netlink/attribute-decoder.js';
+import { AttributeEncoder } from '../../src/netlink/attribute-encoder.js';
 import { KernelError } from '../../src/netlink/error.js';
 
 type Attr =

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttributeDecoder, AttributeEncoder } from '../../src/netlink/attribute.js';
+import { AttributeDecoder } from '../../src/netlink/attribute-decoder.js';
+import { AttributeEncoder } from '../../src/netlink/attribute-encoder.js';
 import { formatAddress } from '../../src/inet/address.js';
 import { decodeConfig, encodeConfig } from '../../src/ipvs/config.js';
 import { AF_INET, AF_INET6, SCHEDULERS } from '../../src/ipvs/constants.js';

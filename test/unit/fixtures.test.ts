@@ -14,7 +14,7 @@ import { decodeDestination } from '../../src/ipvs/destination.js';
 import { decodeService } from '../../src/ipvs/service.js';
 import { zeroStats } from '../../src/ipvs/stats.js';
 import { normalDestination, normalService, normalServiceId } from '../../src/ipvs/validate.js';
-import type { AttributeDecoder } from '../../src/netlink/attribute.js';
+import type { AttributeDecoder } from '../../src/netlink/attribute-decoder.js';
 import { KernelError } from '../../src/netlink/error.js';
 import { CONFIG, SERVICES } from '../fixtures/scenario.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttributeEncoder } from '../../src/netlink/attribute.js';
+import { AttributeEncoder } from '../../src/netlink/attribute-encoder.js';
 import { KernelError } from '../../src/netlink/error.js';
 import {
   Flags,
