@@ -1,10 +1,9 @@
 import { NETLINK_GENERIC, resolveFamily, type Family } from '../genetlink/family.js';
 import { RequestWriter } from '../genetlink/message.js';
-import type { AttributeDecoder } from '../netlink/attribute-decoder.js';
 import type { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { Conn, type IoCounters } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
-import { Outbox } from '../netlink/outbox.js';
+import type { Outbox } from '../netlink/outbox.js';
 import { CallQueue } from '../netlink/queue.js';
 import {
   BatchWrites,
@@ -19,8 +18,8 @@ import {
 import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.js';
 import { decodeReply, replyAttributes, serviceRequest } from './command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
-import { decodeDaemon, encodeDaemon } from './daemon.js';
-import { decodeDestination } from './destination.js';
+import { encodeDaemon } from './daemon.js';
+import { Listing } from './listing.js';
 import type {
   Config,
   Daemon,
@@ -33,8 +32,8 @@ import type {
   ServiceInput,
   ServiceWithDestinations,
 } from './model.js';
-import { decodeService, serviceWithDestinations } from './service.js';
-import { describeService, normalDaemon, normalServiceId, ValidationError, type NormalServiceId } from './validate.js';
+import { decodeService } from './service.js';
+import { describeService, normalDaemon, normalServiceId, ValidationError } from './validate.js';
 
 export type { BatchItemResult, BatchOp, NormalBatchOp } from './batch.js';
 
@@ -52,12 +51,7 @@ export interface HandleOptions {
   listingsReady?: boolean;
 }
 
-/** Destination dumps between turns of the event loop in a full listing (about 10 ms in user-mode Linux). */
-const DUMP_CHUNK = 128;
-const DEST_DUMP = 'getDestinations';
 const MAX_CONFIG_TIMEOUT = 2147483; // INT_MAX / HZ for the largest HZ (1000)
-
-const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /**
  * The IPVS state of one network namespace. Every method returns a Promise;
@@ -73,8 +67,8 @@ export class Handle {
   private readonly calls: CallQueue;
   /** Where writes are encoded, in call order (the queue's). */
   private readonly box: Outbox;
-  /** Requests of the running task (dumps): one task runs at a time. */
-  private readonly taskBox = new Outbox(4096);
+  /** Dumps, which run as the queue's tasks. */
+  private readonly listing: Listing;
   private readonly items: ItemWriter;
   private isClosed = false;
 
@@ -111,6 +105,7 @@ export class Handle {
     this.box = this.calls.box;
     this.writer = new RequestWriter(this.family.id, GENL_VERSION);
     this.items = new ItemWriter(this.writer, this.box);
+    this.listing = new Listing(conn, this.writer, () => this.isClosed);
     if (opts.listingsReady) conn.prepareDumps();
   }
 
@@ -170,7 +165,7 @@ export class Handle {
 
   /** Every service, without destinations (as moby/ipvs); `counters: false` leaves stats zero. */
   getServices(o: { counters?: boolean } = {}): Promise<Service[]> {
-    return this.calls.task(() => this.dumpServices(o.counters ?? true));
+    return this.calls.task(() => this.listing.services(o.counters ?? true));
   }
 
   /**
@@ -180,7 +175,7 @@ export class Handle {
    */
   getServicesWithDestinations(o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
     const counters = o.counters ?? true;
-    return this.calls.task(() => this.destinationsOf(this.dumpServices(counters), counters));
+    return this.calls.task(() => this.listing.withDestinations(this.listing.services(counters), counters));
   }
 
   /**
@@ -189,7 +184,7 @@ export class Handle {
    * table, a page at a time. A service gone meanwhile has none.
    */
   withDestinations(services: readonly Service[], o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
-    return this.calls.task(() => this.destinationsOf(services, o.counters ?? true));
+    return this.calls.task(() => this.listing.withDestinations(services, o.counters ?? true));
   }
 
   // ---- destinations ----
@@ -211,12 +206,11 @@ export class Handle {
   getDestinations(s: ServiceId): Promise<Destination[]> {
     const n = normalServiceId(s, 'getDestinations');
     return this.calls.task(() => {
-      const dests = this.dumpDestinations(n);
+      const dests = this.listing.destinations(n);
       // The kernel answers an empty dump for a missing service: tell the two apart.
       if (!dests.length) {
-        const box = this.freshTaskBox();
-        const [o] = this.conn.execute(box, serviceRequest(this.writer, box, Cmd.GetService, n));
-        if (!o!.ok) throw o!.error.within(`getDestinations ${describeService(n)}`);
+        const o = this.listing.query(n);
+        if (!o.ok) throw o.error.within(`getDestinations ${describeService(n)}`);
       }
       return dests;
     });
@@ -285,9 +279,7 @@ export class Handle {
   }
 
   getDaemons(): Promise<Daemon[]> {
-    return this.calls.task(() =>
-      this.dump('getDaemons', (box) => this.writer.request(box, Cmd.GetDaemon), CmdAttr.Daemon, decodeDaemon),
-    );
+    return this.calls.task(() => this.listing.daemons());
   }
 
   // ---- batches ----
@@ -352,82 +344,6 @@ export class Handle {
   /** A request of `cmd` in the write box: its number. */
   private req(cmd: number, fill?: (e: AttributeEncoder) => void): number {
     return this.writer.request(this.box, cmd, fill);
-  }
-
-  /** The running task's box, emptied. */
-  private freshTaskBox(): Outbox {
-    this.taskBox.clear();
-    return this.taskBox;
-  }
-
-  private dump<T>(op: string, encode: (box: Outbox) => number, type: number, decode: (d: AttributeDecoder) => T): T[] {
-    let out: T[] = [];
-    const box = this.freshTaskBox();
-    try {
-      this.conn.dump(
-        box,
-        encode(box),
-        (b, start, end) => out.push(decodeReply(op, b, type, decode, start, end)),
-        () => {
-          out = [];
-        },
-      );
-    } catch (e) {
-      throw e instanceof KernelError ? e.within(op) : e;
-    }
-    return out;
-  }
-
-  private async destinationsOf(services: readonly Service[], counters: boolean): Promise<ServiceWithDestinations[]> {
-    const out = services.map((s) => serviceWithDestinations(s, []));
-    // Chunks of dumps run together (see Conn.dumpMany); the event loop gets a turn between chunks.
-    for (let from = 0; from < out.length; from += DUMP_CHUNK) {
-      const chunk = out.slice(from, from + DUMP_CHUNK);
-      const decoders = chunk.map((s) => (d: AttributeDecoder) => decodeDestination(d, s.addressFamily, counters));
-      const box = this.freshTaskBox();
-      const first = box.next;
-      for (const s of chunk) serviceRequest(this.writer, box, Cmd.GetDest, s);
-      try {
-        this.conn.dumpMany(
-          box,
-          first,
-          box.next,
-          (k, b, start, end) =>
-            chunk[k]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[k]!, start, end)),
-          (k) => {
-            chunk[k]!.destinations = [];
-          },
-        );
-      } catch (e) {
-        if (!(e instanceof KernelError)) throw e;
-        throw e.within(
-          e.index === undefined ? 'getServicesWithDestinations' : `getDestinations ${describeService(chunk[e.index]!)}`,
-        );
-      }
-      if (from + DUMP_CHUNK < out.length) {
-        await yieldToEventLoop();
-        if (this.isClosed) throw KernelError.of('getServicesWithDestinations', 'EBADF', 'the handle is closed');
-      }
-    }
-    return out;
-  }
-
-  private dumpServices(counters = true): Service[] {
-    return this.dump(
-      'getServices',
-      (box) => this.writer.request(box, Cmd.GetService),
-      CmdAttr.Service,
-      (d) => decodeService(d, counters),
-    );
-  }
-
-  private dumpDestinations(s: NormalServiceId): Destination[] {
-    return this.dump(
-      `getDestinations ${describeService(s)}`,
-      (box) => serviceRequest(this.writer, box, Cmd.GetDest, s),
-      CmdAttr.Dest,
-      (d) => decodeDestination(d, s.addressFamily),
-    );
   }
 
   /** One request (number `at` of the write box), its replies; a failure names `op` (and what the request names, when `named`). */
