@@ -18,10 +18,13 @@ export class Outbox {
   /** Pages from the one holding message `head` on; the last is being written. Page `firstPage + k` is pages[k]. */
   private pages: Buffer[] = [];
   private firstPage = 0;
-  /** Message `head + k` is bytes starts[k] to ends[k] of page pageOf[k]. */
-  private pageOf = new Uint32Array(256);
-  private starts = new Uint32Array(256);
-  private ends = new Uint32Array(256);
+  /**
+   * Three u32s per message held (its page, start and end): message `head + k`
+   * is at slot `base + k`. Sent ones are dropped by moving `base`, and the
+   * slots are compacted only when they run out, so a consume costs O(1).
+   */
+  private index = new Uint32Array(3 * 256);
+  private base = 0;
   private head = 0;
   private held = 0;
   private type = 0;
@@ -44,13 +47,13 @@ export class Outbox {
 
   /** The page of message `i`, which spans `offset(i)` to `limit(i)` of it (its header's seq and flags are Conn's to set). */
   page(i: number): Buffer {
-    return this.pages[this.pageOf[i - this.head]! - this.firstPage]!;
+    return this.pages[this.index[this.slot(i)]! - this.firstPage]!;
   }
   offset(i: number): number {
-    return this.starts[i - this.head]!;
+    return this.index[this.slot(i) + 1]!;
   }
   limit(i: number): number {
-    return this.ends[i - this.head]!;
+    return this.index[this.slot(i) + 2]!;
   }
   /** Message `i`'s payload, a view (valid until the box next changes). */
   payload(i: number): Buffer {
@@ -86,11 +89,13 @@ export class Outbox {
     buf.writeUInt16LE(0, at + 6);
     buf.writeUInt32LE(0, at + 8);
     buf.writeUInt32LE(0, at + 12);
-    if (this.held === this.starts.length) this.grow();
-    this.pageOf[this.held] = this.firstPage + this.pages.length - 1;
-    this.starts[this.held] = at;
-    this.ends[this.held] = e.end;
-    return this.head + this.held++;
+    if ((this.base + this.held) * 3 === this.index.length) this.makeRoom();
+    const n = this.head + this.held++;
+    const x = this.slot(n);
+    this.index[x] = this.firstPage + this.pages.length - 1;
+    this.index[x + 1] = at;
+    this.index[x + 2] = e.end;
+    return n;
   }
 
   /** Copies message `i` to the start of `to` with header `flags` and `seq`; its length. */
@@ -109,9 +114,10 @@ export class Outbox {
     const keep = from - this.head;
     if (keep >= this.held) return;
     this.held = Math.max(0, keep);
-    const last = this.held ? this.pageOf[this.held - 1]! - this.firstPage : 0;
+    const lastOne = this.head + this.held - 1;
+    const last = this.held ? this.index[this.slot(lastOne)]! - this.firstPage : 0;
     for (const p of this.pages.splice(last + 1)) this.release(p);
-    this.e.moveTo(this.pages[last]!, this.held ? align(this.ends[this.held - 1]!) : 0);
+    this.e.moveTo(this.pages[last]!, this.held ? align(this.limit(lastOne)) : 0);
   }
 
   /** Drops every message. */
@@ -125,7 +131,9 @@ export class Outbox {
     if (k <= 0) return;
     this.head += k;
     this.held -= k;
+    this.base += k;
     if (!this.held) {
+      this.base = 0;
       // Everything sent: writing starts again at the top of the current page.
       const current = this.pages.pop()!;
       for (const p of this.pages) this.release(p);
@@ -134,10 +142,7 @@ export class Outbox {
       this.e.moveTo(current, 0);
       return;
     }
-    this.pageOf.copyWithin(0, k, k + this.held);
-    this.starts.copyWithin(0, k, k + this.held);
-    this.ends.copyWithin(0, k, k + this.held);
-    const drop = this.pageOf[0]! - this.firstPage;
+    const drop = this.index[this.slot(this.head)]! - this.firstPage;
     for (const p of this.pages.splice(0, drop)) this.release(p);
     this.firstPage += drop;
   }
@@ -155,14 +160,21 @@ export class Outbox {
     if (p.length === this.pageBytes && this.spare.length < SPARE_PAGES) this.spare.push(p);
   }
 
-  private grow(): void {
-    const grown = (a: Uint32Array) => {
-      const b = new Uint32Array(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.pageOf = grown(this.pageOf);
-    this.starts = grown(this.starts);
-    this.ends = grown(this.ends);
+  private slot(i: number): number {
+    return (this.base + i - this.head) * 3;
+  }
+
+  /** The slots have run out: the held ones move to the front, into a twice bigger array unless half were free. */
+  private makeRoom(): void {
+    const from = this.base * 3;
+    const to = (this.base + this.held) * 3;
+    if (this.base >= this.held) {
+      this.index.copyWithin(0, from, to);
+    } else {
+      const grown = new Uint32Array(this.index.length * 2);
+      grown.set(this.index.subarray(from, to));
+      this.index = grown;
+    }
+    this.base = 0;
   }
 }

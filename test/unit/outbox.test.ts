@@ -45,7 +45,7 @@ function expected(s: Extract<Step, { kind: 'put' }>): Buffer {
 describe('outbox', () => {
   it('keeps every message it holds byte for byte, in pages no longer than a sendmsg, whatever is put, sent or dropped', () => {
     fc.assert(
-      fc.property(fc.constantFrom(256, 1024, 4096), fc.array(step, { maxLength: 60 }), (pageBytes, steps) => {
+      fc.property(fc.constantFrom(256, 1024, 4096), fc.array(step, { maxLength: 400 }), (pageBytes, steps) => {
         const box = new Outbox(pageBytes);
         const held = new Map<number, { type: number; payload: Buffer }>();
         for (const s of steps) {

@@ -43,6 +43,16 @@ describe('the call queue', () => {
     expect(c.got.map((o) => o.ok)).toEqual([true]);
   });
 
+  it('gives each of 100,000 single calls queued together its own outcome, in call order', async () => {
+    const sock = new FakeSocket((tag) => (tag % 7 === 0 ? 17 : 0));
+    const q = new CallQueue(Conn.over(sock));
+    // One entry per call: the queue drops its head a call at a time, and compacts as it goes.
+    const calls = Array.from({ length: 100_000 }, (_, i) => writes(q, 1, i % 256));
+    while (!calls[calls.length - 1]!.got.length) await settled();
+    expect(sock.sent).toHaveLength(100_000);
+    expect(calls.every((c, i) => c.got.length === 1 && c.got[0]!.ok === ((i % 256) % 7 !== 0))).toBe(true);
+  });
+
   it('settles a big batch a step at a time, giving the event loop turns', async () => {
     const sock = new FakeSocket(() => 3);
     const q = new CallQueue(Conn.over(sock));
