@@ -32,8 +32,8 @@ export interface MessageSocket {
   readonly closed: boolean;
   /** Sends the first `len` bytes of sendBuffer as one datagram. */
   send(len: number): void;
-  /** Hands each queued datagram to `each` (valid during the call); the number read. Throws KernelError ENOBUFS after an overrun. */
-  receive(each: (datagram: Buffer) => void, waitMs: number): number;
+  /** Hands each queued datagram to `each` (valid during the call), never waiting; the number read. Throws KernelError ENOBUFS after an overrun. */
+  receive(each: (datagram: Buffer) => void): number;
   close(): void;
 }
 
@@ -199,7 +199,7 @@ export class Conn {
   /** Reads what is queued, never waiting (see executeChunk). */
   private receive(each: (datagram: Buffer) => void): number {
     this.io.receives++;
-    return this.sock.receive(each, 0);
+    return this.sock.receive(each);
   }
 
   private nextSeq(): number {

@@ -93,7 +93,7 @@ export class Pipeline {
           // Else nothing was read (EAGAIN, or cancelled with its link): finish() reads what is left.
           else if (got === -ENOBUFS) reader.overrun();
         }
-        return reader.finish((each) => sock.receive(each, 0));
+        return reader.finish((each) => sock.receive(each));
       } catch (e) {
         failure ??= e instanceof KernelError ? e.within(e.op, i) : KernelError.of('dump', 'EIO', String(e));
         return 'lost';

@@ -11,8 +11,6 @@ import {
   MSGHDR,
   NETLINK_CAP_ACK,
   NETLINK_EXT_ACK,
-  POLLFD,
-  POLLIN,
   SIZEOF,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
@@ -168,22 +166,18 @@ export class NetlinkSocket {
   }
 
   /**
-   * Reads the datagrams that are waiting, calling `each` on every one (the
-   * Buffer is only valid during the call). Waits up to `waitMs` for the
-   * first when none is there yet. Returns the number read: 0 on timeout.
+   * Reads the datagrams already queued, calling `each` on every one (the
+   * Buffer is only valid during the call), never waiting: the kernel answers
+   * inside sendmsg. Returns the number read: 0 when none was queued.
    */
-  receive(each: (datagram: Buffer) => void, waitMs: number): number {
+  receive(each: (datagram: Buffer) => void): number {
     this.assertOpen();
     const { buf } = this.mem;
     const vec = this.vec;
-    for (let waited = false; ; ) {
+    for (;;) {
       const n = sys.recvmmsg(this.fd, this.mem.addr + vec, this.slots, MSG_DONTWAIT);
       if (n === -EINTR) continue;
-      if (n === -EAGAIN) {
-        if (waited || waitMs <= 0 || !this.pollIn(waitMs)) return 0;
-        waited = true;
-        continue;
-      }
+      if (n === -EAGAIN) return 0;
       if (n < 0) throw new KernelError('recvmsg', -n);
       for (let i = 0; i < n; i++) {
         const h = vec + i * MMSGHDR.size;
@@ -206,18 +200,6 @@ export class NetlinkSocket {
   // The native memory is freed on close: touching it after would be a use-after-free.
   private assertOpen(): void {
     if (this.fd < 0) throw KernelError.of('netlink socket', 'EBADF', 'socket is closed');
-  }
-
-  private pollIn(ms: number): boolean {
-    const { buf } = this.mem;
-    buf.writeInt32LE(this.fd, this.scratch + POLLFD.fd);
-    buf.writeUInt32LE(POLLIN, this.scratch + POLLFD.events); // events, and revents = 0
-    for (;;) {
-      const n = sys.poll(this.mem.addr + this.scratch, 1, ms);
-      if (n === -EINTR) continue;
-      if (n < 0) throw new KernelError('poll', -n);
-      return n > 0;
-    }
   }
 
   private setInt(level: number, opt: number, value: number, what: string): number {

@@ -12,6 +12,7 @@ import type {
   DestinationInput,
   Info,
   NormalDestination,
+  NormalService,
   Service,
   ServiceId,
   ServiceInput,
@@ -130,7 +131,7 @@ export function serviceIdOut(s: ServiceId): pb.ServiceId {
 }
 
 /** A desired (normalised, counter-less) service, as the API carries it. */
-export function normalServiceOut(s: Omit<Service, 'stats'>): pb.Service {
+export function normalServiceOut(s: NormalService): pb.Service {
   return create(pb.ServiceSchema, {
     id: serviceIdOut(s),
     schedName: s.schedName,
