@@ -5,7 +5,7 @@
 // and a rule file can be any size.
 import { status } from '@grpc/grpc-js';
 import { IpvsError, type IpvsClient } from '../client/index.js';
-import type { Rule } from './rules.js';
+import type { Rule } from './rule-parse.js';
 
 /** Operations per Batch: half the server's default --max-batch. */
 export const BATCH_LIMIT = 5000;

@@ -9,7 +9,7 @@ import {
   type Stats,
 } from '../client/index.js';
 import { formatHostPort } from '../inet/address.js';
-import { maskText, schedFlagsText } from './rules.js';
+import { maskText, schedFlagsText } from './rule-format.js';
 
 const PROT: Record<number, string> = { [Protocol.TCP]: 'TCP', [Protocol.UDP]: 'UDP', [Protocol.SCTP]: 'SCTP' };
 const FWD: Record<number, string> = {

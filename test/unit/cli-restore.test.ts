@@ -14,7 +14,7 @@ import {
   type IpvsClient,
 } from '../../src/client/index.js';
 import { applyRules, BATCH_LIMIT } from '../../src/cli/restore.js';
-import { parseRules } from '../../src/cli/rules.js';
+import { parseRules } from '../../src/cli/rule-parse.js';
 import { ErrorTrailer } from '../../src/rpc/definition.js';
 
 type Sender = Pick<IpvsClient, 'batch' | 'flush' | 'zeroCounters'>;

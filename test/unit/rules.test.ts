@@ -12,7 +12,8 @@ import {
   TunnelType,
   type BatchOperation,
 } from '../../src/client/index.js';
-import { formatDestination, formatService, parseRuleArgs, parseRules, RuleError } from '../../src/cli/rules.js';
+import { formatDestination, formatService } from '../../src/cli/rule-format.js';
+import { parseRuleArgs, parseRules, RuleError } from '../../src/cli/rule-parse.js';
 
 const v4 = fc
   .tuple(fc.constant(192), fc.constant(0), fc.constant(2), fc.integer({ min: 1, max: 254 }))

@@ -1,0 +1,140 @@
+// `ipvsctl apply -f FILE`: a declared state (an ApplyRequest as YAML or
+// JSON) made real with only the needed changes, or planned as a diff with
+// --dry-run. It runs through ApplyWithProgress, so that a large apply shows
+// how far it has come and its result lists every change.
+import { readFileSync } from 'node:fs';
+import { fromJson, type MessageInitShape } from '@bufbuild/protobuf';
+import { durationFromMs } from '@bufbuild/protobuf/wkt';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import {
+  ApplyRequestSchema,
+  ChangeAction,
+  type ApplyProgress,
+  type ApplyRequest,
+  type ApplyResponse,
+  type IpvsClient,
+} from '../../client/index.js';
+import { client, run } from './action.js';
+
+type ApplyRequestInit = MessageInitShape<typeof ApplyRequestSchema>;
+
+const SIGN: Record<number, string> = {
+  [ChangeAction.CREATE_SERVICE]: '+',
+  [ChangeAction.CREATE_DESTINATION]: '+',
+  [ChangeAction.UPDATE_SERVICE]: '~',
+  [ChangeAction.UPDATE_DESTINATION]: '~',
+  [ChangeAction.DRAIN_DESTINATION]: '~',
+  [ChangeAction.DELETE_SERVICE]: '-',
+  [ChangeAction.DELETE_DESTINATION]: '-',
+};
+
+export function addApply(program: Command): void {
+  program
+    .command('apply')
+    .description(
+      'make the namespace what a file describes (an ApplyRequest in protobuf JSON, as YAML or JSON): only the needed changes',
+    )
+    .requiredOption('-f, --file <file>', 'the desired state; - for standard input')
+    .option('--dry-run', 'print the plan as a diff; change nothing')
+    .option('--prune', 'delete owned services and destinations the file does not list')
+    .option('--drain', 'with --prune: weight 0 instead of deleting destinations')
+    .option(
+      '--drain-timeout <seconds>',
+      'with --drain: delete drained destinations once idle, or after this many seconds',
+    )
+    .action(
+      run(async (o: { file: string; dryRun?: boolean; prune?: boolean; drain?: boolean; drainTimeout?: string }) => {
+        const text = readFileSync(o.file === '-' ? 0 : o.file, 'utf8');
+        let req: ApplyRequest;
+        try {
+          req = fromJson(ApplyRequestSchema, parseYaml(text) ?? {});
+        } catch (e) {
+          throw new Error(`${o.file}: ${(e as Error).message}`);
+        }
+        const { c, ns } = client(program);
+        const seconds = o.drainTimeout === undefined ? undefined : Number(o.drainTimeout);
+        if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 0))
+          throw new Error(`--drain-timeout: ${o.drainTimeout} is not a whole number of seconds`);
+        const base = {
+          ...req,
+          namespace: ns,
+          prune: o.prune ?? req.prune,
+          drain: o.drain ?? req.drain,
+          drainTimeout: seconds === undefined ? req.drainTimeout : durationFromMs(seconds * 1000),
+        };
+        if (o.dryRun) {
+          const planned = await applyListed(c, { ...base, dryRun: true });
+          const lines = planned.changes.map((x) => `${SIGN[x.action] ?? '?'} ${x.description}`);
+          process.stdout.write(
+            lines.length ? `${lines.join('\n')}\n${lines.length} changes planned\n` : 'nothing to change\n',
+          );
+          return;
+        }
+        const bar = progress('applying');
+        let r: ApplyResponse | undefined;
+        try {
+          r = await applyListed(c, { ...base, dryRun: false }, (p) => bar.update(p.done, p.planned));
+        } finally {
+          bar.end(r ? r.applied + r.failed : undefined);
+        }
+        if (!r.applied && !r.failed) {
+          process.stdout.write('nothing to change\n');
+          return;
+        }
+        for (const x of r.changes)
+          process.stdout.write(
+            `${x.code ? '!' : (SIGN[x.action] ?? '?')} ${x.description}${x.code ? `: ${x.errno}` : ''}\n`,
+          );
+        process.stdout.write(`${r.applied} applied, ${r.failed} failed\n`);
+        if (r.failed) throw new Error(`${r.failed} changes failed`);
+      }),
+    );
+}
+
+/**
+ * An Apply through ApplyWithProgress, for its result: unlike unary Apply,
+ * which leaves out what would pass the server's response limit, it lists
+ * every change (in parts, which the client joins).
+ */
+async function applyListed(
+  c: IpvsClient,
+  apply: ApplyRequestInit,
+  onProgress?: (p: ApplyProgress) => void,
+): Promise<ApplyResponse> {
+  let r: ApplyResponse | undefined;
+  for await (const m of c.applyWithProgress({ apply })) {
+    if (m.event.case === 'progress') onProgress?.(m.event.value);
+    else if (m.event.case === 'result') r = m.event.value;
+  }
+  if (!r) throw new Error('the server ended the Apply without a result');
+  return r;
+}
+
+/**
+ * Progress of `what`: on a terminal, a bar redrawn in place; otherwise a
+ * plain line at each tenth. `end(total)` closes it with the elapsed time.
+ */
+function progress(what: string): { update(done: number, planned: number): void; end(total?: number): void } {
+  const started = Date.now();
+  const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const width = 30;
+  let tenth = -1;
+  return {
+    update(done, planned) {
+      if (process.stderr.isTTY) {
+        const filled = planned ? Math.round((done / planned) * width) : 0;
+        process.stderr.write(
+          `\r${what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${planned} ${seconds()}`,
+        );
+      } else if (planned && Math.floor((done / planned) * 10) > tenth) {
+        tenth = Math.floor((done / planned) * 10);
+        process.stderr.write(`${what}: ${done} of ${planned} changes done\n`);
+      }
+    },
+    end(total) {
+      const line = `${what}: ${total === undefined ? 'stopped' : `${total} changes`} in ${seconds()}`;
+      process.stderr.write(process.stderr.isTTY ? `\r${line}${' '.repeat(width + 20)}\n` : `${line}\n`);
+    },
+  };
+}
