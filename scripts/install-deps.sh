@@ -7,16 +7,19 @@
 #                             ipvsadm (cross-checks), openssl (TLS test certificates),
 #                             the Go and Python protobuf/gRPC plugins and libraries
 #                             (buf generate, the Go and Python clients), tmux
-#                             (the CLI's terminal test), yamllint (manifests)
+#                             (the CLI's terminal test), yamllint (manifests),
+#                             systemd (systemd-analyze verify of deploy/systemd)
 set -euo pipefail
 PACKAGES=(user-mode-linux kmod iproute2 vde2)
 if [[ ${1:-test} == test ]]; then
-  PACKAGES+=(ipvsadm openssl tmux yamllint
+  PACKAGES+=(ipvsadm openssl tmux yamllint systemd
     protobuf-compiler protoc-gen-go protoc-gen-go-grpc protobuf-compiler-grpc
     golang-go golang-google-protobuf-dev golang-google-grpc-dev
     # grpc-go accepts either; only 1.5 (backed by APIv2) runs protoc-gen-go's code.
     golang-github-golang-protobuf-1-5-dev
-    python3-grpcio python3-protobuf)
+    python3-grpcio python3-protobuf
+    # The ipvsd-api wheel, built offline without isolation and installed into a venv (scripts/python-client.sh).
+    python3-build python3-venv python3-setuptools python3-wheel)
 fi
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -102,13 +102,14 @@ if (wanted('checks')) {
   check('typecheck, tests included (tsc)', bin('tsc'), ['--noEmit', '-p', '.']);
   check('biome ci (format and lint)', bin('biome'), ['ci', '--colors=off', '.']);
   check('buf lint', bin('buf'), ['lint']);
-  // gen/ must be exactly what buf generate makes from proto/.
-  check('gen/ matches buf generate', 'sh', [
+  // gen/ must be exactly what `npm run generate` (buf generate, then the packaging files) makes from proto/.
+  check('gen/ matches npm run generate', 'sh', [
     '-c',
-    `'${bin('buf')}' generate && test -z "$(git status --porcelain -- gen)"`,
+    `'${bin('tsx')}' scripts/generate.ts && test -z "$(git status --porcelain -- gen)"`,
   ]);
-  // The example clients of other languages build (this also warms Go's cache for the e2e test).
-  check('Go example builds (Debian Go + gRPC)', 'bash', [
+  // The example clients of other languages build, offline (this also warms Go's module and build caches for the
+  // e2e tests), and the Python distribution builds and installs.
+  check('Go example builds in module mode, offline (scripts/build-go-example.sh)', 'bash', [
     join(root, 'scripts/build-go-example.sh'),
     join(root, '.uml', 'go-example'),
   ]);
@@ -117,11 +118,21 @@ if (wanted('checks')) {
     'py_compile',
     join(root, 'examples/python/example.py'),
   ]);
+  check('Python wheel ipvsd-api builds and installs into a venv, offline (scripts/python-client.sh)', 'bash', [
+    join(root, 'scripts/python-client.sh'),
+    join(root, '.uml', 'python-client'),
+  ]);
+  // The e2e test (test/e2e/client-package.test.ts) does the same inside user-mode Linux, then runs the consumer.
+  check('npm pack @ipvsd/client, installed offline outside the repository, consumer type-checks, npm ls', bin('tsx'), [
+    join(root, 'scripts/client-package.ts'),
+  ]);
   check('yamllint deploy/kubernetes', 'yamllint', [
     '-d',
     '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}',
     join(root, 'deploy/kubernetes'),
   ]);
+  // The bare-metal unit, alone and with its netns drop-in, run by this very node.
+  check('systemd-analyze verify deploy/systemd', 'bash', [join(root, 'scripts/verify-systemd.sh'), process.execPath]);
   // The API may only change compatibly: compare with the previous commit, once it has protos.
   const previous = spawnSync('git', ['ls-tree', '-d', 'HEAD~1', 'proto'], { cwd: root, encoding: 'utf8' });
   if (previous.status === 0 && previous.stdout.trim()) {

@@ -13,9 +13,9 @@ import (
 	"log"
 	"time"
 
+	ipvsv1 "github.com/ipvsd/ipvsd/gen/go/ipvs/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
-	ipvsv1 "ipvsd/gen/go/ipvs/v1"
 )
 
 // tally counts the messages of one listing, tick or resync.

@@ -1,4 +1,7 @@
-// A Go client of ipvsd, built from gen/go with Debian's Go and gRPC:
+// A Go client of ipvsd, a module-mode program requiring the module
+// github.com/ipvsd/ipvsd/gen/go: it dials with the API's default service
+// config (its reads retry on UNAVAILABLE; grpc-go before 1.40 needs
+// GRPC_GO_RETRY=on for that) and keepalive pings on idle streams, then
 // creates a service with two destinations, reads it back, watches its
 // counters until they show `-expect` connections (at most 10 ticks), and
 // deletes it. It prints one line per step; the e2e test reads them.
@@ -8,7 +11,7 @@
 // WatchStats tick and the first WatchEvents message (its resync), joining
 // the parts, and prints one line for each (see count.go).
 //
-//	go run . -addr 127.0.0.1:50051 -netns blue -expect 4
+//	go run . -addr 127.0.0.1:50051 -netns blue -expect 4   (with network; offline: scripts/build-go-example.sh)
 //	go run . -addr 127.0.0.1:50051 -netns blue -count
 package main
 
@@ -19,9 +22,10 @@ import (
 	"log"
 	"time"
 
+	ipvsv1 "github.com/ipvsd/ipvsd/gen/go/ipvs/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/types/known/durationpb"
-	ipvsv1 "ipvsd/gen/go/ipvs/v1"
 )
 
 func main() {
@@ -32,7 +36,13 @@ func main() {
 	count := flag.Bool("count", false, "only count what a listing, a stats tick and a resync hold")
 	flag.Parse()
 
-	conn, err := grpc.Dial(*addr, grpc.WithInsecure())
+	conn, err := grpc.Dial(*addr,
+		grpc.WithInsecure(), // grpc-go 1.34+ also has credentials/insecure; Debian 12's 1.33 has not
+		grpc.WithDefaultServiceConfig(ipvsv1.DefaultServiceConfig),
+		// A ping after 60 s without activity, answered within 20 s, and none without a call: the server permits
+		// one every 30 s at most, and only while a call (a WatchStats, say) is open.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 60 * time.Second, Timeout: 20 * time.Second}),
+	)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""A Python client of ipvsd, from gen/python with Debian's python3-grpcio:
-creates a service with two destinations, reads it back, watches its counters
-until they show --expect connections (at most 10 ticks), and deletes it.
-It prints one line per step; the e2e test reads them.
+"""A Python client of ipvsd, with the distribution ipvsd-api (gen/python, import package ipvs.v1) installed:
+it connects with the API's default service config (its reads retry on UNAVAILABLE) and keepalive pings on idle
+streams, creates a service with two destinations, reads it back, watches its counters until they show --expect
+connections (at most 10 ticks), and deletes it. It prints one line per step; the e2e test reads them.
 
 With --count it only reads, whatever the namespace holds, with grpcio's stock
 4 MiB message limit: every page of ListServices, one whole WatchStats tick and
@@ -11,18 +11,28 @@ line for each. Each arrives in pages or parts, none over the server's response
 limit; a service whose destinations did not all fit continues at the start of
 the next one (the same ServiceId again), so it is counted once.
 
-    /usr/bin/python3 examples/python/example.py --addr 127.0.0.1:50051 --netns blue --expect 4
-    /usr/bin/python3 examples/python/example.py --addr 127.0.0.1:50051 --netns blue --count
+    python=$(scripts/python-client.sh /var/tmp/ipvsd-python)   # the wheel, in a venv that sees Debian's grpcio
+    cd /var/tmp && $python /path/to/example.py --addr 127.0.0.1:50051 --netns blue --expect 4
+    cd /var/tmp && $python /path/to/example.py --addr 127.0.0.1:50051 --netns blue --count
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "gen", "python"))
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from ipvs.v1 import ipvs_pb2, ipvs_pb2_grpc, model_pb2
+from ipvs.v1.service_config import DEFAULT_SERVICE_CONFIG
 
-import grpc  # noqa: E402
-from google.protobuf.duration_pb2 import Duration  # noqa: E402
-from ipvs.v1 import ipvs_pb2, ipvs_pb2_grpc, model_pb2  # noqa: E402
+# The service config's retries need grpc.enable_retries (on by default in recent grpcio; set anyway). A ping after
+# 60 s without activity, answered within 20 s, and none without a call: the server permits one every 30 s at most,
+# and only while a call (a WatchStats, say) is open.
+CHANNEL_OPTIONS = [
+    ("grpc.service_config", DEFAULT_SERVICE_CONFIG),
+    ("grpc.enable_retries", 1),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 0),
+]
 
 
 class Tally:
@@ -95,7 +105,7 @@ def main() -> None:
     p.add_argument("--count", action="store_true", help="only count what a listing, a stats tick and a resync hold")
     a = p.parse_args()
 
-    with grpc.insecure_channel(a.addr) as channel:
+    with grpc.insecure_channel(a.addr, options=CHANNEL_OPTIONS) as channel:
         c = ipvs_pb2_grpc.IpvsServiceStub(channel)
         if a.count:
             count(c, a.netns)

@@ -1,7 +1,7 @@
 // The one error type of the client: a failed call's gRPC status, with the
 // kernel's side of it (errno, operation, refused field) from the trailers.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { ErrorTrailer } from '../rpc/definition.js';
+import { ErrorTrailer } from '../rpc/wire.js';
 
 /** A failed call: the gRPC status, and the kernel's side of it when there is one. */
 export class IpvsError extends Error {

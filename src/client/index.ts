@@ -12,6 +12,11 @@
 // listAllServices and listAllDestinations follow the pages (pages.ts);
 // listServices and listDestinations return one page. For the raw parts, call
 // the underlying grpc-js client, `c.grpc`.
+//
+// Long streams and restarts: every channel has the default service config
+// (the idempotent reads retry on UNAVAILABLE with backoff; no write ever
+// does) and keepalive pings, see defaultChannelOptions; watchStats and
+// watchEvents subscribe again when their stream breaks (resubscribe.ts).
 import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import {
   credentials as grpcCredentials,
@@ -27,7 +32,8 @@ import {
 } from '@grpc/grpc-js';
 import { IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
-import { grpcDefinition } from '../rpc/definition.js';
+import { defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js';
+import { grpcDefinition } from '../rpc/wire.js';
 import { IpvsError } from './error.js';
 import {
   listAllDestinations,
@@ -36,17 +42,26 @@ import {
   type ListAllServicesRequest,
 } from './pages.js';
 import { wholeStreams } from './parts.js';
+import { resubscribing } from './resubscribe.js';
 
 export * from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 export * from '../../gen/ts/ipvs/v1/model_pb.js';
+export { defaultServiceConfig, defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js';
 export { status } from '@grpc/grpc-js';
 export { IpvsError } from './error.js';
 export type { ListAllDestinationsRequest, ListAllServicesRequest } from './pages.js';
+export { resubscribeBackoff, type Backoff } from './resubscribe.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Milliseconds from now, or a Date. */
+  /** Milliseconds from now, or a Date (for a watch, from its first subscription). */
   deadline?: number | Date;
+  /**
+   * watchStats and watchEvents only: subscribe again when the stream breaks
+   * with UNAVAILABLE after having delivered (resubscribeBackoff). Default:
+   * the client's ConnectOptions.resubscribe, true unless set.
+   */
+  resubscribe?: boolean;
 }
 
 type Methods = typeof IpvsService.method;
@@ -57,7 +72,11 @@ type KeysOf<Kind> = { [K in keyof Methods]: Methods[K]['methodKind'] extends Kin
 export type IpvsClient = {
   [K in KeysOf<'unary'>]: (req?: MessageInitShape<In<K>>, opts?: CallOptions) => Promise<MessageShape<Out<K>>>;
 } & {
-  /** Whole messages until `opts.signal` aborts (then the iteration just ends) or the server ends the stream. */
+  /**
+   * Whole messages until `opts.signal` aborts (then the iteration just ends)
+   * or the server ends the stream; watchStats and watchEvents outlive a
+   * server restart (`opts.resubscribe`).
+   */
   [K in KeysOf<'server_streaming'>]: (
     req?: MessageInitShape<In<K>>,
     opts?: CallOptions,
@@ -79,8 +98,32 @@ export type IpvsClient = {
 export interface ConnectOptions {
   /** Default: plain text (loopback and unix sockets). */
   credentials?: ChannelCredentials;
+  /** grpc-js channel options, over defaultChannelOptions (a key set here wins; `'grpc.service_config': '{}'` turns retries off). */
   channelOptions?: ChannelOptions;
+  /** Whether watchStats and watchEvents subscribe again after a broken stream (default true); a call's option wins. */
+  resubscribe?: boolean;
 }
+
+/**
+ * Every channel's defaults. The service config retries only the idempotent
+ * reads (ListServices, GetService, ListDestinations, ListDaemons, GetConfig,
+ * GetInfo) on UNAVAILABLE: 5 attempts, backoff from 0.2 s doubling to at most
+ * 5 s; no write is ever retried. Keepalive: a ping after 60 s without
+ * activity on a connection with calls open (an idle WatchStats through a NAT
+ * or load balancer), the connection closed if no answer comes in 20 s, and
+ * no pings without calls (the server permits one every 30 s at most, and
+ * only with calls open).
+ */
+export const defaultChannelOptions: Readonly<ChannelOptions> = {
+  'grpc.service_config': defaultServiceConfigJson,
+  'grpc.enable_retries': 1,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.keepalive_permit_without_calls': 0,
+};
+
+/** The methods that only read a stream, and so may subscribe again. */
+const WATCHES: ReadonlySet<string> = new Set(['watchStats', 'watchEvents']);
 
 const GrpcClient = makeGenericClientConstructor(grpcDefinition(IpvsService), IpvsService.name);
 
@@ -97,11 +140,10 @@ const whole = wholeStreams as Record<
 
 /** Connects to ipvsd at `address`: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
 export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsClient {
-  const raw = new GrpcClient(
-    address,
-    opts.credentials ?? grpcCredentials.createInsecure(),
-    opts.channelOptions,
-  ) as unknown as Record<string, (...args: unknown[]) => unknown> & Client;
+  const raw = new GrpcClient(address, opts.credentials ?? grpcCredentials.createInsecure(), {
+    ...defaultChannelOptions,
+    ...opts.channelOptions,
+  }) as unknown as Record<string, (...args: unknown[]) => unknown> & Client;
   const out: Record<string, unknown> = { grpc: raw, close: () => raw.close() };
   for (const m of IpvsService.methods) {
     const call = raw[m.localName]!.bind(raw);
@@ -145,11 +187,13 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
         },
       });
       const join = whole[m.localName];
-      out[m.localName] = !join
-        ? parts
-        : (((req, o) => ({
-            [Symbol.asyncIterator]: () => join(parts(req, o), o?.signal)[Symbol.asyncIterator](),
-          })) satisfies Stream);
+      const once: Stream = !join ? parts : (req, o) => join(parts(req, o), o?.signal);
+      const again = (o?: CallOptions) => WATCHES.has(m.localName) && (o?.resubscribe ?? opts.resubscribe ?? true);
+      // Iterables, so that each iteration calls afresh.
+      out[m.localName] = ((req, o) => ({
+        [Symbol.asyncIterator]: () =>
+          (again(o) ? resubscribing((oo) => once(req, oo), o ?? {}) : once(req, o))[Symbol.asyncIterator](),
+      })) satisfies Stream;
     }
   }
   const c = out as IpvsClient;

@@ -1,49 +1,21 @@
-// What client and server share about the wire: the grpc-js service
-// definition derived from the protobuf-es descriptor (so there is no second
-// copy of the API) and the handler types of its implementation, the
-// descriptors for reflection, and the trailer keys that carry the kernel's
-// side of an error.
-import {
-  fromBinary,
-  toBinary,
-  type DescFile,
-  type DescMessage,
-  type DescService,
-  type MessageShape,
-} from '@bufbuild/protobuf';
+// What client and server share about the API: the wire (wire.ts: the grpc-js
+// service definition derived from the protobuf-es descriptor, so there is no
+// second copy of the API, and the error trailer keys), and the server's side
+// of it: the handler types of its implementation and the descriptors for
+// reflection. The client imports wire.ts alone, so that its package needs
+// neither @grpc/reflection nor these types.
+import { toBinary, type DescFile, type DescMessage, type DescService, type MessageShape } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type {
   handleBidiStreamingCall,
   handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
-  MethodDefinition,
-  ServiceDefinition,
 } from '@grpc/grpc-js';
 import type { ReflectionService } from '@grpc/reflection';
+import { asBuffer, type Reply } from './wire.js';
 
-/** Trailer keys of an error status. */
-export const ErrorTrailer = {
-  /** The kernel's errno name, e.g. "EEXIST". */
-  errno: 'ipvs-errno',
-  /** The operation that failed, e.g. "newService tcp 192.0.2.1:80". */
-  operation: 'ipvs-operation',
-  /** The request field a refused model names, e.g. "service.port". */
-  field: 'ipvs-field',
-} as const;
-
-/**
- * A response already encoded (the server writes its big answers straight to
- * protobuf bytes, see src/server/wire.ts): sent as it is. `T` is the message
- * type it encodes, for the handlers' types.
- */
-export class Encoded<T = unknown> {
-  declare readonly type: T;
-  constructor(readonly bytes: Buffer) {}
-}
-
-/** A response message, or its bytes already encoded. */
-export type Reply<Res> = Res | Encoded<Res>;
+export { Encoded, ErrorTrailer, grpcDefinition, type Reply } from './wire.js';
 
 /** The grpc-js handler of a method, its messages the generated types (a response may be Encoded). */
 type HandlerOf<M> = M extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
@@ -64,31 +36,6 @@ type HandlerOf<M> = M extends { input: infer I extends DescMessage; output: infe
 export type ServiceImplementation<S extends Pick<DescService, 'method'>> = {
   [K in keyof S['method']]: HandlerOf<S['method'][K]>;
 };
-
-/** protobuf-es's bytes as a Buffer for grpc-js, without copying them. */
-const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-/**
- * The grpc-js definition of a service: its methods by lowerCamelCase name,
- * with protobuf-es codecs. An Encoded response goes as it is: that is how a
- * tick's parts, encoded once, reach every watcher.
- */
-export function grpcDefinition(service: DescService): ServiceDefinition {
-  const def: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const m of service.methods) {
-    def[m.localName] = {
-      path: `/${service.typeName}/${m.name}`,
-      originalName: m.name,
-      requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
-      responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
-      requestSerialize: (msg) => asBuffer(toBinary(m.input, msg as never)),
-      requestDeserialize: (bytes) => fromBinary(m.input, bytes),
-      responseSerialize: (msg) => (msg instanceof Encoded ? msg.bytes : asBuffer(toBinary(m.output, msg as never))),
-      responseDeserialize: (bytes) => fromBinary(m.output, bytes),
-    };
-  }
-  return def;
-}
 
 /** Serialized FileDescriptorProtos of `file` and everything it imports, for server reflection. */
 export function fileDescriptorProtos(file: DescFile): Uint8Array[] {

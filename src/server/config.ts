@@ -27,6 +27,16 @@ export interface ServerConfig {
   metrics: string;
   /** A plain-text listener with only grpc.health.v1 (for Kubernetes' gRPC probes); '' for none. */
   healthListen: string;
+  /** The server's own pings: every this many ms (grpc-js polls, busy or idle), to reap dead peers. */
+  keepaliveTimeMs: number;
+  /** How long such a ping may go unanswered before the connection is dropped. */
+  keepaliveTimeoutMs: number;
+  /** Client pings sooner than this after the last good one are strikes (keepalive.ts). */
+  keepalivePermitMs: number;
+  /** Allow client pings at that rate with no call open (else one per 2 h then). */
+  keepalivePermitWithoutCalls: boolean;
+  /** More strikes than this: GOAWAY ENHANCE_YOUR_CALM "too_many_pings". */
+  keepaliveMaxPingStrikes: number;
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
@@ -45,7 +55,14 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --max-response-bytes N  largest response: bigger ones page or come in parts, 16384..4194304 (IPVSD_MAX_RESPONSE_BYTES; default 1 MiB)
   --metrics HOST:PORT  Prometheus /metrics over HTTP             (IPVSD_METRICS; default off)
   --health-listen HOST:PORT  plain-text listener serving only grpc.health.v1, for probes (IPVSD_HEALTH_LISTEN; default off)
-  --help`;
+  --keepalive-time-ms N  the server pings each connection this often, 1000..86400000 (IPVSD_KEEPALIVE_TIME_MS; default 300000)
+  --keepalive-timeout-ms N  and drops it if unanswered this long, 1000..600000 (IPVSD_KEEPALIVE_TIMEOUT_MS; default 20000)
+  --keepalive-permit-ms N  client pings sooner than this are strikes, 1000..86400000 (IPVSD_KEEPALIVE_PERMIT_MS; default 30000)
+  --keepalive-permit-without-calls  permit them with no call open too (IPVSD_KEEPALIVE_PERMIT_WITHOUT_CALLS=1; default: 1 per 2 h)
+  --keepalive-max-ping-strikes N  GOAWAY "too_many_pings" after more strikes, 0..100 (IPVSD_KEEPALIVE_MAX_PING_STRIKES; default 2)
+  --help
+
+SIGHUP rereads the --tls-* files for new connections (a bad set keeps the old one); SIGTERM, SIGINT stop.`;
 
 /** Most operations per Batch: 16384 results of at most 256 bytes each stay under 4 MiB. */
 export const MAX_BATCH = 16384;
@@ -77,6 +94,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'max-response-bytes': { type: 'string' },
       metrics: { type: 'string' },
       'health-listen': { type: 'string' },
+      'keepalive-time-ms': { type: 'string' },
+      'keepalive-timeout-ms': { type: 'string' },
+      'keepalive-permit-ms': { type: 'string' },
+      'keepalive-permit-without-calls': { type: 'boolean' },
+      'keepalive-max-ping-strikes': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -89,6 +111,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     if (v === undefined) return dflt;
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: ${v} is not a positive integer`);
+    return n;
+  };
+  const within = (name: string, v: string | undefined, dflt: number, lo: number, hi: number) => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`--${name}: ${v} is not an integer in ${lo}..${hi}`);
     return n;
   };
   const c: ServerConfig = {
@@ -106,6 +134,39 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxResponseBytes: int('max-response-bytes', f['max-response-bytes'] ?? env.IPVSD_MAX_RESPONSE_BYTES, 1024 * 1024),
     metrics: f.metrics ?? env.IPVSD_METRICS ?? '',
     healthListen: f['health-listen'] ?? env.IPVSD_HEALTH_LISTEN ?? '',
+    // Keepalive (README "Keepalive"): clients ping after 60 s idle, so a 30 s permit leaves them twice the room;
+    // the server's own ping every 5 min stays under common NAT and load balancer idle cuts (AWS NLB 350 s,
+    // Google Cloud 600 s) and reaps a vanished peer's streams in ~5 min instead of TCP's hours.
+    keepaliveTimeMs: within(
+      'keepalive-time-ms',
+      f['keepalive-time-ms'] ?? env.IPVSD_KEEPALIVE_TIME_MS,
+      300_000,
+      1000,
+      86_400_000,
+    ),
+    keepaliveTimeoutMs: within(
+      'keepalive-timeout-ms',
+      f['keepalive-timeout-ms'] ?? env.IPVSD_KEEPALIVE_TIMEOUT_MS,
+      20_000,
+      1000,
+      600_000,
+    ),
+    keepalivePermitMs: within(
+      'keepalive-permit-ms',
+      f['keepalive-permit-ms'] ?? env.IPVSD_KEEPALIVE_PERMIT_MS,
+      30_000,
+      1000,
+      86_400_000,
+    ),
+    keepalivePermitWithoutCalls:
+      f['keepalive-permit-without-calls'] ?? env.IPVSD_KEEPALIVE_PERMIT_WITHOUT_CALLS === '1',
+    keepaliveMaxPingStrikes: within(
+      'keepalive-max-ping-strikes',
+      f['keepalive-max-ping-strikes'] ?? env.IPVSD_KEEPALIVE_MAX_PING_STRIKES,
+      2,
+      0,
+      100,
+    ),
   };
   // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).
   if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {

@@ -45,4 +45,6 @@ if (!haveIpvs) {
   const stop = () => void server.shutdown().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // systemctl reload: new TLS files for new connections. (Node's default for SIGHUP is to exit.)
+  process.on('SIGHUP', () => void server.reloadTls());
 }

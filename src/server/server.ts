@@ -1,7 +1,8 @@
 // The gRPC server: IpvsService, health (NOT_SERVING without IPVS), and
-// reflection, on the configured listeners; and its orderly shutdown.
+// reflection, on the configured listeners, with the keepalive policy
+// (keepalive.ts) and TLS that reloads (certificates.ts); and its orderly shutdown.
 import { connect } from 'node:net';
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -10,9 +11,11 @@ import { file_grpc_health_v1_health } from '../../gen/ts/grpc/health/v1/health_p
 import { file_ipvs_v1_ipvs, IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { KernelError } from '../ipvs/index.js';
 import { grpcDefinition, reflectionPackage, type ReflectionPackage } from '../rpc/definition.js';
+import { ReloadableTls } from './certificates.js';
 import type { ServerConfig } from './config.js';
 import { Calls } from './handler.js';
 import { ipvsService } from './ipvs-service.js';
+import { enforcePingPolicy, keepaliveOptions } from './keepalive.js';
 import { startMetrics } from './metrics.js';
 import { ANY_NAMED, Namespaces } from './namespaces.js';
 import { StatsHub } from './stats-hub.js';
@@ -28,6 +31,8 @@ export interface RunningServer {
   hub: StatsHub;
   /** Whether this kernel has IPVS: health says SERVING only then. */
   serving: boolean;
+  /** Rereads the TLS files for new connections (SIGHUP): false, and logged, if they were bad or there is no TLS. */
+  reloadTls(): boolean;
   /** Ends streams with UNAVAILABLE, stops listening, closes every handle. */
   shutdown(): Promise<void>;
 }
@@ -40,15 +45,6 @@ const SHUTDOWN_GRACE_MS = 5000;
  * both from their generated descriptors.
  */
 export const reflected = (): ReflectionPackage => reflectionPackage(file_grpc_health_v1_health, file_ipvs_v1_ipvs);
-
-function credentials(c: ServerConfig): ServerCredentials {
-  if (!c.tlsCert) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(
-    c.tlsClientCa ? readFileSync(c.tlsClientCa) : null,
-    [{ cert_chain: readFileSync(c.tlsCert), private_key: readFileSync(c.tlsKey) }],
-    !!c.tlsClientCa,
-  );
-}
 
 /** Removes a unix socket left by a server that died; refuses if one is still listening there. */
 async function clearStaleSocket(path: string): Promise<void> {
@@ -74,10 +70,12 @@ function bind(server: Server, addr: string, creds: ServerCredentials): Promise<n
 }
 
 export async function startServer(cfg: ServerConfig, log: Logger): Promise<RunningServer> {
+  // First: a bad TLS file fails the start before anything listens.
+  const tls = cfg.tlsCert ? new ReloadableTls(cfg, log) : undefined;
   const namespaces = new Namespaces(cfg.netns);
   const hub = new StatsHub(namespaces, log);
   const calls = new Calls();
-  const server = new Server({ 'grpc.max_receive_message_length': cfg.maxMessageBytes });
+  const server = new Server({ 'grpc.max_receive_message_length': cfg.maxMessageBytes, ...keepaliveOptions(cfg) });
 
   let serving = true;
   try {
@@ -111,7 +109,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   health.addToServer(server);
   new ReflectionService(reflected()).addToServer(server);
 
-  const creds = credentials(cfg);
+  const creds = tls?.credentials ?? ServerCredentials.createInsecure();
   const addresses: string[] = [];
   for (const l of cfg.listen) {
     const port = await bind(server, l, creds);
@@ -126,11 +124,13 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   let healthServer: Server | undefined;
   let healthAddress: string | undefined;
   if (cfg.healthListen) {
-    healthServer = new Server();
+    healthServer = new Server(keepaliveOptions(cfg));
     health.addToServer(healthServer);
     const port = await bind(healthServer, cfg.healthListen, ServerCredentials.createInsecure());
     healthAddress = cfg.healthListen.replace(/:0$/, `:${port}`);
+    enforcePingPolicy(healthServer, cfg, log);
   }
+  enforcePingPolicy(server, cfg, log);
   log.info(
     { addresses, healthAddress, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving },
     'ipvsd listening',
@@ -159,5 +159,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       if (cfg.unix && existsSync(cfg.unix)) unlinkSync(cfg.unix);
       log.info('stopped');
     })());
-  return { addresses, metricsAddress: metrics?.address, healthAddress, hub, serving, shutdown };
+  const reloadTls = () => {
+    if (tls) return tls.reload();
+    log.warn('SIGHUP: no --tls-cert to reload');
+    return false;
+  };
+  return { addresses, metricsAddress: metrics?.address, healthAddress, hub, serving, reloadTls, shutdown };
 }

@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { Handle, type BatchOp } from '../../src/ipvs/index.js';
 import { useServer } from './helpers.js';
+import { installPythonClient } from './python.js';
 
 const SERVICES = 7000;
 const DESTS = 12;
@@ -223,20 +224,15 @@ describe(`${SERVICES} IPv6 services x ${DESTS} destinations, every client with i
   it('serves raw streams, the TypeScript client, Go (examples/go -count) and Python (examples/python --count) at once', async () => {
     const bin = join(mkdtempSync('/var/tmp/ipvsd-go-'), 'example');
     execFileSync('bash', [join(root, 'scripts/build-go-example.sh'), bin], { stdio: 'pipe' });
+    const py = installPythonClient();
     const [go, python] = await Promise.all([
       run(bin, ['-addr', ctx.address, '-netns', ctx.ns.name, '-count']),
-      run('/usr/bin/python3', [
-        join(root, 'examples/python/example.py'),
-        '--addr',
-        ctx.address,
-        '--netns',
-        ctx.ns.name,
-        '--count',
-      ]),
+      run(py.python, [py.example, '--addr', ctx.address, '--netns', ctx.ns.name, '--count']),
       rawStreams(),
       typescriptClient(),
     ]);
     checkCounts(go);
     checkCounts(python);
+    py.remove();
   }, 600_000);
 });

@@ -1,9 +1,11 @@
 // TLS and mutual TLS with certificates made here by openssl: a client that
 // trusts the server's CA gets in; without its own certificate it does not,
-// when the server asks for one.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// when the server asks for one. Reloads (SIGHUP): new connections get the
+// new files, a bad set keeps the old one.
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,6 +33,7 @@ function issue(cn: string): void {
   );
 }
 issue('server');
+issue('server2');
 issue('client');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,5 +85,121 @@ describe('TLS', () => {
     withCert.close();
     without.close();
     await s.shutdown();
+  });
+});
+
+/** The CN of the certificate a new TLS connection to `address` is shown. */
+function peerCn(address: string): Promise<string> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.split(':').pop())];
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect(
+      { host, port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false },
+      () => {
+        resolve(String(s.getPeerCertificate().subject.CN));
+        s.destroy();
+      },
+    );
+    s.on('error', reject);
+  });
+}
+
+/** Makes the live files (what the server was started with) copies of `cn`'s. */
+function install(cn: string, o: { key?: string } = {}): void {
+  copyFileSync(file(`${cn}.pem`), file('live.pem'));
+  copyFileSync(file(`${o.key ?? cn}.key`), file('live.key'));
+}
+const LIVE = ['--tls-cert', file('live.pem'), '--tls-key', file('live.key')];
+
+describe('TLS reload', () => {
+  it('new connections get the new certificate; a bad set (not PEM, a key not its own) keeps the old', async () => {
+    install('server');
+    const s = await startServer(
+      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', ...LIVE], {}) as ServerConfig,
+      log,
+    );
+    const addr = s.addresses[0]!;
+    const before = connectIpvs(addr, { credentials: credentials.createSsl(serverCa()) });
+    expect((await before.getInfo({})).info?.version).toBe('1.2.1');
+    expect(await peerCn(addr)).toBe('server');
+
+    install('server2');
+    expect(s.reloadTls()).toBe(true);
+    expect(await peerCn(addr)).toBe('server2');
+    const after = connectIpvs(addr, { credentials: credentials.createSsl(readFileSync(file('ca-server2.pem'))) });
+    expect((await after.getInfo({})).info?.version).toBe('1.2.1');
+    // The connection made before keeps going.
+    expect((await before.getInfo({})).info?.version).toBe('1.2.1');
+
+    writeFileSync(file('live.pem'), 'not a certificate\n');
+    expect(s.reloadTls()).toBe(false);
+    install('server', { key: 'server2' });
+    expect(s.reloadTls()).toBe(false);
+    expect(await peerCn(addr)).toBe('server2');
+    expect((await after.getInfo({})).info?.version).toBe('1.2.1');
+    before.close();
+    after.close();
+    await s.shutdown();
+  });
+
+  it('rereads the client CA: a client of the CA removed is refused on a new connection', async () => {
+    install('server');
+    copyFileSync(file('ca-client.pem'), file('live-ca.pem'));
+    const s = await startServer(
+      parseConfig(
+        ['--listen', '127.0.0.1:0', '--unix', '', ...LIVE, '--tls-client-ca', file('live-ca.pem')],
+        {},
+      ) as ServerConfig,
+      log,
+    );
+    const client = () =>
+      connectIpvs(s.addresses[0]!, {
+        credentials: credentials.createSsl(
+          serverCa(),
+          readFileSync(file('client.key')),
+          readFileSync(file('client.pem')),
+        ),
+      });
+    const first = client();
+    expect((await first.getInfo({})).info?.version).toBe('1.2.1');
+    copyFileSync(file('ca-server2.pem'), file('live-ca.pem'));
+    expect(s.reloadTls()).toBe(true);
+    const second = client();
+    await expect(second.getInfo({}, { deadline: 3000 })).rejects.toBeInstanceOf(IpvsError);
+    first.close();
+    second.close();
+    await s.shutdown();
+  });
+
+  it('ipvsd reloads on SIGHUP (systemctl reload), and logs a refused set', async () => {
+    install('server');
+    const p = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/server/main.ts', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', '', ...LIVE],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
+    const logged = async (msg: string) => {
+      for (let i = 0; i < 300 && !out.includes(`"msg":"${msg}"`); i++) await new Promise((r) => setTimeout(r, 100));
+      return out.includes(`"msg":"${msg}"`);
+    };
+    try {
+      expect(await logged('ipvsd listening')).toBe(true);
+      const addr = JSON.parse(out.split('\n').find((l) => l.includes('ipvsd listening'))!).addresses[0];
+      expect(await peerCn(addr)).toBe('server');
+      install('server2');
+      p.kill('SIGHUP');
+      expect(await logged('TLS reloaded')).toBe(true);
+      expect(await peerCn(addr)).toBe('server2');
+      writeFileSync(file('live.key'), 'not a key\n');
+      p.kill('SIGHUP');
+      expect(await logged('TLS reload refused: serving the certificates loaded before')).toBe(true);
+      expect(p.exitCode).toBe(null);
+      expect(await peerCn(addr)).toBe('server2');
+    } finally {
+      p.kill('SIGTERM');
+    }
   });
 });

@@ -8,21 +8,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { create } from '@bufbuild/protobuf';
 import {
   Metadata,
-  Server,
-  ServerCredentials,
   status,
   type ClientReadableStream,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
-  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { serve } from './fake-server.js';
 import {
   ApplyWithProgressResponseSchema,
   EventKind,
-  IpvsService,
   ListDestinationsResponseSchema,
   ListServicesResponseSchema,
   WatchEventsResponseSchema,
@@ -33,28 +30,8 @@ import {
   type WatchStatsResponse,
 } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { AddressFamily, Protocol, ServiceWithDestinationsSchema } from '../../gen/ts/ipvs/v1/model_pb.js';
-import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.js';
-import { grpcDefinition, ErrorTrailer } from '../../src/rpc/definition.js';
-
-const servers: (() => void)[] = [];
-afterEach(() => {
-  for (const close of servers.splice(0)) close();
-});
-
-/** A server with these handlers (any other method is UNIMPLEMENTED), and a client of it. */
-async function serve(handlers: UntypedServiceImplementation): Promise<IpvsClient> {
-  const server = new Server();
-  server.addService(grpcDefinition(IpvsService), handlers);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  const client = connectIpvs(`127.0.0.1:${port}`);
-  servers.push(() => {
-    client.close();
-    server.forceShutdown();
-  });
-  return client;
-}
+import { IpvsError } from '../../src/client/index.js';
+import { ErrorTrailer } from '../../src/rpc/definition.js';
 
 /** A streaming handler that sends `messages`, then ends the stream. */
 const sends = (messages: object[]) => (call: ServerWritableStream<unknown, object>) => {

@@ -1,7 +1,8 @@
 // The shipped deployment files agree with the server: the DaemonSet's
 // arguments parse as ipvsd's own flags, its probes hit the health-only
 // listener, it asks for NET_ADMIN alone; the Dockerfile copies what exists
-// and runs what the build makes.
+// and runs what the build makes; the systemd unit's command line parses too,
+// never the sandbox, with NET_ADMIN alone (SYS_ADMIN only in its netns drop-in).
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,5 +72,56 @@ describe('Dockerfile', () => {
     for (const m of df.matchAll(/"(dist\/[^"]+\.js)"/g)) expect(existsSync(resolve(root, m[1]!)), m[1]).toBe(true);
     expect(df).toContain('IPVSD_SANDBOX=never');
     expect(df).toMatch(/^HEALTHCHECK .*healthcheck\.js/m);
+  });
+});
+
+describe('deploy/systemd', () => {
+  /** A unit file's settings: key -> every value given, in order. */
+  const unit = (p: string) => {
+    const keys = new Map<string, string[]>();
+    for (const line of read(p).split('\n')) {
+      const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+      if (m) keys.set(m[1]!, [...(keys.get(m[1]!) ?? []), m[2]!]);
+    }
+    return keys;
+  };
+  const u = unit('deploy/systemd/ipvsd.service');
+  const one = (k: string) => u.get(k)?.join(' ');
+
+  it('runs the built server with flags ipvsd accepts, never the sandbox, its socket in its runtime directory', () => {
+    const [node, main, ...args] = one('ExecStart')!.split(' ');
+    expect([node, main]).toEqual(['/usr/bin/node', '/usr/lib/ipvsd/dist/src/server/main.js']);
+    // What the build makes of src/server/main.ts.
+    expect(existsSync(resolve(root, main!.replace('/usr/lib/ipvsd/dist/', '').replace(/\.js$/, '.ts')))).toBe(true);
+    const env = Object.fromEntries(u.get('Environment')!.map((e) => e.split('=', 2) as [string, string]));
+    // The flag wins over IPVSD_SANDBOX from /etc/default/ipvsd.
+    const cfg = parseConfig(args, { ...env, IPVSD_SANDBOX: 'auto' }) as ServerConfig;
+    expect(cfg.sandbox).toBe('never');
+    expect(cfg.unix).toBe(`/run/${one('RuntimeDirectory')}/ipvsd.sock`);
+    expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
+    expect(one('Restart')).toBe('on-failure');
+  });
+
+  it('has CAP_NET_ADMIN alone, SYS_ADMIN only in the netns drop-in, and is hardened', () => {
+    expect(one('CapabilityBoundingSet')).toBe('CAP_NET_ADMIN');
+    expect(one('AmbientCapabilities')).toBe('CAP_NET_ADMIN');
+    const netns = unit('deploy/systemd/ipvsd.service.d/netns.conf');
+    expect(netns.get('CapabilityBoundingSet')).toEqual(['CAP_NET_ADMIN CAP_SYS_ADMIN']);
+    expect(netns.get('RestrictNamespaces')).toEqual(['net']);
+    expect(u.get('RestrictNamespaces')).toEqual(['yes']);
+    for (const [k, v] of Object.entries({
+      NoNewPrivileges: 'yes',
+      ProtectSystem: 'strict',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+      ProtectKernelTunables: 'yes',
+      ReadWritePaths: '-/proc/sys/net/ipv4/vs',
+      RestrictAddressFamilies: 'AF_UNIX AF_INET AF_INET6 AF_NETLINK',
+      SystemCallArchitectures: 'native',
+      LockPersonality: 'yes',
+      // V8's JIT.
+      MemoryDenyWriteExecute: 'no',
+    }))
+      expect(one(k), k).toBe(v);
   });
 });
