@@ -58,6 +58,8 @@ export class PingStrikes {
 }
 
 const TOO_MANY_PINGS = Buffer.from('too_many_pings', 'ascii');
+/** More than the control frames the server writes between two pings (PING ACK 17, WINDOW_UPDATE 13, SETTINGS ACK 9 bytes). */
+const CONTROL_BYTES = 64;
 
 /**
  * Where grpc-js keeps the HTTP/2 servers of its listeners and their open
@@ -100,7 +102,13 @@ function watchSession(session: ServerHttp2Session, policy: PingPolicy, log: Logg
     stream.once('close', () => calls--);
     onSend(stream, () => strikes.sent());
   });
+  let written = 0;
   session.on('ping', () => {
+    // A message long in the writing is one write() but many DATA frames, and clients ping for bandwidth
+    // between them (grpc-go's BDP estimator): bytes gone out since the last ping count as data sent.
+    const now = session.socket?.bytesWritten ?? 0;
+    if (now - written > CONTROL_BYTES) strikes.sent();
+    written = now;
     if (strikes.ping(calls) || session.destroyed) return;
     log.warn(
       { peer: session.socket?.remoteAddress ?? 'unix socket', strikes: strikes.strikes, calls },
