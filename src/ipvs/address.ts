@@ -9,7 +9,9 @@ export function encodeAddress(e: AttributeEncoder, type: number, family: number,
   if (at >= 0) writeAddress(e.buffer, at, family, address);
 }
 
-/** An address attribute from the kernel (IPVS pads IPv4 to 16 bytes), read in place: `length` bytes at `at` of `buf`. */
+/**
+ * An address attribute from the kernel (IPVS pads IPv4 to 16 bytes), read in place: `length` bytes at `at` of `buf`.
+ */
 export function decodeAddress(op: string, family: number, buf: Buffer, at: number, length: number): string {
   const need = family === AF_INET ? 4 : 16;
   if (length < need) throw KernelError.of(op, 'EBADMSG', `address of ${length} bytes for family ${family}`);

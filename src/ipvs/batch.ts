@@ -99,7 +99,10 @@ export class ItemWriter {
     }
   }
 
-  /** normalServiceId, remembering the last one. The input's fields are compared, not its identity: a caller may reuse and change one object. */
+  /**
+   * normalServiceId, remembering the last one. The input's fields are compared, not its identity: a caller may reuse
+   * and change one object.
+   */
   private serviceId(s: ServiceId, op: string): NormalServiceId {
     const m = this.last;
     if (

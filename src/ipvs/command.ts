@@ -48,7 +48,9 @@ export function replyAttributes(op: string, reply: Buffer | undefined): Attribut
   return new AttributeDecoder(reply, GENL_HEADER_LENGTH);
 }
 
-/** The one decoder of decodeReply, reset for each reply: decoding never re-enters it, and a listing decodes thousands. */
+/**
+ * The one decoder of decodeReply, reset for each reply: decoding never re-enters it, and a listing decodes thousands.
+ */
 const replies = new AttributeDecoder(Buffer.alloc(0));
 
 /**

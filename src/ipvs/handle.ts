@@ -346,7 +346,10 @@ export class Handle {
     return this.writer.request(this.box, cmd, fill);
   }
 
-  /** One request (number `at` of the write box), its replies; a failure names `op` (and what the request names, when `named`). */
+  /**
+   * One request (number `at` of the write box), its replies; a failure names `op` (and what the request names, when
+   * `named`).
+   */
   private send(op: string, at: number, named = false): Promise<Buffer[]> {
     return new Promise((resolve, reject) =>
       this.calls.push(new CallWrites(this.box, at, op, named, true, resolve as (r?: Buffer[]) => void, reject)),

@@ -109,7 +109,10 @@ export function decodeService(d: AttributeDecoder, counters = true): Service {
   return s;
 }
 
-/** `s` with `destinations`, its fields listed: a spread followed by a field is several times slower in V8, and listings make thousands. */
+/**
+ * `s` with `destinations`, its fields listed: a spread followed by a field is several times slower in V8, and listings
+ * make thousands.
+ */
 export function serviceWithDestinations(s: Service, destinations: Destination[]): ServiceWithDestinations {
   return {
     addressFamily: s.addressFamily,

@@ -63,7 +63,10 @@ const isUint = (v: unknown, max: number): v is number =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
 const U32 = 0xffffffff;
 
-/** Checks fields for one operation; one instance serves every call (validation never re-enters, and a batch checks thousands). */
+/**
+ * Checks fields for one operation; one instance serves every call (validation never re-enters, and a batch checks
+ * thousands).
+ */
 class Check {
   op = '';
   subject: Subject = 'service';

@@ -94,7 +94,9 @@ export class AttributeDecoder {
     this.fail(`attribute ${this.curType}: ${this.curLen} bytes is not an integer`);
     return 0;
   }
-  /** The attribute's value in place, `length()` bytes from `offset()` of `buffer`: read it before the buffer is reused. */
+  /**
+   * The attribute's value in place, `length()` bytes from `offset()` of `buffer`: read it before the buffer is reused.
+   */
   get buffer(): Buffer {
     return this.buf;
   }

@@ -32,7 +32,10 @@ export interface MessageSocket {
   readonly closed: boolean;
   /** Sends the first `len` bytes of sendBuffer as one datagram. */
   send(len: number): void;
-  /** Hands each queued datagram to `each` (valid during the call), never waiting; the number read. Throws KernelError ENOBUFS after an overrun. */
+  /**
+   * Hands each queued datagram to `each` (valid during the call), never waiting; the number read. Throws KernelError
+   * ENOBUFS after an overrun.
+   */
   receive(each: (datagram: Buffer) => void): number;
   close(): void;
 }

@@ -7,7 +7,9 @@ import { Flags, MessageType, parseMessages, parseStatus, type PayloadReader } fr
 /** How long io_uring may take over operations the kernel runs inline (a bound, never a wait in practice). */
 export const REPLY_WAIT_MS = 5000;
 
-/** 'interrupted': a concurrent change (NLM_F_DUMP_INTR); 'lost': replies dropped by an overrun. Both mean: run it again. */
+/**
+ * 'interrupted': a concurrent change (NLM_F_DUMP_INTR); 'lost': replies dropped by an overrun. Both mean: run it again.
+ */
 export type DumpEnd = 'ok' | 'interrupted' | 'lost';
 
 /** Reads the datagrams already queued into `each`, never waiting: the number read. */

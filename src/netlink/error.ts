@@ -33,7 +33,9 @@ export class KernelError extends Error {
     return new KernelError(op, errnoNumber(errno), detail);
   }
 
-  /** The same failure, told as part of `op` (and at `index` of a batch, if it was in one); this error is its `cause`. */
+  /**
+   * The same failure, told as part of `op` (and at `index` of a batch, if it was in one); this error is its `cause`.
+   */
   within(op: string, index?: number): KernelError {
     return new KernelError(op, this.code, this.detail, index, this);
   }

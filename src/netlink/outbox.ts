@@ -45,7 +45,10 @@ export class Outbox {
     return this.head;
   }
 
-  /** The page of message `i`, which spans `offset(i)` to `limit(i)` of it (its header's seq and flags are Conn's to set). */
+  /**
+   * The page of message `i`, which spans `offset(i)` to `limit(i)` of it (its header's seq and flags are Conn's to
+   * set).
+   */
   page(i: number): Buffer {
     return this.pages[this.index[this.slot(i)]! - this.firstPage]!;
   }

@@ -48,7 +48,10 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 export class CallQueue {
   /** Where writes are encoded before `push`: requests in the order of their calls. */
   readonly box: Outbox;
-  /** Calls waiting, from `head` on: a queue of a million single calls drops its head in O(1), not by Array.shift (O(n) once the array is large). */
+  /**
+   * Calls waiting, from `head` on: a queue of a million single calls drops its head in O(1), not by Array.shift (O(n)
+   * once the array is large).
+   */
   private readonly queue: (Writes | Task | undefined)[] = [];
   private head = 0;
   private pumping = false;

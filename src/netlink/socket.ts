@@ -137,7 +137,9 @@ export class NetlinkSocket {
     return this.fd < 0;
   }
 
-  /** For io_uring: the descriptor, and native addresses of the send buffer and of receive slot `i` (slotBytes bytes). */
+  /**
+   * For io_uring: the descriptor, and native addresses of the send buffer and of receive slot `i` (slotBytes bytes).
+   */
   get descriptor(): number {
     this.assertOpen();
     return this.fd;

@@ -63,7 +63,8 @@ function bind(f: typeof FFI): Libc {
     // memmove returns its first argument too: the way to hold an address as an External.
     memmove: fn(T.External, [T.U64, T.U64, T.U64], false),
     munmap: fn(T.I32, [T.U64, T.U64]),
-    // calloc: fresh pages come zeroed from the kernel, untouched until used (each page fault is dear in user-mode Linux).
+    // calloc: fresh pages come zeroed from the kernel, untouched until used (each page fault is dear in user-mode
+    // Linux).
     calloc: fn(T.External, [T.U64, T.U64], false),
     // memset returns its first argument: the way to learn a pointer's address (with a length of 0).
     memset: fn(T.U64, [T.External, T.I32, T.U64], false),

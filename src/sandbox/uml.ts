@@ -23,7 +23,9 @@ export interface UmlOptions {
   keepOutput?: boolean;
   /** Where the guest's output is echoed as it arrives. */
   echo?: (chunk: string) => void;
-  /** Load ip_vs at boot. Default true. With false, the guest has no kernel modules at all, so IPVS cannot even autoload. */
+  /**
+   * Load ip_vs at boot. Default true. With false, the guest has no kernel modules at all, so IPVS cannot even autoload.
+   */
   ipvs?: boolean;
   /** Extra kernel command-line arguments (e.g. eth0=vde,DIR). */
   kernelArgs?: string[];

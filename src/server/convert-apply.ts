@@ -76,7 +76,9 @@ export function changesOut(
   return out;
 }
 
-/** An Apply's answer: its changes (only the refused ones, with `failuresOnly`) and how many were applied and refused. */
+/**
+ * An Apply's answer: its changes (only the refused ones, with `failuresOnly`) and how many were applied and refused.
+ */
 export function applyOut(r: ApplyResult, failuresOnly: boolean): api.ApplyResponse {
   const failed = r.results.filter((x) => !x.ok).length;
   return create(api.ApplyResponseSchema, {

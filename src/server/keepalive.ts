@@ -58,7 +58,10 @@ export class PingStrikes {
 }
 
 const TOO_MANY_PINGS = Buffer.from('too_many_pings', 'ascii');
-/** More than the control frames the server writes between two pings (PING ACK 17, WINDOW_UPDATE 13, SETTINGS ACK 9 bytes). */
+/**
+ * More than the control frames the server writes between two pings (PING ACK 17, WINDOW_UPDATE 13, SETTINGS ACK 9
+ * bytes).
+ */
 const CONTROL_BYTES = 64;
 
 /**

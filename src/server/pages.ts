@@ -160,7 +160,10 @@ export async function listDestinationsPage(
 
 const SERVICE_TAG = listTag(api.GetServiceResponseSchema, 'service');
 
-/** GetService's answer; a service with more destinations than one message holds is refused, pointing to ListDestinations. */
+/**
+ * GetService's answer; a service with more destinations than one message holds is refused, pointing to
+ * ListDestinations.
+ */
 export function serviceReply(s: ServiceWithDestinations, budget: number): Encoded<api.GetServiceResponse> {
   const parts = cutServices([s], { budget, listTag: SERVICE_TAG, shape: WITH_DESTINATIONS_SHAPE, maxParts: 2 });
   if (parts.length > 1) {

@@ -58,7 +58,10 @@ export function encodePageToken(t: PageToken, print: string): string {
 
 const KEY = /^[0-9a-f]{1,64}$/;
 
-/** The token of a request, or undefined for a first page; INVALID_ARGUMENT for one that is not this server's or not for this request. */
+/**
+ * The token of a request, or undefined for a first page; INVALID_ARGUMENT for one that is not this server's or not for
+ * this request.
+ */
 export function decodePageToken(token: string, print: string): PageToken | undefined {
   if (!token) return undefined;
   let t: { v?: unknown; f?: unknown; a?: unknown; d?: unknown };

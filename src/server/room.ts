@@ -30,7 +30,9 @@ export interface Room {
   h(ns: string): Handle;
   /** What a part's entries may take; the rest of --max-response-bytes is the message's own fields. */
   budget: number;
-  /** A unary handler (handler.ts) that ends by checking that its namespace outlived the call; `path` defaults to idPath. */
+  /**
+   * A unary handler (handler.ts) that ends by checking that its namespace outlived the call; `path` defaults to idPath.
+   */
   u<Req extends { namespace: string }, Res>(
     method: string,
     fn: UnaryFn<Req, Res>,
