@@ -2,12 +2,17 @@
 //   apply-guest.ts ipvsd N D [failures-only]   a server in this process, a gRPC client Applying:
 //                               from empty, unchanged, a 1% change, delete all (reporting every change, or only failures)
 //   apply-guest.ts rules N D [changed]   ipvsadm -R input (with every 100th service's destinations reweighted)
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { connectIpvs } from '../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import { rip, ruleLines, vip } from './rules.js';
 
+/** A throwaway state directory (the guest's /tmp): a benchmark never touches /var/lib/ipvsd. */
+const stateDir = () => mkdtempSync(join(tmpdir(), 'ipvsd-bench-state-'));
 const [mode, n = '0', d = '0', option] = process.argv.slice(2);
 const changed = option === 'changed';
 const failuresOnly = option === 'failures-only';
@@ -21,7 +26,7 @@ if (mode === 'rules') {
 } else if (mode === 'ipvsd') {
   const server = await startServer(
     parseConfig(
-      ['--listen', '127.0.0.1:0', '--unix', '', '--max-message-bytes', String(256 << 20)],
+      ['--listen', '127.0.0.1:0', '--unix', '', '--max-message-bytes', String(256 << 20), '--state-dir', stateDir()],
       {},
     ) as ServerConfig,
     pino({ level: 'silent' }),

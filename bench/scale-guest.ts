@@ -4,7 +4,9 @@
 //   scale-guest.ts watchers N D W p99 of unary writes alone, then with W WatchStats streams; dumps per tick
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { credentials, makeGenericClientConstructor, type ClientReadableStream } from '@grpc/grpc-js';
@@ -37,6 +39,8 @@ const server = spawn(
     `127.0.0.1:${port}`,
     '--unix',
     '',
+    '--state-dir',
+    mkdtempSync(join(tmpdir(), 'ipvsd-bench-state-')),
     '--max-message-bytes',
     String(BIG),
     '--metrics',

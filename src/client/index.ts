@@ -107,12 +107,12 @@ export interface ConnectOptions {
 /**
  * Every channel's defaults. The service config retries only the idempotent
  * reads (ListServices, GetService, ListDestinations, ListDaemons, GetConfig,
- * GetInfo) on UNAVAILABLE: 5 attempts, backoff from 0.2 s doubling to at most
- * 5 s; no write is ever retried. Keepalive: a ping after 60 s without
- * activity on a connection with calls open (an idle WatchStats through a NAT
- * or load balancer), the connection closed if no answer comes in 20 s, and
- * no pings without calls (the server permits one every 30 s at most, and
- * only with calls open).
+ * GetInfo, GetDesiredState, ListDesiredStates) on UNAVAILABLE: 5 attempts,
+ * backoff from 0.2 s doubling to at most 5 s; no write is ever retried.
+ * Keepalive: a ping after 60 s without activity on a connection with calls
+ * open (an idle WatchStats through a NAT or load balancer), the connection
+ * closed if no answer comes in 20 s, and no pings without calls (the server
+ * permits one every 30 s at most, and only with calls open).
  */
 export const defaultChannelOptions: Readonly<ChannelOptions> = {
   'grpc.service_config': defaultServiceConfigJson,

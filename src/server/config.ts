@@ -37,6 +37,8 @@ export interface ServerConfig {
   keepalivePermitWithoutCalls: boolean;
   /** More strikes than this: GOAWAY ENHANCE_YOUR_CALM "too_many_pings". */
   keepaliveMaxPingStrikes: number;
+  /** Where the desired states are kept (one file each); created 0700 if missing. */
+  stateDir: string;
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
@@ -60,6 +62,7 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --keepalive-permit-ms N  client pings sooner than this are strikes, 1000..86400000 (IPVSD_KEEPALIVE_PERMIT_MS; default 30000)
   --keepalive-permit-without-calls  permit them with no call open too (IPVSD_KEEPALIVE_PERMIT_WITHOUT_CALLS=1; default: 1 per 2 h)
   --keepalive-max-ping-strikes N  GOAWAY "too_many_pings" after more strikes, 0..100 (IPVSD_KEEPALIVE_MAX_PING_STRIKES; default 2)
+  --state-dir DIR      where desired states are kept, one file each (IPVSD_STATE_DIR; default /var/lib/ipvsd)
   --help
 
 SIGHUP rereads the --tls-* files for new connections (a bad set keeps the old one); SIGTERM, SIGINT stop.`;
@@ -99,6 +102,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'keepalive-permit-ms': { type: 'string' },
       'keepalive-permit-without-calls': { type: 'boolean' },
       'keepalive-max-ping-strikes': { type: 'string' },
+      'state-dir': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -167,6 +171,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       0,
       100,
     ),
+    stateDir: f['state-dir'] ?? env.IPVSD_STATE_DIR ?? '/var/lib/ipvsd',
   };
   // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).
   if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {
@@ -178,6 +183,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new Error(
       `--max-batch: ${c.maxBatch} is over ${MAX_BATCH} (a response of that many failures would pass 4 MiB)`,
     );
+  if (!c.stateDir) throw new Error('--state-dir: must not be empty');
   if (c.metrics) splitHostPort(c.metrics);
   if (c.healthListen) splitHostPort(c.healthListen);
   if (!!c.tlsCert !== !!c.tlsKey) throw new Error('--tls-cert and --tls-key go together');

@@ -1,6 +1,7 @@
 // ipvs.v1.IpvsService: its handlers, typed from the descriptor, gathered
 // from the rooms that implement them.
 import { apply } from './apply.js';
+import { desired } from './desired.js';
 import { room, type IpvsImplementation, type IpvsServiceOptions } from './room.js';
 import { services } from './services.js';
 import { system } from './system.js';
@@ -10,5 +11,5 @@ export type { IpvsImplementation, IpvsServiceOptions };
 
 export function ipvsService(o: IpvsServiceOptions): IpvsImplementation {
   const r = room(o);
-  return { ...services(r), ...apply(r), ...watches(r), ...system(r) };
+  return { ...services(r), ...apply(r), ...desired(r), ...watches(r), ...system(r) };
 }

@@ -2,6 +2,7 @@
 // without IPVS, inside the user-mode Linux sandbox when asked (`npm start`
 // asks), else a loud exit.
 import { pino } from 'pino';
+import { StoreError } from '../desired/store.js';
 import { Handle, KernelError } from '../ipvs/index.js';
 import { parseConfig, USAGE } from './config.js';
 import { runSandboxed } from './sandboxed.js';
@@ -41,7 +42,16 @@ if (!haveIpvs && cfg.sandbox === 'never') {
 if (!haveIpvs) {
   await runSandboxed(cfg, log);
 } else {
-  const server = await startServer(cfg, log);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(cfg, log);
+  } catch (e) {
+    // A desired-state file that does not load: one line naming it, why, and the recovery; no stack.
+    if (!(e instanceof StoreError)) throw e;
+    log.fatal({ path: e.path, reason: e.reason }, `cannot start: ${e.message}`);
+    process.stderr.write(`ipvsd: cannot start: ${e.message}\n`);
+    process.exit(1);
+  }
   const stop = () => void server.shutdown().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -1,7 +1,8 @@
-// What every room of IpvsService (services, apply, watch, system) is given:
+// What every room of IpvsService (services, apply, desired, watch, system) is given:
 // the options, each namespace's Handle, the response budget, and `u`.
 import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import type { DesiredRegistry } from '../desired/registry.js';
 import type { Handle } from '../ipvs/index.js';
 import type { Reply, ServiceImplementation } from '../rpc/definition.js';
 import { idPath } from './convert.js';
@@ -17,6 +18,8 @@ export interface IpvsServiceOptions extends HandlerOptions {
   maxBatch: number;
   /** Largest response message (a part, a page), bytes. */
   maxResponseBytes: number;
+  /** The desired states (--state-dir); without them the desired-state RPCs are UNIMPLEMENTED. */
+  desired?: DesiredRegistry;
 }
 
 /** IpvsService's grpc-js handlers, typed from its descriptor. */

@@ -12,6 +12,8 @@ import { runInUml } from '../sandbox/uml.js';
 import { splitHostPort, type ServerConfig } from './config.js';
 
 const GUEST_PORT = 50051;
+/** The binary's default state directory: the sandbox keeps its own instead (sandboxStateDir). */
+const DEFAULT_STATE_DIR = '/var/lib/ipvsd';
 /** The package root: the nearest directory above this file with a package.json (from dist/src/ or src/ alike). */
 function packageRoot(): string {
   let d = import.meta.dirname;
@@ -20,6 +22,13 @@ function packageRoot(): string {
 }
 const root = packageRoot();
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Where the sandbox keeps desired states: the --state-dir given, else .uml/state in the checkout (the guest sees the
+ * host's file system, so they outlive the sandbox kernel, and the next sandbox reconciles them back onto its kernel).
+ */
+export const sandboxStateDir = (cfg: ServerConfig) =>
+  cfg.stateDir === DEFAULT_STATE_DIR ? join(root, '.uml', 'state') : resolve(cfg.stateDir);
 
 /** Listens at `at` (host and port, or a unix path) and pipes every connection to the guest. */
 function forward(at: { host: string; port: number } | string, hostPort: number): Promise<Server> {
@@ -61,6 +70,8 @@ export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<neve
     String(cfg.maxBatch),
     '--max-message-bytes',
     String(cfg.maxMessageBytes),
+    '--state-dir',
+    sandboxStateDir(cfg),
     ...cfg.netns.flatMap((n) => ['--netns', n]),
     ...(cfg.tlsCert ? ['--tls-cert', resolve(cfg.tlsCert), '--tls-key', resolve(cfg.tlsKey)] : []),
     ...(cfg.tlsClientCa ? ['--tls-client-ca', resolve(cfg.tlsClientCa)] : []),

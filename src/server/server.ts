@@ -1,6 +1,8 @@
 // The gRPC server: IpvsService, health (NOT_SERVING without IPVS), and
 // reflection, on the configured listeners, with the keepalive policy
 // (keepalive.ts) and TLS that reloads (certificates.ts); and its orderly shutdown.
+// The desired states in --state-dir are loaded and reconciled before anything
+// listens, so that health's first SERVING finds the kernel as they say.
 import { connect } from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
@@ -9,10 +11,12 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { file_grpc_health_v1_health } from '../../gen/ts/grpc/health/v1/health_pb.js';
 import { file_ipvs_v1_ipvs, IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { DesiredRegistry } from '../desired/registry.js';
 import { KernelError } from '../ipvs/index.js';
 import { grpcDefinition, reflectionPackage, type ReflectionPackage } from '../rpc/definition.js';
 import { ReloadableTls } from './certificates.js';
 import type { ServerConfig } from './config.js';
+import { decodeSpec } from './convert-desired.js';
 import { Calls } from './handler.js';
 import { ipvsService } from './ipvs-service.js';
 import { enforcePingPolicy, keepaliveOptions } from './keepalive.js';
@@ -86,6 +90,25 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log.error({ err: e.message }, 'IPVS is not available: health reports NOT_SERVING and every call fails');
   }
 
+  // A file that does not load stops the start (the store's StoreError names it and the recovery).
+  const desired = await DesiredRegistry.open(cfg.stateDir, {
+    handle: (ns) => namespaces.handle(ns),
+    namespaceKey: (ns) => {
+      try {
+        return namespaces.resolve(ns);
+      } catch {
+        return ns;
+      }
+    },
+    decode: decodeSpec,
+    log,
+  });
+  if (serving) {
+    const states = await desired.reconcileAll();
+    const inSync = states.filter((s) => s.status?.inSync).length;
+    log.info({ stateDir: cfg.stateDir, states: states.length, inSync }, 'desired states reconciled');
+  }
+
   // Metrics follow the server's own namespace and every one allowed by name.
   const metrics = cfg.metrics
     ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log)
@@ -99,6 +122,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       hub,
       maxBatch: cfg.maxBatch,
       maxResponseBytes: cfg.maxResponseBytes,
+      desired,
       observe: metrics?.observe,
     }),
   );

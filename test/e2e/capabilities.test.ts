@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectIpvs, Protocol, status } from '../../src/client/index.js';
 import { createNetns } from '../kernel/helpers.js';
 import { failure } from './helpers.js';
+import { testStateDir } from '../state-dir.js';
 
 const own = createNetns('capa');
 const other = createNetns('capb');
@@ -26,7 +27,7 @@ async function start(caps: string[]): Promise<{ p: ChildProcess; address: string
       ...['netns', 'exec', own.name],
       ...['setpriv', `--bounding-set=${set}`, `--inh-caps=${set}`, `--ambient-caps=${set}`, '--no-new-privs'],
       ...[process.execPath, '--import', 'tsx', 'src/server/main.ts', '--sandbox', 'never', '--listen', ''],
-      ...['--unix', sock, '--netns', other.name],
+      ...['--unix', sock, '--netns', other.name, '--state-dir', testStateDir()],
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );

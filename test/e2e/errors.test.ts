@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ForwardingMethod, Protocol, status } from '../../src/client/index.js';
 import { failure, useServer } from './helpers.js';
+import { testStateDir } from '../state-dir.js';
 
 const ctx = useServer();
 const web = { address: '192.0.2.1', protocol: Protocol.TCP, port: 80 };
@@ -225,7 +226,18 @@ describe('bytes that are no request', () => {
     const { pino } = await import('pino');
     const s = await startServer(
       parseConfig(
-        ['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name, '--max-message-bytes', '65536'],
+        [
+          '--listen',
+          '127.0.0.1:0',
+          '--unix',
+          '',
+          '--netns',
+          ctx.ns.name,
+          '--max-message-bytes',
+          '65536',
+          '--state-dir',
+          testStateDir(),
+        ],
         {},
       ) as never,
       pino({ level: 'silent' }),

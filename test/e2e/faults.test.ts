@@ -10,6 +10,7 @@ import { connectIpvs, Protocol, status, type IpvsClient } from '../../src/client
 import { freePort } from '../../src/sandbox/slirp.js';
 import { createNetns } from '../kernel/helpers.js';
 import { failure, useServer } from './helpers.js';
+import { testStateDir } from '../state-dir.js';
 
 const ctx = useServer();
 const sh = promisify(exec);
@@ -28,7 +29,19 @@ let c: IpvsClient;
 const start = async () => {
   server = spawn(
     process.execPath,
-    ['dist/src/server/main.js', '--sandbox', 'never', '--listen', `127.0.0.1:${port}`, '--unix', '', '--netns', '*'],
+    [
+      'dist/src/server/main.js',
+      '--sandbox',
+      'never',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--unix',
+      '',
+      '--netns',
+      '*',
+      '--state-dir',
+      testStateDir(),
+    ],
     { stdio: 'ignore' },
   );
   await new Promise<void>((resolve, reject) =>

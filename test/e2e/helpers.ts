@@ -12,6 +12,7 @@ import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
+import { testStateDir } from '../state-dir.js';
 
 export interface E2e {
   ns: Netns;
@@ -20,6 +21,8 @@ export interface E2e {
   /** The client's calls, with this file's namespace filled in. */
   address: string;
   unixPath: string;
+  /** The server's --state-dir: a fresh one per file. */
+  stateDir: string;
 }
 
 /** Starts a server allowing this file's namespace; flushes it before each test unless told not to. */
@@ -28,8 +31,19 @@ export function useServer(extraArgs: string[] = [], o: { flush?: boolean } = {})
   beforeAll(async () => {
     ctx.ns = createNetns('e');
     ctx.unixPath = `/run/ipvsd-${ctx.ns.name}.sock`;
+    ctx.stateDir = testStateDir();
     const cfg = parseConfig(
-      ['--listen', '127.0.0.1:0', '--unix', ctx.unixPath, '--netns', ctx.ns.name, ...extraArgs],
+      [
+        '--listen',
+        '127.0.0.1:0',
+        '--unix',
+        ctx.unixPath,
+        '--netns',
+        ctx.ns.name,
+        '--state-dir',
+        ctx.stateDir,
+        ...extraArgs,
+      ],
       {},
     ) as ServerConfig;
     ctx.server = await startServer(cfg, pino({ level: process.env.IPVSD_TEST_LOG ?? 'silent' }));

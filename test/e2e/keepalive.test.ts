@@ -26,6 +26,7 @@ import { grpcDefinition } from '../../src/rpc/wire.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
 import { useServer } from './helpers.js';
+import { testStateDir } from '../state-dir.js';
 
 const PERMIT_MS = 1500;
 const KEEPALIVE = ['--keepalive-permit-ms', String(PERMIT_MS), '--keepalive-time-ms', '1000'];
@@ -121,7 +122,16 @@ describe('the permit for client pings', () => {
   it('with no call open, even pings at the permit are strikes, unless --keepalive-permit-without-calls', async () => {
     const lax = await startServer(
       parseConfig(
-        ['--listen', '127.0.0.1:0', '--unix', '', ...KEEPALIVE, '--keepalive-permit-without-calls'],
+        [
+          '--listen',
+          '127.0.0.1:0',
+          '--unix',
+          '',
+          ...KEEPALIVE,
+          '--keepalive-permit-without-calls',
+          '--state-dir',
+          testStateDir(),
+        ],
         {},
       ) as ServerConfig,
       pino({ level: 'silent' }),

@@ -9,6 +9,7 @@ import { connectIpvs, status } from '../../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
 import { reflection } from '../reflection.js';
+import { testStateDir } from '../state-dir.js';
 import { failure, useServer } from './helpers.js';
 
 const ctx = useServer();
@@ -39,7 +40,10 @@ describe('health and reflection', () => {
 
   it('--health-listen serves health alone, in plain text, beside a TLS-only API', async () => {
     const s = await startServer(
-      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--health-listen', '127.0.0.1:0'], {}) as ServerConfig,
+      parseConfig(
+        ['--listen', '127.0.0.1:0', '--unix', '', '--health-listen', '127.0.0.1:0', '--state-dir', testStateDir()],
+        {},
+      ) as ServerConfig,
       pino({ level: 'silent' }),
     );
     const Health = makeGenericClientConstructor(healthService, 'Health');
@@ -74,7 +78,10 @@ describe('logs', () => {
     const lines: Record<string, unknown>[] = [];
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
     const s = await startServer(
-      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name], {}) as ServerConfig,
+      parseConfig(
+        ['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name, '--state-dir', testStateDir()],
+        {},
+      ) as ServerConfig,
       log,
     );
     const c = connectIpvs(s.addresses[0]!);
@@ -102,7 +109,17 @@ describe('shutdown', () => {
     const sock = `/run/ipvsd-term-${process.pid}.sock`;
     const p = spawn(
       process.execPath,
-      ['dist/src/server/main.js', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', sock],
+      [
+        'dist/src/server/main.js',
+        '--sandbox',
+        'never',
+        '--listen',
+        '127.0.0.1:0',
+        '--unix',
+        sock,
+        '--state-dir',
+        testStateDir(),
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectIpvs, Protocol, type IpvsClient } from '../../src/client/index.js';
 import { freePort } from '../../src/sandbox/slirp.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
+import { testStateDir } from '../state-dir.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 45);
 const MAX_ROUNDS = 100_000;
@@ -40,6 +41,8 @@ describe('soak', () => {
         '',
         '--netns',
         ns.name,
+        '--state-dir',
+        testStateDir(),
       ],
       { stdio: 'ignore' },
     );

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectIpvs, IpvsError } from '../../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
+import { testStateDir } from '../state-dir.js';
 
 const dir = mkdtempSync('/var/tmp/ipvsd-tls-');
 const file = (n: string) => join(dir, n);
@@ -50,6 +51,8 @@ const start = (extra: string[]) =>
         file('server.pem'),
         '--tls-key',
         file('server.key'),
+        '--state-dir',
+        testStateDir(),
         ...extra,
       ],
       {},
@@ -114,7 +117,10 @@ describe('TLS reload', () => {
   it('new connections get the new certificate; a bad set (not PEM, a key not its own) keeps the old', async () => {
     install('server');
     const s = await startServer(
-      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', ...LIVE], {}) as ServerConfig,
+      parseConfig(
+        ['--listen', '127.0.0.1:0', '--unix', '', ...LIVE, '--state-dir', testStateDir()],
+        {},
+      ) as ServerConfig,
       log,
     );
     const addr = s.addresses[0]!;
@@ -146,7 +152,17 @@ describe('TLS reload', () => {
     copyFileSync(file('ca-client.pem'), file('live-ca.pem'));
     const s = await startServer(
       parseConfig(
-        ['--listen', '127.0.0.1:0', '--unix', '', ...LIVE, '--tls-client-ca', file('live-ca.pem')],
+        [
+          '--listen',
+          '127.0.0.1:0',
+          '--unix',
+          '',
+          ...LIVE,
+          '--tls-client-ca',
+          file('live-ca.pem'),
+          '--state-dir',
+          testStateDir(),
+        ],
         {},
       ) as ServerConfig,
       log,
@@ -174,7 +190,10 @@ describe('TLS reload', () => {
     install('server');
     const p = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/server/main.ts', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', '', ...LIVE],
+      [
+        ...['--import', 'tsx', 'src/server/main.ts', '--sandbox', 'never', '--listen', '127.0.0.1:0', '--unix', ''],
+        ...[...LIVE, '--state-dir', testStateDir()],
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { connectIpvs, IpvsError, status } from '../../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
+import { testStateDir } from '../state-dir.js';
 
 describe('the server without IPVS', () => {
   it('as a binary without --sandbox, exits non-zero saying IPVS is missing and how to get a sandbox', () => {
@@ -28,7 +29,7 @@ describe('the server without IPVS', () => {
 
   it('reports NOT_SERVING and fails calls with FAILED_PRECONDITION / ENOPROTOOPT', async () => {
     const server = await startServer(
-      parseConfig(['--listen', '127.0.0.1:0', '--unix', ''], {}) as ServerConfig,
+      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--state-dir', testStateDir()], {}) as ServerConfig,
       pino({ level: 'silent' }),
     );
     expect(server.serving).toBe(false);

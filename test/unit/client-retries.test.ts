@@ -49,7 +49,16 @@ async function outcome(p: Promise<unknown>): Promise<unknown> {
 describe('the service config', () => {
   it('retries exactly the List*, Get*, GetInfo and GetConfig methods, on UNAVAILABLE only', () => {
     expect(reads.map((m) => m.name).sort()).toEqual(
-      ['GetConfig', 'GetInfo', 'GetService', 'ListDaemons', 'ListDestinations', 'ListServices'].sort(),
+      [
+        'GetConfig',
+        'GetDesiredState',
+        'GetInfo',
+        'GetService',
+        'ListDaemons',
+        'ListDesiredStates',
+        'ListDestinations',
+        'ListServices',
+      ].sort(),
     );
     expect(unary.every((m) => retried.has(m.name) === /^(List|Get)/.test(m.name))).toBe(true);
     expect(defaultServiceConfig.methodConfig.map((c) => c.retryPolicy.retryableStatusCodes)).toEqual([['UNAVAILABLE']]);

@@ -98,6 +98,9 @@ describe('deploy/systemd', () => {
     const cfg = parseConfig(args, { ...env, IPVSD_SANDBOX: 'auto' }) as ServerConfig;
     expect(cfg.sandbox).toBe('never');
     expect(cfg.unix).toBe(`/run/${one('RuntimeDirectory')}/ipvsd.sock`);
+    // Desired states in the state directory systemd makes (and keeps writable under ProtectSystem=strict).
+    expect(cfg.stateDir).toBe(`/var/lib/${one('StateDirectory')}`);
+    expect(one('StateDirectoryMode')).toBe('0700');
     expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(one('Restart')).toBe('on-failure');
   });

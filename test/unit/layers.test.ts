@@ -14,7 +14,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   ipvs: ['inet', 'netlink', 'genetlink'],
   rpc: ['gen'],
   sandbox: [],
-  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'gen'],
+  // The desired-state core: the store and the reconciling of held states, over the IPVS library; no gRPC in it.
+  desired: ['inet', 'ipvs'],
+  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'desired', 'gen'],
   client: ['rpc', 'gen'],
   cli: ['inet', 'client', 'rpc', 'gen'],
 };
@@ -51,5 +53,12 @@ describe('layers', () => {
         .map((r) => `${relative(SRC, f)} imports from ${r}`),
     );
     expect(wrong).toEqual([]);
+  });
+
+  it('desired speaks no gRPC: it imports no @grpc/ package (the server translates)', () => {
+    const wrong = sources(join(SRC, 'desired')).filter((f) =>
+      /^(?:import|export)\b[^'"]*?from\s+'@grpc\//m.test(readFileSync(f, 'utf8')),
+    );
+    expect(wrong.map((f) => relative(SRC, f))).toEqual([]);
   });
 });

@@ -90,6 +90,12 @@ describe('configuration', () => {
     expect(parse([])).toMatchObject({ maxResponseBytes: 1024 * 1024, maxBatch: 10_000 });
     expect(parse([], { IPVSD_MAX_RESPONSE_BYTES: '65536' })).toMatchObject({ maxResponseBytes: 65536 });
   });
+  it('keeps desired states in /var/lib/ipvsd unless --state-dir or IPVSD_STATE_DIR says otherwise', () => {
+    expect(parse([])).toMatchObject({ stateDir: '/var/lib/ipvsd' });
+    expect(parse([], { IPVSD_STATE_DIR: '/srv/a' })).toMatchObject({ stateDir: '/srv/a' });
+    expect(parse(['--state-dir', '/srv/b'], { IPVSD_STATE_DIR: '/srv/a' })).toMatchObject({ stateDir: '/srv/b' });
+    expect(() => parse(['--state-dir', ''])).toThrow(/must not be empty/);
+  });
   it('refuses a non-loopback listener without TLS unless --insecure', () => {
     expect(() => parse(['--listen', '0.0.0.0:50051'])).toThrow(/not loopback/);
     expect(parse(['--listen', '0.0.0.0:50051', '--insecure'])).toMatchObject({ insecure: true });

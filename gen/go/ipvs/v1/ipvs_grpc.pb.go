@@ -83,6 +83,24 @@ type IpvsServiceClient interface {
 	// instead of silently missing events. Counters moving are not events.
 	// A message too big for one comes in parts (see `more`).
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (IpvsService_WatchEventsClient, error)
+	// Desired states (DesiredState): named specs that the server holds,
+	// keeps in its --state-dir, and reconciles onto the kernel (as Apply
+	// does, within each one's scope) at every Put and at every start, before
+	// health reports SERVING.
+	//
+	// Creates the desired state, or replaces it whole, then reconciles it
+	// before answering: the response carries its new generation and what the
+	// reconcile did. Durable before it answers. ABORTED when
+	// expected_generation is set and differs; FAILED_PRECONDITION when its
+	// scope overlaps another desired state's in the same namespace.
+	PutDesiredState(ctx context.Context, in *PutDesiredStateRequest, opts ...grpc.CallOption) (*PutDesiredStateResponse, error)
+	// One desired state with its status. NOT_FOUND when there is none.
+	GetDesiredState(ctx context.Context, in *GetDesiredStateRequest, opts ...grpc.CallOption) (*GetDesiredStateResponse, error)
+	// Every desired state of the server, in name order, a page at a time (AIP-158).
+	ListDesiredStates(ctx context.Context, in *ListDesiredStatesRequest, opts ...grpc.CallOption) (*ListDesiredStatesResponse, error)
+	// Forgets a desired state (durably), leaving its rules on the kernel or
+	// removing them. NOT_FOUND when there is none.
+	DeleteDesiredState(ctx context.Context, in *DeleteDesiredStateRequest, opts ...grpc.CallOption) (*DeleteDesiredStateResponse, error)
 }
 
 type ipvsServiceClient struct {
@@ -378,6 +396,42 @@ func (x *ipvsServiceWatchEventsClient) Recv() (*WatchEventsResponse, error) {
 	return m, nil
 }
 
+func (c *ipvsServiceClient) PutDesiredState(ctx context.Context, in *PutDesiredStateRequest, opts ...grpc.CallOption) (*PutDesiredStateResponse, error) {
+	out := new(PutDesiredStateResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/PutDesiredState", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) GetDesiredState(ctx context.Context, in *GetDesiredStateRequest, opts ...grpc.CallOption) (*GetDesiredStateResponse, error) {
+	out := new(GetDesiredStateResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/GetDesiredState", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) ListDesiredStates(ctx context.Context, in *ListDesiredStatesRequest, opts ...grpc.CallOption) (*ListDesiredStatesResponse, error) {
+	out := new(ListDesiredStatesResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/ListDesiredStates", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) DeleteDesiredState(ctx context.Context, in *DeleteDesiredStateRequest, opts ...grpc.CallOption) (*DeleteDesiredStateResponse, error) {
+	out := new(DeleteDesiredStateResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/DeleteDesiredState", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IpvsServiceServer is the server API for IpvsService service.
 // All implementations must embed UnimplementedIpvsServiceServer
 // for forward compatibility
@@ -448,6 +502,24 @@ type IpvsServiceServer interface {
 	// instead of silently missing events. Counters moving are not events.
 	// A message too big for one comes in parts (see `more`).
 	WatchEvents(*WatchEventsRequest, IpvsService_WatchEventsServer) error
+	// Desired states (DesiredState): named specs that the server holds,
+	// keeps in its --state-dir, and reconciles onto the kernel (as Apply
+	// does, within each one's scope) at every Put and at every start, before
+	// health reports SERVING.
+	//
+	// Creates the desired state, or replaces it whole, then reconciles it
+	// before answering: the response carries its new generation and what the
+	// reconcile did. Durable before it answers. ABORTED when
+	// expected_generation is set and differs; FAILED_PRECONDITION when its
+	// scope overlaps another desired state's in the same namespace.
+	PutDesiredState(context.Context, *PutDesiredStateRequest) (*PutDesiredStateResponse, error)
+	// One desired state with its status. NOT_FOUND when there is none.
+	GetDesiredState(context.Context, *GetDesiredStateRequest) (*GetDesiredStateResponse, error)
+	// Every desired state of the server, in name order, a page at a time (AIP-158).
+	ListDesiredStates(context.Context, *ListDesiredStatesRequest) (*ListDesiredStatesResponse, error)
+	// Forgets a desired state (durably), leaving its rules on the kernel or
+	// removing them. NOT_FOUND when there is none.
+	DeleteDesiredState(context.Context, *DeleteDesiredStateRequest) (*DeleteDesiredStateResponse, error)
 	mustEmbedUnimplementedIpvsServiceServer()
 }
 
@@ -526,6 +598,18 @@ func (UnimplementedIpvsServiceServer) WatchStats(*WatchStatsRequest, IpvsService
 }
 func (UnimplementedIpvsServiceServer) WatchEvents(*WatchEventsRequest, IpvsService_WatchEventsServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchEvents not implemented")
+}
+func (UnimplementedIpvsServiceServer) PutDesiredState(context.Context, *PutDesiredStateRequest) (*PutDesiredStateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PutDesiredState not implemented")
+}
+func (UnimplementedIpvsServiceServer) GetDesiredState(context.Context, *GetDesiredStateRequest) (*GetDesiredStateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetDesiredState not implemented")
+}
+func (UnimplementedIpvsServiceServer) ListDesiredStates(context.Context, *ListDesiredStatesRequest) (*ListDesiredStatesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListDesiredStates not implemented")
+}
+func (UnimplementedIpvsServiceServer) DeleteDesiredState(context.Context, *DeleteDesiredStateRequest) (*DeleteDesiredStateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteDesiredState not implemented")
 }
 func (UnimplementedIpvsServiceServer) mustEmbedUnimplementedIpvsServiceServer() {}
 
@@ -981,6 +1065,78 @@ func (x *ipvsServiceWatchEventsServer) Send(m *WatchEventsResponse) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _IpvsService_PutDesiredState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutDesiredStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).PutDesiredState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/PutDesiredState",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).PutDesiredState(ctx, req.(*PutDesiredStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_GetDesiredState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDesiredStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).GetDesiredState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/GetDesiredState",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).GetDesiredState(ctx, req.(*GetDesiredStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_ListDesiredStates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDesiredStatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).ListDesiredStates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/ListDesiredStates",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).ListDesiredStates(ctx, req.(*ListDesiredStatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_DeleteDesiredState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteDesiredStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).DeleteDesiredState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/DeleteDesiredState",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).DeleteDesiredState(ctx, req.(*DeleteDesiredStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _IpvsService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ipvs.v1.IpvsService",
 	HandlerType: (*IpvsServiceServer)(nil),
@@ -1068,6 +1224,22 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDaemons",
 			Handler:    _IpvsService_ListDaemons_Handler,
+		},
+		{
+			MethodName: "PutDesiredState",
+			Handler:    _IpvsService_PutDesiredState_Handler,
+		},
+		{
+			MethodName: "GetDesiredState",
+			Handler:    _IpvsService_GetDesiredState_Handler,
+		},
+		{
+			MethodName: "ListDesiredStates",
+			Handler:    _IpvsService_ListDesiredStates_Handler,
+		},
+		{
+			MethodName: "DeleteDesiredState",
+			Handler:    _IpvsService_DeleteDesiredState_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

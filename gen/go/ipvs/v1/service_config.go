@@ -15,7 +15,9 @@ const DefaultServiceConfig = `{
         { "service": "ipvs.v1.IpvsService", "method": "ListDestinations" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDaemons" },
         { "service": "ipvs.v1.IpvsService", "method": "GetConfig" },
-        { "service": "ipvs.v1.IpvsService", "method": "GetInfo" }
+        { "service": "ipvs.v1.IpvsService", "method": "GetInfo" },
+        { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" }
       ],
       "retryPolicy": {
         "maxAttempts": 5,

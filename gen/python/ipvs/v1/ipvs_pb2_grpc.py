@@ -147,6 +147,26 @@ class IpvsServiceStub(object):
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsResponse.FromString,
                 )
+        self.PutDesiredState = channel.unary_unary(
+                '/ipvs.v1.IpvsService/PutDesiredState',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.PutDesiredStateRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.PutDesiredStateResponse.FromString,
+                )
+        self.GetDesiredState = channel.unary_unary(
+                '/ipvs.v1.IpvsService/GetDesiredState',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.GetDesiredStateRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.GetDesiredStateResponse.FromString,
+                )
+        self.ListDesiredStates = channel.unary_unary(
+                '/ipvs.v1.IpvsService/ListDesiredStates',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDesiredStatesRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDesiredStatesResponse.FromString,
+                )
+        self.DeleteDesiredState = channel.unary_unary(
+                '/ipvs.v1.IpvsService/DeleteDesiredState',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateResponse.FromString,
+                )
 
 
 class IpvsServiceServicer(object):
@@ -351,6 +371,44 @@ class IpvsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutDesiredState(self, request, context):
+        """Desired states (DesiredState): named specs that the server holds,
+        keeps in its --state-dir, and reconciles onto the kernel (as Apply
+        does, within each one's scope) at every Put and at every start, before
+        health reports SERVING.
+
+        Creates the desired state, or replaces it whole, then reconciles it
+        before answering: the response carries its new generation and what the
+        reconcile did. Durable before it answers. ABORTED when
+        expected_generation is set and differs; FAILED_PRECONDITION when its
+        scope overlaps another desired state's in the same namespace.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDesiredState(self, request, context):
+        """One desired state with its status. NOT_FOUND when there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDesiredStates(self, request, context):
+        """Every desired state of the server, in name order, a page at a time (AIP-158).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDesiredState(self, request, context):
+        """Forgets a desired state (durably), leaving its rules on the kernel or
+        removing them. NOT_FOUND when there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IpvsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -473,6 +531,26 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.WatchEventsResponse.SerializeToString,
+            ),
+            'PutDesiredState': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutDesiredState,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.PutDesiredStateRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.PutDesiredStateResponse.SerializeToString,
+            ),
+            'GetDesiredState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDesiredState,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.GetDesiredStateRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.GetDesiredStateResponse.SerializeToString,
+            ),
+            'ListDesiredStates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDesiredStates,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDesiredStatesRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDesiredStatesResponse.SerializeToString,
+            ),
+            'DeleteDesiredState': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDesiredState,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -902,5 +980,73 @@ class IpvsService(object):
         return grpc.experimental.unary_stream(request, target, '/ipvs.v1.IpvsService/WatchEvents',
             ipvs_dot_v1_dot_ipvs__pb2.WatchEventsRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.WatchEventsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PutDesiredState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/PutDesiredState',
+            ipvs_dot_v1_dot_ipvs__pb2.PutDesiredStateRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.PutDesiredStateResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetDesiredState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/GetDesiredState',
+            ipvs_dot_v1_dot_ipvs__pb2.GetDesiredStateRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.GetDesiredStateResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListDesiredStates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/ListDesiredStates',
+            ipvs_dot_v1_dot_ipvs__pb2.ListDesiredStatesRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.ListDesiredStatesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteDesiredState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/DeleteDesiredState',
+            ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

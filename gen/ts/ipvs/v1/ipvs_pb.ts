@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipvs/v1/ipvs.proto.
  */
 export const file_ipvs_v1_ipvs: GenFile = /*@__PURE__*/
-  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEibQoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiYwoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJpChFHZXRTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEhwKFGluY2x1ZGVfZGVzdGluYXRpb25zGAMgASgIIkcKEkdldFNlcnZpY2VSZXNwb25zZRIxCgdzZXJ2aWNlGAEgASgLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucyJMChRDcmVhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVDcmVhdGVTZXJ2aWNlUmVzcG9uc2UiTAoUVXBkYXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiEKB3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2UiFwoVVXBkYXRlU2VydmljZVJlc3BvbnNlIk4KFERlbGV0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiFwoVRGVsZXRlU2VydmljZVJlc3BvbnNlIiEKDEZsdXNoUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiDwoNRmx1c2hSZXNwb25zZSJ4ChdMaXN0RGVzdGluYXRpb25zUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIl8KGExpc3REZXN0aW5hdGlvbnNSZXNwb25zZRIqCgxkZXN0aW5hdGlvbnMYASADKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ9ChhDcmVhdGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZSJ9ChhVcGRhdGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZVXBkYXRlRGVzdGluYXRpb25SZXNwb25zZSJ9ChhEZWxldGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZRGVsZXRlRGVzdGluYXRpb25SZXNwb25zZSLaAgoOQmF0Y2hPcGVyYXRpb24SKgoOY3JlYXRlX3NlcnZpY2UYASABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIqCg51cGRhdGVfc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZUgAEiwKDmRlbGV0ZV9zZXJ2aWNlGAMgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWRIABI7ChJjcmVhdGVfZGVzdGluYXRpb24YBCABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSAASOwoSdXBkYXRlX2Rlc3RpbmF0aW9uGAUgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEmRlbGV0ZV9kZXN0aW5hdGlvbhgGIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IAEILCglvcGVyYXRpb24iZgoURGVzdGluYXRpb25PcGVyYXRpb24SIwoHc2VydmljZRgBIAEoCzISLmlwdnMudjEuU2VydmljZUlkEikKC2Rlc3RpbmF0aW9uGAIgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbiJOCgxCYXRjaFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEisKCm9wZXJhdGlvbnMYAiADKAsyFy5pcHZzLnYxLkJhdGNoT3BlcmF0aW9uIjsKC0JhdGNoUmVzdWx0EgwKBGNvZGUYASABKAUSDQoFZXJybm8YAiABKAkSDwoHbWVzc2FnZRgDIAEoCSJHCg1CYXRjaFJlc3BvbnNlEiUKB3Jlc3VsdHMYASADKAsyFC5pcHZzLnYxLkJhdGNoUmVzdWx0Eg8KB2FwcGxpZWQYAiABKA0iQwoKQXBwbHlTY29wZRIRCglhZGRyZXNzZXMYASADKAkSEAoIcHJlZml4ZXMYAiADKAkSEAoIZndfbWFya3MYAyADKA0i8QEKDEFwcGx5UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSMgoIc2VydmljZXMYAiADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEiIKBXNjb3BlGAMgASgLMhMuaXB2cy52MS5BcHBseVNjb3BlEg8KB2RyeV9ydW4YBCABKAgSDQoFcHJ1bmUYBSABKAgSDQoFZHJhaW4YBiABKAgSFQoNZmFpbHVyZXNfb25seRgHIAEoCBIwCg1kcmFpbl90aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIsABCgZDaGFuZ2USJQoGYWN0aW9uGAEgASgOMhUuaXB2cy52MS5DaGFuZ2VBY3Rpb24SIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZRIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24SEwoLZGVzY3JpcHRpb24YBCABKAkSDAoEY29kZRgFIAEoBRINCgVlcnJubxgGIAEoCRIPCgdtZXNzYWdlGAcgASgJInEKDUFwcGx5UmVzcG9uc2USIAoHY2hhbmdlcxgBIAMoCzIPLmlwdnMudjEuQ2hhbmdlEg8KB2FwcGxpZWQYAiABKA0SDgoGZmFpbGVkGAMgASgNEg8KB29taXR0ZWQYBCABKA0SDAoEbW9yZRgFIAEoCCJAChhBcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QSJAoFYXBwbHkYASABKAsyFS5pcHZzLnYxLkFwcGx5UmVxdWVzdCIuCg1BcHBseVByb2dyZXNzEg8KB3BsYW5uZWQYASABKA0SDAoEZG9uZRgCIAEoDSJ6ChlBcHBseVdpdGhQcm9ncmVzc1Jlc3BvbnNlEioKCHByb2dyZXNzGAEgASgLMhYuaXB2cy52MS5BcHBseVByb2dyZXNzSAASKAoGcmVzdWx0GAIgASgLMhYuaXB2cy52MS5BcHBseVJlc3BvbnNlSABCBwoFZXZlbnQiXAoUVXBzZXJ0U2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjEKB3NlcnZpY2UYAiABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIjkKFVVwc2VydFNlcnZpY2VSZXNwb25zZRIgCgdjaGFuZ2VzGAEgAygLMg8uaXB2cy52MS5DaGFuZ2UifQoYVXBzZXJ0RGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIiwKGVVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIlChBHZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSI0ChFHZXRDb25maWdSZXNwb25zZRIfCgZjb25maWcYASABKAsyDy5pcHZzLnYxLkNvbmZpZyJGChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIfCgZjb25maWcYAiABKAsyDy5pcHZzLnYxLkNvbmZpZyITChFTZXRDb25maWdSZXNwb25zZSIjCg5HZXRJbmZvUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiLgoPR2V0SW5mb1Jlc3BvbnNlEhsKBGluZm8YASABKAsyDS5pcHZzLnYxLkluZm8iTQoTWmVyb0NvdW50ZXJzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkIhYKFFplcm9Db3VudGVyc1Jlc3BvbnNlIkgKElN0YXJ0RGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHwoGZGFlbW9uGAIgASgLMg8uaXB2cy52MS5EYWVtb24iFQoTU3RhcnREYWVtb25SZXNwb25zZSJLChFTdG9wRGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoFc3RhdGUYAiABKA4yFC5pcHZzLnYxLkRhZW1vblN0YXRlIhQKElN0b3BEYWVtb25SZXNwb25zZSInChJMaXN0RGFlbW9uc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIjcKE0xpc3REYWVtb25zUmVzcG9uc2USIAoHZGFlbW9ucxgBIAMoCzIPLmlwdnMudjEuRGFlbW9uIo0BChFXYXRjaFN0YXRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJAoIc2VydmljZXMYAiADKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIrCghpbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgphbGxvd19mYXN0GAQgASgIIsoBChBEZXN0aW5hdGlvblN0YXRzEi4KDmFkZHJlc3NfZmFtaWx5GAEgASgOMhYuaXB2cy52MS5BZGRyZXNzRmFtaWx5Eg8KB2FkZHJlc3MYAiABKAkSDAoEcG9ydBgDIAEoDRIOCgZ3ZWlnaHQYBCABKA0SGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAUgASgNEhwKFGluYWN0aXZlX2Nvbm5lY3Rpb25zGAYgASgNEh0KBXN0YXRzGAcgASgLMg4uaXB2cy52MS5TdGF0cyKDAQoMU2VydmljZVN0YXRzEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIdCgVzdGF0cxgCIAEoCzIOLmlwdnMudjEuU3RhdHMSLwoMZGVzdGluYXRpb25zGAMgAygLMhkuaXB2cy52MS5EZXN0aW5hdGlvblN0YXRzIqIBChJXYXRjaFN0YXRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoIc2VydmljZXMYAyADKAsyFS5pcHZzLnYxLlNlcnZpY2VTdGF0cxIMCgRtb3JlGAQgASgIImgKEldhdGNoRXZlbnRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKYWxsb3dfZmFzdBgDIAEoCCL6AQoFRXZlbnQSIAoEa2luZBgBIAEoDjISLmlwdnMudjEuRXZlbnRLaW5kEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIlCgtvbGRfc2VydmljZRgDIAEoCzIQLmlwdnMudjEuU2VydmljZRIlCgtuZXdfc2VydmljZRgEIAEoCzIQLmlwdnMudjEuU2VydmljZRItCg9vbGRfZGVzdGluYXRpb24YBSABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uEi0KD25ld19kZXN0aW5hdGlvbhgGIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iyAEKE1dhdGNoRXZlbnRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVzeW5jGAIgASgIEhUKDXNraXBwZWRfdGlja3MYAyABKA0SMgoIc25hcHNob3QYBCADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEh4KBmV2ZW50cxgFIAMoCzIOLmlwdnMudjEuRXZlbnQSDAoEbW9yZRgGIAEoCCqqAgoMQ2hhbmdlQWN0aW9uEh0KGUNIQU5HRV9BQ1RJT05fVU5TUEVDSUZJRUQQABIgChxDSEFOR0VfQUNUSU9OX0NSRUFURV9TRVJWSUNFEAESIAocQ0hBTkdFX0FDVElPTl9VUERBVEVfU0VSVklDRRACEiAKHENIQU5HRV9BQ1RJT05fREVMRVRFX1NFUlZJQ0UQAxIkCiBDSEFOR0VfQUNUSU9OX0NSRUFURV9ERVNUSU5BVElPThAEEiQKIENIQU5HRV9BQ1RJT05fVVBEQVRFX0RFU1RJTkFUSU9OEAUSJAogQ0hBTkdFX0FDVElPTl9ERUxFVEVfREVTVElOQVRJT04QBhIjCh9DSEFOR0VfQUNUSU9OX0RSQUlOX0RFU1RJTkFUSU9OEAcqbQoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIUChBFVkVOVF9LSU5EX0FEREVEEAESFgoSRVZFTlRfS0lORF9VUERBVEVEEAISFgoSRVZFTlRfS0lORF9SRU1PVkVEEAMysw4KC0lwdnNTZXJ2aWNlEksKDExpc3RTZXJ2aWNlcxIcLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVxdWVzdBodLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVzcG9uc2USRQoKR2V0U2VydmljZRIaLmlwdnMudjEuR2V0U2VydmljZVJlcXVlc3QaGy5pcHZzLnYxLkdldFNlcnZpY2VSZXNwb25zZRJOCg1DcmVhdGVTZXJ2aWNlEh0uaXB2cy52MS5DcmVhdGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuQ3JlYXRlU2VydmljZVJlc3BvbnNlEk4KDVVwZGF0ZVNlcnZpY2USHS5pcHZzLnYxLlVwZGF0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5VcGRhdGVTZXJ2aWNlUmVzcG9uc2USTgoNRGVsZXRlU2VydmljZRIdLmlwdnMudjEuRGVsZXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLkRlbGV0ZVNlcnZpY2VSZXNwb25zZRI2CgVGbHVzaBIVLmlwdnMudjEuRmx1c2hSZXF1ZXN0GhYuaXB2cy52MS5GbHVzaFJlc3BvbnNlElcKEExpc3REZXN0aW5hdGlvbnMSIC5pcHZzLnYxLkxpc3REZXN0aW5hdGlvbnNSZXF1ZXN0GiEuaXB2cy52MS5MaXN0RGVzdGluYXRpb25zUmVzcG9uc2USWgoRQ3JlYXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLkNyZWF0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZRJaChFVcGRhdGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5VcGRhdGVEZXN0aW5hdGlvblJlc3BvbnNlEloKEURlbGV0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5EZWxldGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLkRlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2USNgoFQmF0Y2gSFS5pcHZzLnYxLkJhdGNoUmVxdWVzdBoWLmlwdnMudjEuQmF0Y2hSZXNwb25zZRI2CgVBcHBseRIVLmlwdnMudjEuQXBwbHlSZXF1ZXN0GhYuaXB2cy52MS5BcHBseVJlc3BvbnNlElwKEUFwcGx5V2l0aFByb2dyZXNzEiEuaXB2cy52MS5BcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QaIi5pcHZzLnYxLkFwcGx5V2l0aFByb2dyZXNzUmVzcG9uc2UwARJOCg1VcHNlcnRTZXJ2aWNlEh0uaXB2cy52MS5VcHNlcnRTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuVXBzZXJ0U2VydmljZVJlc3BvbnNlEloKEVVwc2VydERlc3RpbmF0aW9uEiEuaXB2cy52MS5VcHNlcnREZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLlVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USQgoJR2V0Q29uZmlnEhkuaXB2cy52MS5HZXRDb25maWdSZXF1ZXN0GhouaXB2cy52MS5HZXRDb25maWdSZXNwb25zZRJCCglTZXRDb25maWcSGS5pcHZzLnYxLlNldENvbmZpZ1JlcXVlc3QaGi5pcHZzLnYxLlNldENvbmZpZ1Jlc3BvbnNlEjwKB0dldEluZm8SFy5pcHZzLnYxLkdldEluZm9SZXF1ZXN0GhguaXB2cy52MS5HZXRJbmZvUmVzcG9uc2USSwoMWmVyb0NvdW50ZXJzEhwuaXB2cy52MS5aZXJvQ291bnRlcnNSZXF1ZXN0Gh0uaXB2cy52MS5aZXJvQ291bnRlcnNSZXNwb25zZRJICgtTdGFydERhZW1vbhIbLmlwdnMudjEuU3RhcnREYWVtb25SZXF1ZXN0GhwuaXB2cy52MS5TdGFydERhZW1vblJlc3BvbnNlEkUKClN0b3BEYWVtb24SGi5pcHZzLnYxLlN0b3BEYWVtb25SZXF1ZXN0GhsuaXB2cy52MS5TdG9wRGFlbW9uUmVzcG9uc2USSAoLTGlzdERhZW1vbnMSGy5pcHZzLnYxLkxpc3REYWVtb25zUmVxdWVzdBocLmlwdnMudjEuTGlzdERhZW1vbnNSZXNwb25zZRJHCgpXYXRjaFN0YXRzEhouaXB2cy52MS5XYXRjaFN0YXRzUmVxdWVzdBobLmlwdnMudjEuV2F0Y2hTdGF0c1Jlc3BvbnNlMAESSgoLV2F0Y2hFdmVudHMSGy5pcHZzLnYxLldhdGNoRXZlbnRzUmVxdWVzdBocLmlwdnMudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
+  fileDesc("ChJpcHZzL3YxL2lwdnMucHJvdG8SB2lwdnMudjEibQoTTGlzdFNlcnZpY2VzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHAoUaW5jbHVkZV9kZXN0aW5hdGlvbnMYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiYwoUTGlzdFNlcnZpY2VzUmVzcG9uc2USMgoIc2VydmljZXMYASADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJpChFHZXRTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEhwKFGluY2x1ZGVfZGVzdGluYXRpb25zGAMgASgIIkcKEkdldFNlcnZpY2VSZXNwb25zZRIxCgdzZXJ2aWNlGAEgASgLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucyJMChRDcmVhdGVTZXJ2aWNlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZSIXChVDcmVhdGVTZXJ2aWNlUmVzcG9uc2UiTAoUVXBkYXRlU2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiEKB3NlcnZpY2UYAiABKAsyEC5pcHZzLnYxLlNlcnZpY2UiFwoVVXBkYXRlU2VydmljZVJlc3BvbnNlIk4KFERlbGV0ZVNlcnZpY2VSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQiFwoVRGVsZXRlU2VydmljZVJlc3BvbnNlIiEKDEZsdXNoUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiDwoNRmx1c2hSZXNwb25zZSJ4ChdMaXN0RGVzdGluYXRpb25zUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIl8KGExpc3REZXN0aW5hdGlvbnNSZXNwb25zZRIqCgxkZXN0aW5hdGlvbnMYASADKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ9ChhDcmVhdGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZSJ9ChhVcGRhdGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZVXBkYXRlRGVzdGluYXRpb25SZXNwb25zZSJ9ChhEZWxldGVEZXN0aW5hdGlvblJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iGwoZRGVsZXRlRGVzdGluYXRpb25SZXNwb25zZSLaAgoOQmF0Y2hPcGVyYXRpb24SKgoOY3JlYXRlX3NlcnZpY2UYASABKAsyEC5pcHZzLnYxLlNlcnZpY2VIABIqCg51cGRhdGVfc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZUgAEiwKDmRlbGV0ZV9zZXJ2aWNlGAMgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWRIABI7ChJjcmVhdGVfZGVzdGluYXRpb24YBCABKAsyHS5pcHZzLnYxLkRlc3RpbmF0aW9uT3BlcmF0aW9uSAASOwoSdXBkYXRlX2Rlc3RpbmF0aW9uGAUgASgLMh0uaXB2cy52MS5EZXN0aW5hdGlvbk9wZXJhdGlvbkgAEjsKEmRlbGV0ZV9kZXN0aW5hdGlvbhgGIAEoCzIdLmlwdnMudjEuRGVzdGluYXRpb25PcGVyYXRpb25IAEILCglvcGVyYXRpb24iZgoURGVzdGluYXRpb25PcGVyYXRpb24SIwoHc2VydmljZRgBIAEoCzISLmlwdnMudjEuU2VydmljZUlkEikKC2Rlc3RpbmF0aW9uGAIgASgLMhQuaXB2cy52MS5EZXN0aW5hdGlvbiJOCgxCYXRjaFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEisKCm9wZXJhdGlvbnMYAiADKAsyFy5pcHZzLnYxLkJhdGNoT3BlcmF0aW9uIjsKC0JhdGNoUmVzdWx0EgwKBGNvZGUYASABKAUSDQoFZXJybm8YAiABKAkSDwoHbWVzc2FnZRgDIAEoCSJHCg1CYXRjaFJlc3BvbnNlEiUKB3Jlc3VsdHMYASADKAsyFC5pcHZzLnYxLkJhdGNoUmVzdWx0Eg8KB2FwcGxpZWQYAiABKA0iQwoKQXBwbHlTY29wZRIRCglhZGRyZXNzZXMYASADKAkSEAoIcHJlZml4ZXMYAiADKAkSEAoIZndfbWFya3MYAyADKA0i8QEKDEFwcGx5UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSMgoIc2VydmljZXMYAiADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEiIKBXNjb3BlGAMgASgLMhMuaXB2cy52MS5BcHBseVNjb3BlEg8KB2RyeV9ydW4YBCABKAgSDQoFcHJ1bmUYBSABKAgSDQoFZHJhaW4YBiABKAgSFQoNZmFpbHVyZXNfb25seRgHIAEoCBIwCg1kcmFpbl90aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIsABCgZDaGFuZ2USJQoGYWN0aW9uGAEgASgOMhUuaXB2cy52MS5DaGFuZ2VBY3Rpb24SIQoHc2VydmljZRgCIAEoCzIQLmlwdnMudjEuU2VydmljZRIpCgtkZXN0aW5hdGlvbhgDIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24SEwoLZGVzY3JpcHRpb24YBCABKAkSDAoEY29kZRgFIAEoBRINCgVlcnJubxgGIAEoCRIPCgdtZXNzYWdlGAcgASgJInEKDUFwcGx5UmVzcG9uc2USIAoHY2hhbmdlcxgBIAMoCzIPLmlwdnMudjEuQ2hhbmdlEg8KB2FwcGxpZWQYAiABKA0SDgoGZmFpbGVkGAMgASgNEg8KB29taXR0ZWQYBCABKA0SDAoEbW9yZRgFIAEoCCJAChhBcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QSJAoFYXBwbHkYASABKAsyFS5pcHZzLnYxLkFwcGx5UmVxdWVzdCIuCg1BcHBseVByb2dyZXNzEg8KB3BsYW5uZWQYASABKA0SDAoEZG9uZRgCIAEoDSJ6ChlBcHBseVdpdGhQcm9ncmVzc1Jlc3BvbnNlEioKCHByb2dyZXNzGAEgASgLMhYuaXB2cy52MS5BcHBseVByb2dyZXNzSAASKAoGcmVzdWx0GAIgASgLMhYuaXB2cy52MS5BcHBseVJlc3BvbnNlSABCBwoFZXZlbnQiXAoUVXBzZXJ0U2VydmljZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEjEKB3NlcnZpY2UYAiABKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zIjkKFVVwc2VydFNlcnZpY2VSZXNwb25zZRIgCgdjaGFuZ2VzGAEgAygLMg8uaXB2cy52MS5DaGFuZ2UifQoYVXBzZXJ0RGVzdGluYXRpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIjCgdzZXJ2aWNlGAIgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSKQoLZGVzdGluYXRpb24YAyABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uIiwKGVVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIlChBHZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSI0ChFHZXRDb25maWdSZXNwb25zZRIfCgZjb25maWcYASABKAsyDy5pcHZzLnYxLkNvbmZpZyJGChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIfCgZjb25maWcYAiABKAsyDy5pcHZzLnYxLkNvbmZpZyITChFTZXRDb25maWdSZXNwb25zZSIjCg5HZXRJbmZvUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiLgoPR2V0SW5mb1Jlc3BvbnNlEhsKBGluZm8YASABKAsyDS5pcHZzLnYxLkluZm8iTQoTWmVyb0NvdW50ZXJzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoHc2VydmljZRgCIAEoCzISLmlwdnMudjEuU2VydmljZUlkIhYKFFplcm9Db3VudGVyc1Jlc3BvbnNlIkgKElN0YXJ0RGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHwoGZGFlbW9uGAIgASgLMg8uaXB2cy52MS5EYWVtb24iFQoTU3RhcnREYWVtb25SZXNwb25zZSJLChFTdG9wRGFlbW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSIwoFc3RhdGUYAiABKA4yFC5pcHZzLnYxLkRhZW1vblN0YXRlIhQKElN0b3BEYWVtb25SZXNwb25zZSInChJMaXN0RGFlbW9uc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIjcKE0xpc3REYWVtb25zUmVzcG9uc2USIAoHZGFlbW9ucxgBIAMoCzIPLmlwdnMudjEuRGFlbW9uIo0BChFXYXRjaFN0YXRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJAoIc2VydmljZXMYAiADKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIrCghpbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgphbGxvd19mYXN0GAQgASgIIsoBChBEZXN0aW5hdGlvblN0YXRzEi4KDmFkZHJlc3NfZmFtaWx5GAEgASgOMhYuaXB2cy52MS5BZGRyZXNzRmFtaWx5Eg8KB2FkZHJlc3MYAiABKAkSDAoEcG9ydBgDIAEoDRIOCgZ3ZWlnaHQYBCABKA0SGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAUgASgNEhwKFGluYWN0aXZlX2Nvbm5lY3Rpb25zGAYgASgNEh0KBXN0YXRzGAcgASgLMg4uaXB2cy52MS5TdGF0cyKDAQoMU2VydmljZVN0YXRzEiMKB3NlcnZpY2UYASABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIdCgVzdGF0cxgCIAEoCzIOLmlwdnMudjEuU3RhdHMSLwoMZGVzdGluYXRpb25zGAMgAygLMhkuaXB2cy52MS5EZXN0aW5hdGlvblN0YXRzIqIBChJXYXRjaFN0YXRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoIc2VydmljZXMYAyADKAsyFS5pcHZzLnYxLlNlcnZpY2VTdGF0cxIMCgRtb3JlGAQgASgIImgKEldhdGNoRXZlbnRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSKwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKYWxsb3dfZmFzdBgDIAEoCCL6AQoFRXZlbnQSIAoEa2luZBgBIAEoDjISLmlwdnMudjEuRXZlbnRLaW5kEiMKB3NlcnZpY2UYAiABKAsyEi5pcHZzLnYxLlNlcnZpY2VJZBIlCgtvbGRfc2VydmljZRgDIAEoCzIQLmlwdnMudjEuU2VydmljZRIlCgtuZXdfc2VydmljZRgEIAEoCzIQLmlwdnMudjEuU2VydmljZRItCg9vbGRfZGVzdGluYXRpb24YBSABKAsyFC5pcHZzLnYxLkRlc3RpbmF0aW9uEi0KD25ld19kZXN0aW5hdGlvbhgGIAEoCzIULmlwdnMudjEuRGVzdGluYXRpb24iyAEKE1dhdGNoRXZlbnRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVzeW5jGAIgASgIEhUKDXNraXBwZWRfdGlja3MYAyABKA0SMgoIc25hcHNob3QYBCADKAsyIC5pcHZzLnYxLlNlcnZpY2VXaXRoRGVzdGluYXRpb25zEh4KBmV2ZW50cxgFIAMoCzIOLmlwdnMudjEuRXZlbnQSDAoEbW9yZRgGIAEoCCKYAgoMRGVzaXJlZFN0YXRlEgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEjIKCHNlcnZpY2VzGAMgAygLMiAuaXB2cy52MS5TZXJ2aWNlV2l0aERlc3RpbmF0aW9ucxIiCgVzY29wZRgEIAEoCzITLmlwdnMudjEuQXBwbHlTY29wZRINCgVwcnVuZRgFIAEoCBINCgVkcmFpbhgGIAEoCBIwCg1kcmFpbl90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCmdlbmVyYXRpb24YCCABKAMSKwoGc3RhdHVzGAkgASgLMhsuaXB2cy52MS5EZXNpcmVkU3RhdGVTdGF0dXMi2wEKEkRlc2lyZWRTdGF0ZVN0YXR1cxIyCg5yZWNvbmNpbGVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVcmVjb25jaWxlZF9nZW5lcmF0aW9uGAIgASgDEg8KB2luX3N5bmMYAyABKAgSDwoHYXBwbGllZBgEIAEoDRIOCgZmYWlsZWQYBSABKA0SIQoIZmFpbHVyZXMYBiADKAsyDy5pcHZzLnYxLkNoYW5nZRIMCgRjb2RlGAcgASgFEg8KB21lc3NhZ2UYCCABKAkiegoWUHV0RGVzaXJlZFN0YXRlUmVxdWVzdBIsCg1kZXNpcmVkX3N0YXRlGAEgASgLMhUuaXB2cy52MS5EZXNpcmVkU3RhdGUSGwoTZXhwZWN0ZWRfZ2VuZXJhdGlvbhgCIAEoAxIVCg12YWxpZGF0ZV9vbmx5GAMgASgIInIKF1B1dERlc2lyZWRTdGF0ZVJlc3BvbnNlEiwKDWRlc2lyZWRfc3RhdGUYASABKAsyFS5pcHZzLnYxLkRlc2lyZWRTdGF0ZRIpCglyZWNvbmNpbGUYAiABKAsyFi5pcHZzLnYxLkFwcGx5UmVzcG9uc2UiJgoWR2V0RGVzaXJlZFN0YXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKF0dldERlc2lyZWRTdGF0ZVJlc3BvbnNlEiwKDWRlc2lyZWRfc3RhdGUYASABKAsyFS5pcHZzLnYxLkRlc2lyZWRTdGF0ZSJqChhMaXN0RGVzaXJlZFN0YXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSJwoEdmlldxgDIAEoDjIZLmlwdnMudjEuRGVzaXJlZFN0YXRlVmlldyJjChlMaXN0RGVzaXJlZFN0YXRlc1Jlc3BvbnNlEi0KDmRlc2lyZWRfc3RhdGVzGAEgAygLMhUuaXB2cy52MS5EZXNpcmVkU3RhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlwKGURlbGV0ZURlc2lyZWRTdGF0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIbChNleHBlY3RlZF9nZW5lcmF0aW9uGAIgASgDEhQKDHJlbW92ZV9ydWxlcxgDIAEoCCJFChpEZWxldGVEZXNpcmVkU3RhdGVSZXNwb25zZRInCgdyZW1vdmFsGAEgASgLMhYuaXB2cy52MS5BcHBseVJlc3BvbnNlKqoCCgxDaGFuZ2VBY3Rpb24SHQoZQ0hBTkdFX0FDVElPTl9VTlNQRUNJRklFRBAAEiAKHENIQU5HRV9BQ1RJT05fQ1JFQVRFX1NFUlZJQ0UQARIgChxDSEFOR0VfQUNUSU9OX1VQREFURV9TRVJWSUNFEAISIAocQ0hBTkdFX0FDVElPTl9ERUxFVEVfU0VSVklDRRADEiQKIENIQU5HRV9BQ1RJT05fQ1JFQVRFX0RFU1RJTkFUSU9OEAQSJAogQ0hBTkdFX0FDVElPTl9VUERBVEVfREVTVElOQVRJT04QBRIkCiBDSEFOR0VfQUNUSU9OX0RFTEVURV9ERVNUSU5BVElPThAGEiMKH0NIQU5HRV9BQ1RJT05fRFJBSU5fREVTVElOQVRJT04QByptCglFdmVudEtpbmQSGgoWRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX0tJTkRfQURERUQQARIWChJFVkVOVF9LSU5EX1VQREFURUQQAhIWChJFVkVOVF9LSU5EX1JFTU9WRUQQAypxChBEZXNpcmVkU3RhdGVWaWV3EiIKHkRFU0lSRURfU1RBVEVfVklFV19VTlNQRUNJRklFRBAAEhwKGERFU0lSRURfU1RBVEVfVklFV19CQVNJQxABEhsKF0RFU0lSRURfU1RBVEVfVklFV19GVUxMEAIymhEKC0lwdnNTZXJ2aWNlEksKDExpc3RTZXJ2aWNlcxIcLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVxdWVzdBodLmlwdnMudjEuTGlzdFNlcnZpY2VzUmVzcG9uc2USRQoKR2V0U2VydmljZRIaLmlwdnMudjEuR2V0U2VydmljZVJlcXVlc3QaGy5pcHZzLnYxLkdldFNlcnZpY2VSZXNwb25zZRJOCg1DcmVhdGVTZXJ2aWNlEh0uaXB2cy52MS5DcmVhdGVTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuQ3JlYXRlU2VydmljZVJlc3BvbnNlEk4KDVVwZGF0ZVNlcnZpY2USHS5pcHZzLnYxLlVwZGF0ZVNlcnZpY2VSZXF1ZXN0Gh4uaXB2cy52MS5VcGRhdGVTZXJ2aWNlUmVzcG9uc2USTgoNRGVsZXRlU2VydmljZRIdLmlwdnMudjEuRGVsZXRlU2VydmljZVJlcXVlc3QaHi5pcHZzLnYxLkRlbGV0ZVNlcnZpY2VSZXNwb25zZRI2CgVGbHVzaBIVLmlwdnMudjEuRmx1c2hSZXF1ZXN0GhYuaXB2cy52MS5GbHVzaFJlc3BvbnNlElcKEExpc3REZXN0aW5hdGlvbnMSIC5pcHZzLnYxLkxpc3REZXN0aW5hdGlvbnNSZXF1ZXN0GiEuaXB2cy52MS5MaXN0RGVzdGluYXRpb25zUmVzcG9uc2USWgoRQ3JlYXRlRGVzdGluYXRpb24SIS5pcHZzLnYxLkNyZWF0ZURlc3RpbmF0aW9uUmVxdWVzdBoiLmlwdnMudjEuQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZRJaChFVcGRhdGVEZXN0aW5hdGlvbhIhLmlwdnMudjEuVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0GiIuaXB2cy52MS5VcGRhdGVEZXN0aW5hdGlvblJlc3BvbnNlEloKEURlbGV0ZURlc3RpbmF0aW9uEiEuaXB2cy52MS5EZWxldGVEZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLkRlbGV0ZURlc3RpbmF0aW9uUmVzcG9uc2USNgoFQmF0Y2gSFS5pcHZzLnYxLkJhdGNoUmVxdWVzdBoWLmlwdnMudjEuQmF0Y2hSZXNwb25zZRI2CgVBcHBseRIVLmlwdnMudjEuQXBwbHlSZXF1ZXN0GhYuaXB2cy52MS5BcHBseVJlc3BvbnNlElwKEUFwcGx5V2l0aFByb2dyZXNzEiEuaXB2cy52MS5BcHBseVdpdGhQcm9ncmVzc1JlcXVlc3QaIi5pcHZzLnYxLkFwcGx5V2l0aFByb2dyZXNzUmVzcG9uc2UwARJOCg1VcHNlcnRTZXJ2aWNlEh0uaXB2cy52MS5VcHNlcnRTZXJ2aWNlUmVxdWVzdBoeLmlwdnMudjEuVXBzZXJ0U2VydmljZVJlc3BvbnNlEloKEVVwc2VydERlc3RpbmF0aW9uEiEuaXB2cy52MS5VcHNlcnREZXN0aW5hdGlvblJlcXVlc3QaIi5pcHZzLnYxLlVwc2VydERlc3RpbmF0aW9uUmVzcG9uc2USQgoJR2V0Q29uZmlnEhkuaXB2cy52MS5HZXRDb25maWdSZXF1ZXN0GhouaXB2cy52MS5HZXRDb25maWdSZXNwb25zZRJCCglTZXRDb25maWcSGS5pcHZzLnYxLlNldENvbmZpZ1JlcXVlc3QaGi5pcHZzLnYxLlNldENvbmZpZ1Jlc3BvbnNlEjwKB0dldEluZm8SFy5pcHZzLnYxLkdldEluZm9SZXF1ZXN0GhguaXB2cy52MS5HZXRJbmZvUmVzcG9uc2USSwoMWmVyb0NvdW50ZXJzEhwuaXB2cy52MS5aZXJvQ291bnRlcnNSZXF1ZXN0Gh0uaXB2cy52MS5aZXJvQ291bnRlcnNSZXNwb25zZRJICgtTdGFydERhZW1vbhIbLmlwdnMudjEuU3RhcnREYWVtb25SZXF1ZXN0GhwuaXB2cy52MS5TdGFydERhZW1vblJlc3BvbnNlEkUKClN0b3BEYWVtb24SGi5pcHZzLnYxLlN0b3BEYWVtb25SZXF1ZXN0GhsuaXB2cy52MS5TdG9wRGFlbW9uUmVzcG9uc2USSAoLTGlzdERhZW1vbnMSGy5pcHZzLnYxLkxpc3REYWVtb25zUmVxdWVzdBocLmlwdnMudjEuTGlzdERhZW1vbnNSZXNwb25zZRJHCgpXYXRjaFN0YXRzEhouaXB2cy52MS5XYXRjaFN0YXRzUmVxdWVzdBobLmlwdnMudjEuV2F0Y2hTdGF0c1Jlc3BvbnNlMAESSgoLV2F0Y2hFdmVudHMSGy5pcHZzLnYxLldhdGNoRXZlbnRzUmVxdWVzdBocLmlwdnMudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABElQKD1B1dERlc2lyZWRTdGF0ZRIfLmlwdnMudjEuUHV0RGVzaXJlZFN0YXRlUmVxdWVzdBogLmlwdnMudjEuUHV0RGVzaXJlZFN0YXRlUmVzcG9uc2USVAoPR2V0RGVzaXJlZFN0YXRlEh8uaXB2cy52MS5HZXREZXNpcmVkU3RhdGVSZXF1ZXN0GiAuaXB2cy52MS5HZXREZXNpcmVkU3RhdGVSZXNwb25zZRJaChFMaXN0RGVzaXJlZFN0YXRlcxIhLmlwdnMudjEuTGlzdERlc2lyZWRTdGF0ZXNSZXF1ZXN0GiIuaXB2cy52MS5MaXN0RGVzaXJlZFN0YXRlc1Jlc3BvbnNlEl0KEkRlbGV0ZURlc2lyZWRTdGF0ZRIiLmlwdnMudjEuRGVsZXRlRGVzaXJlZFN0YXRlUmVxdWVzdBojLmlwdnMudjEuRGVsZXRlRGVzaXJlZFN0YXRlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
 
 /**
  * @generated from message ipvs.v1.ListServicesRequest
@@ -1714,6 +1714,408 @@ export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__P
   messageDesc(file_ipvs_v1_ipvs, 56);
 
 /**
+ * A desired state: what an Apply holds (namespace, scope, services, prune,
+ * drain), named and kept by the server, which reconciles the kernel onto it.
+ * Each desired state owns its scope in its namespace: no two may overlap.
+ *
+ * @generated from message ipvs.v1.DesiredState
+ */
+export type DesiredState = Message<"ipvs.v1.DesiredState"> & {
+  /**
+   * "desiredStates/{id}", the id 1 to 63 characters of [a-z0-9-], starting
+   * with a letter and not ending with "-" (RFC 1035 labels). Required; unique
+   * in the server, whatever the namespace.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Network namespace: empty for the server's own, a name under /run/netns,
+   * or an absolute path; it must be allowed by the server's --netns. Fixed
+   * once created (a Put that changes it is INVALID_ARGUMENT).
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+
+  /**
+   * The desired services, each with all of its desired destinations, as in
+   * ApplyRequest. A service outside the scope is refused. Left out of List's
+   * DESIRED_STATE_VIEW_BASIC (the default) and of PutDesiredState's answer.
+   *
+   * @generated from field: repeated ipvs.v1.ServiceWithDestinations services = 3;
+   */
+  services: ServiceWithDestinations[];
+
+  /**
+   * What this desired state owns, as ApplyRequest's scope (empty: the whole
+   * namespace). Rules that a replacing Put leaves outside the new scope are
+   * left on the kernel as they are.
+   *
+   * @generated from field: ipvs.v1.ApplyScope scope = 4;
+   */
+  scope?: ApplyScope | undefined;
+
+  /**
+   * Delete owned services and destinations that are not desired.
+   *
+   * @generated from field: bool prune = 5;
+   */
+  prune: boolean;
+
+  /**
+   * With prune: give destinations to remove weight 0 instead of deleting them.
+   *
+   * @generated from field: bool drain = 6;
+   */
+  drain: boolean;
+
+  /**
+   * With drain and prune: delete each drained destination once it has no
+   * connections, or after this long, as ApplyRequest.drain_timeout; 0 to 24
+   * hours. Unset: drained destinations stay at weight 0.
+   *
+   * @generated from field: google.protobuf.Duration drain_timeout = 7;
+   */
+  drainTimeout?: Duration | undefined;
+
+  /**
+   * Output only: 1 when created, one more at every Put that replaces it.
+   * Ignored in a PutDesiredStateRequest (see expected_generation there).
+   *
+   * @generated from field: int64 generation = 8;
+   */
+  generation: bigint;
+
+  /**
+   * Output only: the last reconcile. Ignored in a PutDesiredStateRequest.
+   *
+   * @generated from field: ipvs.v1.DesiredStateStatus status = 9;
+   */
+  status?: DesiredStateStatus | undefined;
+};
+
+/**
+ * Describes the message ipvs.v1.DesiredState.
+ * Use `create(DesiredStateSchema)` to create a new message.
+ */
+export const DesiredStateSchema: GenMessage<DesiredState> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 57);
+
+/**
+ * How the last reconcile of a desired state went. The server reconciles at
+ * every Put and at every start; it does not yet watch for drift in between,
+ * so a change made since by someone else (ipvsadm) is not seen here.
+ *
+ * @generated from message ipvs.v1.DesiredStateStatus
+ */
+export type DesiredStateStatus = Message<"ipvs.v1.DesiredStateStatus"> & {
+  /**
+   * When the last reconcile ended; unset when none has run since the server started.
+   *
+   * @generated from field: google.protobuf.Timestamp reconcile_time = 1;
+   */
+  reconcileTime?: Timestamp | undefined;
+
+  /**
+   * The generation that reconcile applied.
+   *
+   * @generated from field: int64 reconciled_generation = 2;
+   */
+  reconciledGeneration: bigint;
+
+  /**
+   * True when that reconcile left the kernel as desired: every change
+   * applied, and reconciled_generation is the current generation.
+   *
+   * @generated from field: bool in_sync = 3;
+   */
+  inSync: boolean;
+
+  /**
+   * How many changes it applied.
+   *
+   * @generated from field: uint32 applied = 4;
+   */
+  applied: number;
+
+  /**
+   * How many changes the kernel refused.
+   *
+   * @generated from field: uint32 failed = 5;
+   */
+  failed: number;
+
+  /**
+   * The refused changes, each with its gRPC code, errno and message; at most
+   * the first 100 (failed counts them all).
+   *
+   * @generated from field: repeated ipvs.v1.Change failures = 6;
+   */
+  failures: Change[];
+
+  /**
+   * 0 (OK), or the gRPC code of a reconcile that failed as a whole (its
+   * namespace not allowed or gone, the kernel's listing refused): then
+   * nothing was changed and applied and failed are 0.
+   *
+   * @generated from field: int32 code = 7;
+   */
+  code: number;
+
+  /**
+   * Why it failed as a whole; empty when code is 0.
+   *
+   * @generated from field: string message = 8;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message ipvs.v1.DesiredStateStatus.
+ * Use `create(DesiredStateStatusSchema)` to create a new message.
+ */
+export const DesiredStateStatusSchema: GenMessage<DesiredStateStatus> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 58);
+
+/**
+ * @generated from message ipvs.v1.PutDesiredStateRequest
+ */
+export type PutDesiredStateRequest = Message<"ipvs.v1.PutDesiredStateRequest"> & {
+  /**
+   * The desired state; generation and status are ignored.
+   *
+   * @generated from field: ipvs.v1.DesiredState desired_state = 1;
+   */
+  desiredState?: DesiredState | undefined;
+
+  /**
+   * 0 (the default): no check. Else the generation the caller last read
+   * (AIP-154): the Put is ABORTED, changing nothing, unless the stored
+   * desired state has exactly this generation. A desired state that does
+   * not exist yet has generation 0 for this check, so 0 cannot demand a
+   * create; use -1 for "only if it does not exist". Other negative values:
+   * INVALID_ARGUMENT.
+   *
+   * @generated from field: int64 expected_generation = 2;
+   */
+  expectedGeneration: bigint;
+
+  /**
+   * Validate, check expected_generation and the scopes, and plan against
+   * the kernel (AIP-163), storing and changing nothing: the answer shows the
+   * generation it would get and the plan in `reconcile` (as Apply's dry_run).
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+};
+
+/**
+ * Describes the message ipvs.v1.PutDesiredStateRequest.
+ * Use `create(PutDesiredStateRequestSchema)` to create a new message.
+ */
+export const PutDesiredStateRequestSchema: GenMessage<PutDesiredStateRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 59);
+
+/**
+ * @generated from message ipvs.v1.PutDesiredStateResponse
+ */
+export type PutDesiredStateResponse = Message<"ipvs.v1.PutDesiredStateResponse"> & {
+  /**
+   * The desired state as stored, with its new generation and the status of
+   * this Put's reconcile; `services` left out (GetDesiredState has them).
+   *
+   * @generated from field: ipvs.v1.DesiredState desired_state = 1;
+   */
+  desiredState?: DesiredState | undefined;
+
+  /**
+   * What the reconcile did, as an Apply answers (changes cut to
+   * --max-response-bytes, refused ones first, the rest counted in
+   * `omitted`); with validate_only, the plan.
+   *
+   * @generated from field: ipvs.v1.ApplyResponse reconcile = 2;
+   */
+  reconcile?: ApplyResponse | undefined;
+};
+
+/**
+ * Describes the message ipvs.v1.PutDesiredStateResponse.
+ * Use `create(PutDesiredStateResponseSchema)` to create a new message.
+ */
+export const PutDesiredStateResponseSchema: GenMessage<PutDesiredStateResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 60);
+
+/**
+ * @generated from message ipvs.v1.GetDesiredStateRequest
+ */
+export type GetDesiredStateRequest = Message<"ipvs.v1.GetDesiredStateRequest"> & {
+  /**
+   * "desiredStates/{id}".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message ipvs.v1.GetDesiredStateRequest.
+ * Use `create(GetDesiredStateRequestSchema)` to create a new message.
+ */
+export const GetDesiredStateRequestSchema: GenMessage<GetDesiredStateRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 61);
+
+/**
+ * @generated from message ipvs.v1.GetDesiredStateResponse
+ */
+export type GetDesiredStateResponse = Message<"ipvs.v1.GetDesiredStateResponse"> & {
+  /**
+   * With its services and status. A desired state too big for one message
+   * (--max-response-bytes) is RESOURCE_EXHAUSTED: ListDesiredStates with
+   * DESIRED_STATE_VIEW_FULL pages it.
+   *
+   * @generated from field: ipvs.v1.DesiredState desired_state = 1;
+   */
+  desiredState?: DesiredState | undefined;
+};
+
+/**
+ * Describes the message ipvs.v1.GetDesiredStateResponse.
+ * Use `create(GetDesiredStateResponseSchema)` to create a new message.
+ */
+export const GetDesiredStateResponseSchema: GenMessage<GetDesiredStateResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 62);
+
+/**
+ * @generated from message ipvs.v1.ListDesiredStatesRequest
+ */
+export type ListDesiredStatesRequest = Message<"ipvs.v1.ListDesiredStatesRequest"> & {
+  /**
+   * Most desired states on one page, 0..2147483647; 0 (the default): as
+   * many as fit in the server's --max-response-bytes. Negative:
+   * INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The previous page's next_page_token; empty for the first page. The
+   * other fields must be as on the first page (INVALID_ARGUMENT otherwise).
+   * A token whose desired state has gone since resumes after where it was.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * BASIC (the default) or FULL.
+   *
+   * @generated from field: ipvs.v1.DesiredStateView view = 3;
+   */
+  view: DesiredStateView;
+};
+
+/**
+ * Describes the message ipvs.v1.ListDesiredStatesRequest.
+ * Use `create(ListDesiredStatesRequestSchema)` to create a new message.
+ */
+export const ListDesiredStatesRequestSchema: GenMessage<ListDesiredStatesRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 63);
+
+/**
+ * @generated from message ipvs.v1.ListDesiredStatesResponse
+ */
+export type ListDesiredStatesResponse = Message<"ipvs.v1.ListDesiredStatesResponse"> & {
+  /**
+   * In name order. With FULL, a desired state whose services do not all fit
+   * in this page continues at the start of the next: the same desired state
+   * again (same name and generation), with the rest of its services. A
+   * single service with more destinations than fit in one page is
+   * RESOURCE_EXHAUSTED. If such a desired state is replaced while it is
+   * being paged, the next page is ABORTED: list again from the start.
+   *
+   * @generated from field: repeated ipvs.v1.DesiredState desired_states = 1;
+   */
+  desiredStates: DesiredState[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message ipvs.v1.ListDesiredStatesResponse.
+ * Use `create(ListDesiredStatesResponseSchema)` to create a new message.
+ */
+export const ListDesiredStatesResponseSchema: GenMessage<ListDesiredStatesResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 64);
+
+/**
+ * @generated from message ipvs.v1.DeleteDesiredStateRequest
+ */
+export type DeleteDesiredStateRequest = Message<"ipvs.v1.DeleteDesiredStateRequest"> & {
+  /**
+   * "desiredStates/{id}".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * 0 (the default): no check. Else ABORTED, changing nothing, unless the
+   * stored desired state has exactly this generation. Negative: INVALID_ARGUMENT.
+   *
+   * @generated from field: int64 expected_generation = 2;
+   */
+  expectedGeneration: bigint;
+
+  /**
+   * false (the default): the kernel is left as it is. true: also remove what
+   * the desired state owned, every service of its namespace within its scope
+   * (the whole namespace for an empty scope). When it drains (drain and
+   * prune), its destinations are drained instead, and with drain_timeout each
+   * is deleted when idle or when the time is up, its service once empty or
+   * after drain_timeout (a server restart meanwhile leaves what remains);
+   * without drain_timeout they stay drained.
+   *
+   * @generated from field: bool remove_rules = 3;
+   */
+  removeRules: boolean;
+};
+
+/**
+ * Describes the message ipvs.v1.DeleteDesiredStateRequest.
+ * Use `create(DeleteDesiredStateRequestSchema)` to create a new message.
+ */
+export const DeleteDesiredStateRequestSchema: GenMessage<DeleteDesiredStateRequest> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 65);
+
+/**
+ * @generated from message ipvs.v1.DeleteDesiredStateResponse
+ */
+export type DeleteDesiredStateResponse = Message<"ipvs.v1.DeleteDesiredStateResponse"> & {
+  /**
+   * With remove_rules: what was removed (or drained), as an Apply answers.
+   *
+   * @generated from field: ipvs.v1.ApplyResponse removal = 1;
+   */
+  removal?: ApplyResponse | undefined;
+};
+
+/**
+ * Describes the message ipvs.v1.DeleteDesiredStateResponse.
+ * Use `create(DeleteDesiredStateResponseSchema)` to create a new message.
+ */
+export const DeleteDesiredStateResponseSchema: GenMessage<DeleteDesiredStateResponse> = /*@__PURE__*/
+  messageDesc(file_ipvs_v1_ipvs, 66);
+
+/**
  * What an Apply does to one object.
  *
  * @generated from enum ipvs.v1.ChangeAction
@@ -1818,6 +2220,40 @@ export enum EventKind {
  */
 export const EventKindSchema: GenEnum<EventKind> = /*@__PURE__*/
   enumDesc(file_ipvs_v1_ipvs, 1);
+
+/**
+ * How much of each desired state ListDesiredStates returns.
+ *
+ * @generated from enum ipvs.v1.DesiredStateView
+ */
+export enum DesiredStateView {
+  /**
+   * As BASIC.
+   *
+   * @generated from enum value: DESIRED_STATE_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every field but services: names, scopes, generations and status.
+   *
+   * @generated from enum value: DESIRED_STATE_VIEW_BASIC = 1;
+   */
+  BASIC = 1,
+
+  /**
+   * Every field.
+   *
+   * @generated from enum value: DESIRED_STATE_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum ipvs.v1.DesiredStateView.
+ */
+export const DesiredStateViewSchema: GenEnum<DesiredStateView> = /*@__PURE__*/
+  enumDesc(file_ipvs_v1_ipvs, 2);
 
 /**
  * The control plane of Linux IPVS in one network namespace per call.
@@ -2088,6 +2524,56 @@ export const IpvsService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchEventsRequestSchema;
     output: typeof WatchEventsResponseSchema;
+  },
+  /**
+   * Desired states (DesiredState): named specs that the server holds,
+   * keeps in its --state-dir, and reconciles onto the kernel (as Apply
+   * does, within each one's scope) at every Put and at every start, before
+   * health reports SERVING.
+   *
+   * Creates the desired state, or replaces it whole, then reconciles it
+   * before answering: the response carries its new generation and what the
+   * reconcile did. Durable before it answers. ABORTED when
+   * expected_generation is set and differs; FAILED_PRECONDITION when its
+   * scope overlaps another desired state's in the same namespace.
+   *
+   * @generated from rpc ipvs.v1.IpvsService.PutDesiredState
+   */
+  putDesiredState: {
+    methodKind: "unary";
+    input: typeof PutDesiredStateRequestSchema;
+    output: typeof PutDesiredStateResponseSchema;
+  },
+  /**
+   * One desired state with its status. NOT_FOUND when there is none.
+   *
+   * @generated from rpc ipvs.v1.IpvsService.GetDesiredState
+   */
+  getDesiredState: {
+    methodKind: "unary";
+    input: typeof GetDesiredStateRequestSchema;
+    output: typeof GetDesiredStateResponseSchema;
+  },
+  /**
+   * Every desired state of the server, in name order, a page at a time (AIP-158).
+   *
+   * @generated from rpc ipvs.v1.IpvsService.ListDesiredStates
+   */
+  listDesiredStates: {
+    methodKind: "unary";
+    input: typeof ListDesiredStatesRequestSchema;
+    output: typeof ListDesiredStatesResponseSchema;
+  },
+  /**
+   * Forgets a desired state (durably), leaving its rules on the kernel or
+   * removing them. NOT_FOUND when there is none.
+   *
+   * @generated from rpc ipvs.v1.IpvsService.DeleteDesiredState
+   */
+  deleteDesiredState: {
+    methodKind: "unary";
+    input: typeof DeleteDesiredStateRequestSchema;
+    output: typeof DeleteDesiredStateResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ipvs_v1_ipvs, 0);
