@@ -180,13 +180,26 @@ describe('the desired-state store', () => {
     expect(store.get(WEB)?.generation).toBe(2);
   });
 
-  it.skipIf(process.getuid?.() === 0)('rejects with EACCES in a directory it may not write', async () => {
-    const store = await DesiredStore.open(await tempDir());
-    await chmod(store.dir, 0o500);
-    const e = (await rejection(store.put(web(1)))) as StoreError;
-    await chmod(store.dir, 0o700);
-    expect(e.code).toBe('EACCES');
-    expect(store.list()).toEqual([]);
+  it('rejects with EACCES in a directory it may not write, and its view stays as the disk has it', async () => {
+    const dir = await tempDir();
+    await DesiredStore.open(dir);
+    await chmod(dir, 0o755);
+    // Root writes anywhere, so as root (as CI runs) the put is made by a child running as nobody.
+    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const script = `
+      import { DesiredStore } from ${JSON.stringify(resolve(import.meta.dirname, '../../src/desired/store.ts'))};
+      const store = await DesiredStore.open(${JSON.stringify(dir)});
+      const e = await store.put({ name: 'desiredStates/web', generation: 1, spec: {} }).then(() => undefined, (x) => x);
+      console.log(JSON.stringify({ code: e?.code, listed: store.list().length }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: resolve(import.meta.dirname, '../..'),
+      ...nobody,
+    });
+    await chmod(dir, 0o700);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ code: 'EACCES', listed: 0 });
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('removes the temporary files a crash left without reading them, and leaves other names alone', async () => {
