@@ -195,6 +195,29 @@ export class DesiredRegistry {
     });
   }
 
+  /**
+   * Reconciles every state again each `periodMs`, so that a kernel changed behind the server's back (ipvsadm -C, a
+   * reboot of the module) is put back within a period. A round still running when the next is due skips it: a slow
+   * kernel never piles rounds up. Returns the function that stops it.
+   */
+  every(periodMs: number): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void this.serial(async () => {
+        for (const s of this.list()) {
+          const r = await this.reconcileHeld(s);
+          if (r?.changes.length) this.deps.log.info({ name: s.name, changes: r.changes.length }, 'drift corrected');
+        }
+      }).finally(() => {
+        running = false;
+      });
+    }, periodMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   private async reconcileHeld(s: HeldState): Promise<ApplyResult | undefined> {
     try {
       const handle = this.deps.handle(s.spec.namespace);

@@ -39,6 +39,8 @@ export interface ServerConfig {
   keepaliveMaxPingStrikes: number;
   /** Where the desired states are kept (one file each); created 0700 if missing. */
   stateDir: string;
+  /** How often every desired state is reconciled again, in ms (a drifted kernel is put back within it). */
+  reconcilePeriodMs: number;
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
@@ -63,6 +65,8 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --keepalive-permit-without-calls  permit them with no call open too (IPVSD_KEEPALIVE_PERMIT_WITHOUT_CALLS=1; default: 1 per 2 h)
   --keepalive-max-ping-strikes N  GOAWAY "too_many_pings" after more strikes, 0..100 (IPVSD_KEEPALIVE_MAX_PING_STRIKES; default 2)
   --state-dir DIR      where desired states are kept, one file each (IPVSD_STATE_DIR; default /var/lib/ipvsd)
+  --reconcile-period-ms N  every desired state reconciled again this often, 1000..86400000
+                       (IPVSD_RECONCILE_PERIOD_MS; default 30000)
   --help
 
 SIGHUP rereads the --tls-* files for new connections (a bad set keeps the old one); SIGTERM, SIGINT stop.`;
@@ -103,6 +107,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'keepalive-permit-without-calls': { type: 'boolean' },
       'keepalive-max-ping-strikes': { type: 'string' },
       'state-dir': { type: 'string' },
+      'reconcile-period-ms': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -172,6 +177,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       100,
     ),
     stateDir: f['state-dir'] ?? env.IPVSD_STATE_DIR ?? '/var/lib/ipvsd',
+    // kube-proxy's and merlin's order of period: a listing of the namespace per period costs little at rest.
+    reconcilePeriodMs: within(
+      'reconcile-period-ms',
+      f['reconcile-period-ms'] ?? env.IPVSD_RECONCILE_PERIOD_MS,
+      30_000,
+      1000,
+      86_400_000,
+    ),
   };
   // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).
   if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {

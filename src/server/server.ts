@@ -108,6 +108,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     const inSync = states.filter((s) => s.status?.inSync).length;
     log.info({ stateDir: cfg.stateDir, states: states.length, inSync }, 'desired states reconciled');
   }
+  const stopReconciling = serving ? desired.every(cfg.reconcilePeriodMs) : () => {};
 
   // Metrics follow the server's own namespace and every one allowed by name.
   const metrics = cfg.metrics
@@ -164,6 +165,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const shutdown = () =>
     (stopping ??= (async () => {
       log.info({ streams: calls.size }, 'shutting down');
+      stopReconciling();
       const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
       await metrics?.close();
       healthServer?.forceShutdown();

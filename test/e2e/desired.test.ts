@@ -67,10 +67,10 @@ const disk = (dir = ctx.stateDir) =>
 /** The files of the states held (a deleted state's last version stays as ID.prev.json). */
 const held = () => readdirSync(ctx.stateDir).filter((f) => !f.endsWith('.prev.json'));
 
-const start = (stateDir: string) =>
+const start = (stateDir: string, more: string[] = []) =>
   startServer(
     parseConfig(
-      ['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', stateDir],
+      ['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', stateDir, ...more],
       {},
     ) as ServerConfig,
     pino({ level: 'silent' }),
@@ -262,6 +262,29 @@ describe('restarts', () => {
     expect(got).toMatchObject({ generation: 1n, status: { inSync: true, applied: 3, reconciledGeneration: 1n } });
     c2.close();
     await b.shutdown();
+  });
+
+  it('a running server puts back, within its reconcile period, rules ipvsadm deleted or changed', async () => {
+    const s = await start(testStateDir(), ['--reconcile-period-ms', '1000']);
+    const c = connectIpvs(s.addresses[0]!);
+    await c.putDesiredState({ desiredState: state('web') });
+    const back = async () => {
+      const t = Date.now();
+      while (sorted(ctx.ns.saved()).join() !== WEB_RULES.join() && Date.now() - t < 5000)
+        await new Promise((r) => setTimeout(r, 100));
+      return sorted(ctx.ns.saved());
+    };
+    ctx.ns.ipvsadm('-C');
+    expect(await back()).toEqual(WEB_RULES);
+    ctx.ns.ipvsadm('-e -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 7');
+    ctx.ns.ipvsadm('-d -t 192.0.2.1:80 -r 198.51.100.2:8080');
+    expect(await back()).toEqual(WEB_RULES);
+    // Outside the scope: never touched.
+    ctx.ns.ipvsadm('-A -t 203.0.113.9:80 -s rr');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(ctx.ns.saved()).toContain('-A -t 203.0.113.9:80 -s rr');
+    c.close();
+    await s.shutdown();
   });
 
   it('a truncated state file stops the start with a message naming the file and the recovery', async () => {
