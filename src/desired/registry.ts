@@ -186,11 +186,17 @@ export class DesiredRegistry {
     });
   }
 
-  /** Reconciles every desired state, one after another (at start): failures go into each one's status. */
+  /**
+   * Reconciles every desired state, one after another (at start, and each period): failures go into each one's
+   * status, corrections (what the kernel had lost or changed) into the log.
+   */
   reconcileAll(): Promise<HeldState[]> {
     return this.serial(async () => {
       const all = this.list();
-      for (const s of all) await this.reconcileHeld(s);
+      for (const s of all) {
+        const r = await this.reconcileHeld(s);
+        if (r?.changes.length) this.deps.log.info({ name: s.name, changes: r.changes.length }, 'drift corrected');
+      }
       return all;
     });
   }
@@ -205,12 +211,7 @@ export class DesiredRegistry {
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      void this.serial(async () => {
-        for (const s of this.list()) {
-          const r = await this.reconcileHeld(s);
-          if (r?.changes.length) this.deps.log.info({ name: s.name, changes: r.changes.length }, 'drift corrected');
-        }
-      }).finally(() => {
+      void this.reconcileAll().finally(() => {
         running = false;
       });
     }, periodMs);
