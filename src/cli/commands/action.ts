@@ -50,3 +50,13 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
     }
   };
 }
+
+/** A command that takes ipvsadm's own options, passed through unparsed to parseRuleArgs (its --help included). */
+export const ipvsadmCommand = (program: Command, name: string, description: string): Command =>
+  program
+    .command(name)
+    .description(description)
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[options...]');

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { BatchOperation, IpvsClient } from '../../client/index.js';
 import { parseRuleArgs } from '../rule-parse.js';
-import { client, run } from './action.js';
+import { client, ipvsadmCommand, run } from './action.js';
 
 const RULE_COMMANDS: [string, string, string][] = [
   [
@@ -48,20 +48,13 @@ async function applyOne(c: IpvsClient, ns: string, op: BatchOperation): Promise<
 
 export function addRuleCommands(program: Command): void {
   for (const [name, flag, description] of RULE_COMMANDS) {
-    program
-      .command(name)
-      .description(description)
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .argument('[options...]')
-      .action(
-        run(async (args: string[]) => {
-          const rule = parseRuleArgs([flag, ...args]);
-          if (rule?.kind !== 'batch') throw new Error(`${name} needs a service`);
-          const { c, ns } = client(program);
-          await applyOne(c, ns, rule.op);
-        }),
-      );
+    ipvsadmCommand(program, name, description).action(
+      run(async (args: string[]) => {
+        const rule = parseRuleArgs([flag, ...args]);
+        if (rule?.kind !== 'batch') throw new Error(`${name} needs a service`);
+        const { c, ns } = client(program);
+        await applyOne(c, ns, rule.op);
+      }),
+    );
   }
 }

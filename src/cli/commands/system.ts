@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { applyRules } from '../restore.js';
 import { parseRuleArgs } from '../rule-parse.js';
-import { client, run } from './action.js';
+import { client, ipvsadmCommand, run } from './action.js';
 
 export function addFlush(program: Command): void {
   program
@@ -19,19 +19,12 @@ export function addFlush(program: Command): void {
 }
 
 export function addZero(program: Command): void {
-  program
-    .command('zero')
-    .description('zero the counters of one service (ipvsadm service options), or of all')
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .argument('[options...]')
-    .action(
-      run(async (args: string[]) => {
-        const { c, ns } = client(program);
-        await applyRules(c, ns, [parseRuleArgs(['-Z', ...args])!]);
-      }),
-    );
+  ipvsadmCommand(program, 'zero', 'zero the counters of one service (ipvsadm service options), or of all').action(
+    run(async (args: string[]) => {
+      const { c, ns } = client(program);
+      await applyRules(c, ns, [parseRuleArgs(['-Z', ...args])!]);
+    }),
+  );
 }
 
 export function addConfig(program: Command): void {
