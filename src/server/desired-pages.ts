@@ -10,7 +10,8 @@ import { ServiceWithDestinationsSchema } from '../../gen/ts/ipvs/v1/model_pb.js'
 import type { HeldState } from '../desired/registry.js';
 import { Encoded } from '../rpc/definition.js';
 import { messageOf, stateOut } from './convert-desired.js';
-import { fingerprint, pageSize } from './paging.js';
+import { partMessage } from './parts.js';
+import { decodeToken, encodeToken, fingerprint, pageSize } from './paging.js';
 import { RpcError } from './status.js';
 import { listTag, WireWriter } from './wire.js';
 
@@ -25,25 +26,18 @@ interface Token {
   generation?: number;
 }
 
-const badToken = (why: string) => new RpcError(status.INVALID_ARGUMENT, `page_token: ${why}`, 'page_token');
+const whole = (x: unknown) => x === undefined || (Number.isSafeInteger(x) && (x as number) >= 0);
 
-function encodeToken(t: Token, print: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, f: print, a: t.after, s: t.service, g: t.generation })).toString(
-    'base64url',
+const encodeDesiredToken = (t: Token, print: string) =>
+  encodeToken({ a: t.after, s: t.service, g: t.generation }, print);
+
+function decodeDesiredToken(token: string, print: string): Token | undefined {
+  const t = decodeToken(
+    token,
+    print,
+    (t) => typeof t.a === 'string' && whole(t.s) && whole(t.g) && (t.s === undefined) === (t.g === undefined),
   );
-}
-
-function decodeToken(token: string, print: string): Token | undefined {
-  if (!token) return undefined;
-  let t: { v?: unknown; f?: unknown; a?: unknown; s?: unknown; g?: unknown } = {};
-  try {
-    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {}
-  const whole = (x: unknown) => x === undefined || (Number.isSafeInteger(x) && (x as number) >= 0);
-  if (t.v !== 1 || typeof t.a !== 'string' || !whole(t.s) || !whole(t.g) || (t.s === undefined) !== (t.g === undefined))
-    throw badToken('not a token this server gave (pass next_page_token unchanged)');
-  if (t.f !== print) throw badToken("the request's other fields differ from those of the first page");
-  return { after: t.a, service: t.s as number | undefined, generation: t.g as number | undefined };
+  return t && { after: t.a as string, service: t.s as number | undefined, generation: t.g as number | undefined };
 }
 
 export function listDesiredPage(
@@ -54,7 +48,7 @@ export function listDesiredPage(
   const limit = pageSize(req.pageSize);
   const full = req.view === api.DesiredStateView.FULL;
   const print = fingerprint('ListDesiredStates', full);
-  const token = decodeToken(req.pageToken, print);
+  const token = decodeDesiredToken(req.pageToken, print);
   const w = new WireWriter();
   let next: Token | undefined;
   let count = 0;
@@ -112,7 +106,7 @@ export function listDesiredPage(
   }
   const trailer = toBinary(
     api.ListDesiredStatesResponseSchema,
-    create(api.ListDesiredStatesResponseSchema, { nextPageToken: next ? encodeToken(next, print) : '' }),
+    create(api.ListDesiredStatesResponseSchema, { nextPageToken: next ? encodeDesiredToken(next, print) : '' }),
   );
-  return new Encoded(Buffer.concat([w.buf.subarray(0, w.pos), trailer]));
+  return new Encoded(partMessage(w.buf.subarray(0, w.pos), trailer));
 }

@@ -52,35 +52,47 @@ export interface PageToken {
 export const fingerprint = (...fields: unknown[]) =>
   createHash('sha256').update(JSON.stringify(fields)).digest('base64url').slice(0, 12);
 
-export function encodePageToken(t: PageToken, print: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, f: print, a: t.after, d: t.afterDestination })).toString('base64url');
+/** A page token: `fields` with the fingerprint of the request, as base64url JSON. */
+export function encodeToken(fields: Record<string, unknown>, print: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, f: print, ...fields })).toString('base64url');
 }
 
-const KEY = /^[0-9a-f]{1,64}$/;
+type TokenFields = Record<string, unknown>;
 
 /**
- * The token of a request, or undefined for a first page; INVALID_ARGUMENT for one that is not this server's or not for
- * this request.
+ * A token's fields, or undefined for a first page; INVALID_ARGUMENT for one that is not this server's (or whose
+ * fields `valid` refuses), or not for this request.
  */
-export function decodePageToken(token: string, print: string): PageToken | undefined {
+export function decodeToken(token: string, print: string, valid: (t: TokenFields) => boolean): TokenFields | undefined {
   if (!token) return undefined;
-  let t: { v?: unknown; f?: unknown; a?: unknown; d?: unknown };
+  let t: TokenFields;
   try {
     t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
     t = {};
   }
   const bad = (why: string) => new RpcError(status.INVALID_ARGUMENT, `page_token: ${why}`, 'page_token');
-  if (
-    t.v !== 1 ||
-    typeof t.a !== 'string' ||
-    !KEY.test(t.a) ||
-    (t.d !== undefined && (typeof t.d !== 'string' || !KEY.test(t.d)))
-  ) {
+  if (typeof t !== 'object' || t === null || t.v !== 1 || !valid(t)) {
     throw bad('not a token this server gave (pass next_page_token unchanged)');
   }
   if (t.f !== print) throw bad("the request's other fields differ from those of the first page");
-  return { after: t.a, afterDestination: t.d as string | undefined };
+  return t;
+}
+
+export const encodePageToken = (t: PageToken, print: string) =>
+  encodeToken({ a: t.after, d: t.afterDestination }, print);
+
+const KEY = /^[0-9a-f]{1,64}$/;
+
+/** The token of a request, or undefined for a first page; INVALID_ARGUMENT for one that is not this server's or not for this request. */
+export function decodePageToken(token: string, print: string): PageToken | undefined {
+  const t = decodeToken(
+    token,
+    print,
+    (t) =>
+      typeof t.a === 'string' && KEY.test(t.a) && (t.d === undefined || (typeof t.d === 'string' && KEY.test(t.d))),
+  );
+  return t && { after: t.a as string, afterDestination: t.d as string | undefined };
 }
 
 /** A request's page_size: 0 for no limit of its own; negative is INVALID_ARGUMENT. */
