@@ -6,6 +6,7 @@
 // rooms (commands/), in the order help lists them.
 import { Command, Option } from 'commander';
 import { addApply } from './commands/apply.js';
+import { addDesired } from './commands/desired.js';
 import { addRuleCommands } from './commands/rules.js';
 import { addList, addRestore, addSave } from './commands/ruleset.js';
 import { addConfig, addFlush, addInfo, addZero } from './commands/system.js';
@@ -40,6 +41,7 @@ for (const add of [
   addSave,
   addRestore,
   addApply,
+  addDesired,
 ])
   add(program);
 

@@ -2,32 +2,15 @@
 // JSON) made real with only the needed changes, or planned as a diff with
 // --dry-run. It runs through ApplyWithProgress, so that a large apply shows
 // how far it has come and its result lists every change.
-import { readFileSync } from 'node:fs';
-import { fromJson, type MessageInitShape } from '@bufbuild/protobuf';
+import type { MessageInitShape } from '@bufbuild/protobuf';
 import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import {
-  ApplyRequestSchema,
-  ChangeAction,
-  type ApplyProgress,
-  type ApplyRequest,
-  type ApplyResponse,
-  type IpvsClient,
-} from '../../client/index.js';
+import type { ApplyProgress, ApplyRequestSchema, ApplyResponse, IpvsClient } from '../../client/index.js';
+import { readApplyFile } from '../apply-file.js';
+import { formatPlan, formatResult } from '../plan-format.js';
 import { client, run } from './action.js';
 
 type ApplyRequestInit = MessageInitShape<typeof ApplyRequestSchema>;
-
-const SIGN: Record<number, string> = {
-  [ChangeAction.CREATE_SERVICE]: '+',
-  [ChangeAction.CREATE_DESTINATION]: '+',
-  [ChangeAction.UPDATE_SERVICE]: '~',
-  [ChangeAction.UPDATE_DESTINATION]: '~',
-  [ChangeAction.DRAIN_DESTINATION]: '~',
-  [ChangeAction.DELETE_SERVICE]: '-',
-  [ChangeAction.DELETE_DESTINATION]: '-',
-};
 
 export function addApply(program: Command): void {
   program
@@ -45,13 +28,7 @@ export function addApply(program: Command): void {
     )
     .action(
       run(async (o: { file: string; dryRun?: boolean; prune?: boolean; drain?: boolean; drainTimeout?: string }) => {
-        const text = readFileSync(o.file === '-' ? 0 : o.file, 'utf8');
-        let req: ApplyRequest;
-        try {
-          req = fromJson(ApplyRequestSchema, parseYaml(text) ?? {});
-        } catch (e) {
-          throw new Error(`${o.file}: ${(e as Error).message}`);
-        }
+        const req = readApplyFile(o.file).request;
         const { c, ns } = client(program);
         const seconds = o.drainTimeout === undefined ? undefined : Number(o.drainTimeout);
         if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 0))
@@ -65,10 +42,7 @@ export function addApply(program: Command): void {
         };
         if (o.dryRun) {
           const planned = await applyListed(c, { ...base, dryRun: true });
-          const lines = planned.changes.map((x) => `${SIGN[x.action] ?? '?'} ${x.description}`);
-          process.stdout.write(
-            lines.length ? `${lines.join('\n')}\n${lines.length} changes planned\n` : 'nothing to change\n',
-          );
+          process.stdout.write(formatPlan(planned));
           return;
         }
         const bar = progress('applying');
@@ -78,15 +52,7 @@ export function addApply(program: Command): void {
         } finally {
           bar.end(r ? r.applied + r.failed : undefined);
         }
-        if (!r.applied && !r.failed) {
-          process.stdout.write('nothing to change\n');
-          return;
-        }
-        for (const x of r.changes)
-          process.stdout.write(
-            `${x.code ? '!' : (SIGN[x.action] ?? '?')} ${x.description}${x.code ? `: ${x.errno}` : ''}\n`,
-          );
-        process.stdout.write(`${r.applied} applied, ${r.failed} failed\n`);
+        process.stdout.write(formatResult(r));
         if (r.failed) throw new Error(`${r.failed} changes failed`);
       }),
     );

@@ -1,0 +1,36 @@
+// A declared state from a file: an ApplyRequest in protobuf's JSON mapping,
+// as YAML or JSON, read the same way by `apply -f` and `desired put -f` so
+// that one file serves both. Every failure names the file.
+import { fromJson } from '@bufbuild/protobuf';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ApplyRequestSchema, type ApplyRequest } from '../client/index.js';
+
+export interface ApplyFile {
+  request: ApplyRequest;
+  /** The top-level `name`, when the caller allowed one (a desired state's). */
+  name?: string;
+}
+
+/** Reads `file` (- for standard input); `o.named` allows a top-level `name` string beside the ApplyRequest. */
+export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyFile {
+  const label = file === '-' ? 'standard input' : file;
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`${label}: cannot read it (${err.code ?? err.message})`);
+  }
+  try {
+    const doc: unknown = parseYaml(text) ?? {};
+    if (!o.named || typeof doc !== 'object' || Array.isArray(doc) || doc === null)
+      return { request: fromJson(ApplyRequestSchema, doc as never) };
+    const { name, ...rest } = doc as Record<string, unknown>;
+    if (name !== undefined && typeof name !== 'string')
+      throw new Error(`name: ${JSON.stringify(name)} is not a string`);
+    return { request: fromJson(ApplyRequestSchema, rest as never), name };
+  } catch (e) {
+    throw new Error(`${label}: ${(e as Error).message}`);
+  }
+}
