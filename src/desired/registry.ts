@@ -1,20 +1,41 @@
 // The desired states the server holds: named specs of a namespace's rules,
 // kept durably by the store and reconciled onto the kernel by the Apply core
-// (applyState, within each one's scope) at every Put and at start. Puts and
-// Deletes run one at a time, so a generation check, a scope check, the write
-// and the reconcile that follows are never interleaved with another's.
-import { applyState, plan, type ApplyResult, type Handle } from '../ipvs/index.js';
-import { applyOptions, checkDrain, type DesiredSpec, type Log } from './spec.js';
+// (applyState, within each one's scope) at every Put, at start, each period,
+// and soon after a poller's listing shows drift (drift.ts). Puts, Deletes and
+// reconciles run one at a time, so a generation check, a scope check, the
+// write and the reconcile that follows are never interleaved with another's.
+import {
+  applyState,
+  fingerprint,
+  fingerprintAfter,
+  owns,
+  type ApplyResult,
+  type Handle,
+  type ServiceWithDestinations,
+} from '../ipvs/index.js';
+import { checkGeneration, checkName, checkSpec, DesiredStateError } from './checks.js';
+import { Corrections } from './corrections.js';
+import { Drift } from './drift.js';
+import { applyOptions, type DesiredSpec, type Log } from './spec.js';
 import { removeOwned } from './remove.js';
-import { overlap, scopeNets } from './scope.js';
+import { overlap } from './scope.js';
 import { DesiredStore, type StoredDesiredState } from './store.js';
-import { failedStatus, statusOf, type ReconcileStatus } from './status.js';
+import {
+  failedStatus,
+  noCounts,
+  statusOf,
+  type ReconcileCounts,
+  type ReconcileStatus,
+  type Trigger,
+} from './status.js';
 
+export { checkName, checkSpec, DesiredStateError, NAME } from './checks.js';
+export type { Correction } from './corrections.js';
 export type { DesiredSpec, Log } from './spec.js';
-export type { Failure, ReconcileStatus } from './status.js';
+export type { Failure, ReconcileCounts, ReconcileStatus, Trigger } from './status.js';
 
-/** "desiredStates/{id}": the id as an RFC 1035 label (AIP-122). */
-export const NAME = /^desiredStates\/[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** The least time between two reconciles of one desired state that drift asks for, by default. */
+export const MIN_RECONCILE_INTERVAL_MS = 1000;
 
 export interface HeldState {
   name: string;
@@ -25,19 +46,15 @@ export interface HeldState {
   data: unknown;
   /** The last reconcile since the server started. */
   status?: ReconcileStatus;
+  /** Drift seen, and the reconcile it asks for: kept across Puts. */
+  drift: Drift;
+  /** Kept across Puts. */
+  counts: ReconcileCounts;
 }
 
-/** Why a Put or Delete was refused, for the server to tell as a status. */
-export class DesiredStateError extends Error {
-  constructor(
-    readonly reason: 'not-found' | 'aborted' | 'overlap' | 'immutable' | 'invalid',
-    message: string,
-    /** The refused field, as the request names it under the desired state ("scope", "namespace", "name"). */
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+/** Whether the kernel is as `h` says: its last reconcile applied all of its generation, and no drift seen since. */
+export const inSync = (h: HeldState): boolean =>
+  !!h.status?.inSync && h.status.generation === h.generation && !h.drift.since;
 
 export interface RegistryDeps {
   /** The Handle of a namespace; throws if it is not allowed (nothing is then stored). */
@@ -47,6 +64,8 @@ export interface RegistryDeps {
   /** The spec of the store's data: throws (a ValidationError) when it is not a valid one. */
   decode(data: unknown): DesiredSpec;
   log: Log;
+  /** The least time between two reconciles of a desired state when drift asks: MIN_RECONCILE_INTERVAL_MS by default. */
+  minReconcileIntervalMs?: number;
 }
 
 export interface PutInput {
@@ -67,31 +86,12 @@ export interface PutOutcome {
   result?: ApplyResult;
 }
 
-export function checkName(name: string): void {
-  if (!NAME.test(name)) {
-    throw new DesiredStateError(
-      'invalid',
-      `name ${JSON.stringify(name)} is not desiredStates/ID (ID: 1 to 63 of a-z, 0-9 and "-", starting with a letter, not ending with "-")`,
-      'name',
-    );
-  }
-}
-
-function checkGeneration(name: string, cur: HeldState | undefined, expected: number): void {
-  if (expected < -1 || !Number.isSafeInteger(expected))
-    throw new DesiredStateError('invalid', `expected_generation ${expected} is not -1, 0 or a generation`);
-  if (expected === 0) return;
-  const have = cur?.generation ?? 0;
-  if (expected === -1 ? have !== 0 : have !== expected) {
-    const wanted = expected === -1 ? 'none (expected_generation -1)' : `generation ${expected}`;
-    throw new DesiredStateError('aborted', `${name} is at generation ${have}, not ${wanted}: read it again`);
-  }
-}
-
 export class DesiredRegistry {
   private readonly held = new Map<string, HeldState>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly key: (ns: string) => string;
+  /** Reconciles that changed the kernel without a Put. */
+  readonly corrections = new Corrections();
 
   private constructor(
     private readonly store: DesiredStore,
@@ -109,7 +109,14 @@ export class DesiredRegistry {
     const store = await DesiredStore.open(dir, validate);
     const r = new DesiredRegistry(store, deps);
     for (const s of store.list())
-      r.held.set(s.name, { name: s.name, generation: s.generation, spec: deps.decode(s.spec), data: s.spec });
+      r.held.set(s.name, {
+        name: s.name,
+        generation: s.generation,
+        spec: deps.decode(s.spec),
+        data: s.spec,
+        drift: new Drift(),
+        counts: noCounts(),
+      });
     return r;
   }
 
@@ -160,6 +167,8 @@ export class DesiredRegistry {
         spec: p.spec,
         data: p.data,
         status: cur?.status,
+        drift: cur?.drift ?? new Drift(),
+        counts: cur?.counts ?? noCounts(),
       };
       if (p.validateOnly) {
         const result = await applyState(handle, p.spec.services, { ...applyOptions(p.spec), dryRun: true });
@@ -167,7 +176,7 @@ export class DesiredRegistry {
       }
       await this.store.put({ name: next.name, generation: next.generation, spec: next.data });
       this.held.set(next.name, next);
-      return { state: next, result: await this.reconcileHeld(next) };
+      return { state: next, result: await this.reconcileHeld(next, 'put') };
     });
   }
 
@@ -182,23 +191,40 @@ export class DesiredRegistry {
       const handle = p.removeRules ? this.deps.handle(cur.spec.namespace) : undefined;
       await this.store.delete(p.name);
       this.held.delete(p.name);
+      cur.drift.cancel();
       return handle && removeOwned(handle, cur.spec, this.deps.log);
     });
   }
 
   /**
    * Reconciles every desired state, one after another (at start, and each period): failures go into each one's
-   * status, corrections (what the kernel had lost or changed) into the log.
+   * status, corrections (what the kernel had lost or changed) to the log and to `corrections`.
    */
-  reconcileAll(): Promise<HeldState[]> {
+  reconcileAll(trigger: 'start' | 'period'): Promise<HeldState[]> {
     return this.serial(async () => {
       const all = this.list();
-      for (const s of all) {
-        const r = await this.reconcileHeld(s);
-        if (r?.changes.length) this.deps.log.info({ name: s.name, changes: r.changes.length }, 'drift corrected');
-      }
+      for (const s of all) await this.reconcileHeld(s, trigger);
       return all;
     });
+  }
+
+  /**
+   * A listing of `namespace` (the shared pollers'): each desired state of it whose owned rules differ from what the
+   * kernel held when it last matched is reconciled soon, at most once per minimum interval.
+   */
+  listed(namespace: string, services: readonly ServiceWithDestinations[]): void {
+    const ns = this.key(namespace);
+    for (const s of this.held.values()) {
+      if (this.key(s.spec.namespace) !== ns) continue;
+      if (!s.drift.seen(fingerprint(services, (svc) => owns(s.spec.scope, svc)))) continue;
+      s.drift.schedule(this.deps.minReconcileIntervalMs ?? MIN_RECONCILE_INTERVAL_MS, () => {
+        void this.serial(async () => {
+          // The state as it is now: a Put may have replaced it, a Delete forgotten it.
+          const cur = this.held.get(s.name);
+          if (cur) await this.reconcileHeld(cur, 'drift');
+        });
+      });
+    }
   }
 
   /**
@@ -211,7 +237,7 @@ export class DesiredRegistry {
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      void this.reconcileAll().finally(() => {
+      void this.reconcileAll('period').finally(() => {
         running = false;
       });
     }, periodMs);
@@ -219,24 +245,43 @@ export class DesiredRegistry {
     return () => clearInterval(timer);
   }
 
-  private async reconcileHeld(s: HeldState): Promise<ApplyResult | undefined> {
+  private async reconcileHeld(s: HeldState, trigger: Trigger): Promise<ApplyResult | undefined> {
+    s.counts.reconciles[trigger]++;
+    let listed: number | undefined;
     try {
       const handle = this.deps.handle(s.spec.namespace);
-      const result = await applyState(handle, s.spec.services, applyOptions(s.spec, handle, this.deps.log));
-      s.status = statusOf(s.generation, result);
+      const result = await applyState(handle, s.spec.services, {
+        ...applyOptions(s.spec, handle, this.deps.log),
+        onListed: (current) => {
+          listed = fingerprint(current, (svc) => owns(s.spec.scope, svc));
+        },
+      });
+      s.status = statusOf(s.generation, trigger, result);
+      // What the kernel holds now follows from the listing and what was applied: the next poller's listing is
+      // compared with it, so that a change made by someone else right after this reconcile is drift too.
+      s.drift.settled(
+        listed === undefined ? undefined : fingerprintAfter(listed, result.changes, result.results),
+        s.status.inSync,
+      );
+      if (result.changes.length && trigger !== 'put') this.corrected(s, trigger, result);
       return result;
     } catch (e) {
-      s.status = failedStatus(s.generation, e);
+      s.status = failedStatus(s.generation, trigger, e);
+      s.drift.settled(undefined, false);
       this.deps.log.warn({ name: s.name, namespace: s.spec.namespace, err: String(e) }, 'reconcile failed');
       return undefined;
     }
   }
-}
 
-/** What a spec must be beyond what its parts' own validation says: a sound scope, owning every service. */
-export function checkSpec(spec: DesiredSpec): void {
-  scopeNets(spec.scope);
-  checkDrain(spec);
-  // Planning against an empty kernel is the Apply core's whole validation: services, destinations, scope.
-  plan([], spec.services, { scope: spec.scope });
+  private corrected(s: HeldState, trigger: Exclude<Trigger, 'put'>, result: ApplyResult): void {
+    const applied = result.results.filter((r) => r.ok).length;
+    s.counts.corrections[trigger]++;
+    s.counts.corrected += applied;
+    const { name, generation } = s;
+    this.deps.log.info(
+      { name, trigger, changes: result.changes.length, applied, first: result.changes[0]?.description },
+      'drift corrected',
+    );
+    this.corrections.emit({ name, namespace: s.spec.namespace, generation, trigger, time: new Date(), result });
+  }
 }

@@ -10,9 +10,13 @@ export interface Failure {
   result: BatchItemResult;
 }
 
+/** What started a reconcile. */
+export type Trigger = 'put' | 'start' | 'period' | 'drift';
+
 export interface ReconcileStatus {
   /** When it ended. */
   time: Date;
+  trigger: Trigger;
   /** The generation it applied. */
   generation: number;
   /** Every change applied, nothing failed as a whole. */
@@ -25,7 +29,7 @@ export interface ReconcileStatus {
   error?: unknown;
 }
 
-export function statusOf(generation: number, r: ApplyResult): ReconcileStatus {
+export function statusOf(generation: number, trigger: Trigger, r: ApplyResult): ReconcileStatus {
   const failures: Failure[] = [];
   let failed = 0;
   r.results.forEach((result, i) => {
@@ -34,15 +38,31 @@ export function statusOf(generation: number, r: ApplyResult): ReconcileStatus {
     if (failures.length < MAX_FAILURES) failures.push({ change: r.changes[i]!, result });
   });
   const applied = r.results.length - failed;
-  return { time: new Date(), generation, inSync: failed === 0, applied, failed, failures };
+  return { time: new Date(), trigger, generation, inSync: failed === 0, applied, failed, failures };
 }
 
-export const failedStatus = (generation: number, error: unknown): ReconcileStatus => ({
+export const failedStatus = (generation: number, trigger: Trigger, error: unknown): ReconcileStatus => ({
   time: new Date(),
+  trigger,
   generation,
   inSync: false,
   applied: 0,
   failed: 0,
   failures: [],
   error,
+});
+
+/** A desired state's reconciles since the server started, for the metrics. */
+export interface ReconcileCounts {
+  reconciles: Record<Trigger, number>;
+  /** Reconciles that changed the kernel without a Put: drift put back. */
+  corrections: Record<Trigger, number>;
+  /** Changes those corrections applied. */
+  corrected: number;
+}
+
+export const noCounts = (): ReconcileCounts => ({
+  reconciles: { put: 0, start: 0, period: 0, drift: 0 },
+  corrections: { put: 0, start: 0, period: 0, drift: 0 },
+  corrected: 0,
 });

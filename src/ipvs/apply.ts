@@ -234,6 +234,8 @@ function batchOpOf(c: Change): NormalBatchOp {
 export interface ApplyRun {
   /** Plan only; change nothing. */
   dryRun?: boolean;
+  /** Called with the kernel's listing that the plan starts from (counters left out). */
+  onListed?: (current: readonly ServiceWithDestinations[]) => void;
   /** Called with the plan before anything is changed. */
   onPlanned?: (changes: readonly Change[]) => void;
   /** Called as changes are made: how many of the plan's are done. */
@@ -257,6 +259,7 @@ export async function applyState(
   o: ApplyOptions & ApplyRun = {},
 ): Promise<ApplyResult> {
   const current = await h.getServicesWithDestinations({ counters: false });
+  o.onListed?.(current);
   const changes = plan(current, desired, o);
   o.onPlanned?.(changes);
   if (o.dryRun || !changes.length) return { changes, results: [] };

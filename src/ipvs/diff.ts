@@ -6,8 +6,8 @@ import type { Destination, Service, ServiceWithDestinations } from './model.js';
 import { describeService } from './validate.js';
 
 /** The options of a service and of a destination that a change can touch. */
-const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
-const DEST_FIELDS = [
+export const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
+export const DEST_FIELDS = [
   'weight',
   'connectionFlags',
   'upperThreshold',
@@ -38,7 +38,7 @@ function differences<T extends string>(
 }
 
 /** The kernel sets "hashed" on every service it holds: it is not an option. */
-const withoutHashed = (f: string, v: unknown) => (f === 'flags' ? (v as number) & ~SvcFlagHashed : v);
+export const withoutHashed = (f: string, v: unknown) => (f === 'flags' ? (v as number) & ~SvcFlagHashed : v);
 
 /** How a service's options differ, the kernel's own "hashed" flag aside. */
 export const serviceDifferences = (want: ServiceOptions, have: ServiceOptions) =>

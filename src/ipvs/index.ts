@@ -26,6 +26,7 @@ export {
   type Scope,
 } from './apply.js';
 export { diffState, type StateEvent } from './diff.js';
+export { fingerprint, fingerprintAfter } from './fingerprint.js';
 export { serviceWithDestinations } from './service.js';
 export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './drain.js';
 export { upsertDestination } from './upsert.js';

@@ -41,6 +41,8 @@ export interface ServerConfig {
   stateDir: string;
   /** How often every desired state is reconciled again, in ms (a drifted kernel is put back within it). */
   reconcilePeriodMs: number;
+  /** The least time between two reconciles of one desired state that drift asks for, in ms. */
+  reconcileMinIntervalMs: number;
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
@@ -67,6 +69,8 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --state-dir DIR      where desired states are kept, one file each (IPVSD_STATE_DIR; default /var/lib/ipvsd)
   --reconcile-period-ms N  every desired state reconciled again this often, 1000..86400000
                        (IPVSD_RECONCILE_PERIOD_MS; default 30000)
+  --reconcile-min-interval-ms N  drift seen by a poller reconciles a desired state at most this often, 100..3600000
+                       (IPVSD_RECONCILE_MIN_INTERVAL_MS; default 1000)
   --help
 
 SIGHUP rereads the --tls-* files for new connections (a bad set keeps the old one); SIGTERM, SIGINT stop.`;
@@ -108,6 +112,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'keepalive-max-ping-strikes': { type: 'string' },
       'state-dir': { type: 'string' },
       'reconcile-period-ms': { type: 'string' },
+      'reconcile-min-interval-ms': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -184,6 +189,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       30_000,
       1000,
       86_400_000,
+    ),
+    // kube-proxy's minSyncPeriod default: a writer fighting a desired state gets one correction a second at most.
+    reconcileMinIntervalMs: within(
+      'reconcile-min-interval-ms',
+      f['reconcile-min-interval-ms'] ?? env.IPVSD_RECONCILE_MIN_INTERVAL_MS,
+      1000,
+      100,
+      3_600_000,
     ),
   };
   // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).

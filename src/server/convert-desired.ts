@@ -6,8 +6,8 @@ import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { durationMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import type { DesiredSpec, HeldState, ReconcileStatus } from '../desired/registry.js';
-import { DesiredStateError } from '../desired/registry.js';
+import type { DesiredSpec, HeldState, Trigger } from '../desired/registry.js';
+import { DesiredStateError, inSync } from '../desired/registry.js';
 import type { ValidationError } from '../ipvs/index.js';
 import { applyPath, changesOut, desiredIn, scopeIn } from './convert-apply.js';
 import { RpcError, toStatus } from './status.js';
@@ -55,13 +55,28 @@ export function messageOf(data: unknown): api.DesiredState {
 /** The spec of stored data (the store's validate, and the registry's decode). */
 export const decodeSpec = (data: unknown): DesiredSpec => specIn(messageOf(data));
 
-export function statusOut(s: ReconcileStatus | undefined, generation: number): api.DesiredStateStatus | undefined {
+export const TRIGGERS: Record<Trigger, api.ReconcileTrigger> = {
+  put: api.ReconcileTrigger.PUT,
+  start: api.ReconcileTrigger.START,
+  period: api.ReconcileTrigger.PERIOD,
+  drift: api.ReconcileTrigger.DRIFT,
+};
+
+const sum = (r: Record<Trigger, number>) => r.put + r.start + r.period + r.drift;
+
+/** The status of a held state: its last reconcile, drift seen since, and its counts. */
+export function statusOut(h: HeldState): api.DesiredStateStatus | undefined {
+  const s = h.status;
   if (!s) return undefined;
   const failure = s.error === undefined ? undefined : toStatus(s.error);
   return create(api.DesiredStateStatusSchema, {
     reconcileTime: timestampFromDate(s.time),
     reconciledGeneration: BigInt(s.generation),
-    inSync: s.inSync && s.generation === generation,
+    inSync: inSync(h),
+    trigger: TRIGGERS[s.trigger],
+    driftTime: h.drift.since && timestampFromDate(h.drift.since),
+    corrections: BigInt(sum(h.counts.corrections)),
+    deferredReconciles: BigInt(h.drift.deferred),
     applied: s.applied,
     failed: s.failed,
     failures: changesOut(
@@ -85,7 +100,7 @@ export function stateOut(h: HeldState, withServices: boolean): api.DesiredState 
     drain: m.drain,
     drainTimeout: m.drainTimeout,
     generation: BigInt(h.generation),
-    status: statusOut(h.status, h.generation),
+    status: statusOut(h),
   });
 }
 

@@ -4,9 +4,12 @@
 // RPC counts and latencies.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectedMetric } from './collected-metric.js';
 import type { Logger } from 'pino';
 import { describeService, formatHostPort } from '../ipvs/index.js';
+import type { DesiredRegistry } from '../desired/registry.js';
 import { snakeCase } from './convert.js';
+import { desiredMetrics } from './desired-metrics.js';
 import { splitHostPort } from './config.js';
 import type { StatsHub, StatsSnapshot } from './stats-hub.js';
 import { Interval } from './stats-hub.js';
@@ -21,32 +24,16 @@ export interface Metrics {
 
 type Snapshots = Map<string, StatsSnapshot>;
 
-/** A metric whose values are the kernel's, read from the latest snapshots at scrape time. */
-function fromSnapshots<T extends 'counter' | 'gauge'>(
-  registry: Registry,
-  kind: T,
-  name: string,
-  help: string,
-  labelNames: string[],
-  values: (snaps: Snapshots, set: (labels: Record<string, string>, v: number) => void) => void,
-  snaps: Snapshots,
-): void {
-  const Metric = kind === 'counter' ? Counter : Gauge;
-  new Metric({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect(this: Counter | Gauge) {
-      this.reset();
-      values(snaps, (labels, v) => (this as Counter).inc(labels, v));
-    },
-  });
-}
-
-export async function startMetrics(listen: string, namespaces: string[], hub: StatsHub, log: Logger): Promise<Metrics> {
+export async function startMetrics(
+  listen: string,
+  namespaces: string[],
+  hub: StatsHub,
+  log: Logger,
+  desired?: DesiredRegistry,
+): Promise<Metrics> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ipvsd_' });
+  if (desired) desiredMetrics(registry, desired);
   const snaps: Snapshots = new Map();
   const unsubscribe = namespaces.map((ns) =>
     hub.subscribe(ns, Interval.default, {
@@ -76,23 +63,21 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
     ['bytesOut', 'bytes out'],
   ] as const) {
     const suffix = snakeCase(field);
-    fromSnapshots(
+    collectedMetric(
       registry,
       'counter',
       `ipvs_service_${suffix}_total`,
       `IPVS: ${what} of a virtual service (the kernel's 64-bit counter)`,
       svcLabels,
-      (all, set) => each(all, (ns, svc, s) => set({ namespace: ns, service: svc }, s.stats[field])),
-      snaps,
+      (set) => each(snaps, (ns, svc, s) => set({ namespace: ns, service: svc }, s.stats[field])),
     );
-    fromSnapshots(
+    collectedMetric(
       registry,
       'counter',
       `ipvs_destination_${suffix}_total`,
       `IPVS: ${what} of a destination`,
       dstLabels,
-      (all, set) => eachDestination(all, (labels, d) => set(labels, d.stats[field])),
-      snaps,
+      (set) => eachDestination(snaps, (labels, d) => set(labels, d.stats[field])),
     );
   }
   for (const [field, name, help] of [
@@ -100,14 +85,8 @@ export async function startMetrics(listen: string, namespaces: string[], hub: St
     ['inactiveConnections', 'ipvs_destination_inactive_connections', 'IPVS: inactive connections of a destination'],
     ['weight', 'ipvs_destination_weight', 'IPVS: weight of a destination'],
   ] as const) {
-    fromSnapshots(
-      registry,
-      'gauge',
-      name,
-      help,
-      dstLabels,
-      (all, set) => eachDestination(all, (labels, d) => set(labels, d[field])),
-      snaps,
+    collectedMetric(registry, 'gauge', name, help, dstLabels, (set) =>
+      eachDestination(snaps, (labels, d) => set(labels, d[field])),
     );
   }
 

@@ -102,17 +102,20 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     },
     decode: decodeSpec,
     log,
+    minReconcileIntervalMs: cfg.reconcileMinIntervalMs,
   });
   if (serving) {
-    const states = await desired.reconcileAll();
+    const states = await desired.reconcileAll('start');
     const inSync = states.filter((s) => s.status?.inSync).length;
     log.info({ stateDir: cfg.stateDir, states: states.length, inSync }, 'desired states reconciled');
   }
   const stopReconciling = serving ? desired.every(cfg.reconcilePeriodMs) : () => {};
+  // Every listing of the shared pollers is also a check for drift.
+  const stopDriftChecks = hub.observe((ns, snap) => desired.listed(ns, snap.services));
 
   // Metrics follow the server's own namespace and every one allowed by name.
   const metrics = cfg.metrics
-    ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log)
+    ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log, desired)
     : undefined;
   server.addService(
     grpcDefinition(IpvsService),
@@ -166,6 +169,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     (stopping ??= (async () => {
       log.info({ streams: calls.size }, 'shutting down');
       stopReconciling();
+      stopDriftChecks();
       const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
       await metrics?.close();
       healthServer?.forceShutdown();

@@ -87,6 +87,7 @@ class Poller {
       const services = await h.getServicesWithDestinations();
       if (!this.timer) return;
       this.last = { time: new Date(), services };
+      for (const o of this.hub.observers) o(this.ns, this.last);
       for (const l of this.listeners) l.next(this.last);
     } catch (e) {
       this.hub.log.warn({ namespace: this.ns, err: e }, 'stats polling ended');
@@ -101,6 +102,8 @@ export class StatsHub {
   /** Kernel listings made by all pollers: what sharing saves shows here. */
   dumps = 0;
   private readonly pollers = new Map<string, Poller>();
+  /** Called with every poller's every listing, before its watchers get it. */
+  readonly observers = new Set<(ns: string, s: StatsSnapshot) => void>();
 
   constructor(
     readonly namespaces: Namespaces,
@@ -116,6 +119,12 @@ export class StatsHub {
     p.add(l);
     const poller = p;
     return () => poller.remove(l);
+  }
+
+  /** Calls `f` with each listing any poller makes (namespace as its watchers named it); returns the function that stops it. */
+  observe(f: (ns: string, s: StatsSnapshot) => void): () => void {
+    this.observers.add(f);
+    return () => this.observers.delete(f);
   }
 
   /** How many watchers there are, all namespaces together. */

@@ -6,6 +6,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import type { DesiredRegistry } from '../desired/registry.js';
 import {
   describeService,
   diffState,
@@ -19,6 +20,7 @@ import { destinationOut, fieldPath, serviceIdIn, serviceIdOut, serviceOut } from
 import { serverStream, type StreamFn } from './handler.js';
 import { cutServices, fieldItems, packItems, partMessage } from './parts.js';
 import type { Room, Rpcs } from './room.js';
+import { CorrectionQueue } from './corrections.js';
 import { follow, intervalOf, type StatsHub, type StatsSnapshot } from './stats-hub.js';
 import { listTag, SERVICE_STATS_SHAPE, WITH_DESTINATIONS_SHAPE } from './wire.js';
 
@@ -132,30 +134,61 @@ export function watchStats(hub: StatsHub, budget: number): StreamFn<api.WatchSta
   };
 }
 
-export function watchEvents(hub: StatsHub, budget: number): StreamFn<api.WatchEventsRequest, api.WatchEventsResponse> {
+export function watchEvents(
+  hub: StatsHub,
+  budget: number,
+  desired?: DesiredRegistry,
+): StreamFn<api.WatchEventsRequest, api.WatchEventsResponse> {
   return async (req, send, ctx) => {
     const intervalMs = intervalOf(req.interval, req.allowFast);
     let previous: ServiceWithDestinations[] | undefined;
-    for await (const { snap, skipped } of follow(hub, req.namespace, intervalMs, ctx.signal)) {
-      const time = timestampFromDate(snap.time);
-      let parts: Encoded<api.WatchEventsResponse>[] = [];
-      if (!previous || skipped) {
-        // First message, or the stream fell behind: the whole state, events count from it.
-        parts = snapshotParts(snap.services, { time, resync: true, skippedTicks: skipped }, budget);
-      } else {
-        const events = diffState(previous, snap.services);
-        if (events.length) parts = eventParts(events, { time }, budget);
+    const ns = hub.namespaces.resolve(req.namespace);
+    const corrections = new CorrectionQueue(desired, (other) => sameNamespace(hub, other, ns));
+    try {
+      for await (const tick of follow(hub, req.namespace, intervalMs, ctx.signal)) {
+        // Corrections that ended before this listing come first: its events show what they put back.
+        for (const c of corrections.take(tick.snap.time)) await send(c);
+        previous = await sendEvents(tick, previous, send, budget);
       }
-      previous = snap.services;
-      for (const p of parts) await send(p);
+    } finally {
+      corrections.close();
     }
     throw ctx.signal.reason;
   };
 }
 
+/** Whether a correction's namespace (as its desired state names it) is `path`. */
+function sameNamespace(hub: StatsHub, ns: string, path: string): boolean {
+  try {
+    return hub.namespaces.resolve(ns) === path;
+  } catch {
+    return false;
+  }
+}
+
+/** One tick of WatchEvents: a resync or the events since `previous`; returns the listing it sent. */
+async function sendEvents(
+  { snap, skipped }: { snap: StatsSnapshot; skipped: number },
+  previous: ServiceWithDestinations[] | undefined,
+  send: (m: Encoded<api.WatchEventsResponse>) => Promise<void>,
+  budget: number,
+): Promise<ServiceWithDestinations[]> {
+  const time = timestampFromDate(snap.time);
+  let parts: Encoded<api.WatchEventsResponse>[] = [];
+  if (!previous || skipped) {
+    // First message, or the stream fell behind: the whole state, events count from it.
+    parts = snapshotParts(snap.services, { time, resync: true, skippedTicks: skipped }, budget);
+  } else {
+    const events = diffState(previous, snap.services);
+    if (events.length) parts = eventParts(events, { time }, budget);
+  }
+  for (const p of parts) await send(p);
+  return snap.services;
+}
+
 export function watches({ o, budget }: Room): Rpcs<'watchStats' | 'watchEvents'> {
   return {
-    watchEvents: serverStream('WatchEvents', watchEvents(o.hub, budget), o),
+    watchEvents: serverStream('WatchEvents', watchEvents(o.hub, budget, o.desired), o),
     watchStats: serverStream(
       'WatchStats',
       watchStats(o.hub, budget),

@@ -4,7 +4,9 @@ import { create, fromBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { Drift } from '../../src/desired/drift.js';
 import type { HeldState } from '../../src/desired/registry.js';
+import { noCounts } from '../../src/desired/status.js';
 import { decodeSpec, specData } from '../../src/server/convert-desired.js';
 import { listDesiredPage } from '../../src/server/desired-pages.js';
 import { RpcError } from '../../src/server/status.js';
@@ -19,7 +21,14 @@ const held = (id: string, services: number, generation = 1): HeldState => {
     })),
   });
   const data = specData(m);
-  return { name: `desiredStates/${id}`, generation, spec: decodeSpec(data), data };
+  return {
+    name: `desiredStates/${id}`,
+    generation,
+    spec: decodeSpec(data),
+    data,
+    drift: new Drift(),
+    counts: noCounts(),
+  };
 };
 
 type Req = Partial<Pick<api.ListDesiredStatesRequest, 'pageSize' | 'view'>>;

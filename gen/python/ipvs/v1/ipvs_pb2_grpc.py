@@ -365,7 +365,9 @@ class IpvsServiceServicer(object):
         WatchStats) and comparing. The first message is the whole state
         (resync); a client that fell behind gets the whole state again, told so,
         instead of silently missing events. Counters moving are not events.
-        A message too big for one comes in parts (see `more`).
+        A message too big for one comes in parts (see `more`). A desired
+        state's reconcile that put the namespace's kernel back (drift
+        corrected) comes as a message of its own, with `correction`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -374,8 +376,9 @@ class IpvsServiceServicer(object):
     def PutDesiredState(self, request, context):
         """Desired states (DesiredState): named specs that the server holds,
         keeps in its --state-dir, and reconciles onto the kernel (as Apply
-        does, within each one's scope) at every Put and at every start, before
-        health reports SERVING.
+        does, within each one's scope) at every Put, at every start before
+        health reports SERVING, every --reconcile-period-ms, and soon after a
+        shared poller's listing shows drift (see DesiredStateStatus).
 
         Creates the desired state, or replaces it whole, then reconciles it
         before answering: the response carries its new generation and what the
