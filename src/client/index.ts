@@ -9,7 +9,7 @@
 // and pages; this client hands them over whole. watchStats yields whole
 // ticks, watchEvents whole resyncs and sets of events, applyWithProgress one
 // whole result (the parts joined, see parts.ts), always with more = false.
-// listAllServices and listAllDestinations follow the pages (pages.ts);
+// listAllServices, listAllDestinations and listAllDesiredStates follow the pages (pages.ts);
 // listServices and listDestinations return one page. For the raw parts, call
 // the underlying grpc-js client, `c.grpc`.
 //
@@ -30,14 +30,16 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { IpvsService, type DesiredState } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js';
 import { grpcDefinition } from '../rpc/wire.js';
 import { IpvsError } from './error.js';
 import {
+  listAllDesiredStates,
   listAllDestinations,
   listAllServices,
+  type ListAllDesiredStatesRequest,
   type ListAllDestinationsRequest,
   type ListAllServicesRequest,
 } from './pages.js';
@@ -49,7 +51,7 @@ export * from '../../gen/ts/ipvs/v1/model_pb.js';
 export { defaultServiceConfig, defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js';
 export { status } from '@grpc/grpc-js';
 export { IpvsError } from './error.js';
-export type { ListAllDestinationsRequest, ListAllServicesRequest } from './pages.js';
+export type { ListAllDesiredStatesRequest, ListAllDestinationsRequest, ListAllServicesRequest } from './pages.js';
 export { resubscribeBackoff, type Backoff } from './resubscribe.js';
 
 export interface CallOptions {
@@ -90,6 +92,11 @@ export type IpvsClient = {
   listAllServices(req?: ListAllServicesRequest, opts?: CallOptions): AsyncIterable<ServiceWithDestinations>;
   /** Every destination of a service over all pages of ListDestinations; fails as listAllServices does. */
   listAllDestinations(req?: ListAllDestinationsRequest, opts?: CallOptions): AsyncIterable<Destination>;
+  /**
+   * Every desired state over all pages of ListDesiredStates, one item each even when a page boundary split its
+   * services (view FULL); fails as listAllServices does.
+   */
+  listAllDesiredStates(req?: ListAllDesiredStatesRequest, opts?: CallOptions): AsyncIterable<DesiredState>;
   /** The underlying grpc-js client (for waitForReady, channel state, and a stream's raw parts). */
   readonly grpc: Client;
   close(): void;
@@ -201,6 +208,9 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
   c.listAllServices = (req = {}, o = {}) => ({ [Symbol.asyncIterator]: () => listAllServices(c.listServices, req, o) });
   c.listAllDestinations = (req = {}, o = {}) => ({
     [Symbol.asyncIterator]: () => listAllDestinations(c.listDestinations, req, o),
+  });
+  c.listAllDesiredStates = (req = {}, o = {}) => ({
+    [Symbol.asyncIterator]: () => listAllDesiredStates(c.listDesiredStates, req, o),
   });
   return c;
 }

@@ -1,8 +1,11 @@
-// Listings over every page: ListServices and ListDestinations answer a page
+// Listings over every page: ListServices, ListDestinations and ListDesiredStates answer a page
 // at a time (each under the server's --max-response-bytes, as no gRPC
 // message may pass 4 MiB); these follow next_page_token to the last page.
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type {
+  DesiredState,
+  ListDesiredStatesRequestSchema,
+  ListDesiredStatesResponse,
   ListDestinationsRequestSchema,
   ListDestinationsResponse,
   ListServicesRequestSchema,
@@ -17,6 +20,7 @@ type Without<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A ListServices request for every page: the page tokens are the listing's own business. */
 export type ListAllServicesRequest = Without<MessageInitShape<typeof ListServicesRequestSchema>, 'pageToken'>;
 export type ListAllDestinationsRequest = Without<MessageInitShape<typeof ListDestinationsRequestSchema>, 'pageToken'>;
+export type ListAllDesiredStatesRequest = Without<MessageInitShape<typeof ListDesiredStatesRequestSchema>, 'pageToken'>;
 
 type Page = { nextPageToken: string };
 type Lister<Req, Res> = (req: Req & { pageToken: string }, opts: CallOptions) => Promise<Res>;
@@ -60,4 +64,24 @@ export async function* listAllDestinations(
   opts: CallOptions,
 ): AsyncGenerator<Destination> {
   for await (const page of pages(list, req, opts)) yield* page.destinations;
+}
+
+/** Each desired state once: with DESIRED_STATE_VIEW_FULL, one continued on the next page gets the rest of its services. */
+export async function* listAllDesiredStates(
+  list: Lister<ListAllDesiredStatesRequest, ListDesiredStatesResponse>,
+  req: ListAllDesiredStatesRequest,
+  opts: CallOptions,
+): AsyncGenerator<DesiredState> {
+  let last: DesiredState | undefined;
+  for await (const page of pages(list, req, opts)) {
+    for (const s of page.desiredStates) {
+      if (last?.name === s.name) {
+        last.services.push(...s.services);
+        continue;
+      }
+      if (last) yield last;
+      last = s;
+    }
+  }
+  if (last) yield last;
 }

@@ -19,12 +19,15 @@ import { describe, expect, it } from 'vitest';
 import { serve } from './fake-server.js';
 import {
   ApplyWithProgressResponseSchema,
+  DesiredStateView,
   EventKind,
+  ListDesiredStatesResponseSchema,
   ListDestinationsResponseSchema,
   ListServicesResponseSchema,
   WatchEventsResponseSchema,
   WatchStatsRequestSchema,
   WatchStatsResponseSchema,
+  type ListDesiredStatesRequest,
   type ListDestinationsRequest,
   type ListServicesRequest,
   type WatchStatsResponse,
@@ -473,6 +476,51 @@ describe('any split of services with destinations into parts joins back to the o
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('listAllDesiredStates follows the pages', () => {
+  it('yields each desired state once, a state continued over pages with all of its services in order', async () => {
+    const requests: ListDesiredStatesRequest[] = [];
+    // Page by page: [name, ports of its services]; "b" spans three pages.
+    const ps: [string, number[]][][] = [
+      [
+        ['a', [1]],
+        ['b', [2, 3]],
+      ],
+      [['b', [4]]],
+      [
+        ['b', [5]],
+        ['c', []],
+      ],
+    ];
+    const c = await serve({
+      listDesiredStates: answers((req: ListDesiredStatesRequest) => {
+        requests.push(req);
+        const i = pageOf(req.pageToken);
+        return create(ListDesiredStatesResponseSchema, {
+          desiredStates: ps[i]!.map(([id, ports]) => ({
+            name: `desiredStates/${id}`,
+            generation: 7n,
+            services: ports.map((port) => ({
+              service: { id: { address: '192.0.2.1', protocol: Protocol.TCP, port } },
+            })),
+          })),
+          nextPageToken: tokenAfter(i, ps.length),
+        });
+      }),
+    });
+    const got = await all(c.listAllDesiredStates({ view: DesiredStateView.FULL }));
+    expect(got.map((d) => [d.name, d.services.map((s) => s.service?.id?.port)])).toEqual([
+      ['desiredStates/a', [1]],
+      ['desiredStates/b', [2, 3, 4, 5]],
+      ['desiredStates/c', []],
+    ]);
+    expect(requests.map((r) => [r.view, r.pageToken])).toEqual([
+      [DesiredStateView.FULL, ''],
+      [DesiredStateView.FULL, '1'],
+      [DesiredStateView.FULL, '2'],
+    ]);
   });
 });
 

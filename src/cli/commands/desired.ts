@@ -9,7 +9,6 @@ import {
   DesiredStateSchema,
   type ApplyResponse,
   type DesiredState,
-  type IpvsClient,
 } from '../../client/index.js';
 import { readApplyFile } from '../apply-file.js';
 import { formatList, formatState, syncText } from '../desired-format.js';
@@ -31,18 +30,6 @@ function generation(text?: string): bigint {
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 const stateJson = (d: DesiredState) => toJson(DesiredStateSchema, d);
 const orEmpty = (r?: ApplyResponse) => r ?? create(ApplyResponseSchema);
-
-/** Every desired state over all pages (the client has no paging helper for them). */
-async function listAll(c: IpvsClient): Promise<DesiredState[]> {
-  const out: DesiredState[] = [];
-  let pageToken = '';
-  do {
-    const page = await c.listDesiredStates({ pageToken });
-    out.push(...page.desiredStates);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return out;
-}
 
 export function addDesired(program: Command): void {
   const desired = program
@@ -112,7 +99,8 @@ export function addDesired(program: Command): void {
     .action(
       run(async (o: { json?: boolean }) => {
         const { c } = client(program);
-        const states = await listAll(c);
+        const states: DesiredState[] = [];
+        for await (const s of c.listAllDesiredStates()) states.push(s);
         process.stdout.write(o.json ? json(states.map(stateJson)) : formatList(states));
       }),
     );
