@@ -2,11 +2,7 @@
 // as its own process (dist/, as shipped), so its memory and CPU are its own:
 //   scale-guest.ts state N D T    Apply N x D from empty, list every page, the tick cost with T watchers, server peak RSS
 //   scale-guest.ts watchers N D W p99 of unary writes alone, then with W WatchStats streams; dumps per tick
-import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { credentials, makeGenericClientConstructor, type ClientReadableStream } from '@grpc/grpc-js';
@@ -19,40 +15,17 @@ import {
 } from '../src/client/index.js';
 import { freePort } from '../src/sandbox/slirp.js';
 import { rip, vip } from './rules.js';
+import { startServerProcess } from './server-process.js';
 
 const [mode, n = '0', d = '0', w = '0'] = process.argv.slice(2);
 const services = Number(n);
 const dests = Number(d);
 const BIG = 512 << 20;
-
-const port = await freePort();
 const metricsPort = await freePort();
-const server = spawn(
-  process.execPath,
-  [
-    'dist/src/server/main.js',
-    '--sandbox',
-    'never',
-    '--log-level',
-    'warn',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--unix',
-    '',
-    '--state-dir',
-    mkdtempSync(join(tmpdir(), 'ipvsd-bench-state-')),
-    '--max-message-bytes',
-    String(BIG),
-    '--metrics',
-    `127.0.0.1:${metricsPort}`,
-  ],
-  { stdio: ['ignore', 'ignore', 'inherit'] },
-);
-const connect = () =>
-  connectIpvs(`127.0.0.1:${port}`, {
-    channelOptions: { 'grpc.max_send_message_length': BIG, 'grpc.max_receive_message_length': BIG },
-  });
-const c = connect();
+
+const server = await startServerProcess(['--max-message-bytes', String(BIG), '--metrics', `127.0.0.1:${metricsPort}`]);
+const { port } = server;
+const c = await server.connect({ 'grpc.max_send_message_length': BIG, 'grpc.max_receive_message_length': BIG });
 const watchStats = IpvsService.method.watchStats;
 /** A client of WatchStats alone whose messages stay undecoded bytes. */
 const CountingClient = makeGenericClientConstructor(
@@ -69,21 +42,7 @@ const CountingClient = makeGenericClientConstructor(
   },
   'CountingClient',
 );
-await new Promise<void>((resolve, reject) =>
-  c.grpc.waitForReady(Date.now() + 60_000, (e) => (e ? reject(e) : resolve())),
-);
-
-/** The server's resident memory now and at its peak, in MiB. */
-function rss(): { now: number; peak: number } {
-  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)![1]) / 1024;
-  return { now: kb('VmRSS'), peak: kb('VmHWM') };
-}
-/** CPU milliseconds the server has used (user + system). */
-function cpuMs(): number {
-  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
-}
+const { rss, cpuMs } = server;
 async function metric(name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)![1]);
@@ -263,5 +222,5 @@ if (mode === 'state') {
   throw new Error(`unknown mode ${mode}`);
 }
 c.close();
-server.kill('SIGTERM');
+await server.stop();
 console.log(JSON.stringify(result));
