@@ -58,7 +58,7 @@ async function repairs(period: boolean): Promise<number[]> {
     await sleep(1500);
     if (took.length % 2) ipvsadm('-e', '-t', `${vip(i)}:80`, '-r', `${rip(0)}:8080`, '-m', '-w', '9');
     else ipvsadm('-d', '-t', `${vip(i)}:80`, '-r', `${rip(0)}:8080`);
-    took.push(await until(() => hasWeight(i, 0, 1), period ? 3 * PERIOD_MS : 30_000, `repair of service ${i}`));
+    took.push(await until(() => hasWeight(i, 0, 1), period ? 3 * PERIOD_MS : 60_000, `repair of service ${i}`));
   }
   return took;
 }
