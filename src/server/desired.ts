@@ -74,12 +74,14 @@ export function desired({ o, budget }: Room): DesiredRpcs {
       async (req: api.GetDesiredStateRequest) => {
         const bytes = toBinary(
           api.GetDesiredStateResponseSchema,
-          create(api.GetDesiredStateResponseSchema, { desiredState: stateOut(held(req.name), true) }),
+          create(api.GetDesiredStateResponseSchema, {
+            desiredState: stateOut(held(req.name), req.view !== api.DesiredStateView.BASIC),
+          }),
         );
         if (bytes.length > budget) {
           throw new RpcError(
             status.RESOURCE_EXHAUSTED,
-            `${req.name} does not fit in one message (--max-response-bytes); ListDesiredStates with DESIRED_STATE_VIEW_FULL pages it`,
+            `${req.name} does not fit in one message (--max-response-bytes); DESIRED_STATE_VIEW_BASIC leaves its services out, ListDesiredStates with DESIRED_STATE_VIEW_FULL pages them`,
             'name',
           );
         }

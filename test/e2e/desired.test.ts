@@ -98,6 +98,10 @@ describe('PutDesiredState and GetDesiredState', () => {
     expect(got.status).toMatchObject({ inSync: true, reconciledGeneration: 1n, code: 0 });
     expect(got.services).toHaveLength(1);
     expect(got.services[0]!.destinations).toHaveLength(2);
+    // BASIC: the same without services, for a state too big for one message.
+    const basic = (await ctx.client.getDesiredState({ name: 'desiredStates/web', view: DesiredStateView.BASIC }))
+      .desiredState!;
+    expect(basic).toMatchObject({ generation: 1n, services: [], status: { inSync: true } });
     expect(held()).toEqual(['web.json']);
   });
 
