@@ -31,7 +31,7 @@ const state = {
     destinations: Array.from({ length: dests }, (_, j) => ({ address: rip(j), port: 8080, weight: 1 })),
   })),
 };
-const ipvsadm = (...args: string[]) => execFileSync('ipvsadm', args, { encoding: 'utf8' });
+const ipvsadm = (...args: string[]) => execFileSync('ipvsadm', args, { encoding: 'utf8', maxBuffer: 1 << 28 });
 const out: Record<string, number> = {};
 
 /** Polls `f` every 50 ms until it holds (at most `ms`); how long it took, in ms. */

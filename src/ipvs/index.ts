@@ -1,10 +1,12 @@
 // The IPVS library: a Handle per network namespace, its models and constants.
 export * from './constants.js';
-export { addressBytes, formatHostPort } from '../inet/address.js';
+export { addressBytes, canonicalAddress, familyOf, formatHostPort } from '../inet/address.js';
 export { Handle, type HandleOptions, type BatchOp, type BatchItemResult, type NormalBatchOp } from './handle.js';
 export type * from './model.js';
 export {
   describeService,
+  normalDestination,
+  normalServiceId,
   serviceKey,
   ValidationError,
   type NormalDestination,

@@ -4,12 +4,7 @@
 // to held without rewriting; its plan and changes print as apply's do.
 import { create, toJson } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
-import {
-  ApplyResponseSchema,
-  DesiredStateSchema,
-  type ApplyResponse,
-  type DesiredState,
-} from '../../client/index.js';
+import { ApplyResponseSchema, DesiredStateSchema, type ApplyResponse, type DesiredState } from '../../client/index.js';
 import { readApplyFile } from '../apply-file.js';
 import { formatList, formatState, syncText } from '../desired-format.js';
 import { formatPlan, formatResult } from '../plan-format.js';
