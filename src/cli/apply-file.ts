@@ -4,15 +4,20 @@
 import { fromJson } from '@bufbuild/protobuf';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ApplyRequestSchema, type ApplyRequest } from '../client/index.js';
+import { ApplyRequestSchema, ServiceHealthSchema, type ApplyRequest, type ServiceHealth } from '../client/index.js';
 
 export interface ApplyFile {
   request: ApplyRequest;
   /** The top-level `name`, when the caller allowed one (a desired state's). */
   name?: string;
+  /** The top-level `health` list (a desired state's health checks), when allowed. */
+  health: ServiceHealth[];
 }
 
-/** Reads `file` (- for standard input); `o.named` allows a top-level `name` string beside the ApplyRequest. */
+/**
+ * Reads `file` (- for standard input); `o.named` allows a top-level `name` string and `health` list (a desired
+ * state's) beside the ApplyRequest.
+ */
 export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyFile {
   const label = file === '-' ? 'standard input' : file;
   let text: string;
@@ -25,11 +30,22 @@ export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyF
   try {
     const doc: unknown = parseYaml(text) ?? {};
     if (!o.named || typeof doc !== 'object' || Array.isArray(doc) || doc === null)
-      return { request: fromJson(ApplyRequestSchema, doc as never) };
-    const { name, ...rest } = doc as Record<string, unknown>;
+      return { request: fromJson(ApplyRequestSchema, doc as never), health: [] };
+    const { name, health = [], ...rest } = doc as Record<string, unknown>;
     if (name !== undefined && typeof name !== 'string')
       throw new Error(`name: ${JSON.stringify(name)} is not a string`);
-    return { request: fromJson(ApplyRequestSchema, rest as never), name };
+    if (!Array.isArray(health)) throw new Error('health: not a list');
+    return {
+      request: fromJson(ApplyRequestSchema, rest as never),
+      name,
+      health: health.map((h, i) => {
+        try {
+          return fromJson(ServiceHealthSchema, h);
+        } catch (e) {
+          throw new Error(`health[${i}]: ${(e as Error).message}`);
+        }
+      }),
+    };
   } catch (e) {
     throw new Error(`${label}: ${(e as Error).message}`);
   }

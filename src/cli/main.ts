@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { addApply } from './commands/apply.js';
 import { addDesired } from './commands/desired.js';
+import { addHealth } from './commands/health.js';
 import { addRuleCommands } from './commands/rules.js';
 import { addList, addRestore, addSave } from './commands/ruleset.js';
 import { addConfig, addFlush, addInfo, addZero } from './commands/system.js';
@@ -42,6 +43,7 @@ for (const add of [
   addRestore,
   addApply,
   addDesired,
+  addHealth,
 ])
   add(program);
 

@@ -30,6 +30,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
+import type { DestinationHealth } from '../../gen/ts/ipvs/v1/health_pb.js';
 import { IpvsService, type DesiredState } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js';
@@ -37,21 +38,29 @@ import { grpcDefinition } from '../rpc/wire.js';
 import { IpvsError } from './error.js';
 import {
   listAllDesiredStates,
+  listAllDestinationHealth,
   listAllDestinations,
   listAllServices,
   type ListAllDesiredStatesRequest,
+  type ListAllDestinationHealthRequest,
   type ListAllDestinationsRequest,
   type ListAllServicesRequest,
 } from './pages.js';
 import { wholeStreams } from './parts.js';
 import { resubscribing } from './resubscribe.js';
 
+export * from '../../gen/ts/ipvs/v1/health_pb.js';
 export * from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 export * from '../../gen/ts/ipvs/v1/model_pb.js';
 export { defaultServiceConfig, defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js';
 export { status } from '@grpc/grpc-js';
 export { IpvsError } from './error.js';
-export type { ListAllDesiredStatesRequest, ListAllDestinationsRequest, ListAllServicesRequest } from './pages.js';
+export type {
+  ListAllDesiredStatesRequest,
+  ListAllDestinationHealthRequest,
+  ListAllDestinationsRequest,
+  ListAllServicesRequest,
+} from './pages.js';
 export { resubscribeBackoff, type Backoff } from './resubscribe.js';
 
 export interface CallOptions {
@@ -97,6 +106,8 @@ export type IpvsClient = {
    * services (view FULL); fails as listAllServices does.
    */
   listAllDesiredStates(req?: ListAllDesiredStatesRequest, opts?: CallOptions): AsyncIterable<DesiredState>;
+  /** The health of every checked destination of a desired state, over all pages of ListDestinationHealth. */
+  listAllDestinationHealth(req: ListAllDestinationHealthRequest, opts?: CallOptions): AsyncIterable<DestinationHealth>;
   /** The underlying grpc-js client (for waitForReady, channel state, and a stream's raw parts). */
   readonly grpc: Client;
   close(): void;
@@ -211,6 +222,9 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
   });
   c.listAllDesiredStates = (req = {}, o = {}) => ({
     [Symbol.asyncIterator]: () => listAllDesiredStates(c.listDesiredStates, req, o),
+  });
+  c.listAllDestinationHealth = (req, o = {}) => ({
+    [Symbol.asyncIterator]: () => listAllDestinationHealth(c.listDestinationHealth, req, o),
   });
   return c;
 }

@@ -1,11 +1,14 @@
-// Listings over every page: ListServices, ListDestinations and ListDesiredStates answer a page
+// Listings over every page: ListServices, ListDestinations, ListDesiredStates and ListDestinationHealth answer a page
 // at a time (each under the server's --max-response-bytes, as no gRPC
 // message may pass 4 MiB); these follow next_page_token to the last page.
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { DestinationHealth } from '../../gen/ts/ipvs/v1/health_pb.js';
 import type {
   DesiredState,
   ListDesiredStatesRequestSchema,
   ListDesiredStatesResponse,
+  ListDestinationHealthRequestSchema,
+  ListDestinationHealthResponse,
   ListDestinationsRequestSchema,
   ListDestinationsResponse,
   ListServicesRequestSchema,
@@ -20,6 +23,10 @@ type Without<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A ListServices request for every page: the page tokens are the listing's own business. */
 export type ListAllServicesRequest = Without<MessageInitShape<typeof ListServicesRequestSchema>, 'pageToken'>;
 export type ListAllDestinationsRequest = Without<MessageInitShape<typeof ListDestinationsRequestSchema>, 'pageToken'>;
+export type ListAllDestinationHealthRequest = Without<
+  MessageInitShape<typeof ListDestinationHealthRequestSchema>,
+  'pageToken'
+>;
 export type ListAllDesiredStatesRequest = Without<MessageInitShape<typeof ListDesiredStatesRequestSchema>, 'pageToken'>;
 
 type Page = { nextPageToken: string };
@@ -84,4 +91,13 @@ export async function* listAllDesiredStates(
     }
   }
   if (last) yield last;
+}
+
+/** Each checked destination of a desired state, over every page. */
+export async function* listAllDestinationHealth(
+  list: Lister<ListAllDestinationHealthRequest, ListDestinationHealthResponse>,
+  req: ListAllDestinationHealthRequest,
+  opts: CallOptions,
+): AsyncGenerator<DestinationHealth> {
+  for await (const page of pages(list, req, opts)) yield* page.destinations;
 }

@@ -1,6 +1,8 @@
 // What a Put or Delete must pass before anything is stored: a name of the
 // API's pattern, the expected generation, a sound spec; and the one error
 // that says why not, for the server to tell as a status.
+import { CheckError } from '../health/check.js';
+import { targetsOf } from '../health/targets.js';
 import { plan } from '../ipvs/index.js';
 import { checkDrain, type DesiredSpec } from './spec.js';
 import { scopeNets } from './scope.js';
@@ -41,10 +43,16 @@ export function checkGeneration(name: string, cur: { generation: number } | unde
   }
 }
 
-/** What a spec must be beyond what its parts' own validation says: a sound scope, owning every service. */
+/**
+ * What a spec must be beyond what its parts' own validation says: a sound scope, owning every service, and health
+ * checks of desired destinations only (CheckError).
+ */
 export function checkSpec(spec: DesiredSpec): void {
   scopeNets(spec.scope);
   checkDrain(spec);
   // Planning against an empty kernel is the Apply core's whole validation: services, destinations, scope.
   plan([], spec.services, { scope: spec.scope });
+  targetsOf(spec.services, spec.health);
+  const i = spec.health.findIndex((h) => h.onDown === 'remove');
+  if (i >= 0 && !spec.prune) throw new CheckError(`health[${i}].on_down`, "REMOVE needs the desired state's prune");
 }

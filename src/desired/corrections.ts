@@ -1,30 +1,34 @@
-// Corrections: reconciles that changed the kernel without a Put asking
-// (at start, at the period, after drift), told to whoever listens (the
-// server's WatchEvents streams) as they end.
+// What a desired state tells its listeners (Feed): a correction, a
+// reconcile that changed the kernel without a Put asking (at start, at the
+// period, after drift); and a health transition of a checked destination.
+import type { Checked } from '../health/monitor.js';
+import type { HealthState } from '../health/target.js';
 import type { ApplyResult } from '../ipvs/index.js';
 import type { Trigger } from './status.js';
 
-export interface Correction {
+interface Told {
+  /** The desired state's name. */
   name: string;
   /** As the desired state names it. */
   namespace: string;
-  generation: number;
-  trigger: Exclude<Trigger, 'put'>;
-  /** When the reconcile ended. */
+  /** When it happened. */
   time: Date;
+}
+
+export interface Correction extends Told {
+  generation: number;
+  trigger: Exclude<Trigger, 'put' | 'health'>;
   result: ApplyResult;
 }
 
-export class Corrections {
-  private readonly listeners = new Set<(c: Correction) => void>();
+export interface HealthTransition extends Told {
+  checked: Checked;
+  previous: HealthState;
+}
 
-  /** Calls `f` with every correction from now on; returns the function that stops it. */
-  on(f: (c: Correction) => void): () => void {
-    this.listeners.add(f);
-    return () => this.listeners.delete(f);
-  }
-
-  emit(c: Correction): void {
-    for (const f of this.listeners) f(c);
-  }
+/** A probe of a checked destination ended. */
+export interface ProbeDone {
+  name: string;
+  ok: boolean;
+  latencyMs: number;
 }

@@ -10,94 +10,57 @@ import {
   fingerprintAfter,
   owns,
   type ApplyResult,
-  type Handle,
   type ServiceWithDestinations,
 } from '../ipvs/index.js';
 import { checkGeneration, checkName, checkSpec, DesiredStateError } from './checks.js';
-import { Corrections } from './corrections.js';
+import type { Correction, HealthTransition, ProbeDone } from './corrections.js';
 import { Drift } from './drift.js';
-import { applyOptions, type DesiredSpec, type Log } from './spec.js';
+import { Feed } from './feed.js';
+import { desiredOf, followHealth, type HealthDeps } from './health.js';
+import type { HeldState, PutInput, PutOutcome, RegistryDeps } from './held.js';
+import { applyOptions } from './spec.js';
 import { removeOwned } from './remove.js';
 import { overlap } from './scope.js';
 import { DesiredStore, type StoredDesiredState } from './store.js';
-import {
-  failedStatus,
-  noCounts,
-  statusOf,
-  type ReconcileCounts,
-  type ReconcileStatus,
-  type Trigger,
-} from './status.js';
+import { failedStatus, noCounts, statusOf, type Trigger } from './status.js';
 
 export { checkName, checkSpec, DesiredStateError, NAME } from './checks.js';
-export type { Correction } from './corrections.js';
+export type { Correction, HealthTransition, ProbeDone } from './corrections.js';
+export { inSync, type HeldState, type PutInput, type PutOutcome, type RegistryDeps } from './held.js';
 export type { DesiredSpec, Log } from './spec.js';
 export type { Failure, ReconcileCounts, ReconcileStatus, Trigger } from './status.js';
 
 /** The least time between two reconciles of one desired state that drift asks for, by default. */
 export const MIN_RECONCILE_INTERVAL_MS = 1000;
 
-export interface HeldState {
-  name: string;
-  /** 1 when created, one more at every Put. */
-  generation: number;
-  spec: DesiredSpec;
-  /** The spec as the store keeps it (the server's encoding). */
-  data: unknown;
-  /** The last reconcile since the server started. */
-  status?: ReconcileStatus;
-  /** Drift seen, and the reconcile it asks for: kept across Puts. */
-  drift: Drift;
-  /** Kept across Puts. */
-  counts: ReconcileCounts;
-}
-
-/** Whether the kernel is as `h` says: its last reconcile applied all of its generation, and no drift seen since. */
-export const inSync = (h: HeldState): boolean =>
-  !!h.status?.inSync && h.status.generation === h.generation && !h.drift.since;
-
-export interface RegistryDeps {
-  /** The Handle of a namespace; throws if it is not allowed (nothing is then stored). */
-  handle(namespace: string): Handle;
-  /** What a namespace names, so that a name and its path compare equal; default: as written. */
-  namespaceKey?(namespace: string): string;
-  /** The spec of the store's data: throws (a ValidationError) when it is not a valid one. */
-  decode(data: unknown): DesiredSpec;
-  log: Log;
-  /** The least time between two reconciles of a desired state when drift asks: MIN_RECONCILE_INTERVAL_MS by default. */
-  minReconcileIntervalMs?: number;
-}
-
-export interface PutInput {
-  name: string;
-  spec: DesiredSpec;
-  /** The spec as the store is to keep it. */
-  data: unknown;
-  /** 0: no check; -1: only if it does not exist; else the generation it must have. */
-  expectedGeneration: number;
-  /** Check and plan; store and change nothing. */
-  validateOnly?: boolean;
-}
-
-export interface PutOutcome {
-  /** As stored (or as it would be, with validateOnly). */
-  state: HeldState;
-  /** The reconcile (a plan, with validateOnly); undefined when it failed as a whole (see state.status). */
-  result?: ApplyResult;
-}
-
 export class DesiredRegistry {
   private readonly held = new Map<string, HeldState>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly key: (ns: string) => string;
   /** Reconciles that changed the kernel without a Put. */
-  readonly corrections = new Corrections();
+  readonly corrections = new Feed<Correction>();
+  /** Checked destinations that went up or down. */
+  readonly transitions = new Feed<HealthTransition>();
+  /** Every probe's end (for the metrics). */
+  readonly probes = new Feed<ProbeDone>();
+  /** Desired states with a health reconcile queued. */
+  private readonly healthDue = new Set<string>();
+  private readonly healthDeps: HealthDeps;
 
   private constructor(
     private readonly store: DesiredStore,
     private readonly deps: RegistryDeps,
   ) {
     this.key = deps.namespaceKey ?? ((ns) => ns);
+    this.healthDeps = {
+      prober: (ns) => {
+        if (!deps.prober) throw new DesiredStateError('invalid', 'this server runs no health checks', 'health');
+        return deps.prober(ns);
+      },
+      changed: (name) => this.healthChanged(name),
+      transition: (t) => this.transitions.emit(t),
+      probed: (p) => this.probes.emit(p),
+    };
   }
 
   /** Loads every desired state in `dir`; a file that does not parse or validate throws the store's StoreError. */
@@ -108,15 +71,19 @@ export class DesiredRegistry {
     };
     const store = await DesiredStore.open(dir, validate);
     const r = new DesiredRegistry(store, deps);
-    for (const s of store.list())
-      r.held.set(s.name, {
+    for (const s of store.list()) {
+      const h: HeldState = {
         name: s.name,
         generation: s.generation,
         spec: deps.decode(s.spec),
         data: s.spec,
         drift: new Drift(),
         counts: noCounts(),
-      });
+      };
+      // Undecided since this start: the kernel's weights stay until probes decide.
+      followHealth(h, 'unknown', r.healthDeps);
+      r.held.set(s.name, h);
+    }
     return r;
   }
 
@@ -169,12 +136,15 @@ export class DesiredRegistry {
         status: cur?.status,
         drift: cur?.drift ?? new Drift(),
         counts: cur?.counts ?? noCounts(),
+        health: cur?.health,
       };
       if (p.validateOnly) {
         const result = await applyState(handle, p.spec.services, { ...applyOptions(p.spec), dryRun: true });
         return { state: next, result };
       }
+      if (p.spec.health.length) this.healthDeps.prober(p.spec.namespace);
       await this.store.put({ name: next.name, generation: next.generation, spec: next.data });
+      followHealth(next, 'declared', this.healthDeps);
       this.held.set(next.name, next);
       return { state: next, result: await this.reconcileHeld(next, 'put') };
     });
@@ -192,6 +162,7 @@ export class DesiredRegistry {
       await this.store.delete(p.name);
       this.held.delete(p.name);
       cur.drift.cancel();
+      cur.health?.stop();
       return handle && removeOwned(handle, cur.spec, this.deps.log);
     });
   }
@@ -218,11 +189,7 @@ export class DesiredRegistry {
       if (this.key(s.spec.namespace) !== ns) continue;
       if (!s.drift.seen(fingerprint(services, (svc) => owns(s.spec.scope, svc)))) continue;
       s.drift.schedule(this.deps.minReconcileIntervalMs ?? MIN_RECONCILE_INTERVAL_MS, () => {
-        void this.serial(async () => {
-          // The state as it is now: a Put may have replaced it, a Delete forgotten it.
-          const cur = this.held.get(s.name);
-          if (cur) await this.reconcileHeld(cur, 'drift');
-        });
+        void this.reconcileByName(s.name, 'drift');
       });
     }
   }
@@ -250,7 +217,7 @@ export class DesiredRegistry {
     let listed: number | undefined;
     try {
       const handle = this.deps.handle(s.spec.namespace);
-      const result = await applyState(handle, s.spec.services, {
+      const result = await applyState(handle, desiredOf(s), {
         ...applyOptions(s.spec, handle, this.deps.log),
         onListed: (current) => {
           listed = fingerprint(current, (svc) => owns(s.spec.scope, svc));
@@ -263,7 +230,7 @@ export class DesiredRegistry {
         listed === undefined ? undefined : fingerprintAfter(listed, result.changes, result.results),
         s.status.inSync,
       );
-      if (result.changes.length && trigger !== 'put') this.corrected(s, trigger, result);
+      if (result.changes.length && trigger !== 'put' && trigger !== 'health') this.corrected(s, trigger, result);
       return result;
     } catch (e) {
       s.status = failedStatus(s.generation, trigger, e);
@@ -273,7 +240,27 @@ export class DesiredRegistry {
     }
   }
 
-  private corrected(s: HeldState, trigger: Exclude<Trigger, 'put'>, result: ApplyResult): void {
+  /** Stops every health check (at shutdown). */
+  close(): void {
+    for (const s of this.held.values()) s.health?.stop();
+  }
+
+  /** A checked destination of `name` changed: one reconcile queued, however many change before it runs. */
+  private healthChanged(name: string): void {
+    if (this.healthDue.has(name)) return;
+    this.healthDue.add(name);
+    void this.reconcileByName(name, 'health').finally(() => this.healthDue.delete(name));
+  }
+
+  /** Queues a reconcile of `name` as it is when it runs: a Put may have replaced it, a Delete forgotten it. */
+  private reconcileByName(name: string, trigger: Trigger): Promise<void> {
+    return this.serial(async () => {
+      const cur = this.held.get(name);
+      if (cur) await this.reconcileHeld(cur, trigger);
+    });
+  }
+
+  private corrected(s: HeldState, trigger: Exclude<Trigger, 'put' | 'health'>, result: ApplyResult): void {
     const applied = result.results.filter((r) => r.ok).length;
     s.counts.corrections[trigger]++;
     s.counts.corrected += applied;

@@ -1,5 +1,6 @@
 // A desired state's spec as the core holds it, and the Apply options it
 // means: the same scope, prune and drain as an ApplyRequest's.
+import type { ServiceHealthSpec } from '../health/targets.js';
 import {
   MAX_DRAIN_MS,
   timedDrain,
@@ -19,6 +20,8 @@ export interface DesiredSpec {
   drain: boolean;
   /** With drain and prune: drained destinations are deleted when idle or after this long. */
   drainTimeoutMs?: number;
+  /** Health checks of its services' destinations. */
+  health: ServiceHealthSpec[];
 }
 
 /** Where the core logs (a pino Logger is one). */

@@ -11,7 +11,7 @@ export interface Failure {
 }
 
 /** What started a reconcile. */
-export type Trigger = 'put' | 'start' | 'period' | 'drift';
+export type Trigger = 'put' | 'start' | 'period' | 'drift' | 'health';
 
 export interface ReconcileStatus {
   /** When it ended. */
@@ -62,7 +62,7 @@ export interface ReconcileCounts {
 }
 
 export const noCounts = (): ReconcileCounts => ({
-  reconciles: { put: 0, start: 0, period: 0, drift: 0 },
-  corrections: { put: 0, start: 0, period: 0, drift: 0 },
+  reconciles: { put: 0, start: 0, period: 0, drift: 0, health: 0 },
+  corrections: { put: 0, start: 0, period: 0, drift: 0, health: 0 },
   corrected: 0,
 });

@@ -255,11 +255,13 @@ export interface ApplyResult {
  */
 export async function applyState(
   h: Handle,
-  desired: readonly DesiredService[],
+  desiredOrOf: readonly DesiredService[] | ((current: readonly ServiceWithDestinations[]) => readonly DesiredService[]),
   o: ApplyOptions & ApplyRun = {},
 ): Promise<ApplyResult> {
   const current = await h.getServicesWithDestinations({ counters: false });
   o.onListed?.(current);
+  // What is desired may depend on what the kernel holds (health keeps an undecided destination's weight).
+  const desired = typeof desiredOrOf === 'function' ? desiredOrOf(current) : desiredOrOf;
   const changes = plan(current, desired, o);
   o.onPlanned?.(changes);
   if (o.dryRun || !changes.length) return { changes, results: [] };

@@ -37,3 +37,23 @@ export function inNetns<T>(path: string, fn: () => T): T {
     sys.close(own);
   }
 }
+
+/**
+ * Moves this thread into the network namespace at `path` for good: the
+ * prober's child process calls it first, before any socket exists. Only the
+ * calling thread moves (setns), and the threads it starts later: threads that
+ * already run (libuv's workers, which do name lookups) stay where they were,
+ * so the caller opens its sockets from this thread only.
+ * An empty path means the current namespace.
+ */
+export function enterNetns(path: string): void {
+  if (!path) return;
+  const target = sys.openPath(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) throw new KernelError(`open network namespace ${path}`, -target);
+  try {
+    const r = sys.setns(target, CLONE_NEWNET);
+    if (r < 0) throw new KernelError(`enter network namespace ${path}`, -r);
+  } finally {
+    sys.close(target);
+  }
+}

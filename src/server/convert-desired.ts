@@ -8,8 +8,10 @@ import { status } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { DesiredSpec, HeldState, Trigger } from '../desired/registry.js';
 import { DesiredStateError, inSync } from '../desired/registry.js';
+import { CheckError } from '../health/check.js';
 import type { ValidationError } from '../ipvs/index.js';
 import { applyPath, changesOut, desiredIn, scopeIn } from './convert-apply.js';
+import { checkStatus, healthIn } from './convert-health.js';
 import { RpcError, toStatus } from './status.js';
 
 /** The spec of a DesiredState message; a missing service is INVALID_ARGUMENT at "desired_state.services[i].service". */
@@ -29,15 +31,16 @@ export function specIn(m: api.DesiredState): DesiredSpec {
     prune: m.prune,
     drain: m.drain,
     drainTimeoutMs: m.drainTimeout ? durationMs(m.drainTimeout) : undefined,
+    health: healthIn(m.health, 'desired_state.'),
   };
 }
 
 /** What the store keeps of a DesiredState: its spec fields as protobuf JSON (no name, generation or status). */
 export function specData(m: api.DesiredState): JsonValue {
-  const { namespace, services, scope, prune, drain, drainTimeout } = m;
+  const { namespace, services, scope, prune, drain, drainTimeout, health } = m;
   return toJson(
     api.DesiredStateSchema,
-    create(api.DesiredStateSchema, { namespace, services, scope, prune, drain, drainTimeout }),
+    create(api.DesiredStateSchema, { namespace, services, scope, prune, drain, drainTimeout, health }),
   );
 }
 
@@ -60,9 +63,15 @@ export const TRIGGERS: Record<Trigger, api.ReconcileTrigger> = {
   start: api.ReconcileTrigger.START,
   period: api.ReconcileTrigger.PERIOD,
   drift: api.ReconcileTrigger.DRIFT,
+  health: api.ReconcileTrigger.HEALTH,
 };
 
-const sum = (r: Record<Trigger, number>) => r.put + r.start + r.period + r.drift;
+const sum = (r: Record<Trigger, number>) => r.put + r.start + r.period + r.drift + r.health;
+
+function healthCounts(h: HeldState) {
+  const n = h.health?.counts();
+  return { destinationsUp: n?.up ?? 0, destinationsDown: n?.down ?? 0, destinationsUnknown: n?.unknown ?? 0 };
+}
 
 /** The status of a held state: its last reconcile, drift seen since, and its counts. */
 export function statusOut(h: HeldState): api.DesiredStateStatus | undefined {
@@ -77,6 +86,7 @@ export function statusOut(h: HeldState): api.DesiredStateStatus | undefined {
     driftTime: h.drift.since && timestampFromDate(h.drift.since),
     corrections: BigInt(sum(h.counts.corrections)),
     deferredReconciles: BigInt(h.drift.deferred),
+    ...healthCounts(h),
     applied: s.applied,
     failed: s.failed,
     failures: changesOut(
@@ -95,6 +105,7 @@ export function stateOut(h: HeldState, withServices: boolean): api.DesiredState 
     name: h.name,
     namespace: m.namespace,
     services: withServices ? m.services : [],
+    health: withServices ? m.health : [],
     scope: m.scope,
     prune: m.prune,
     drain: m.drain,
@@ -114,6 +125,7 @@ const REASONS: Record<DesiredStateError['reason'], status> = {
 
 /** The core's refusal as a status; `under` prefixes the fields of the desired state ("desired_state."). */
 export function desiredError(e: unknown, under = ''): unknown {
+  if (e instanceof CheckError) return checkStatus(e, under);
   if (!(e instanceof DesiredStateError)) return e;
   const field = e.field && (e.field === 'name' && !under ? 'name' : `${under}${e.field}`);
   return new RpcError(REASONS[e.reason], e.message, e.reason === 'aborted' ? 'expected_generation' : field);

@@ -5,10 +5,10 @@ import type { Registry } from 'prom-client';
 import { collectedMetric, type SetValue } from './collected-metric.js';
 import { inSync, type DesiredRegistry, type HeldState, type Trigger } from '../desired/registry.js';
 
-const TRIGGERS: Trigger[] = ['put', 'start', 'period', 'drift'];
+const TRIGGERS: Trigger[] = ['put', 'start', 'period', 'drift', 'health'];
 
 /** A metric with values from each desired state. */
-const metric = (
+export const metric = (
   registry: Registry,
   kind: 'counter' | 'gauge',
   name: string,

@@ -2,6 +2,7 @@
 // from the rooms that implement them.
 import { apply } from './apply.js';
 import { desired } from './desired.js';
+import { health } from './health.js';
 import { room, type IpvsImplementation, type IpvsServiceOptions } from './room.js';
 import { services } from './services.js';
 import { system } from './system.js';
@@ -11,5 +12,5 @@ export type { IpvsImplementation, IpvsServiceOptions };
 
 export function ipvsService(o: IpvsServiceOptions): IpvsImplementation {
   const r = room(o);
-  return { ...services(r), ...apply(r), ...desired(r), ...watches(r), ...system(r) };
+  return { ...services(r), ...apply(r), ...desired(r), ...health(r), ...watches(r), ...system(r) };
 }

@@ -10,6 +10,7 @@ import { describeService, formatHostPort } from '../ipvs/index.js';
 import type { DesiredRegistry } from '../desired/registry.js';
 import { snakeCase } from './convert.js';
 import { desiredMetrics } from './desired-metrics.js';
+import { healthMetrics } from './health-metrics.js';
 import { splitHostPort } from './config.js';
 import type { StatsHub, StatsSnapshot } from './stats-hub.js';
 import { Interval } from './stats-hub.js';
@@ -34,6 +35,7 @@ export async function startMetrics(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ipvsd_' });
   if (desired) desiredMetrics(registry, desired);
+  const stopHealth = desired ? healthMetrics(registry, desired) : () => {};
   const snaps: Snapshots = new Map();
   const unsubscribe = namespaces.map((ns) =>
     hub.subscribe(ns, Interval.default, {
@@ -147,6 +149,7 @@ export async function startMetrics(
     },
     close: async () => {
       for (const u of unsubscribe) u();
+      stopHealth();
       await new Promise((r) => server.close(r));
     },
   };

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { file_grpc_health_v1_health } from '../../gen/ts/grpc/health/v1/health_pb.js';
 import { file_ipvs_v1_ipvs, IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { DesiredRegistry } from '../desired/registry.js';
+import { Probers } from '../health/probers.js';
 import { KernelError } from '../ipvs/index.js';
 import { grpcDefinition, reflectionPackage, type ReflectionPackage } from '../rpc/definition.js';
 import { ReloadableTls } from './certificates.js';
@@ -90,8 +91,11 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log.error({ err: e.message }, 'IPVS is not available: health reports NOT_SERVING and every call fails');
   }
 
+  // Health checks probe from each desired state's own namespace (a prober process lives in it).
+  const probers = new Probers();
   // A file that does not load stops the start (the store's StoreError names it and the recovery).
   const desired = await DesiredRegistry.open(cfg.stateDir, {
+    prober: (ns) => probers.of(namespaces.resolve(ns)),
     handle: (ns) => namespaces.handle(ns),
     namespaceKey: (ns) => {
       try {
@@ -170,6 +174,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       log.info({ streams: calls.size }, 'shutting down');
       stopReconciling();
       stopDriftChecks();
+      desired.close();
+      await probers.close();
       const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
       await metrics?.close();
       healthServer?.forceShutdown();

@@ -20,7 +20,7 @@ import { destinationOut, fieldPath, serviceIdIn, serviceIdOut, serviceOut } from
 import { serverStream, type StreamFn } from './handler.js';
 import { cutServices, fieldItems, packItems, partMessage } from './parts.js';
 import type { Room, Rpcs } from './room.js';
-import { CorrectionQueue } from './corrections.js';
+import { NoticeQueue } from './notices.js';
 import { follow, intervalOf, type StatsHub, type StatsSnapshot } from './stats-hub.js';
 import { listTag, SERVICE_STATS_SHAPE, WITH_DESTINATIONS_SHAPE } from './wire.js';
 
@@ -143,15 +143,15 @@ export function watchEvents(
     const intervalMs = intervalOf(req.interval, req.allowFast);
     let previous: ServiceWithDestinations[] | undefined;
     const ns = hub.namespaces.resolve(req.namespace);
-    const corrections = new CorrectionQueue(desired, (other) => sameNamespace(hub, other, ns));
+    const notices = new NoticeQueue(desired, (other) => sameNamespace(hub, other, ns));
     try {
       for await (const tick of follow(hub, req.namespace, intervalMs, ctx.signal)) {
-        // Corrections that ended before this listing come first: its events show what they put back.
-        for (const c of corrections.take(tick.snap.time)) await send(c);
+        // Corrections and health transitions told before this listing come first: its events show what followed.
+        for (const n of notices.take(tick.snap.time)) await send(n);
         previous = await sendEvents(tick, previous, send, budget);
       }
     } finally {
-      corrections.close();
+      notices.close();
     }
     throw ctx.signal.reason;
   };

@@ -20,12 +20,19 @@ export const REAL = [
 export interface Topology {
   /** Makes `count` connections to the VIP from the client namespace, one after another; returns who answered each. */
   request(count: number): string[];
+  /** The real servers' namespaces, in REAL's order. */
+  servers: Netns[];
+  /** Stops real server i's answering process: its port then refuses connections. */
+  stop(i: number): void;
+  /** Starts it again; resolves once it listens. */
+  start(i: number): Promise<void>;
   close(): void;
 }
 
 /** Starts a TCP server inside `ns` that answers every connection with its name; resolves once it listens. */
 async function startServer(ns: Netns, name: string, address: string): Promise<ChildProcess> {
-  const code = `require('net').createServer((s) => s.end('${name}')).listen(${REAL_PORT}, '${address}', () => console.log('ready'))`;
+  // A health check's connect-and-close resets the connection: a real server shrugs that off.
+  const code = `require('net').createServer((s) => s.on('error', () => {}).end('${name}')).listen(${REAL_PORT}, '${address}', () => console.log('ready'))`;
   const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', code], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -57,6 +64,13 @@ export async function createTopology(director: Netns): Promise<Topology> {
     processes.push(await startServer(ns, r.name, r.server));
   }
   return {
+    servers,
+    stop(i) {
+      processes[i]!.kill();
+    },
+    async start(i) {
+      processes[i] = await startServer(servers[i]!, REAL[i]!.name, REAL[i]!.server);
+    },
     request(count) {
       const code = `
         const net = require('net');

@@ -56,6 +56,7 @@ describe('the service config', () => {
         'GetService',
         'ListDaemons',
         'ListDesiredStates',
+        'ListDestinationHealth',
         'ListDestinations',
         'ListServices',
       ].sort(),

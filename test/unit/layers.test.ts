@@ -14,9 +14,12 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   ipvs: ['inet', 'netlink', 'genetlink'],
   rpc: ['gen'],
   sandbox: [],
+  // Health checking: checks, their monitor, and the prober processes (netlink to enter a namespace; gRPC and gen for
+  // the grpc.health.v1 probe of real servers, not for ipvsd's API).
+  health: ['inet', 'ipvs', 'netlink', 'rpc', 'gen'],
   // The desired-state core: the store and the reconciling of held states, over the IPVS library; no gRPC in it.
-  desired: ['inet', 'ipvs'],
-  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'desired', 'gen'],
+  desired: ['inet', 'ipvs', 'health'],
+  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'desired', 'health', 'gen'],
   client: ['rpc', 'gen'],
   cli: ['inet', 'client', 'rpc', 'gen'],
 };

@@ -104,6 +104,10 @@ type IpvsServiceClient interface {
 	// Forgets a desired state (durably), leaving its rules on the kernel or
 	// removing them. NOT_FOUND when there is none.
 	DeleteDesiredState(ctx context.Context, in *DeleteDesiredStateRequest, opts ...grpc.CallOption) (*DeleteDesiredStateResponse, error)
+	// The health of a desired state's checked destinations (see its
+	// `health`), a page at a time (AIP-158), by service then destination.
+	// NOT_FOUND when there is no such desired state.
+	ListDestinationHealth(ctx context.Context, in *ListDestinationHealthRequest, opts ...grpc.CallOption) (*ListDestinationHealthResponse, error)
 }
 
 type ipvsServiceClient struct {
@@ -435,6 +439,15 @@ func (c *ipvsServiceClient) DeleteDesiredState(ctx context.Context, in *DeleteDe
 	return out, nil
 }
 
+func (c *ipvsServiceClient) ListDestinationHealth(ctx context.Context, in *ListDestinationHealthRequest, opts ...grpc.CallOption) (*ListDestinationHealthResponse, error) {
+	out := new(ListDestinationHealthResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/ListDestinationHealth", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IpvsServiceServer is the server API for IpvsService service.
 // All implementations must embed UnimplementedIpvsServiceServer
 // for forward compatibility
@@ -526,6 +539,10 @@ type IpvsServiceServer interface {
 	// Forgets a desired state (durably), leaving its rules on the kernel or
 	// removing them. NOT_FOUND when there is none.
 	DeleteDesiredState(context.Context, *DeleteDesiredStateRequest) (*DeleteDesiredStateResponse, error)
+	// The health of a desired state's checked destinations (see its
+	// `health`), a page at a time (AIP-158), by service then destination.
+	// NOT_FOUND when there is no such desired state.
+	ListDestinationHealth(context.Context, *ListDestinationHealthRequest) (*ListDestinationHealthResponse, error)
 	mustEmbedUnimplementedIpvsServiceServer()
 }
 
@@ -616,6 +633,9 @@ func (UnimplementedIpvsServiceServer) ListDesiredStates(context.Context, *ListDe
 }
 func (UnimplementedIpvsServiceServer) DeleteDesiredState(context.Context, *DeleteDesiredStateRequest) (*DeleteDesiredStateResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DeleteDesiredState not implemented")
+}
+func (UnimplementedIpvsServiceServer) ListDestinationHealth(context.Context, *ListDestinationHealthRequest) (*ListDestinationHealthResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListDestinationHealth not implemented")
 }
 func (UnimplementedIpvsServiceServer) mustEmbedUnimplementedIpvsServiceServer() {}
 
@@ -1143,6 +1163,24 @@ func _IpvsService_DeleteDesiredState_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IpvsService_ListDestinationHealth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDestinationHealthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).ListDestinationHealth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/ListDestinationHealth",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).ListDestinationHealth(ctx, req.(*ListDestinationHealthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _IpvsService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ipvs.v1.IpvsService",
 	HandlerType: (*IpvsServiceServer)(nil),
@@ -1246,6 +1284,10 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteDesiredState",
 			Handler:    _IpvsService_DeleteDesiredState_Handler,
+		},
+		{
+			MethodName: "ListDestinationHealth",
+			Handler:    _IpvsService_ListDestinationHealth_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -17,7 +17,8 @@ const DefaultServiceConfig = `{
         { "service": "ipvs.v1.IpvsService", "method": "GetConfig" },
         { "service": "ipvs.v1.IpvsService", "method": "GetInfo" },
         { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
-        { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" }
+        { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" }
       ],
       "retryPolicy": {
         "maxAttempts": 5,

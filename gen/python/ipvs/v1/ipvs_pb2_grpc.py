@@ -167,6 +167,11 @@ class IpvsServiceStub(object):
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateResponse.FromString,
                 )
+        self.ListDestinationHealth = channel.unary_unary(
+                '/ipvs.v1.IpvsService/ListDestinationHealth',
+                request_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthResponse.FromString,
+                )
 
 
 class IpvsServiceServicer(object):
@@ -412,6 +417,15 @@ class IpvsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDestinationHealth(self, request, context):
+        """The health of a desired state's checked destinations (see its
+        `health`), a page at a time (AIP-158), by service then destination.
+        NOT_FOUND when there is no such desired state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IpvsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -554,6 +568,11 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.DeleteDesiredState,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateResponse.SerializeToString,
+            ),
+            'ListDestinationHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDestinationHealth,
+                    request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1051,5 +1070,22 @@ class IpvsService(object):
         return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/DeleteDesiredState',
             ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.DeleteDesiredStateResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListDestinationHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/ListDestinationHealth',
+            ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthRequest.SerializeToString,
+            ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -15,7 +15,8 @@ DEFAULT_SERVICE_CONFIG = """{
         { "service": "ipvs.v1.IpvsService", "method": "GetConfig" },
         { "service": "ipvs.v1.IpvsService", "method": "GetInfo" },
         { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
-        { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" }
+        { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" }
       ],
       "retryPolicy": {
         "maxAttempts": 5,

@@ -1,0 +1,177 @@
+// The health of one desired state's checked destinations: each probed on its
+// own schedule (interval, with a fixed random offset within the jitter, so
+// that many checks spread out), its results counted by its Target, and the
+// weights that health asks for laid over the declared services for the
+// reconcile (effective). A change of state or of a printed weight is told
+// once per short window, so that many failing together make one reconcile.
+import {
+  describeService,
+  formatHostPort,
+  normalDestination,
+  normalServiceId,
+  type DesiredService,
+  type ServiceWithDestinations,
+} from '../ipvs/index.js';
+import type { ProbeRequest, ProbeResult } from './probe.js';
+import { Target, type HealthState } from './target.js';
+import { targetsOf, type CheckedTarget, type ServiceHealthSpec } from './targets.js';
+
+export interface Prober {
+  probe(r: Omit<ProbeRequest, 'id'>): Promise<ProbeResult>;
+}
+
+/** One checked destination, as the monitor runs it. */
+export interface Checked extends Omit<CheckedTarget, 'check'> {
+  target: Target;
+}
+
+export interface Transition {
+  checked: Checked;
+  previous: HealthState;
+}
+
+/** How long changes gather before one onChange. */
+const SETTLE_MS = 20;
+
+interface Running extends Checked {
+  timer?: NodeJS.Timeout;
+  next: number;
+  inFlight: boolean;
+}
+
+export class HealthMonitor {
+  private entries = new Map<string, Running>();
+  private settle: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly prober: Prober,
+    private readonly on: { change(): void; transition(t: Transition): void; probed?(c: Checked, r: ProbeResult): void },
+  ) {}
+
+  /**
+   * Checks what `health` says of `services`. A destination checked before keeps its state and counts; a new one
+   * starts unknown (`fresh` 'unknown': after a restart) or as its check says (up, or down with start_down).
+   * Throws CheckError (its field under health[i]) for a check of something not desired.
+   */
+  update(
+    services: readonly DesiredService[],
+    health: readonly ServiceHealthSpec[],
+    fresh: 'unknown' | 'declared',
+  ): void {
+    const next = new Map<string, Running>();
+    for (const t of targetsOf(services, health)) {
+      const key = `${t.service} ${t.destination}`;
+      const old = this.entries.get(key);
+      if (old) {
+        this.entries.delete(key);
+        const rescheduled = old.target.check.intervalMs !== t.check.intervalMs;
+        old.target.check = t.check;
+        Object.assign(old, { address: t.address, port: t.port, onDown: t.onDown, real: t.real });
+        if (rescheduled) this.schedule(old, t.check.jitterMs);
+        next.set(key, old);
+        continue;
+      }
+      const state: HealthState = fresh === 'unknown' ? 'unknown' : t.check.startDown ? 'down' : 'up';
+      const entry: Running = { ...t, target: new Target(t.check, state), next: 0, inFlight: false };
+      next.set(key, entry);
+      this.schedule(entry, Math.floor(Math.random() * (t.check.jitterMs + 1)));
+    }
+    for (const gone of this.entries.values()) clearTimeout(gone.timer);
+    this.entries = next;
+  }
+
+  /** Every checked destination, in no particular order. */
+  list(): Checked[] {
+    return [...this.entries.values()];
+  }
+
+  /** The weight health gives a checked destination: 0 down, the printed or declared one up, unknown: as declared. */
+  static weightOf(c: Checked): number {
+    const t = c.target;
+    return t.state === 'down' ? 0 : (t.printedWeight ?? c.real.weight);
+  }
+
+  counts(): Record<HealthState, number> {
+    const n = { unknown: 0, up: 0, down: 0 };
+    for (const e of this.entries.values()) n[e.target.state]++;
+    return n;
+  }
+
+  /**
+   * The services as health wants them on the kernel: a down destination at weight 0 (or left out, to be removed),
+   * an up one at its declared weight (or the one its exec check printed), an unknown one at the weight the kernel
+   * has now (`current`), so that a restart changes nothing until probes decide.
+   */
+  effective(services: readonly DesiredService[], current: readonly ServiceWithDestinations[]): DesiredService[] {
+    if (!this.entries.size) return [...services];
+    const kernel = new Map(current.map((s) => [describeService(s), s]));
+    return services.map((s) => {
+      const id = normalServiceId(s, 'health');
+      const service = describeService(id);
+      let have: Map<string, number> | undefined;
+      const destinations: DesiredService['destinations'] = [];
+      for (const d of s.destinations ?? []) {
+        const destination = formatHostPort(normalDestination(id, d, 'health'));
+        const e = this.entries.get(`${service} ${destination}`);
+        const t = e?.target;
+        if (!t || (t.state === 'up' && t.printedWeight === undefined)) destinations.push(d);
+        else if (t.state === 'up') destinations.push({ ...d, weight: t.printedWeight });
+        else if (t.state === 'down') {
+          if (e.onDown === 'weight-zero') destinations.push({ ...d, weight: 0 });
+        } else {
+          have ??= new Map(kernel.get(service)?.destinations.map((k) => [formatHostPort(k), k.weight]));
+          const w = have.get(destination);
+          destinations.push(w === undefined ? d : { ...d, weight: w });
+        }
+      }
+      return { ...s, destinations };
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.settle);
+    for (const e of this.entries.values()) clearTimeout(e.timer);
+  }
+
+  private schedule(e: Running, delayMs: number): void {
+    clearTimeout(e.timer);
+    e.next = Date.now() + delayMs;
+    e.timer = setTimeout(() => this.tick(e), delayMs);
+    e.timer.unref();
+  }
+
+  private tick(e: Running): void {
+    if (this.stopped || this.entries.get(`${e.service} ${e.destination}`) !== e) return;
+    // Probe starts keep to the grid: a slow loop never drifts the schedule, a missed slot is skipped.
+    const interval = e.target.check.intervalMs;
+    const now = Date.now();
+    e.next += interval * Math.max(1, Math.ceil((now - e.next) / interval));
+    e.timer = setTimeout(() => this.tick(e), e.next - now);
+    e.timer.unref();
+    if (e.inFlight) return;
+    e.inFlight = true;
+    const { check } = e.target;
+    void this.prober
+      .probe({ ...check.probe, address: e.address, port: e.port, timeoutMs: check.timeoutMs })
+      .then((r) => {
+        e.inFlight = false;
+        if (this.stopped) return;
+        const previous = e.target.state;
+        const moved = e.target.record(r);
+        this.on.probed?.(e, r);
+        if (moved === 'state') this.on.transition({ checked: e, previous });
+        if (moved) this.changed();
+      });
+  }
+
+  private changed(): void {
+    if (this.settle) return;
+    this.settle = setTimeout(() => {
+      this.settle = undefined;
+      if (!this.stopped) this.on.change();
+    }, SETTLE_MS);
+    this.settle.unref();
+  }
+}

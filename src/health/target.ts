@@ -1,0 +1,51 @@
+// One checked destination's health: its state, the last probe, and the runs
+// of successes and failures that move it (rise and fall). A destination not
+// yet decided since the server started (unknown) keeps the weight the kernel
+// has: one success makes it up, `fall` failures down, so that a restart
+// never flaps a healthy pool.
+import type { Check } from './check.js';
+import type { ProbeResult } from './probe.js';
+
+export type HealthState = 'unknown' | 'up' | 'down';
+
+export interface LastProbe extends ProbeResult {
+  time: Date;
+}
+
+export class Target {
+  since = new Date();
+  last: LastProbe | undefined;
+  successes = 0;
+  failures = 0;
+  /** The weight an exec check printed while up (keepalived's misc_dynamic). */
+  printedWeight: number | undefined;
+
+  constructor(
+    public check: Check,
+    public state: HealthState,
+  ) {}
+
+  /** Counts a probe; returns what changed: the state, the printed weight, or nothing. */
+  record(r: ProbeResult): 'state' | 'weight' | undefined {
+    this.last = { ...r, time: new Date() };
+    if (r.ok) {
+      this.successes++;
+      this.failures = 0;
+    } else {
+      this.failures++;
+      this.successes = 0;
+    }
+    const before = this.state;
+    if (r.ok && (this.state === 'unknown' || (this.state === 'down' && this.successes >= this.check.rise)))
+      this.state = 'up';
+    else if (!r.ok && this.state !== 'down' && this.failures >= this.check.fall) this.state = 'down';
+    const weight = this.state === 'up' && r.ok ? r.weight : this.printedWeight;
+    const weightMoved = weight !== this.printedWeight;
+    this.printedWeight = this.state === 'up' ? weight : undefined;
+    if (this.state !== before) {
+      this.since = new Date();
+      return 'state';
+    }
+    return weightMoved ? 'weight' : undefined;
+  }
+}
