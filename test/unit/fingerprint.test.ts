@@ -6,20 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { SvcFlagHashed } from '../../src/ipvs/constants.js';
 import { fingerprint, fingerprintAfter } from '../../src/ipvs/fingerprint.js';
 import { plan } from '../../src/ipvs/apply.js';
+import { zeroStats } from '../../src/ipvs/stats.js';
 import type { Destination, ServiceWithDestinations, Stats } from '../../src/ipvs/model.js';
 
-const stats: Stats = {
-  connections: 0,
-  packetsIn: 0,
-  packetsOut: 0,
-  bytesIn: 0,
-  bytesOut: 0,
-  cps: 0,
-  ppsIn: 0,
-  ppsOut: 0,
-  bpsIn: 0,
-  bpsOut: 0,
-};
+const stats: Stats = zeroStats();
 
 const destination = fc.record({
   addressFamily: fc.constant(10),
