@@ -53,6 +53,10 @@ export function checkSpec(spec: DesiredSpec): void {
   // Planning against an empty kernel is the Apply core's whole validation: services, destinations, scope.
   plan([], spec.services, { scope: spec.scope });
   targetsOf(spec.services, spec.health);
+  if (spec.prune) return;
+  // Without prune, what health takes out would stay on the kernel.
   const i = spec.health.findIndex((h) => h.onDown === 'remove');
-  if (i >= 0 && !spec.prune) throw new CheckError(`health[${i}].on_down`, "REMOVE needs the desired state's prune");
+  if (i >= 0) throw new CheckError(`health[${i}].on_down`, "REMOVE needs the desired state's prune");
+  const j = spec.health.findIndex((h) => h.quorum?.sorry.length);
+  if (j >= 0) throw new CheckError(`health[${j}].sorry_servers`, "sorry servers need the desired state's prune");
 }

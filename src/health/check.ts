@@ -18,6 +18,8 @@ export interface Check {
   /** Probed instead of the destination's address and port, when set. */
   address?: string;
   port?: number;
+  /** A destination back up gets its weight back over this long (0: at once). */
+  slowStartMs: number;
   probe: ProbeTemplate;
 }
 
@@ -93,6 +95,7 @@ export function checkOf(i: CheckInput): Check {
   if (i.address && !familyOf(i.address))
     throw new CheckError('address', `${JSON.stringify(i.address)} is not an IP address`);
   const port = within('port', i.port, 1, 65535, 0);
+  const slowStartMs = within('slow_start', i.slowStartMs, 0, HOUR_MS, 0, ' ms');
   return {
     intervalMs,
     timeoutMs,
@@ -102,6 +105,7 @@ export function checkOf(i: CheckInput): Check {
     jitterMs,
     address: i.address || undefined,
     port: port || undefined,
+    slowStartMs,
     probe: probeOf(i.probe),
   };
 }

@@ -13,7 +13,8 @@ import {
   type ServiceWithDestinations,
 } from '../ipvs/index.js';
 import type { ProbeRequest, ProbeResult } from './probe.js';
-import { Target, type HealthState } from './target.js';
+import { Quorum } from './quorum.js';
+import { healthWeight, RAMP_STEPS, Target, type HealthState } from './target.js';
 import { targetsOf, type CheckedTarget, type ServiceHealthSpec } from './targets.js';
 
 export interface Prober {
@@ -41,6 +42,7 @@ interface Running extends Checked {
 
 export class HealthMonitor {
   private entries = new Map<string, Running>();
+  private quorums = new Map<string, { quorum: Quorum; unchecked: number }>();
   private settle: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -60,7 +62,16 @@ export class HealthMonitor {
     fresh: 'unknown' | 'declared',
   ): void {
     const next = new Map<string, Running>();
-    for (const t of targetsOf(services, health)) {
+    const { targets, quorums } = targetsOf(services, health);
+    const kept = this.quorums;
+    this.quorums = new Map(
+      quorums.map((q) => {
+        const old = kept.get(q.service);
+        const same = old && JSON.stringify(old.quorum.spec) === JSON.stringify(q.spec);
+        return [q.service, { quorum: same ? old.quorum : new Quorum(q.spec), unchecked: q.unchecked }];
+      }),
+    );
+    for (const t of targets) {
       const key = `${t.service} ${t.destination}`;
       const old = this.entries.get(key);
       if (old) {
@@ -79,6 +90,7 @@ export class HealthMonitor {
     }
     for (const gone of this.entries.values()) clearTimeout(gone.timer);
     this.entries = next;
+    for (const service of this.quorums.keys()) this.judge(service);
   }
 
   /** Every checked destination, in no particular order. */
@@ -86,10 +98,9 @@ export class HealthMonitor {
     return [...this.entries.values()];
   }
 
-  /** The weight health gives a checked destination: 0 down, the printed or declared one up, unknown: as declared. */
+  /** The weight health gives a checked destination (healthWeight). */
   static weightOf(c: Checked): number {
-    const t = c.target;
-    return t.state === 'down' ? 0 : (t.printedWeight ?? c.real.weight);
+    return healthWeight(c.target, c.real.weight);
   }
 
   counts(): Record<HealthState, number> {
@@ -100,12 +111,14 @@ export class HealthMonitor {
 
   /**
    * The services as health wants them on the kernel: a down destination at weight 0 (or left out, to be removed),
-   * an up one at its declared weight (or the one its exec check printed), an unknown one at the weight the kernel
-   * has now (`current`), so that a restart changes nothing until probes decide.
+   * an up one at its health weight (healthWeight: declared, printed, or a slow-start step), an unknown one at the
+   * weight the kernel has now (`current`), so that a restart changes nothing until probes decide; and the sorry
+   * servers of a service whose quorum is lost.
    */
   effective(services: readonly DesiredService[], current: readonly ServiceWithDestinations[]): DesiredService[] {
     if (!this.entries.size) return [...services];
     const kernel = new Map(current.map((s) => [describeService(s), s]));
+    const now = Date.now();
     return services.map((s) => {
       const id = normalServiceId(s, 'health');
       const service = describeService(id);
@@ -115,8 +128,8 @@ export class HealthMonitor {
         const destination = formatHostPort(normalDestination(id, d, 'health'));
         const e = this.entries.get(`${service} ${destination}`);
         const t = e?.target;
-        if (!t || (t.state === 'up' && t.printedWeight === undefined)) destinations.push(d);
-        else if (t.state === 'up') destinations.push({ ...d, weight: t.printedWeight });
+        if (!t) destinations.push(d);
+        else if (t.state === 'up') destinations.push({ ...d, weight: healthWeight(t, e.real.weight, now) });
         else if (t.state === 'down') {
           if (e.onDown === 'weight-zero') destinations.push({ ...d, weight: 0 });
         } else {
@@ -125,6 +138,7 @@ export class HealthMonitor {
           destinations.push(w === undefined ? d : { ...d, weight: w });
         }
       }
+      if (this.quorums.get(service)?.quorum.lost) destinations.push(...this.quorums.get(service)!.quorum.spec.sorry);
       return { ...s, destinations };
     });
   }
@@ -162,8 +176,40 @@ export class HealthMonitor {
         const moved = e.target.record(r);
         this.on.probed?.(e, r);
         if (moved === 'state') this.on.transition({ checked: e, previous });
-        if (moved) this.changed();
+        if (moved === 'state' && e.target.rampFrom !== undefined) this.ramp(e);
+        if (moved) {
+          this.judge(e.service);
+          this.changed();
+        }
       });
+  }
+
+  /** Judges a service's quorum on its destinations' health weights now; a flip asks for a reconcile. */
+  private judge(service: string): void {
+    const q = this.quorums.get(service);
+    if (!q) return;
+    let total = q.unchecked;
+    const now = Date.now();
+    for (const e of this.entries.values())
+      if (e.service === service) total += healthWeight(e.target, e.real.weight, now);
+    if (q.quorum.judge(total)) this.changed();
+  }
+
+  /** A slow start: a reconcile at each of its steps, until the full weight (or the destination goes down again). */
+  private ramp(e: Running): void {
+    const stepMs = e.target.check.slowStartMs / RAMP_STEPS;
+    const from = e.target.rampFrom;
+    const step = () => {
+      if (this.stopped || e.target.rampFrom !== from || e.target.state !== 'up') return;
+      this.judge(e.service);
+      this.changed();
+      if (healthWeight(e.target, e.real.weight) !== (e.target.printedWeight ?? e.real.weight)) {
+        const t = setTimeout(step, stepMs);
+        t.unref();
+      }
+    };
+    const t = setTimeout(step, stepMs);
+    t.unref();
   }
 
   private changed(): void {

@@ -8,6 +8,9 @@ import type { ProbeResult } from './probe.js';
 
 export type HealthState = 'unknown' | 'up' | 'down';
 
+/** Steps of a slow start. */
+export const RAMP_STEPS = 10;
+
 export interface LastProbe extends ProbeResult {
   time: Date;
 }
@@ -19,6 +22,8 @@ export class Target {
   failures = 0;
   /** The weight an exec check printed while up (keepalived's misc_dynamic). */
   printedWeight: number | undefined;
+  /** When it came back up from down, while its slow start runs. */
+  rampFrom: number | undefined;
 
   constructor(
     public check: Check,
@@ -44,8 +49,25 @@ export class Target {
     this.printedWeight = this.state === 'up' ? weight : undefined;
     if (this.state !== before) {
       this.since = new Date();
+      this.rampFrom = before === 'down' && this.check.slowStartMs ? Date.now() : undefined;
       return 'state';
     }
     return weightMoved ? 'weight' : undefined;
   }
+}
+
+/**
+ * The weight health gives a destination declared at `declared`: 0 down; up, the printed or declared one, or during
+ * its slow start a step of it (at least 1); undecided, the declared one.
+ */
+export function healthWeight(t: Target, declared: number, now = Date.now()): number {
+  if (t.state === 'down') return 0;
+  const full = t.printedWeight ?? declared;
+  if (t.rampFrom === undefined || t.state !== 'up') return full;
+  const step = Math.floor(((now - t.rampFrom) / t.check.slowStartMs) * RAMP_STEPS) + 1;
+  if (step >= RAMP_STEPS) {
+    t.rampFrom = undefined;
+    return full;
+  }
+  return Math.max(1, Math.ceil((full * step) / RAMP_STEPS));
 }

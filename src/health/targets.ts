@@ -16,6 +16,7 @@ import {
   type ServiceId,
 } from '../ipvs/index.js';
 import { CheckError, type Check } from './check.js';
+import type { QuorumSpec } from './quorum.js';
 
 export type DownAction = 'weight-zero' | 'remove';
 
@@ -26,6 +27,14 @@ export interface ServiceHealthSpec {
   check?: Check;
   destinations: { address: string; port: number; check: Check }[];
   onDown: DownAction;
+  quorum?: QuorumSpec;
+}
+
+/** A service with a quorum: what its unchecked destinations weigh (they count as up). */
+export interface QuorumOf {
+  service: string;
+  spec: QuorumSpec;
+  unchecked: number;
 }
 
 export interface CheckedTarget {
@@ -47,11 +56,18 @@ const destinationKey = (address: string, port: number) => {
   return family ? formatHostPort({ addressFamily: family, address: canonicalAddress(family, address), port }) : '';
 };
 
-/** The checked destinations of `services`; CheckError with its field under health[i] when a spec does not fit. */
-export function targetsOf(services: readonly DesiredService[], health: readonly ServiceHealthSpec[]): CheckedTarget[] {
+/**
+ * The checked destinations of `services`, and the services with a quorum; CheckError with its field under health[i]
+ * when a spec does not fit.
+ */
+export function targetsOf(
+  services: readonly DesiredService[],
+  health: readonly ServiceHealthSpec[],
+): { targets: CheckedTarget[]; quorums: QuorumOf[] } {
   const desired = new Map(services.map((s) => [serviceKey(s, 'health'), s]));
   const seen = new Set<string>();
   const out: CheckedTarget[] = [];
+  const quorums: QuorumOf[] = [];
   health.forEach((h, i) => {
     const at = `health[${i}]`;
     let key: string;
@@ -73,12 +89,18 @@ export function targetsOf(services: readonly DesiredService[], health: readonly 
       if (own.has(dk)) throw new CheckError(`${at}.destinations[${j}]`, `${dk} is checked twice`);
       own.set(dk, d.check);
     });
+    const all = new Set<string>();
+    let unchecked = 0;
     for (const d of svc.destinations ?? []) {
       const n = normalDestination(id, d, 'health');
       const destination = formatHostPort(n);
+      all.add(destination);
       const check = own.get(destination) ?? h.check;
       own.delete(destination);
-      if (!check) continue;
+      if (!check) {
+        unchecked += n.weight;
+        continue;
+      }
       const port = check.port ?? n.port;
       if (!port) throw new CheckError(`${at}.check.port`, `${destination} has no port: the check needs one`);
       out.push({
@@ -94,6 +116,23 @@ export function targetsOf(services: readonly DesiredService[], health: readonly 
     }
     const [stray] = own.keys();
     if (stray) throw new CheckError(`${at}.destinations`, `${stray} is not a destination of ${key}`);
+    if (h.quorum) quorums.push({ service: describeService(id), spec: checkQuorum(h.quorum, id, all, at), unchecked });
   });
-  return out;
+  return { targets: out, quorums };
+}
+
+function checkQuorum(q: QuorumSpec, id: NormalServiceId, desired: Set<string>, at: string): QuorumSpec {
+  if (q.hysteresis > q.min)
+    throw new CheckError(`${at}.quorum_hysteresis`, `${q.hysteresis} is more than the quorum (${q.min})`);
+  q.sorry.forEach((d, k) => {
+    let key: string;
+    try {
+      key = formatHostPort(normalDestination(id, d, 'health'));
+    } catch (e) {
+      throw new CheckError(`${at}.sorry_servers[${k}]`, e instanceof ValidationError ? e.message : String(e));
+    }
+    if (desired.has(key))
+      throw new CheckError(`${at}.sorry_servers[${k}]`, `${key} is one of the service's destinations`);
+  });
+  return q;
 }

@@ -8,7 +8,7 @@ import * as api from '../../gen/ts/ipvs/v1/health_pb.js';
 import { checkOf, CheckError, type Check, type ProbeTemplate } from '../health/check.js';
 import { HealthMonitor, type Checked } from '../health/monitor.js';
 import type { ServiceHealthSpec } from '../health/targets.js';
-import { serviceIdIn, serviceIdOut } from './convert.js';
+import { destinationIn, serviceIdIn, serviceIdOut } from './convert.js';
 import { RpcError } from './status.js';
 
 const ms = (d: Duration | undefined) => (d ? durationMs(d) : undefined);
@@ -68,6 +68,7 @@ export function checkIn(m: api.HealthCheck): Check {
     jitterMs: ms(m.jitter),
     address: m.address,
     port: m.port,
+    slowStartMs: ms(m.slowStart),
     probe: probeIn(m.kind),
   });
 }
@@ -99,6 +100,9 @@ export function healthIn(hs: api.ServiceHealth[], under: string): ServiceHealthS
         return { address: d.address, port: d.port, check: at(`${path}check.`, () => checkIn(d.check!)) };
       }),
       onDown: h.onDown === api.DownAction.REMOVE ? 'remove' : 'weight-zero',
+      quorum: h.quorum
+        ? { min: h.quorum, hysteresis: h.quorumHysteresis, sorry: h.sorryServers.map((d) => destinationIn(d)) }
+        : undefined,
     };
   });
 }

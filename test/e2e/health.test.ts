@@ -212,6 +212,25 @@ describe('an HTTP check', () => {
   });
 });
 
+describe('a quorum', () => {
+  it('puts the sorry server in when the pool falls below it, and takes it out when the pool is back', async () => {
+    // One real server (r2) with quorum 1; r1 stands by as the sorry server.
+    const s = state(tcp);
+    s.services![0]!.destinations = [{ address: REAL[1].server, port: REAL_PORT, weight: 1 }];
+    s.health![0]!.quorum = 1;
+    s.health![0]!.sorryServers = [{ address: REAL[0].server, port: REAL_PORT, weight: 1 }];
+    await ctx.client.putDesiredState({ desiredState: s });
+    await probed();
+    expect(weights()).toEqual([undefined, 1]);
+    net.stop(1);
+    expect(await until([1, 0], DOWN_MS + 1000)).toBeGreaterThanOrEqual(0);
+    expect(new Set(net.request(10))).toEqual(new Set([REAL[0].name]));
+    await net.start(1);
+    expect(await until([undefined, 1], UP_MS + 1000)).toBeGreaterThanOrEqual(0);
+    expect(new Set(net.request(10))).toEqual(new Set([REAL[1].name]));
+  });
+});
+
 describe('bad health specs', () => {
   it('are refused with the field path, storing and changing nothing', async () => {
     const cases: [Check, string][] = [

@@ -33,6 +33,7 @@ describe('a health check', () => {
       jitterMs: 500,
       address: undefined,
       port: undefined,
+      slowStartMs: 0,
       probe: tcp,
     });
     // A short interval takes a timeout no longer than itself.
@@ -48,6 +49,7 @@ describe('a health check', () => {
     expect(refused(() => checkOf({ probe: tcp, intervalMs: 1000, jitterMs: 1001 }))).toBe('jitter');
     expect(refused(() => checkOf({ probe: tcp, address: 'example.com' }))).toBe('address');
     expect(refused(() => checkOf({ probe: tcp, port: 70000 }))).toBe('port');
+    expect(refused(() => checkOf({ probe: tcp, slowStartMs: 4_000_000 }))).toBe('slow_start');
     expect(refused(() => checkOf({ probe: http({ path: 'health' }) }))).toBe('http.path');
     expect(refused(() => checkOf({ probe: http({ statuses: [[500, 200]] }) }))).toBe('http.statuses[0]');
     expect(refused(() => checkOf({ probe: http({ body: '(' }) }))).toBe('http.body_regex');

@@ -224,4 +224,66 @@ describe('the health monitor', () => {
     expect(p.probes.length).toBe(400);
     m.stop();
   });
+
+  it('puts the sorry server in when quorum is lost, and takes it out only at quorum + hysteresis', async () => {
+    const p = fakeProber();
+    const { m } = monitor(p);
+    const pool = {
+      ...svc,
+      destinations: [
+        { address: '198.51.100.1', port: 8080, weight: 3 },
+        { address: '198.51.100.2', port: 8080, weight: 2 },
+        { address: '198.51.100.3', port: 8080, weight: 2 },
+      ],
+    };
+    const sorry = { address: '203.0.113.99', port: 8080, weight: 1 };
+    const spec = health();
+    spec[0]!.quorum = { min: 5, hysteresis: 1, sorry: [sorry] };
+    m.update([pool], spec, 'declared');
+    const addresses = () =>
+      m
+        .effective([pool], [])[0]!
+        .destinations!.filter((d) => d.weight !== 0)
+        .map((d) => d.address);
+    expect(addresses()).not.toContain('203.0.113.99');
+    // 7 → 3: below 5 - 1.
+    p.up.set('198.51.100.2', false);
+    p.up.set('198.51.100.3', false);
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(addresses()).toEqual(['198.51.100.1', '203.0.113.99']);
+    // 3 → 5: back at the quorum, not at 5 + 1: still lost.
+    p.up.set('198.51.100.2', true);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(addresses()).toEqual(['198.51.100.1', '198.51.100.2', '203.0.113.99']);
+    // 5 → 7: quorum is back, the sorry server leaves.
+    p.up.set('198.51.100.3', true);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(addresses()).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3']);
+    m.stop();
+  });
+
+  it('gives a recovered destination its weight back in ten steps over its slow start, asking a reconcile at each', async () => {
+    const p = fakeProber();
+    const { m, changes } = monitor(p);
+    const heavy = { ...svc, destinations: [{ address: '198.51.100.1', port: 8080, weight: 20 }] };
+    m.update([heavy], health('weight-zero', { slowStartMs: 1000 }), 'declared');
+    p.up.set('198.51.100.1', false);
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(weights(m.effective([heavy], []))).toEqual([0]);
+    p.up.set('198.51.100.1', true);
+    // Two successes (rise 2): up at the second, at t ≈ 3 s.
+    await vi.advanceTimersByTimeAsync(1950);
+    const before = changes();
+    const seen: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      seen.push(weights(m.effective([heavy], []))[0]!);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(seen[0]).toBeGreaterThanOrEqual(1);
+    expect(seen[0]).toBeLessThanOrEqual(4);
+    expect(seen.at(-1)).toBe(20);
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+    expect(changes() - before).toBeGreaterThanOrEqual(8);
+    m.stop();
+  });
 });

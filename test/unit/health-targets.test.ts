@@ -32,7 +32,7 @@ const field = (f: () => unknown) => {
 
 describe('the checked destinations of a desired state', () => {
   it("are each destination of a checked service, with its own check over the service's, probed where it listens", () => {
-    const t = targetsOf(
+    const { targets: t } = targetsOf(
       [web],
       spec({ check: tcp, destinations: [{ address: '2001:db8:1::2', port: 8443, check: http }] }),
     );
@@ -44,16 +44,15 @@ describe('the checked destinations of a desired state', () => {
 
   it("probe the check's own address and port when it has them", () => {
     const other = checkOf({ probe: { kind: 'tcp' }, address: '203.0.113.9', port: 9000 });
-    expect(targetsOf([web], spec({ check: other })).map((x) => `${x.address}:${x.port}`)).toEqual([
+    expect(targetsOf([web], spec({ check: other })).targets.map((x) => `${x.address}:${x.port}`)).toEqual([
       '203.0.113.9:9000',
       '203.0.113.9:9000',
     ]);
   });
 
   it('without a service check, are only the destinations listed', () => {
-    expect(targetsOf([web], spec({ destinations: [{ address: '2001:db8:1::1', port: 0, check: tcp }] }))).toHaveLength(
-      1,
-    );
+    const only = spec({ destinations: [{ address: '2001:db8:1::1', port: 0, check: tcp }] });
+    expect(targetsOf([web], only).targets).toHaveLength(1);
   });
 
   it('refuse a service that is not desired, one checked twice, a stray destination, and a check with no port', () => {

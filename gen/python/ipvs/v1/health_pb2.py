@@ -16,39 +16,39 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from ipvs.v1 import model_pb2 as ipvs_dot_v1_dot_model__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14ipvs/v1/health.proto\x12\x07ipvs.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13ipvs/v1/model.proto\"\xd6\x01\n\rServiceHealth\x12,\n\x07service\x18\x01 \x01(\x0b\x32\x12.ipvs.v1.ServiceIdR\x07service\x12*\n\x05\x63heck\x18\x02 \x01(\x0b\x32\x14.ipvs.v1.HealthCheckR\x05\x63heck\x12=\n\x0c\x64\x65stinations\x18\x03 \x03(\x0b\x32\x19.ipvs.v1.DestinationCheckR\x0c\x64\x65stinations\x12,\n\x07on_down\x18\x04 \x01(\x0e\x32\x13.ipvs.v1.DownActionR\x06onDown\"l\n\x10\x44\x65stinationCheck\x12\x18\n\x07\x61\x64\x64ress\x18\x01 \x01(\tR\x07\x61\x64\x64ress\x12\x12\n\x04port\x18\x02 \x01(\rR\x04port\x12*\n\x05\x63heck\x18\x03 \x01(\x0b\x32\x14.ipvs.v1.HealthCheckR\x05\x63heck\"\xfb\x03\n\x0bHealthCheck\x12\x35\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\x12\x33\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\x12\n\x04rise\x18\x03 \x01(\rR\x04rise\x12\x12\n\x04\x66\x61ll\x18\x04 \x01(\rR\x04\x66\x61ll\x12\x1d\n\nstart_down\x18\x05 \x01(\x08R\tstartDown\x12\x31\n\x06jitter\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\x06jitter\x12\x18\n\x07\x61\x64\x64ress\x18\x07 \x01(\tR\x07\x61\x64\x64ress\x12\x12\n\x04port\x18\x08 \x01(\rR\x04port\x12%\n\x03tcp\x18\n \x01(\x0b\x32\x11.ipvs.v1.TcpCheckH\x00R\x03tcp\x12(\n\x04http\x18\x0b \x01(\x0b\x32\x12.ipvs.v1.HttpCheckH\x00R\x04http\x12.\n\x04grpc\x18\x0c \x01(\x0b\x32\x18.ipvs.v1.GrpcHealthCheckH\x00R\x04grpc\x12%\n\x03udp\x18\r \x01(\x0b\x32\x11.ipvs.v1.UdpCheckH\x00R\x03udp\x12(\n\x04\x65xec\x18\x0e \x01(\x0b\x32\x12.ipvs.v1.ExecCheckH\x00R\x04\x65xecB\x06\n\x04kind\"\n\n\x08TcpCheck\"\xda\x01\n\tHttpCheck\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n\x04host\x18\x02 \x01(\tR\x04host\x12\x10\n\x03tls\x18\x03 \x01(\x08R\x03tls\x12\x10\n\x03sni\x18\x04 \x01(\tR\x03sni\x12\x30\n\x08statuses\x18\x05 \x03(\x0b\x32\x14.ipvs.v1.StatusRangeR\x08statuses\x12\x1d\n\nbody_regex\x18\x06 \x01(\tR\tbodyRegex\x12\x30\n\x14insecure_skip_verify\x18\x07 \x01(\x08R\x12insecureSkipVerify\"1\n\x0bStatusRange\x12\x10\n\x03min\x18\x01 \x01(\rR\x03min\x12\x10\n\x03max\x18\x02 \x01(\rR\x03max\"\x81\x01\n\x0fGrpcHealthCheck\x12\x18\n\x07service\x18\x01 \x01(\tR\x07service\x12\x10\n\x03tls\x18\x02 \x01(\x08R\x03tls\x12\x10\n\x03sni\x18\x03 \x01(\tR\x03sni\x12\x30\n\x14insecure_skip_verify\x18\x04 \x01(\x08R\x12insecureSkipVerify\"E\n\x08UdpCheck\x12\x18\n\x07payload\x18\x01 \x01(\x0cR\x07payload\x12\x1f\n\x0breply_regex\x18\x02 \x01(\tR\nreplyRegex\"a\n\tExecCheck\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n\x04\x61rgs\x18\x02 \x03(\tR\x04\x61rgs\x12,\n\x12weight_from_output\x18\x03 \x01(\x08R\x10weightFromOutput\"\x9a\x01\n\x0bProbeResult\x12.\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n\x02ok\x18\x02 \x01(\x08R\x02ok\x12\x33\n\x07latency\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07latency\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xf7\x02\n\x11\x44\x65stinationHealth\x12,\n\x07service\x18\x01 \x01(\x0b\x32\x12.ipvs.v1.ServiceIdR\x07service\x12\x18\n\x07\x61\x64\x64ress\x18\x02 \x01(\tR\x07\x61\x64\x64ress\x12\x12\n\x04port\x18\x03 \x01(\rR\x04port\x12*\n\x05state\x18\x04 \x01(\x0e\x32\x14.ipvs.v1.HealthStateR\x05state\x12\x30\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\x12(\n\x04last\x18\x06 \x01(\x0b\x32\x14.ipvs.v1.ProbeResultR\x04last\x12\x33\n\x15\x63onsecutive_successes\x18\x07 \x01(\rR\x14\x63onsecutiveSuccesses\x12\x31\n\x14\x63onsecutive_failures\x18\x08 \x01(\rR\x13\x63onsecutiveFailures\x12\x16\n\x06weight\x18\t \x01(\rR\x06weight\"\xa7\x01\n\x10HealthTransition\x12#\n\rdesired_state\x18\x01 \x01(\tR\x0c\x64\x65siredState\x12<\n\x0b\x64\x65stination\x18\x02 \x01(\x0b\x32\x1a.ipvs.v1.DestinationHealthR\x0b\x64\x65stination\x12\x30\n\x08previous\x18\x03 \x01(\x0e\x32\x14.ipvs.v1.HealthStateR\x08previous*^\n\nDownAction\x12\x1b\n\x17\x44OWN_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44OWN_ACTION_WEIGHT_ZERO\x10\x01\x12\x16\n\x12\x44OWN_ACTION_REMOVE\x10\x02*q\n\x0bHealthState\x12\x1c\n\x18HEALTH_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14HEALTH_STATE_UNKNOWN\x10\x01\x12\x13\n\x0fHEALTH_STATE_UP\x10\x02\x12\x15\n\x11HEALTH_STATE_DOWN\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14ipvs/v1/health.proto\x12\x07ipvs.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13ipvs/v1/model.proto\"\xd6\x02\n\rServiceHealth\x12,\n\x07service\x18\x01 \x01(\x0b\x32\x12.ipvs.v1.ServiceIdR\x07service\x12*\n\x05\x63heck\x18\x02 \x01(\x0b\x32\x14.ipvs.v1.HealthCheckR\x05\x63heck\x12=\n\x0c\x64\x65stinations\x18\x03 \x03(\x0b\x32\x19.ipvs.v1.DestinationCheckR\x0c\x64\x65stinations\x12,\n\x07on_down\x18\x04 \x01(\x0e\x32\x13.ipvs.v1.DownActionR\x06onDown\x12\x16\n\x06quorum\x18\x05 \x01(\rR\x06quorum\x12+\n\x11quorum_hysteresis\x18\x06 \x01(\rR\x10quorumHysteresis\x12\x39\n\rsorry_servers\x18\x07 \x03(\x0b\x32\x14.ipvs.v1.DestinationR\x0csorryServers\"l\n\x10\x44\x65stinationCheck\x12\x18\n\x07\x61\x64\x64ress\x18\x01 \x01(\tR\x07\x61\x64\x64ress\x12\x12\n\x04port\x18\x02 \x01(\rR\x04port\x12*\n\x05\x63heck\x18\x03 \x01(\x0b\x32\x14.ipvs.v1.HealthCheckR\x05\x63heck\"\xb5\x04\n\x0bHealthCheck\x12\x35\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\x12\x33\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\x12\n\x04rise\x18\x03 \x01(\rR\x04rise\x12\x12\n\x04\x66\x61ll\x18\x04 \x01(\rR\x04\x66\x61ll\x12\x1d\n\nstart_down\x18\x05 \x01(\x08R\tstartDown\x12\x31\n\x06jitter\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\x06jitter\x12\x18\n\x07\x61\x64\x64ress\x18\x07 \x01(\tR\x07\x61\x64\x64ress\x12\x12\n\x04port\x18\x08 \x01(\rR\x04port\x12\x38\n\nslow_start\x18\t \x01(\x0b\x32\x19.google.protobuf.DurationR\tslowStart\x12%\n\x03tcp\x18\n \x01(\x0b\x32\x11.ipvs.v1.TcpCheckH\x00R\x03tcp\x12(\n\x04http\x18\x0b \x01(\x0b\x32\x12.ipvs.v1.HttpCheckH\x00R\x04http\x12.\n\x04grpc\x18\x0c \x01(\x0b\x32\x18.ipvs.v1.GrpcHealthCheckH\x00R\x04grpc\x12%\n\x03udp\x18\r \x01(\x0b\x32\x11.ipvs.v1.UdpCheckH\x00R\x03udp\x12(\n\x04\x65xec\x18\x0e \x01(\x0b\x32\x12.ipvs.v1.ExecCheckH\x00R\x04\x65xecB\x06\n\x04kind\"\n\n\x08TcpCheck\"\xda\x01\n\tHttpCheck\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n\x04host\x18\x02 \x01(\tR\x04host\x12\x10\n\x03tls\x18\x03 \x01(\x08R\x03tls\x12\x10\n\x03sni\x18\x04 \x01(\tR\x03sni\x12\x30\n\x08statuses\x18\x05 \x03(\x0b\x32\x14.ipvs.v1.StatusRangeR\x08statuses\x12\x1d\n\nbody_regex\x18\x06 \x01(\tR\tbodyRegex\x12\x30\n\x14insecure_skip_verify\x18\x07 \x01(\x08R\x12insecureSkipVerify\"1\n\x0bStatusRange\x12\x10\n\x03min\x18\x01 \x01(\rR\x03min\x12\x10\n\x03max\x18\x02 \x01(\rR\x03max\"\x81\x01\n\x0fGrpcHealthCheck\x12\x18\n\x07service\x18\x01 \x01(\tR\x07service\x12\x10\n\x03tls\x18\x02 \x01(\x08R\x03tls\x12\x10\n\x03sni\x18\x03 \x01(\tR\x03sni\x12\x30\n\x14insecure_skip_verify\x18\x04 \x01(\x08R\x12insecureSkipVerify\"E\n\x08UdpCheck\x12\x18\n\x07payload\x18\x01 \x01(\x0cR\x07payload\x12\x1f\n\x0breply_regex\x18\x02 \x01(\tR\nreplyRegex\"a\n\tExecCheck\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n\x04\x61rgs\x18\x02 \x03(\tR\x04\x61rgs\x12,\n\x12weight_from_output\x18\x03 \x01(\x08R\x10weightFromOutput\"\x9a\x01\n\x0bProbeResult\x12.\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n\x02ok\x18\x02 \x01(\x08R\x02ok\x12\x33\n\x07latency\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07latency\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xf7\x02\n\x11\x44\x65stinationHealth\x12,\n\x07service\x18\x01 \x01(\x0b\x32\x12.ipvs.v1.ServiceIdR\x07service\x12\x18\n\x07\x61\x64\x64ress\x18\x02 \x01(\tR\x07\x61\x64\x64ress\x12\x12\n\x04port\x18\x03 \x01(\rR\x04port\x12*\n\x05state\x18\x04 \x01(\x0e\x32\x14.ipvs.v1.HealthStateR\x05state\x12\x30\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\x12(\n\x04last\x18\x06 \x01(\x0b\x32\x14.ipvs.v1.ProbeResultR\x04last\x12\x33\n\x15\x63onsecutive_successes\x18\x07 \x01(\rR\x14\x63onsecutiveSuccesses\x12\x31\n\x14\x63onsecutive_failures\x18\x08 \x01(\rR\x13\x63onsecutiveFailures\x12\x16\n\x06weight\x18\t \x01(\rR\x06weight\"\xa7\x01\n\x10HealthTransition\x12#\n\rdesired_state\x18\x01 \x01(\tR\x0c\x64\x65siredState\x12<\n\x0b\x64\x65stination\x18\x02 \x01(\x0b\x32\x1a.ipvs.v1.DestinationHealthR\x0b\x64\x65stination\x12\x30\n\x08previous\x18\x03 \x01(\x0e\x32\x14.ipvs.v1.HealthStateR\x08previous*^\n\nDownAction\x12\x1b\n\x17\x44OWN_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44OWN_ACTION_WEIGHT_ZERO\x10\x01\x12\x16\n\x12\x44OWN_ACTION_REMOVE\x10\x02*q\n\x0bHealthState\x12\x1c\n\x18HEALTH_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14HEALTH_STATE_UNKNOWN\x10\x01\x12\x13\n\x0fHEALTH_STATE_UP\x10\x02\x12\x15\n\x11HEALTH_STATE_DOWN\x10\x03\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ipvs.v1.health_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _DOWNACTION._serialized_start=2247
-  _DOWNACTION._serialized_end=2341
-  _HEALTHSTATE._serialized_start=2343
-  _HEALTHSTATE._serialized_end=2456
+  _DOWNACTION._serialized_start=2433
+  _DOWNACTION._serialized_end=2527
+  _HEALTHSTATE._serialized_start=2529
+  _HEALTHSTATE._serialized_end=2642
   _SERVICEHEALTH._serialized_start=120
-  _SERVICEHEALTH._serialized_end=334
-  _DESTINATIONCHECK._serialized_start=336
-  _DESTINATIONCHECK._serialized_end=444
-  _HEALTHCHECK._serialized_start=447
-  _HEALTHCHECK._serialized_end=954
-  _TCPCHECK._serialized_start=956
-  _TCPCHECK._serialized_end=966
-  _HTTPCHECK._serialized_start=969
-  _HTTPCHECK._serialized_end=1187
-  _STATUSRANGE._serialized_start=1189
-  _STATUSRANGE._serialized_end=1238
-  _GRPCHEALTHCHECK._serialized_start=1241
-  _GRPCHEALTHCHECK._serialized_end=1370
-  _UDPCHECK._serialized_start=1372
-  _UDPCHECK._serialized_end=1441
-  _EXECCHECK._serialized_start=1443
-  _EXECCHECK._serialized_end=1540
-  _PROBERESULT._serialized_start=1543
-  _PROBERESULT._serialized_end=1697
-  _DESTINATIONHEALTH._serialized_start=1700
-  _DESTINATIONHEALTH._serialized_end=2075
-  _HEALTHTRANSITION._serialized_start=2078
-  _HEALTHTRANSITION._serialized_end=2245
+  _SERVICEHEALTH._serialized_end=462
+  _DESTINATIONCHECK._serialized_start=464
+  _DESTINATIONCHECK._serialized_end=572
+  _HEALTHCHECK._serialized_start=575
+  _HEALTHCHECK._serialized_end=1140
+  _TCPCHECK._serialized_start=1142
+  _TCPCHECK._serialized_end=1152
+  _HTTPCHECK._serialized_start=1155
+  _HTTPCHECK._serialized_end=1373
+  _STATUSRANGE._serialized_start=1375
+  _STATUSRANGE._serialized_end=1424
+  _GRPCHEALTHCHECK._serialized_start=1427
+  _GRPCHEALTHCHECK._serialized_end=1556
+  _UDPCHECK._serialized_start=1558
+  _UDPCHECK._serialized_end=1627
+  _EXECCHECK._serialized_start=1629
+  _EXECCHECK._serialized_end=1726
+  _PROBERESULT._serialized_start=1729
+  _PROBERESULT._serialized_end=1883
+  _DESTINATIONHEALTH._serialized_start=1886
+  _DESTINATIONHEALTH._serialized_end=2261
+  _HEALTHTRANSITION._serialized_start=2264
+  _HEALTHTRANSITION._serialized_end=2431
 # @@protoc_insertion_point(module_scope)

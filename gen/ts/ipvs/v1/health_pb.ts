@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { ServiceId } from "./model_pb.js";
+import type { Destination, ServiceId } from "./model_pb.js";
 import { file_ipvs_v1_model } from "./model_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipvs/v1/health.proto.
  */
 export const file_ipvs_v1_health: GenFile = /*@__PURE__*/
-  fileDesc("ChRpcHZzL3YxL2hlYWx0aC5wcm90bxIHaXB2cy52MSKwAQoNU2VydmljZUhlYWx0aBIjCgdzZXJ2aWNlGAEgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSIwoFY2hlY2sYAiABKAsyFC5pcHZzLnYxLkhlYWx0aENoZWNrEi8KDGRlc3RpbmF0aW9ucxgDIAMoCzIZLmlwdnMudjEuRGVzdGluYXRpb25DaGVjaxIkCgdvbl9kb3duGAQgASgOMhMuaXB2cy52MS5Eb3duQWN0aW9uIlYKEERlc3RpbmF0aW9uQ2hlY2sSDwoHYWRkcmVzcxgBIAEoCRIMCgRwb3J0GAIgASgNEiMKBWNoZWNrGAMgASgLMhQuaXB2cy52MS5IZWFsdGhDaGVjayKeAwoLSGVhbHRoQ2hlY2sSKwoIaW50ZXJ2YWwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKgoHdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRyaXNlGAMgASgNEgwKBGZhbGwYBCABKA0SEgoKc3RhcnRfZG93bhgFIAEoCBIpCgZqaXR0ZXIYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHYWRkcmVzcxgHIAEoCRIMCgRwb3J0GAggASgNEiAKA3RjcBgKIAEoCzIRLmlwdnMudjEuVGNwQ2hlY2tIABIiCgRodHRwGAsgASgLMhIuaXB2cy52MS5IdHRwQ2hlY2tIABIoCgRncnBjGAwgASgLMhguaXB2cy52MS5HcnBjSGVhbHRoQ2hlY2tIABIgCgN1ZHAYDSABKAsyES5pcHZzLnYxLlVkcENoZWNrSAASIgoEZXhlYxgOIAEoCzISLmlwdnMudjEuRXhlY0NoZWNrSABCBgoEa2luZCIKCghUY3BDaGVjayKbAQoJSHR0cENoZWNrEgwKBHBhdGgYASABKAkSDAoEaG9zdBgCIAEoCRILCgN0bHMYAyABKAgSCwoDc25pGAQgASgJEiYKCHN0YXR1c2VzGAUgAygLMhQuaXB2cy52MS5TdGF0dXNSYW5nZRISCgpib2R5X3JlZ2V4GAYgASgJEhwKFGluc2VjdXJlX3NraXBfdmVyaWZ5GAcgASgIIicKC1N0YXR1c1JhbmdlEgsKA21pbhgBIAEoDRILCgNtYXgYAiABKA0iWgoPR3JwY0hlYWx0aENoZWNrEg8KB3NlcnZpY2UYASABKAkSCwoDdGxzGAIgASgIEgsKA3NuaRgDIAEoCRIcChRpbnNlY3VyZV9za2lwX3ZlcmlmeRgEIAEoCCIwCghVZHBDaGVjaxIPCgdwYXlsb2FkGAEgASgMEhMKC3JlcGx5X3JlZ2V4GAIgASgJIkMKCUV4ZWNDaGVjaxIMCgRwYXRoGAEgASgJEgwKBGFyZ3MYAiADKAkSGgoSd2VpZ2h0X2Zyb21fb3V0cHV0GAMgASgIIn8KC1Byb2JlUmVzdWx0EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAm9rGAIgASgIEioKB2xhdGVuY3kYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGcmVhc29uGAQgASgJIpgCChFEZXN0aW5hdGlvbkhlYWx0aBIjCgdzZXJ2aWNlGAEgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSDwoHYWRkcmVzcxgCIAEoCRIMCgRwb3J0GAMgASgNEiMKBXN0YXRlGAQgASgOMhQuaXB2cy52MS5IZWFsdGhTdGF0ZRIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIgoEbGFzdBgGIAEoCzIULmlwdnMudjEuUHJvYmVSZXN1bHQSHQoVY29uc2VjdXRpdmVfc3VjY2Vzc2VzGAcgASgNEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAggASgNEg4KBndlaWdodBgJIAEoDSKCAQoQSGVhbHRoVHJhbnNpdGlvbhIVCg1kZXNpcmVkX3N0YXRlGAEgASgJEi8KC2Rlc3RpbmF0aW9uGAIgASgLMhouaXB2cy52MS5EZXN0aW5hdGlvbkhlYWx0aBImCghwcmV2aW91cxgDIAEoDjIULmlwdnMudjEuSGVhbHRoU3RhdGUqXgoKRG93bkFjdGlvbhIbChdET1dOX0FDVElPTl9VTlNQRUNJRklFRBAAEhsKF0RPV05fQUNUSU9OX1dFSUdIVF9aRVJPEAESFgoSRE9XTl9BQ1RJT05fUkVNT1ZFEAIqcQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUSEVBTFRIX1NUQVRFX1VOS05PV04QARITCg9IRUFMVEhfU1RBVEVfVVAQAhIVChFIRUFMVEhfU1RBVEVfRE9XThADYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
+  fileDesc("ChRpcHZzL3YxL2hlYWx0aC5wcm90bxIHaXB2cy52MSKIAgoNU2VydmljZUhlYWx0aBIjCgdzZXJ2aWNlGAEgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSIwoFY2hlY2sYAiABKAsyFC5pcHZzLnYxLkhlYWx0aENoZWNrEi8KDGRlc3RpbmF0aW9ucxgDIAMoCzIZLmlwdnMudjEuRGVzdGluYXRpb25DaGVjaxIkCgdvbl9kb3duGAQgASgOMhMuaXB2cy52MS5Eb3duQWN0aW9uEg4KBnF1b3J1bRgFIAEoDRIZChFxdW9ydW1faHlzdGVyZXNpcxgGIAEoDRIrCg1zb3JyeV9zZXJ2ZXJzGAcgAygLMhQuaXB2cy52MS5EZXN0aW5hdGlvbiJWChBEZXN0aW5hdGlvbkNoZWNrEg8KB2FkZHJlc3MYASABKAkSDAoEcG9ydBgCIAEoDRIjCgVjaGVjaxgDIAEoCzIULmlwdnMudjEuSGVhbHRoQ2hlY2sizQMKC0hlYWx0aENoZWNrEisKCGludGVydmFsGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEioKB3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDAoEcmlzZRgDIAEoDRIMCgRmYWxsGAQgASgNEhIKCnN0YXJ0X2Rvd24YBSABKAgSKQoGaml0dGVyGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB2FkZHJlc3MYByABKAkSDAoEcG9ydBgIIAEoDRItCgpzbG93X3N0YXJ0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiAKA3RjcBgKIAEoCzIRLmlwdnMudjEuVGNwQ2hlY2tIABIiCgRodHRwGAsgASgLMhIuaXB2cy52MS5IdHRwQ2hlY2tIABIoCgRncnBjGAwgASgLMhguaXB2cy52MS5HcnBjSGVhbHRoQ2hlY2tIABIgCgN1ZHAYDSABKAsyES5pcHZzLnYxLlVkcENoZWNrSAASIgoEZXhlYxgOIAEoCzISLmlwdnMudjEuRXhlY0NoZWNrSABCBgoEa2luZCIKCghUY3BDaGVjayKbAQoJSHR0cENoZWNrEgwKBHBhdGgYASABKAkSDAoEaG9zdBgCIAEoCRILCgN0bHMYAyABKAgSCwoDc25pGAQgASgJEiYKCHN0YXR1c2VzGAUgAygLMhQuaXB2cy52MS5TdGF0dXNSYW5nZRISCgpib2R5X3JlZ2V4GAYgASgJEhwKFGluc2VjdXJlX3NraXBfdmVyaWZ5GAcgASgIIicKC1N0YXR1c1JhbmdlEgsKA21pbhgBIAEoDRILCgNtYXgYAiABKA0iWgoPR3JwY0hlYWx0aENoZWNrEg8KB3NlcnZpY2UYASABKAkSCwoDdGxzGAIgASgIEgsKA3NuaRgDIAEoCRIcChRpbnNlY3VyZV9za2lwX3ZlcmlmeRgEIAEoCCIwCghVZHBDaGVjaxIPCgdwYXlsb2FkGAEgASgMEhMKC3JlcGx5X3JlZ2V4GAIgASgJIkMKCUV4ZWNDaGVjaxIMCgRwYXRoGAEgASgJEgwKBGFyZ3MYAiADKAkSGgoSd2VpZ2h0X2Zyb21fb3V0cHV0GAMgASgIIn8KC1Byb2JlUmVzdWx0EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAm9rGAIgASgIEioKB2xhdGVuY3kYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGcmVhc29uGAQgASgJIpgCChFEZXN0aW5hdGlvbkhlYWx0aBIjCgdzZXJ2aWNlGAEgASgLMhIuaXB2cy52MS5TZXJ2aWNlSWQSDwoHYWRkcmVzcxgCIAEoCRIMCgRwb3J0GAMgASgNEiMKBXN0YXRlGAQgASgOMhQuaXB2cy52MS5IZWFsdGhTdGF0ZRIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIgoEbGFzdBgGIAEoCzIULmlwdnMudjEuUHJvYmVSZXN1bHQSHQoVY29uc2VjdXRpdmVfc3VjY2Vzc2VzGAcgASgNEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAggASgNEg4KBndlaWdodBgJIAEoDSKCAQoQSGVhbHRoVHJhbnNpdGlvbhIVCg1kZXNpcmVkX3N0YXRlGAEgASgJEi8KC2Rlc3RpbmF0aW9uGAIgASgLMhouaXB2cy52MS5EZXN0aW5hdGlvbkhlYWx0aBImCghwcmV2aW91cxgDIAEoDjIULmlwdnMudjEuSGVhbHRoU3RhdGUqXgoKRG93bkFjdGlvbhIbChdET1dOX0FDVElPTl9VTlNQRUNJRklFRBAAEhsKF0RPV05fQUNUSU9OX1dFSUdIVF9aRVJPEAESFgoSRE9XTl9BQ1RJT05fUkVNT1ZFEAIqcQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUSEVBTFRIX1NUQVRFX1VOS05PV04QARITCg9IRUFMVEhfU1RBVEVfVVAQAhIVChFIRUFMVEhfU1RBVEVfRE9XThADYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_ipvs_v1_model]);
 
 /**
  * The checks of one service of a desired state.
@@ -50,6 +50,35 @@ export type ServiceHealth = Message<"ipvs.v1.ServiceHealth"> & {
    * @generated from field: ipvs.v1.DownAction on_down = 4;
    */
   onDown: DownAction;
+
+  /**
+   * The least total weight of its destinations that are up (as health
+   * weighs them; unchecked ones count with their declared weight, those not
+   * decided since a start with theirs too). Below it the sorry servers are
+   * put in, and taken out when it is back (keepalived's quorum). 0 (the
+   * default): no quorum.
+   *
+   * @generated from field: uint32 quorum = 5;
+   */
+  quorum: number;
+
+  /**
+   * Quorum is lost below quorum - hysteresis and back at quorum +
+   * hysteresis, so that one flapping server does not flap the sorry
+   * servers; at most quorum. Default 0.
+   *
+   * @generated from field: uint32 quorum_hysteresis = 6;
+   */
+  quorumHysteresis: number;
+
+  /**
+   * Put in while below quorum (keepalived's sorry_server), never checked;
+   * none of them may be one of the service's destinations. Needs the
+   * desired state's prune (it is what takes them out again).
+   *
+   * @generated from field: repeated ipvs.v1.Destination sorry_servers = 7;
+   */
+  sorryServers: Destination[];
 };
 
 /**
@@ -161,6 +190,15 @@ export type HealthCheck = Message<"ipvs.v1.HealthCheck"> & {
    * @generated from field: uint32 port = 8;
    */
   port: number;
+
+  /**
+   * A destination that comes back up (not one undecided after a start)
+   * gets its weight back in ten steps over this long (slow start), each at
+   * least 1: 0 to 1 hour; 0 (the default): at once.
+   *
+   * @generated from field: google.protobuf.Duration slow_start = 9;
+   */
+  slowStart?: Duration | undefined;
 
   /**
    * What a probe does (required).
@@ -531,8 +569,9 @@ export type DestinationHealth = Message<"ipvs.v1.DestinationHealth"> & {
   consecutiveFailures: number;
 
   /**
-   * The weight it has in the kernel because of its health: the declared one
-   * (or the one its exec check printed) when up, 0 when down.
+   * The weight its health gives it: the declared one (or the one its exec
+   * check printed, or a step of its slow start) when up, 0 when down, the
+   * declared one while undecided (the kernel keeps whatever it had).
    *
    * @generated from field: uint32 weight = 9;
    */
