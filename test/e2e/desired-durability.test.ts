@@ -8,11 +8,10 @@
 // exactly one of them win. The server runs as its own process (node dist/…),
 // so that the kill really lands in it; ipvsadm is the witness of the kernel,
 // the state directory of the disk.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { cpSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create, toJson, type JsonValue, type MessageInitShape } from '@bufbuild/protobuf';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,14 +22,13 @@ import {
   Protocol,
   status,
   type DesiredState,
-  type IpvsClient,
 } from '../../src/client/index.js';
 import { isTemporary } from '../../src/desired/durable-file.js';
 import { decodeState, FORMAT, VERSION, type StoredDesiredState } from '../../src/desired/format.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
+import { Ipvsd, killAll, refusedStart } from './binary.js';
 import { testStateDir } from '../state-dir.js';
 
-const MAIN = resolve(import.meta.dirname, '../../dist/src/server/main.js');
 const NAME = 'desiredStates/soak';
 const FILE = 'soak.json';
 const PREV = 'soak.prev.json';
@@ -44,14 +42,9 @@ afterAll(() => {
   ns?.remove();
 });
 
-/** Every server binary a test started and has not seen exit: killed after each test, whatever happened. */
-const running = new Set<ChildProcess>();
+// The servers first: none may program the namespace after it is flushed.
 afterEach(async () => {
-  for (const p of running) {
-    p.kill('SIGKILL');
-    if (p.exitCode === null && p.signalCode === null) await once(p, 'exit');
-  }
-  running.clear();
+  await killAll();
   flush();
 });
 
@@ -100,92 +93,6 @@ const kernel = () =>
     .filter(Boolean)
     .sort();
 const flush = () => execFileSync('ip', ['netns', 'exec', ns.name, 'ipvsadm', '-C']);
-
-const args = (dir: string, unix = '') => [
-  MAIN,
-  '--sandbox',
-  'never',
-  '--listen',
-  '127.0.0.1:0',
-  '--unix',
-  unix,
-  '--netns',
-  ns.name,
-  '--state-dir',
-  dir,
-];
-
-/** The server binary, started on a state directory; resolved once it listens (after its start-up reconcile). */
-class Ipvsd {
-  private constructor(
-    readonly p: ChildProcess,
-    readonly address: string,
-    readonly client: IpvsClient,
-  ) {}
-
-  static async start(dir: string, unix = ''): Promise<Ipvsd> {
-    const p = spawn(process.execPath, args(dir, unix), { stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(p);
-    let out: string | undefined = '';
-    let err = '';
-    p.stderr!.on('data', (d) => {
-      err += d;
-    });
-    // Its log line "ipvsd listening" (JSON, on stdout) names the port it got; later lines are read and dropped.
-    const address = await new Promise<string>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`ipvsd not listening after 30 s: ${err}`)), 30_000);
-      p.stdout!.on('data', (d) => {
-        if (out === undefined) return;
-        out += d;
-        const line = out.split('\n').find((l) => l.includes('"msg":"ipvsd listening"'));
-        if (line === undefined) return;
-        out = undefined;
-        clearTimeout(timer);
-        ok((JSON.parse(line) as { addresses: string[] }).addresses[0]!);
-      });
-      p.once('exit', (code) => fail(new Error(`ipvsd exited ${code} before listening: ${err}`)));
-    });
-    return new Ipvsd(p, address, connectIpvs(address));
-  }
-
-  /** SIGKILL, and wait until the process is gone. */
-  async kill(): Promise<void> {
-    const gone = once(this.p, 'exit');
-    this.p.kill('SIGKILL');
-    await gone;
-    running.delete(this.p);
-    this.client.close();
-  }
-
-  /** SIGTERM: the exit status. */
-  async stop(): Promise<number | null> {
-    this.client.close();
-    const gone = once(this.p, 'exit');
-    this.p.kill('SIGTERM');
-    const [code] = await gone;
-    running.delete(this.p);
-    return code as number | null;
-  }
-}
-
-/** The server binary run on a state directory it must refuse: status, stdout (JSON logs) and stderr. */
-async function refusedStart(dir: string): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(process.execPath, args(dir), { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(p);
-  let out = '';
-  let err = '';
-  p.stdout!.on('data', (d) => {
-    out += d;
-  });
-  p.stderr!.on('data', (d) => {
-    err += d;
-  });
-  const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-  const [code] = await once(p, 'close');
-  clearTimeout(timer);
-  running.delete(p);
-  return { code: code as number | null, out, err };
-}
 
 /**
  * The state directory, checked: nothing in it is torn. Every *.json file decodes (JSON, and its sha256 matches)
@@ -256,7 +163,7 @@ describe('SIGKILL during a stream of Puts', () => {
       });
     };
 
-    let server = await Ipvsd.start(dir);
+    let server = await Ipvsd.start(dir, { netns: ns.name });
     /** What the client knows is stored: the last acknowledged Put, or what a restart showed. */
     let known = { generation: 0, spec: undefined as JsonValue | undefined };
     let kill: { armedAt: number; landed: Promise<void> } | undefined;
@@ -279,7 +186,7 @@ describe('SIGKILL during a stream of Puts', () => {
       // Half the time the kernel loses its rules too, so that only the disk can bring them back.
       if (kills % 2 === 0) flush();
       const t = Date.now();
-      server = await Ipvsd.start(dir);
+      server = await Ipvsd.start(dir, { netns: ns.name });
       startMs += Date.now() - t;
       const got = (await server.client.getDesiredState({ name: NAME })).desiredState!;
       const generation = Number(got.generation);
@@ -398,7 +305,7 @@ describe('a state file that does not load', () => {
   let written: string;
   beforeAll(async () => {
     written = testStateDir();
-    const a = await Ipvsd.start(written);
+    const a = await Ipvsd.start(written, { netns: ns.name });
     await a.client.putDesiredState({ desiredState: soakSpec(0), expectedGeneration: -1n });
     await a.client.putDesiredState({ desiredState: soakSpec(1), expectedGeneration: 1n });
     expect(await a.stop()).toBe(0);
@@ -416,7 +323,7 @@ describe('a state file that does not load', () => {
       // The validation cases pass the format's own check (JSON, fields, sha256): it is the spec that is refused.
       if (decodes) expect(decodeState(readFileSync(path), path, 'soak').generation).toBe(2);
       flush();
-      const r = await refusedStart(dir);
+      const r = await refusedStart(dir, { netns: ns.name });
       expect(r.code).toBe(1);
       const line = r.err.split('\n').find((l) => l.startsWith('ipvsd: cannot start: '));
       expect(line, r.err).toBeDefined();
@@ -440,7 +347,7 @@ describe('a state file that does not load', () => {
       const mv = /restore it with: (mv .+)$/.exec(line!)?.[1];
       expect(mv).toBe(`mv ${join(dir, PREV)} ${path}`);
       execFileSync('sh', ['-c', mv!]);
-      const b = await Ipvsd.start(dir);
+      const b = await Ipvsd.start(dir, { netns: ns.name });
       expect(kernel()).toEqual(rulesOf(soakSpec(0)));
       const got = (await b.client.getDesiredState({ name: NAME })).desiredState!;
       expect(got.generation).toBe(1n);
@@ -460,7 +367,7 @@ describe('two clients racing on one generation', () => {
   it(`${ROUNDS} rounds of both reading, then both putting with the generation read: exactly one wins (+1), the other is ABORTED, and the winner's spec is stored and applied`, async () => {
     const dir = testStateDir();
     const sock = `/run/ipvsd-race-${process.pid}.sock`;
-    const server = await Ipvsd.start(dir, sock);
+    const server = await Ipvsd.start(dir, { netns: ns.name, unix: sock });
     // Two connections for certain: one over TCP, one over the unix socket.
     const clients = [server.client, connectIpvs(`unix:${sock}`)] as const;
     await clients[0].putDesiredState({ desiredState: soakSpec(0), expectedGeneration: -1n });

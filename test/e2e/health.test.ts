@@ -10,10 +10,8 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectIpvs,
   DesiredStateView,
   HealthState,
   Protocol,
@@ -24,9 +22,9 @@ import {
   type HealthCheckSchema,
   type WatchEventsResponse,
 } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
+import { testStateDir } from '../state-dir.js';
 import { createTopology, REAL, REAL_PORT, VIP_ADDRESS, VIP_PORT, type Topology } from '../kernel/topology.js';
+import { Ipvsd } from './binary.js';
 import { failure, useServer } from './helpers.js';
 
 const ctx = useServer();
@@ -256,37 +254,36 @@ describe('bad health specs', () => {
   });
 });
 
-describe('a restart', () => {
+describe('a SIGKILLed server, started again', () => {
   it("keeps the kernel's weights until probes decide: a dead server stays out, a healthy one never leaves", async () => {
-    const dir = ctx.stateDir;
-    await ctx.client.putDesiredState({ desiredState: state(tcp) });
-    await probed();
+    const dir = testStateDir();
+    const a = await Ipvsd.start(dir, { netns: ns() });
+    await a.client.putDesiredState({ desiredState: state(tcp) });
+    await probed(new Date(0), a.client);
     net.stop(1);
     expect(await until([1, 0], DOWN_MS + 1000)).toBeGreaterThanOrEqual(0);
-    // A second server on the same state directory, as after a restart (the first forgets the state, leaving rules).
-    const s = await startServer(
-      parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', dir], {}) as ServerConfig,
-      pino({ level: 'silent' }),
-    );
+    await a.kill();
     try {
-      // Right after its start reconcile, and through its first probes: the same weights all along.
+      // From the moment the new server starts, through its start reconcile, its prober's start and first probes,
+      // and a second more: the same weights all along (sampled every 50 ms).
       const seen = new Set<string>();
-      for (let i = 0; i < 30; i++) {
-        seen.add(JSON.stringify(weights()));
-        await sleep(50);
-      }
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          seen.add(JSON.stringify(weights()));
+          await sleep(50);
+        }
+      })();
+      const b = await Ipvsd.start(dir, { netns: ns() });
+      await probed(new Date(0), b.client);
+      await sleep(1000);
+      sampling = false;
+      await sampler;
       expect([...seen]).toEqual([JSON.stringify([1, 0])]);
-      const c = connectIpvs(s.addresses[0]!);
-      // Its prober starting, then its first probes: the weights hold meanwhile.
-      await probed(new Date(0), c);
-      expect(weights()).toEqual([1, 0]);
-      await sleep(1100);
-      expect(weights()).toEqual([1, 0]);
-      const st = (await c.getDesiredState({ name: NAME, view: DesiredStateView.BASIC })).desiredState!.status!;
+      const st = (await b.client.getDesiredState({ name: NAME, view: DesiredStateView.BASIC })).desiredState!.status!;
       expect(st).toMatchObject({ destinationsUp: 1, destinationsDown: 1, destinationsUnknown: 0 });
-      c.close();
+      await b.client.deleteDesiredState({ name: NAME });
     } finally {
-      await s.shutdown();
       await net.start(1);
     }
   });
