@@ -8,7 +8,8 @@
 #                             the Go and Python protobuf/gRPC plugins and libraries
 #                             (buf generate, the Go and Python clients), tmux
 #                             (the CLI's terminal test), yamllint (manifests),
-#                             systemd (systemd-analyze verify of deploy/systemd)
+#                             systemd (systemd-analyze verify of deploy/systemd),
+#                             keepalived (bench:health's baseline, run by hand in a guest)
 set -euo pipefail
 PACKAGES=(user-mode-linux kmod iproute2 vde2)
 if [[ ${1:-test} == test ]]; then
@@ -19,7 +20,8 @@ if [[ ${1:-test} == test ]]; then
     golang-github-golang-protobuf-1-5-dev
     python3-grpcio python3-protobuf
     # The ipvsd-api wheel, built offline without isolation and installed into a venv (scripts/python-client.sh).
-    python3-build python3-venv python3-setuptools python3-wheel)
+    python3-build python3-venv python3-setuptools python3-wheel
+    keepalived)
 fi
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -32,8 +34,23 @@ if ((${#missing[@]})); then
     exit 1
   fi
   echo "ipvsd: installing Debian packages: ${missing[*]}"
+  # keepalived's postinst would start its daemon (invoke-rc.d, deb-systemd-invoke): a policy-rc.d that refuses
+  # (exit 101) stops both, unless one is already in place; it is removed again however this script ends.
+  if [[ " ${missing[*]} " == *" keepalived "* && ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" keepalived "* ]]; then
+    # Nor left running (were policy-rc.d to have let it start), nor started at boot: neither its systemd unit nor
+    # its SysV links stay enabled.
+    if [[ -d /run/systemd/system ]]; then systemctl stop keepalived.service >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/keepalived ]]; then /etc/init.d/keepalived stop >/dev/null 2>&1 || true; fi
+    deb-systemd-helper disable keepalived.service >/dev/null 2>&1 || true
+    update-rc.d keepalived disable >/dev/null 2>&1 || true
+  fi
 fi
 # The user-mode kernel mounts its modules over /lib/modules: the mount point must exist.
 if [[ ! -d /lib/modules ]]; then

@@ -6,14 +6,15 @@ import { HealthState, type DestinationHealth } from '../client/index.js';
 import { formatHostPort } from '../inet/address.js';
 import { serviceName } from './table.js';
 
-const STATE: Record<number, string> = {
+/** A health state as the tables print it. */
+export const STATE: Record<number, string> = {
   [HealthState.UNKNOWN]: 'unknown',
   [HealthState.UP]: 'up',
   [HealthState.DOWN]: 'down',
 };
 
 /** "4s", "3m", "2h", "5d": how long ago, roughly. */
-function ago(from: Date, now: Date): string {
+export function ago(from: Date, now: Date): string {
   const s = Math.max(0, Math.round((now.getTime() - from.getTime()) / 1000));
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.round(s / 60)}m`;

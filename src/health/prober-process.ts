@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { LineBatch } from './line-batch.js';
 import { LineSplitter } from './line-splitter.js';
 import {
   checkRequest,
@@ -59,6 +60,7 @@ class Child {
   private readonly lines = new LineSplitter();
   private backlog: string[] = [];
   private blocked = false;
+  private readonly requests = new LineBatch((chunk) => this.write(chunk));
   private onReady?: (line: string) => void;
   private lastStderr = '';
   private lastLine = performance.now();
@@ -118,7 +120,7 @@ class Child {
         clearTimeout(overdue);
         resolve(result);
       });
-      this.write(encodeLine(r));
+      this.requests.add(encodeLine(r));
     });
   }
 

@@ -2,7 +2,7 @@
 // (src/health): durations to milliseconds, the kind's oneof to the prober's
 // probe, and a refused field named under desired_state.health[i].
 import { create } from '@bufbuild/protobuf';
-import { durationFromMs, durationMs, timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
+import { DurationSchema, durationMs, timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/health_pb.js';
 import { checkOf, CheckError, type Check, type ProbeTemplate } from '../health/check.js';
@@ -114,6 +114,12 @@ const STATES = {
 } as const;
 export const healthStateOut = (s: Checked['target']['state']) => STATES[s];
 
+/** A latency in (fractional) ms as a Duration: durationFromMs would keep a fraction of a nanosecond, which int32 refuses. */
+function latencyOut(ms: number) {
+  const ns = Math.max(0, Math.round(ms * 1e6));
+  return create(DurationSchema, { seconds: BigInt(Math.floor(ns / 1e9)), nanos: ns % 1e9 });
+}
+
 /** A checked destination's health as the API shows it. */
 export function destinationHealthOut(c: Checked): api.DestinationHealth {
   const t = c.target;
@@ -126,7 +132,7 @@ export function destinationHealthOut(c: Checked): api.DestinationHealth {
     last: t.last && {
       time: timestampFromDate(t.last.time),
       ok: t.last.ok,
-      latency: durationFromMs(t.last.latencyMs),
+      latency: latencyOut(t.last.latencyMs),
       reason: t.last.reason,
     },
     consecutiveSuccesses: t.successes,

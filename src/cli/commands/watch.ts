@@ -11,14 +11,16 @@ export function addWatch(program: Command): void {
     .option('--interval <seconds>', 'between snapshots (below 2 needs --fast)', '2')
     .option('--fast', "allow intervals below the kernel's 2 s estimator period")
     .option('--count <n>', 'stop after n snapshots', '0')
+    .option('--health <desired-state>', "each destination's health in that desired state (web or desiredStates/web)")
     .action(
-      run(async (o: { interval: string; fast?: boolean; count: string }) => {
+      run(async (o: { interval: string; fast?: boolean; count: string; health?: string }) => {
         const { c, ns } = client(program);
         await watch(c, {
           namespace: ns,
           intervalMs: Math.round(Number(o.interval) * 1000),
           fast: !!o.fast,
           count: Number(o.count),
+          health: o.health,
         });
       }),
     );

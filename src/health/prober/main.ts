@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { enterNetns } from '../../netlink/netns.js';
+import { LineBatch } from '../line-batch.js';
 import { LineSplitter } from '../line-splitter.js';
 import { decodeRequest, encodeLine, ProbeLineError, type ProbeRequest } from '../probe.js';
 
@@ -40,8 +41,10 @@ let ended = false;
 /** stdout is full: results wait in its buffer, and no more requests are read. */
 let blocked = false;
 
-function write(line: string): void {
-  if (out.write(line) || blocked) return;
+const results = new LineBatch((chunk) => write(chunk));
+
+function write(chunk: string): void {
+  if (out.write(chunk) || blocked) return;
   blocked = true;
   out.once('drain', () => {
     blocked = false;
@@ -53,7 +56,7 @@ function start(r: ProbeRequest): void {
   inFlight++;
   void runProbe(r).then((result) => {
     inFlight--;
-    write(encodeLine(result));
+    results.add(encodeLine(result));
     flow();
   });
 }
@@ -61,7 +64,10 @@ function start(r: ProbeRequest): void {
 function flow(): void {
   while (inFlight < maxInFlight && waiting.length > 0) start(waiting.shift()!);
   if (ended) {
-    if (inFlight === 0 && waiting.length === 0) out.write('', () => process.exit(0));
+    if (inFlight === 0 && waiting.length === 0) {
+      results.flush();
+      out.write('', () => process.exit(0));
+    }
     return;
   }
   // A queue as long as the limit also stops reading: the parent's writes then feel it.
@@ -77,7 +83,7 @@ function accept(line: string): void {
     if (!(err instanceof ProbeLineError)) throw err;
     // With an id, the parent learns which probe was refused; without one, only the log can tell.
     if (err.id === undefined) process.stderr.write(`prober: bad request line: ${err.message}\n`);
-    else write(encodeLine({ id: err.id, ok: false, latencyMs: 0, reason: `bad request: ${err.message}` }));
+    else results.add(encodeLine({ id: err.id, ok: false, latencyMs: 0, reason: `bad request: ${err.message}` }));
   }
 }
 
@@ -90,7 +96,10 @@ input.on('data', (chunk: Buffer) => {
 });
 input.on('end', () => {
   ended = true;
-  setTimeout(() => process.exit(0), EXIT_GRACE_MS);
+  setTimeout(() => {
+    results.flush();
+    out.write('', () => process.exit(0));
+  }, EXIT_GRACE_MS);
   flow();
 });
 // The parent is gone: nobody is left to read a result.
