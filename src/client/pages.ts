@@ -73,7 +73,10 @@ export async function* listAllDestinations(
   for await (const page of pages(list, req, opts)) yield* page.destinations;
 }
 
-/** Each desired state once: with DESIRED_STATE_VIEW_FULL, one continued on the next page gets the rest of its services. */
+/**
+ * Each desired state once: with DESIRED_STATE_VIEW_FULL, one continued on the next page gets the rest of its
+ * services and health checks.
+ */
 export async function* listAllDesiredStates(
   list: Lister<ListAllDesiredStatesRequest, ListDesiredStatesResponse>,
   req: ListAllDesiredStatesRequest,
@@ -84,6 +87,7 @@ export async function* listAllDesiredStates(
     for (const s of page.desiredStates) {
       if (last?.name === s.name) {
         last.services.push(...s.services);
+        last.health.push(...s.health);
         continue;
       }
       if (last) yield last;

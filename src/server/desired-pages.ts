@@ -1,11 +1,13 @@
 // ListDesiredStates a page at a time (AIP-158), in name order, each page
 // under --max-response-bytes. The basic view is small per state; the full
-// view writes each state's services one by one, and a state whose services
-// do not all fit continues at the start of the next page (the same state
-// again with the rest), as ListServices splits a service's destinations.
+// view writes each state's services, then its health checks, one by one, and
+// a state whose entries do not all fit continues at the start of the next
+// page (the same state again with the rest), as ListServices splits a
+// service's destinations.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { ServiceHealthSchema } from '../../gen/ts/ipvs/v1/health_pb.js';
 import { ServiceWithDestinationsSchema } from '../../gen/ts/ipvs/v1/model_pb.js';
 import type { HeldState } from '../desired/registry.js';
 import { Encoded } from '../rpc/definition.js';
@@ -17,11 +19,21 @@ import { listTag, WireWriter } from './wire.js';
 
 const STATES_TAG = listTag(api.ListDesiredStatesResponseSchema, 'desiredStates');
 const SERVICES_TAG = listTag(api.DesiredStateSchema, 'services');
+const HEALTH_TAG = listTag(api.DesiredStateSchema, 'health');
+
+/** A state's repeated entries in page order, each as its field's tag and bytes: services, then health checks. */
+function entriesOf(h: HeldState): [number, Uint8Array][] {
+  const m = messageOf(h.data);
+  return [
+    ...m.services.map((s): [number, Uint8Array] => [SERVICES_TAG, toBinary(ServiceWithDestinationsSchema, s)]),
+    ...m.health.map((c): [number, Uint8Array] => [HEALTH_TAG, toBinary(ServiceHealthSchema, c)]),
+  ];
+}
 
 interface Token {
   /** The name of the last state of the previous page. */
   after: string;
-  /** When that state was split: the index of its first service on this page, and its generation. */
+  /** When that state was split: the index of its first entry (entriesOf) on this page, and its generation. */
   service?: number;
   generation?: number;
 }
@@ -74,23 +86,23 @@ export function listDesiredPage(
     w.reserve(head.length);
     w.buf.set(head, w.pos);
     w.pos += head.length;
-    const services = full ? messageOf(h.data).services : [];
+    const entries = full ? entriesOf(h) : [];
     let k = from;
-    for (; k < services.length; k++) {
+    for (; k < entries.length; k++) {
       const at = w.pos;
-      w.bytes(SERVICES_TAG, toBinary(ServiceWithDestinationsSchema, services[k]!));
+      w.bytes(entries[k]![0], entries[k]![1]);
       if (w.pos <= budget) continue;
       w.pos = at;
       break;
     }
-    const fitsNothing = k === from && from < services.length;
+    const fitsNothing = k === from && from < entries.length;
     if (w.pos > budget || fitsNothing) {
-      // Not even the state's own fields, or its first service, fit behind what the page holds.
+      // Not even the state's own fields, or its first entry, fit behind what the page holds.
       w.pos = start;
       if (count === 0) {
         throw new RpcError(
           status.RESOURCE_EXHAUSTED,
-          `a service of ${h.name} does not fit in one message (--max-response-bytes)`,
+          `a service or health check of ${h.name} does not fit in one message (--max-response-bytes)`,
           'page_token',
         );
       }
@@ -99,7 +111,7 @@ export function listDesiredPage(
     }
     w.close(entry);
     count++;
-    if (k < services.length) {
+    if (k < entries.length) {
       next = { after: h.name, service: k, generation: h.generation };
       break;
     }

@@ -11,14 +11,18 @@ import { decodeSpec, specData } from '../../src/server/convert-desired.js';
 import { listDesiredPage } from '../../src/server/desired-pages.js';
 import { RpcError } from '../../src/server/status.js';
 
-const held = (id: string, services: number, generation = 1): HeldState => {
+/** A held state of `services` services; with `checked`, a TCP health check on each. */
+const held = (id: string, services: number, generation = 1, checked = false): HeldState => {
+  const ids = Array.from({ length: services }, (_, i) => ({
+    address: `198.18.${services}.${i}`,
+    protocol: 6,
+    port: 80,
+  }));
   const m = create(api.DesiredStateSchema, {
     namespace: 'n',
     scope: { prefixes: [`198.18.${services}.0/24`] },
-    services: Array.from({ length: services }, (_, i) => ({
-      service: { id: { address: `198.18.${services}.${i}`, protocol: 6, port: 80 } },
-      destinations: [{ address: '203.0.113.1', port: 8080 }],
-    })),
+    services: ids.map((id) => ({ service: { id }, destinations: [{ address: '203.0.113.1', port: 8080 }] })),
+    health: checked ? ids.map((service) => ({ service, check: { kind: { case: 'tcp' as const, value: {} } } })) : [],
   });
   const data = specData(m);
   return {
@@ -71,6 +75,21 @@ describe('ListDesiredStates pages', () => {
         services.set(s.name, [...(services.get(s.name) ?? []), ...s.services.map((x) => x.service!.id!.address)]);
       }
     for (const h of all) expect(services.get(h.name) ?? []).toEqual(h.spec.services.map((s) => s.address));
+  });
+
+  it('with FULL, splits health checks as services: after them, each exactly once and in order, in budget', () => {
+    const checked = [held('a', 2, 1, true), held('b', 40, 1, true)];
+    const got = pages(checked, { view: api.DesiredStateView.FULL }, 1500);
+    const b = got.flatMap((p) => p.desiredStates.filter((s) => s.name === 'desiredStates/b'));
+    expect(b.length).toBeGreaterThan(1);
+    const addresses = (xs: { service?: { address: string } }[]) => xs.map((x) => x.service!.address);
+    expect(b.flatMap((s) => s.services.map((x) => x.service!.id!.address))).toEqual(
+      checked[1]!.spec.services.map((s) => s.address),
+    );
+    expect(addresses(b.flatMap((s) => s.health))).toEqual(checked[1]!.spec.services.map((s) => s.address));
+    // Services first: no page of b holds a health check before its last service has been listed.
+    const lastService = b.map((s) => s.services.length > 0).lastIndexOf(true);
+    expect(b.findIndex((s) => s.health.length > 0)).toBeGreaterThanOrEqual(lastService);
   });
 
   it('ABORTED when a split state is replaced between its pages; INVALID_ARGUMENT for a token of another view', () => {

@@ -4555,11 +4555,11 @@ type ListDesiredStatesResponse struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// In name order. With FULL, a desired state whose services do not all fit
-	// in this page continues at the start of the next: the same desired state
-	// again (same name and generation), with the rest of its services. A
-	// single service with more destinations than fit in one page is
-	// RESOURCE_EXHAUSTED. If such a desired state is replaced while it is
+	// In name order. With FULL, a desired state whose services and health
+	// checks (services first) do not all fit in this page continues at the
+	// start of the next: the same desired state again (same name and
+	// generation), with the rest of them. A single service or health check
+	// bigger than one page is RESOURCE_EXHAUSTED. If such a desired state is replaced while it is
 	// being paged, the next page is ABORTED: list again from the start.
 	DesiredStates []*DesiredState `protobuf:"bytes,1,rep,name=desired_states,json=desiredStates,proto3" json:"desired_states,omitempty"`
 	// Pass as page_token for the next page; empty on the last page.

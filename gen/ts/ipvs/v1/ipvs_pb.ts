@@ -2180,11 +2180,11 @@ export const ListDesiredStatesRequestSchema: GenMessage<ListDesiredStatesRequest
  */
 export type ListDesiredStatesResponse = Message<"ipvs.v1.ListDesiredStatesResponse"> & {
   /**
-   * In name order. With FULL, a desired state whose services do not all fit
-   * in this page continues at the start of the next: the same desired state
-   * again (same name and generation), with the rest of its services. A
-   * single service with more destinations than fit in one page is
-   * RESOURCE_EXHAUSTED. If such a desired state is replaced while it is
+   * In name order. With FULL, a desired state whose services and health
+   * checks (services first) do not all fit in this page continues at the
+   * start of the next: the same desired state again (same name and
+   * generation), with the rest of them. A single service or health check
+   * bigger than one page is RESOURCE_EXHAUSTED. If such a desired state is replaced while it is
    * being paged, the next page is ABORTED: list again from the start.
    *
    * @generated from field: repeated ipvs.v1.DesiredState desired_states = 1;
