@@ -33,6 +33,10 @@ export type { Failure, ReconcileCounts, ReconcileStatus, Trigger } from './statu
 /** The least time between two reconciles of one desired state that drift asks for, by default. */
 export const MIN_RECONCILE_INTERVAL_MS = 1000;
 
+/** The fingerprint of what `s` owns in a listing: what drift compares. */
+const ownedFingerprint = (s: HeldState, services: readonly ServiceWithDestinations[]) =>
+  fingerprint(services, (svc) => owns(s.spec.scope, svc));
+
 export class DesiredRegistry {
   private readonly held = new Map<string, HeldState>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -142,6 +146,7 @@ export class DesiredRegistry {
         const result = await applyState(handle, p.spec.services, { ...applyOptions(p.spec), dryRun: true });
         return { state: next, result };
       }
+      // A spec with checks on a server without probers is refused before anything is stored.
       if (p.spec.health.length) this.healthDeps.prober(p.spec.namespace);
       await this.store.put({ name: next.name, generation: next.generation, spec: next.data });
       followHealth(next, 'declared', this.healthDeps);
@@ -187,7 +192,7 @@ export class DesiredRegistry {
     const ns = this.key(namespace);
     for (const s of this.held.values()) {
       if (this.key(s.spec.namespace) !== ns) continue;
-      if (!s.drift.seen(fingerprint(services, (svc) => owns(s.spec.scope, svc)))) continue;
+      if (!s.drift.seen(ownedFingerprint(s, services))) continue;
       s.drift.schedule(this.deps.minReconcileIntervalMs ?? MIN_RECONCILE_INTERVAL_MS, () => {
         void this.reconcileByName(s.name, 'drift');
       });
@@ -220,7 +225,7 @@ export class DesiredRegistry {
       const result = await applyState(handle, desiredOf(s), {
         ...applyOptions(s.spec, handle, this.deps.log),
         onListed: (current) => {
-          listed = fingerprint(current, (svc) => owns(s.spec.scope, svc));
+          listed = ownedFingerprint(s, current);
         },
       });
       s.status = statusOf(s.generation, trigger, result);
@@ -261,7 +266,7 @@ export class DesiredRegistry {
   }
 
   private corrected(s: HeldState, trigger: Exclude<Trigger, 'put' | 'health'>, result: ApplyResult): void {
-    const applied = result.results.filter((r) => r.ok).length;
+    const applied = s.status!.applied;
     s.counts.corrections[trigger]++;
     s.counts.corrected += applied;
     const { name, generation } = s;

@@ -2,7 +2,10 @@
 // kernel back (a correction) and each health transition, as a message of
 // its own for the watchers of its namespace. A stream keeps the last few
 // that it has not sent yet; older ones it counts as lost rather than
-// queueing without bound.
+// queueing without bound. Each message is encoded once, when told, and
+// shared by every stream: a correction of 110,000 changes is cut and
+// encoded once, not once per watcher, and a transition shows the
+// destination as it was when it moved.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
@@ -18,7 +21,7 @@ export const KEPT_NOTICES = 64;
 /** Where a correction's changes are cut (refused first, the rest counted in `omitted`). */
 export const CORRECTION_CHANGES_BYTES = 64 * 1024;
 
-export function correctionMessage(c: Correction, skipped: number): Encoded<api.WatchEventsResponse> {
+function correctionMessage(c: Correction): Encoded<api.WatchEventsResponse> {
   const reconcile = fromBinary(
     api.ApplyResponseSchema,
     applyReply(applyOut(c.result, false), CORRECTION_CHANGES_BYTES).bytes,
@@ -31,12 +34,11 @@ export function correctionMessage(c: Correction, skipped: number): Encoded<api.W
       trigger: TRIGGERS[c.trigger],
       reconcile,
     },
-    skippedCorrections: skipped,
   });
   return new Encoded(Buffer.from(toBinary(api.WatchEventsResponseSchema, m)));
 }
 
-export function transitionMessage(t: HealthTransition, skipped: number): Encoded<api.WatchEventsResponse> {
+function transitionMessage(t: HealthTransition): Encoded<api.WatchEventsResponse> {
   const m = create(api.WatchEventsResponseSchema, {
     time: timestampFromDate(t.time),
     healthTransition: {
@@ -44,15 +46,30 @@ export function transitionMessage(t: HealthTransition, skipped: number): Encoded
       destination: destinationHealthOut(t.checked),
       previous: healthStateOut(t.previous),
     },
-    skippedCorrections: skipped,
   });
   return new Encoded(Buffer.from(toBinary(api.WatchEventsResponseSchema, m)));
+}
+
+/** The message of each thing told, encoded by the first stream that keeps it. */
+const encoded = new WeakMap<object, Encoded<api.WatchEventsResponse>>();
+function messageOf<T extends object>(told: T, build: (t: T) => Encoded<api.WatchEventsResponse>) {
+  let m = encoded.get(told);
+  if (!m) encoded.set(told, (m = build(told)));
+  return m;
+}
+
+/** A shared message with the count of notices a stream lost before it (rare: decoded and encoded again). */
+function withSkipped(m: Encoded<api.WatchEventsResponse>, skipped: number): Encoded<api.WatchEventsResponse> {
+  if (!skipped) return m;
+  const x = fromBinary(api.WatchEventsResponseSchema, m.bytes);
+  x.skippedCorrections = skipped;
+  return new Encoded(Buffer.from(toBinary(api.WatchEventsResponseSchema, x)));
 }
 
 interface Notice {
   /** When it happened. */
   time: Date;
-  message(skipped: number): Encoded<api.WatchEventsResponse>;
+  message: Encoded<api.WatchEventsResponse>;
 }
 
 /** The notices of namespace `ns` (compared by `same`) as they come, for one stream to take between ticks. */
@@ -72,10 +89,10 @@ export class NoticeQueue {
     };
     this.stops.push(
       desired.corrections.on(
-        (c) => same(c.namespace) && keep({ time: c.time, message: (k) => correctionMessage(c, k) }),
+        (c) => same(c.namespace) && keep({ time: c.time, message: messageOf(c, correctionMessage) }),
       ),
       desired.transitions.on(
-        (t) => same(t.namespace) && keep({ time: t.time, message: (k) => transitionMessage(t, k) }),
+        (t) => same(t.namespace) && keep({ time: t.time, message: messageOf(t, transitionMessage) }),
       ),
     );
   }
@@ -88,7 +105,7 @@ export class NoticeQueue {
     const ready = this.pending.filter((n) => n.time <= listed);
     if (!ready.length) return [];
     this.pending = this.pending.filter((n) => n.time > listed);
-    const out = ready.map((n, i) => n.message(i === 0 ? this.lost : 0));
+    const out = ready.map((n, i) => withSkipped(n.message, i === 0 ? this.lost : 0));
     this.lost = 0;
     return out;
   }
