@@ -250,16 +250,20 @@ export class DesiredRegistry {
     for (const s of this.held.values()) s.health?.stop();
   }
 
-  /** A checked destination of `name` changed: one reconcile queued, however many change before it runs. */
+  /**
+   * A checked destination of `name` changed: one reconcile queued, however many change before it starts. A change
+   * while it runs queues the next: it may come after the reconcile read health.
+   */
   private healthChanged(name: string): void {
     if (this.healthDue.has(name)) return;
     this.healthDue.add(name);
-    void this.reconcileByName(name, 'health').finally(() => this.healthDue.delete(name));
+    void this.reconcileByName(name, 'health', () => this.healthDue.delete(name));
   }
 
   /** Queues a reconcile of `name` as it is when it runs: a Put may have replaced it, a Delete forgotten it. */
-  private reconcileByName(name: string, trigger: Trigger): Promise<void> {
+  private reconcileByName(name: string, trigger: Trigger, starting?: () => void): Promise<void> {
     return this.serial(async () => {
+      starting?.();
       const cur = this.held.get(name);
       if (cur) await this.reconcileHeld(cur, trigger);
     });

@@ -13,7 +13,9 @@ import {
   type ServiceWithDestinations,
 } from '../ipvs/index.js';
 import type { ProbeRequest, ProbeResult } from './probe.js';
+import { coarseClock, type Clock } from './coarse-clock.js';
 import { Quorum } from './quorum.js';
+import { Schedule } from './schedule.js';
 import { healthWeight, RAMP_STEPS, Target, type HealthState } from './target.js';
 import { targetsOf, type CheckedTarget, type ServiceHealthSpec } from './targets.js';
 
@@ -35,7 +37,7 @@ export interface Transition {
 const SETTLE_MS = 20;
 
 interface Running extends Checked {
-  timer?: NodeJS.Timeout;
+  /** When its next probe is due (monotonic ms): a slot of the schedule for another time is stale. */
   next: number;
   inFlight: boolean;
 }
@@ -49,7 +51,12 @@ export class HealthMonitor {
   constructor(
     private readonly prober: Prober,
     private readonly on: { change(): void; transition(t: Transition): void; probed?(c: Checked, r: ProbeResult): void },
-  ) {}
+    private readonly clock: Clock = coarseClock,
+  ) {
+    this.due = new Schedule((e, at) => this.tick(e, at), clock.mono);
+  }
+
+  private readonly due: Schedule<Running>;
 
   /**
    * Checks what `health` says of `services`. A destination checked before keeps its state and counts; a new one
@@ -84,11 +91,11 @@ export class HealthMonitor {
         continue;
       }
       const state: HealthState = fresh === 'unknown' ? 'unknown' : t.check.startDown ? 'down' : 'up';
-      const entry: Running = { ...t, target: new Target(t.check, state), next: 0, inFlight: false };
+      const entry: Running = { ...t, target: new Target(t.check, state, this.clock.wall()), next: 0, inFlight: false };
       next.set(key, entry);
       this.schedule(entry, Math.floor(Math.random() * (t.check.jitterMs + 1)));
     }
-    for (const gone of this.entries.values()) clearTimeout(gone.timer);
+    // What is no longer checked is skipped when its slot comes.
     this.entries = next;
     for (const service of this.quorums.keys()) this.judge(service);
   }
@@ -118,7 +125,7 @@ export class HealthMonitor {
   effective(services: readonly DesiredService[], current: readonly ServiceWithDestinations[]): DesiredService[] {
     if (!this.entries.size) return [...services];
     const kernel = new Map(current.map((s) => [describeService(s), s]));
-    const now = Date.now();
+    const now = this.clock.wall();
     return services.map((s) => {
       const id = normalServiceId(s, 'health');
       const service = describeService(id);
@@ -146,24 +153,20 @@ export class HealthMonitor {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.settle);
-    for (const e of this.entries.values()) clearTimeout(e.timer);
+    this.due.clear();
   }
 
   private schedule(e: Running, delayMs: number): void {
-    clearTimeout(e.timer);
-    e.next = Date.now() + delayMs;
-    e.timer = setTimeout(() => this.tick(e), delayMs);
-    e.timer.unref();
+    e.next = this.clock.mono() + delayMs;
+    this.due.add(e, e.next);
   }
 
-  private tick(e: Running): void {
-    if (this.stopped || this.entries.get(`${e.service} ${e.destination}`) !== e) return;
+  private tick(e: Running, at: number): void {
+    if (this.stopped || at !== e.next || this.entries.get(`${e.service} ${e.destination}`) !== e) return;
     // Probe starts keep to the grid: a slow loop never drifts the schedule, a missed slot is skipped.
     const interval = e.target.check.intervalMs;
-    const now = Date.now();
-    e.next += interval * Math.max(1, Math.ceil((now - e.next) / interval));
-    e.timer = setTimeout(() => this.tick(e), e.next - now);
-    e.timer.unref();
+    e.next += interval * Math.max(1, Math.ceil((this.clock.mono() - e.next) / interval));
+    this.due.add(e, e.next);
     if (e.inFlight) return;
     e.inFlight = true;
     const { check } = e.target;
@@ -173,7 +176,7 @@ export class HealthMonitor {
         e.inFlight = false;
         if (this.stopped) return;
         const previous = e.target.state;
-        const moved = e.target.record(r);
+        const moved = e.target.record(r, this.clock.wall());
         this.on.probed?.(e, r);
         if (moved === 'state') this.on.transition({ checked: e, previous });
         if (moved === 'state' && e.target.rampFrom !== undefined) this.ramp(e);
@@ -189,7 +192,7 @@ export class HealthMonitor {
     const q = this.quorums.get(service);
     if (!q) return;
     let total = q.unchecked;
-    const now = Date.now();
+    const now = this.clock.wall();
     for (const e of this.entries.values())
       if (e.service === service) total += healthWeight(e.target, e.real.weight, now);
     if (q.quorum.judge(total)) this.changed();
@@ -203,7 +206,7 @@ export class HealthMonitor {
       if (this.stopped || e.target.rampFrom !== from || e.target.state !== 'up') return;
       this.judge(e.service);
       this.changed();
-      if (healthWeight(e.target, e.real.weight) !== (e.target.printedWeight ?? e.real.weight)) {
+      if (healthWeight(e.target, e.real.weight, this.clock.wall()) !== (e.target.printedWeight ?? e.real.weight)) {
         const t = setTimeout(step, stepMs);
         t.unref();
       }

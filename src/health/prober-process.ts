@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { monoNow } from './coarse-clock.js';
 import { LineBatch } from './line-batch.js';
 import { LineSplitter } from './line-splitter.js';
 import {
@@ -33,6 +34,14 @@ const START_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 2000;
 /** How long past its timeout a probe's result may come before the probe fails without it. */
 const OVERDUE_MS = 10_000;
+/** How often pending probes are looked over for one overdue: one timer per child, not one per probe. */
+const SWEEP_MS = 1000;
+
+interface Pending {
+  resolve: (r: ProbeResult) => void;
+  /** Monotonic ms. */
+  overdueAt: number;
+}
 
 const failed = (id: number, reason: string): ProbeResult => ({ id, ok: false, latencyMs: 0, reason });
 
@@ -53,7 +62,7 @@ function expectedInode(netnsPath: string): number {
 
 /** One child process, from its spawn to its end. */
 class Child {
-  readonly pending = new Map<number, (r: ProbeResult) => void>();
+  readonly pending = new Map<number, Pending>();
   /** Why it ended ("prober exited (signal SIGKILL)"), once it has. */
   ended?: string;
   readonly closed: Promise<void>;
@@ -63,7 +72,8 @@ class Child {
   private readonly requests = new LineBatch((chunk) => this.write(chunk));
   private onReady?: (line: string) => void;
   private lastStderr = '';
-  private lastLine = performance.now();
+  private lastLine = monoNow();
+  private readonly sweep = setInterval(() => this.sweepOverdue(), SWEEP_MS);
 
   constructor(
     readonly proc: ChildProcess,
@@ -79,6 +89,7 @@ class Child {
         log(line);
       }
     });
+    this.sweep.unref();
     // EPIPE once it died: 'close' says so, with the reason.
     proc.stdin!.on('error', () => {});
     this.closed = new Promise((resolve) => {
@@ -115,11 +126,7 @@ class Child {
   send(r: ProbeRequest): Promise<ProbeResult> {
     if (this.ended) return Promise.resolve(failed(r.id, this.ended));
     return new Promise((resolve) => {
-      const overdue = setTimeout(() => this.overdue(r.id), r.timeoutMs + OVERDUE_MS);
-      this.pending.set(r.id, (result) => {
-        clearTimeout(overdue);
-        resolve(result);
-      });
+      this.pending.set(r.id, { resolve, overdueAt: monoNow() + r.timeoutMs + OVERDUE_MS });
       this.requests.add(encodeLine(r));
     });
   }
@@ -140,21 +147,25 @@ class Child {
     });
   }
 
-  /** A probe far past its timeout fails here; a child silent that long is stuck and is killed. */
-  private overdue(id: number): void {
-    const resolve = this.pending.get(id);
-    if (!resolve) return;
-    this.pending.delete(id);
-    resolve(failed(id, 'no answer from prober'));
+  /** Probes far past their timeouts fail here; a child silent that long is stuck and is killed. */
+  private sweepOverdue(): void {
+    const now = monoNow();
+    let overdue = false;
+    for (const [id, p] of this.pending) {
+      if (p.overdueAt > now) continue;
+      overdue = true;
+      this.pending.delete(id);
+      p.resolve(failed(id, 'no answer from prober'));
+    }
     // Its event loop is blocked (a body regex that never ends): only a new child helps.
-    if (performance.now() - this.lastLine >= OVERDUE_MS) {
+    if (overdue && now - this.lastLine >= OVERDUE_MS) {
       this.log(`prober ${this.proc.pid}: no line for ${OVERDUE_MS} ms with a probe overdue; killed`);
       this.proc.kill('SIGKILL');
     }
   }
 
   private onLine(line: string): void {
-    this.lastLine = performance.now();
+    this.lastLine = monoNow();
     if (this.onReady) {
       const ready = this.onReady;
       this.onReady = undefined;
@@ -163,20 +174,20 @@ class Child {
     }
     try {
       const r = decodeResult(line);
-      const resolve = this.pending.get(r.id);
-      if (!resolve) {
+      const p = this.pending.get(r.id);
+      if (!p) {
         this.log(`prober ${this.proc.pid}: result for no pending probe (id ${r.id})`);
         return;
       }
       this.pending.delete(r.id);
-      resolve(r);
+      p.resolve(r);
     } catch (err) {
       if (!(err instanceof ProbeLineError)) throw err;
       this.log(`prober ${this.proc.pid}: malformed result line: ${err.message}`);
-      const resolve = err.id === undefined ? undefined : this.pending.get(err.id);
-      if (resolve) {
+      const p = err.id === undefined ? undefined : this.pending.get(err.id);
+      if (p) {
         this.pending.delete(err.id!);
-        resolve(failed(err.id!, 'malformed result from prober'));
+        p.resolve(failed(err.id!, 'malformed result from prober'));
       }
     }
   }
@@ -184,8 +195,9 @@ class Child {
   private end(reason: string): void {
     if (this.ended) return;
     this.ended = reason;
+    clearInterval(this.sweep);
     this.backlog = [];
-    for (const [id, resolve] of this.pending) resolve(failed(id, reason));
+    for (const [id, p] of this.pending) p.resolve(failed(id, reason));
     this.pending.clear();
   }
 

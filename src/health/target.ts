@@ -4,6 +4,7 @@
 // has: one success makes it up, `fall` failures down, so that a restart
 // never flaps a healthy pool.
 import type { Check } from './check.js';
+import { wallNow } from './coarse-clock.js';
 import type { ProbeResult } from './probe.js';
 
 export type HealthState = 'unknown' | 'up' | 'down';
@@ -16,7 +17,6 @@ export interface LastProbe extends ProbeResult {
 }
 
 export class Target {
-  since = new Date();
   last: LastProbe | undefined;
   successes = 0;
   failures = 0;
@@ -25,14 +25,20 @@ export class Target {
   /** When it came back up from down, while its slow start runs. */
   rampFrom: number | undefined;
 
+  since: Date;
+
+  /** `now`: wall-clock ms. */
   constructor(
     public check: Check,
     public state: HealthState,
-  ) {}
+    now = wallNow(),
+  ) {
+    this.since = new Date(now);
+  }
 
   /** Counts a probe; returns what changed: the state, the printed weight, or nothing. */
-  record(r: ProbeResult): 'state' | 'weight' | undefined {
-    this.last = { ...r, time: new Date() };
+  record(r: ProbeResult, now = wallNow()): 'state' | 'weight' | undefined {
+    this.last = { ...r, time: new Date(now) };
     if (r.ok) {
       this.successes++;
       this.failures = 0;
@@ -48,8 +54,8 @@ export class Target {
     const weightMoved = weight !== this.printedWeight;
     this.printedWeight = this.state === 'up' ? weight : undefined;
     if (this.state !== before) {
-      this.since = new Date();
-      this.rampFrom = before === 'down' && this.check.slowStartMs ? Date.now() : undefined;
+      this.since = this.last.time;
+      this.rampFrom = before === 'down' && this.check.slowStartMs ? now : undefined;
       return 'state';
     }
     return weightMoved ? 'weight' : undefined;
@@ -60,7 +66,7 @@ export class Target {
  * The weight health gives a destination declared at `declared`: 0 down; up, the printed or declared one, or during
  * its slow start a step of it (at least 1); undecided, the declared one.
  */
-export function healthWeight(t: Target, declared: number, now = Date.now()): number {
+export function healthWeight(t: Target, declared: number, now = wallNow()): number {
   if (t.state === 'down') return 0;
   const full = t.printedWeight ?? declared;
   if (t.rampFrom === undefined || t.state !== 'up') return full;

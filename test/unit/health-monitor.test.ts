@@ -12,7 +12,18 @@ import type { ServiceHealthSpec } from '../../src/health/targets.js';
 import type { DesiredService, ServiceWithDestinations } from '../../src/ipvs/index.js';
 
 beforeEach(() => {
-  vi.useFakeTimers();
+  vi.useFakeTimers({
+    toFake: [
+      'setTimeout',
+      'clearTimeout',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'Date',
+      'performance',
+    ],
+  });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -126,7 +137,9 @@ function fakeProber(): Prober & { up: Map<string, boolean>; probes: string[] } {
 function monitor(p: Prober) {
   const transitions: Transition[] = [];
   let changes = 0;
-  const m = new HealthMonitor(p, { change: () => changes++, transition: (t) => transitions.push(t) });
+  // The fake timers' own clocks, read each time (the server's are read once a turn).
+  const clock = { mono: () => performance.now(), wall: () => Date.now() };
+  const m = new HealthMonitor(p, { change: () => changes++, transition: (t) => transitions.push(t) }, clock);
   return { m, transitions, changes: () => changes };
 }
 

@@ -5,7 +5,8 @@
 // the destination's weight (keepalived's misc_dynamic).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { MAX_WEIGHT, type ProbeRequest, type ProbeResult } from '../probe.js';
-import { deadline, errorReason, started } from './outcome.js';
+import { deadline } from './deadline.js';
+import { errorReason, started } from './outcome.js';
 
 /** Enough for a first line; the rest of the output is not kept. */
 const OUTPUT_BYTES = 4096;

@@ -7,7 +7,8 @@ import { type ClientRequest, request as plainRequest } from 'node:http';
 import { request as tlsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { HttpProbe, ProbeRequest, ProbeResult } from '../probe.js';
-import { deadline, errorReason, hostPart, started, timeoutReason } from './outcome.js';
+import { deadline } from './deadline.js';
+import { errorReason, hostPart, started, timeoutReason } from './outcome.js';
 
 export const BODY_BYTES = 64 * 1024;
 

@@ -1,14 +1,14 @@
-// What every kind of probe shares: the clock, the result, and failures told
+// What every kind of probe shares: the clock (read once a turn), the result, and failures told
 // in the same few words ("connect ECONNREFUSED", "timeout after 2 s").
 import { constants } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { monoNow } from '../coarse-clock.js';
 import type { ProbeRequest, ProbeResult } from '../probe.js';
 
 /** Ends a probe: `finish(ok, reason)` makes its result once, with the latency since it began. */
 export function started(id: number): (ok: boolean, reason: string, weight?: number) => ProbeResult {
-  const t0 = performance.now();
+  const t0 = monoNow();
   return (ok, reason, weight) => {
-    const r: ProbeResult = { id, ok, latencyMs: Math.round((performance.now() - t0) * 1000) / 1000, reason };
+    const r: ProbeResult = { id, ok, latencyMs: Math.round((monoNow() - t0) * 1000) / 1000, reason };
     if (weight !== undefined) r.weight = weight;
     return r;
   };
@@ -36,9 +36,3 @@ export function errorReason(err: unknown, tls = false): string {
 
 /** The host part of a URL or an authority: IPv6 in brackets. */
 export const hostPart = (r: ProbeRequest): string => (r.address.includes(':') ? `[${r.address}]` : r.address);
-
-/** Runs `fn` when `ms` pass; the returned function cancels it. */
-export function deadline(ms: number, fn: () => void): () => void {
-  const t = setTimeout(fn, ms);
-  return () => clearTimeout(t);
-}

@@ -2,7 +2,8 @@
 // before a byte is sent: the real server sees a connect and a close.
 import { connect } from 'node:net';
 import type { ProbeRequest, ProbeResult } from '../probe.js';
-import { deadline, errorReason, started, timeoutReason } from './outcome.js';
+import { deadline } from './deadline.js';
+import { errorReason, started, timeoutReason } from './outcome.js';
 
 export function probeTcp(r: ProbeRequest): Promise<ProbeResult> {
   const finish = started(r.id);

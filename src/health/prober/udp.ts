@@ -3,7 +3,8 @@
 // unreachable fails the probe at once instead of waiting for the timeout.
 import { createSocket } from 'node:dgram';
 import type { ProbeRequest, ProbeResult } from '../probe.js';
-import { deadline, errorReason, started } from './outcome.js';
+import { deadline } from './deadline.js';
+import { errorReason, started } from './outcome.js';
 
 export function probeUdp(r: ProbeRequest): Promise<ProbeResult> {
   const u = r.udp!;
