@@ -1,8 +1,10 @@
-// The clocks, read at most once per event-loop turn. In user-mode Linux a
+// The clocks, read at most once per callback. In user-mode Linux a
 // clock read is a system call (no vDSO, ~80 µs), and a thousand probes a
 // second, each reading the clock a few times, cost more than the probes do.
-// Everything in one turn (a chunk of result lines, the timers due together)
-// sees the same instant; the cache is dropped when the turn ends.
+// Everything one callback runs, with the promise jobs it sets off (a chunk of
+// result lines, the timers due together), sees the same instant: the cache
+// is dropped by a microtask, so it never outlives the callback that read it
+// (an immediate would let it survive an idle wait when read from one).
 
 let mono: number | undefined;
 let wall: number | undefined;
@@ -14,26 +16,26 @@ const drop = () => {
   dropping = false;
 };
 
-function keepForThisTurn(): void {
+function keepForThisCallback(): void {
   if (dropping) return;
   dropping = true;
-  setImmediate(drop);
+  queueMicrotask(drop);
 }
 
-/** Monotonic milliseconds (performance.now), as of this turn. */
+/** Monotonic milliseconds (performance.now), as of this callback. */
 export function monoNow(): number {
   if (mono === undefined) {
     mono = performance.now();
-    keepForThisTurn();
+    keepForThisCallback();
   }
   return mono;
 }
 
-/** Wall-clock milliseconds since the epoch (Date.now), as of this turn. */
+/** Wall-clock milliseconds since the epoch (Date.now), as of this callback. */
 export function wallNow(): number {
   if (wall === undefined) {
     wall = Date.now();
-    keepForThisTurn();
+    keepForThisCallback();
   }
   return wall;
 }

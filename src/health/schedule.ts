@@ -1,7 +1,7 @@
 // When each checked destination is probed next: one timer for all of them,
 // not one each. Arming a Node timer reads the clock (a system call in
 // user-mode Linux), so entries due within GRAIN_MS of the earliest start
-// together, in one turn, a little early rather than each on its own timer.
+// together, in one callback, a little early rather than each on its own timer.
 import { monoNow } from './coarse-clock.js';
 
 /** How early an entry may start to share a turn with the earliest. */

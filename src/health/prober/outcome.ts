@@ -1,4 +1,4 @@
-// What every kind of probe shares: the clock (read once a turn), the result, and failures told
+// What every kind of probe shares: the clock (read once a callback), the result, and failures told
 // in the same few words ("connect ECONNREFUSED", "timeout after 2 s").
 import { constants } from 'node:os';
 import { monoNow } from '../coarse-clock.js';
