@@ -47,6 +47,7 @@ export class HealthMonitor {
   private quorums = new Map<string, { quorum: Quorum; unchecked: number }>();
   private settle: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly due: Schedule<Running>;
 
   constructor(
     private readonly prober: Prober,
@@ -55,8 +56,6 @@ export class HealthMonitor {
   ) {
     this.due = new Schedule((e, at) => this.tick(e, at), clock.mono);
   }
-
-  private readonly due: Schedule<Running>;
 
   /**
    * Checks what `health` says of `services`. A destination checked before keeps its state and counts; a new one

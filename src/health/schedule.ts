@@ -4,7 +4,7 @@
 // together, in one callback, a little early rather than each on its own timer.
 import { monoNow } from './coarse-clock.js';
 
-/** How early an entry may start to share a turn with the earliest. */
+/** How early an entry may start to share a callback with the earliest. */
 export const GRAIN_MS = 10;
 
 interface Slot<T> {
@@ -24,10 +24,6 @@ export class Schedule<T> {
     private readonly run: (item: T, at: number) => void,
     private readonly now: () => number = monoNow,
   ) {}
-
-  get size(): number {
-    return this.heap.length;
-  }
 
   /** Runs `item` at monotonic time `at`. An item may be in several times; the caller skips stale ones. */
   add(item: T, at: number): void {
