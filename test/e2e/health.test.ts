@@ -5,74 +5,36 @@
 // it comes back after rise x interval; a target that accepts and never
 // answers fails at its timeout; a restart keeps the kernel's weights until
 // probes decide (no flap); bad specs are refused naming the field.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { timestampDate } from '@bufbuild/protobuf/wkt';
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DesiredStateView,
-  HealthState,
-  Protocol,
-  ReconcileTrigger,
-  status,
-  type DesiredStateSchema,
-  type DestinationHealth,
-  type HealthCheckSchema,
-  type WatchEventsResponse,
-} from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
+import { HealthState, ReconcileTrigger, status, type WatchEventsResponse } from '../../src/client/index.js';
 import { testStateDir } from '../state-dir.js';
-import { createTopology, REAL, REAL_PORT, VIP_ADDRESS, VIP_PORT, type Topology } from '../kernel/topology.js';
+import { REAL, REAL_PORT } from '../kernel/topology.js';
 import { Ipvsd } from './binary.js';
-import { failure, useServer } from './helpers.js';
+import { type Check, NAME, status as stateStatus, useHealthPool } from './health-pool.js';
+import { failure } from './helpers.js';
 
-const ctx = useServer();
+const pool = useHealthPool();
+const { ctx, state, weights, until, destinations, probed } = pool;
 const ns = () => ctx.ns.name;
-const NAME = 'desiredStates/web';
 const HEALTH_PORT = 8081;
 const HANG_PORT = 8082;
-let net: Topology;
-const extra: ChildProcess[] = [];
 
-/** A process in real server i's namespace running `code`, once it printed "ready". */
-async function inServer(i: number, code: string): Promise<ChildProcess> {
-  const p = spawn('ip', ['netns', 'exec', net.servers[i]!.name, process.execPath, '-e', code], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [data] = await once(p.stdout!, 'data');
-  if (!String(data).includes('ready')) throw new Error('server did not start');
-  extra.push(p);
-  return p;
+for (const i of REAL.keys()) {
+  // /health answers 200, or 503 after SIGUSR1 (until the next).
+  pool.serve(
+    i,
+    (server) => `let code = 200; process.on('SIGUSR1', () => { code = code === 200 ? 503 : 200; });
+       require('http').createServer((q, s) => { s.writeHead(q.url === '/health' ? code : 404); s.end(); })
+         .listen(${HEALTH_PORT}, '${server}', () => console.log('ready'));`,
+  );
+  // Accepts connections and never answers.
+  pool.serve(
+    i,
+    (server) => `require('net').createServer(() => {}).listen(${HANG_PORT}, '${server}', () => console.log('ready'));`,
+  );
 }
 
-beforeAll(async () => {
-  net = await createTopology(ctx.ns);
-  for (const [i, r] of REAL.entries()) {
-    // /health answers 200, or 503 after SIGUSR1 (until the next).
-    await inServer(
-      i,
-      `let code = 200; process.on('SIGUSR1', () => { code = code === 200 ? 503 : 200; });
-       require('http').createServer((q, s) => { s.writeHead(q.url === '/health' ? code : 404); s.end(); })
-         .listen(${HEALTH_PORT}, '${r.server}', () => console.log('ready'));`,
-    );
-    // Accepts connections and never answers.
-    await inServer(
-      i,
-      `require('net').createServer(() => {}).listen(${HANG_PORT}, '${r.server}', () => console.log('ready'));`,
-    );
-  }
-});
-afterAll(() => {
-  for (const p of extra) p.kill();
-  net?.close();
-});
-afterEach(async () => {
-  const { desiredStates } = await ctx.client.listDesiredStates({});
-  for (const s of desiredStates) await ctx.client.deleteDesiredState({ name: s.name });
-});
-
-type Check = MessageInitShape<typeof HealthCheckSchema>;
 const tcp: Check = {
   interval: { nanos: 500e6 },
   timeout: { nanos: 300e6 },
@@ -85,53 +47,7 @@ const http: Check = {
   port: HEALTH_PORT,
   kind: { case: 'http', value: { path: '/health' } },
 };
-const state = (check: Check, checked = VIP_ADDRESS): MessageInitShape<typeof DesiredStateSchema> => ({
-  name: NAME,
-  namespace: ns(),
-  prune: true,
-  scope: { addresses: [VIP_ADDRESS] },
-  services: [
-    {
-      service: { id: { address: VIP_ADDRESS, protocol: Protocol.TCP, port: VIP_PORT }, schedName: 'rr' },
-      destinations: REAL.map((r) => ({ address: r.server, port: REAL_PORT, weight: 1 })),
-    },
-  ],
-  health: [{ service: { address: checked, protocol: Protocol.TCP, port: VIP_PORT }, check }],
-});
-
-/** Each real server's weight in the kernel, as ipvsadm lists it. */
-const weights = () =>
-  REAL.map((r) => {
-    const line = ctx.ns.saved().find((l) => l.includes(`-r ${r.server}:${REAL_PORT}`));
-    return line ? Number(/-w (\d+)/.exec(line)![1]) : undefined;
-  });
-/** Polls until the weights are `want`; how long it took in ms, or -1 after `ms`. */
-async function until(want: (number | undefined)[], ms: number): Promise<number> {
-  const t = Date.now();
-  while (Date.now() - t < ms) {
-    if (JSON.stringify(weights()) === JSON.stringify(want)) return Date.now() - t;
-    await sleep(50);
-  }
-  return -1;
-}
-/** Each checked destination's health, by real server. */
-async function destinations() {
-  const out = new Map<string, DestinationHealth>();
-  for await (const d of ctx.client.listAllDestinationHealth({ parent: NAME })) out.set(d.address, d);
-  return REAL.map((r) => out.get(r.server)!);
-}
-/** Waits until every checked destination has been probed since `since` (the prober may still be starting). */
-async function probed(since = new Date(0), c = ctx.client): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const all: DestinationHealth[] = [];
-    for await (const d of c.listAllDestinationHealth({ parent: NAME })) all.push(d);
-    if (all.length && all.every((d) => d.last?.time && timestampDate(d.last.time) > since)) return;
-    await sleep(50);
-  }
-  throw new Error('the destinations were never probed');
-}
-const health = async () =>
-  (await ctx.client.getDesiredState({ name: NAME, view: DesiredStateView.BASIC })).desiredState!.status!;
+const health = () => stateStatus(ctx.client);
 
 // fall x interval + 1 s, as the issue asks; rise x interval + 1 s back.
 const DOWN_MS = 2 * 500 + 1000;
@@ -140,7 +56,7 @@ const UP_MS = 2 * 500 + 1000;
 describe('a TCP check', () => {
   it('takes a dead real server to weight 0 within fall x interval + 1 s, requests reach only the other, and it returns', async () => {
     await ctx.client.putDesiredState({ desiredState: state(tcp) });
-    expect(weights()).toEqual([1, 1]);
+    expect(await weights()).toEqual([1, 1]);
     await probed();
     expect(await health()).toMatchObject({ destinationsUp: 2, destinationsDown: 0 });
     const ac = new AbortController();
@@ -152,11 +68,11 @@ describe('a TCP check', () => {
       ))
         seen.push(m);
     })().catch(() => undefined);
-    net.stop(1);
+    await pool.net().stop(1);
     const down = await until([1, 0], DOWN_MS + 1000);
     expect(down).toBeGreaterThanOrEqual(0);
     expect(down).toBeLessThanOrEqual(DOWN_MS);
-    expect(new Set(net.request(20))).toEqual(new Set([REAL[0].name]));
+    expect(new Set(pool.net().request(20))).toEqual(new Set([REAL[0].name]));
     expect(await health()).toMatchObject({ destinationsUp: 1, destinationsDown: 1, trigger: ReconcileTrigger.HEALTH });
     const [r1, r2] = await destinations();
     expect(r1).toMatchObject({ state: HealthState.UP, weight: 1, last: { ok: true, reason: 'connected' } });
@@ -175,11 +91,11 @@ describe('a TCP check', () => {
       previous: HealthState.UP,
       destination: { address: REAL[1].server, state: HealthState.DOWN },
     });
-    await net.start(1);
+    await pool.net().start(1);
     const up = await until([1, 1], UP_MS + 1000);
     expect(up).toBeGreaterThanOrEqual(0);
     expect(up).toBeLessThanOrEqual(UP_MS);
-    expect(new Set(net.request(20))).toEqual(new Set([REAL[0].name, REAL[1].name]));
+    expect(new Set(pool.net().request(20))).toEqual(new Set([REAL[0].name, REAL[1].name]));
   });
 });
 
@@ -188,10 +104,10 @@ describe('an HTTP check', () => {
     await ctx.client.putDesiredState({ desiredState: state(http) });
     await probed();
     expect(await health()).toMatchObject({ destinationsUp: 2 });
-    const flip = (i: number) => extra[2 * i]!.kill('SIGUSR1');
+    const flip = (i: number) => pool.served[2 * i]!.kill('SIGUSR1');
     flip(0);
     expect(await until([0, 1], DOWN_MS + 1000)).toBeGreaterThanOrEqual(0);
-    expect(new Set(net.request(20))).toEqual(new Set([REAL[1].name]));
+    expect(new Set(pool.net().request(20))).toEqual(new Set([REAL[1].name]));
     expect((await destinations())[0]!.last).toMatchObject({ ok: false, reason: 'HTTP 503' });
     flip(0);
     expect(await until([1, 1], UP_MS + 1000)).toBeGreaterThanOrEqual(0);
@@ -219,13 +135,13 @@ describe('a quorum', () => {
     s.health![0]!.sorryServers = [{ address: REAL[0].server, port: REAL_PORT, weight: 1 }];
     await ctx.client.putDesiredState({ desiredState: s });
     await probed();
-    expect(weights()).toEqual([undefined, 1]);
-    net.stop(1);
+    expect(await weights()).toEqual([undefined, 1]);
+    await pool.net().stop(1);
     expect(await until([1, 0], DOWN_MS + 1000)).toBeGreaterThanOrEqual(0);
-    expect(new Set(net.request(10))).toEqual(new Set([REAL[0].name]));
-    await net.start(1);
+    expect(new Set(pool.net().request(10))).toEqual(new Set([REAL[0].name]));
+    await pool.net().start(1);
     expect(await until([undefined, 1], UP_MS + 1000)).toBeGreaterThanOrEqual(0);
-    expect(new Set(net.request(10))).toEqual(new Set([REAL[1].name]));
+    expect(new Set(pool.net().request(10))).toEqual(new Set([REAL[1].name]));
   });
 });
 
@@ -260,7 +176,7 @@ describe('a SIGKILLed server, started again', () => {
     const a = await Ipvsd.start(dir, { netns: ns() });
     await a.client.putDesiredState({ desiredState: state(tcp) });
     await probed(new Date(0), a.client);
-    net.stop(1);
+    await pool.net().stop(1);
     expect(await until([1, 0], DOWN_MS + 1000)).toBeGreaterThanOrEqual(0);
     await a.kill();
     try {
@@ -270,7 +186,7 @@ describe('a SIGKILLed server, started again', () => {
       let sampling = true;
       const sampler = (async () => {
         while (sampling) {
-          seen.add(JSON.stringify(weights()));
+          seen.add(JSON.stringify(await weights()));
           await sleep(50);
         }
       })();
@@ -280,11 +196,14 @@ describe('a SIGKILLed server, started again', () => {
       sampling = false;
       await sampler;
       expect([...seen]).toEqual([JSON.stringify([1, 0])]);
-      const st = (await b.client.getDesiredState({ name: NAME, view: DesiredStateView.BASIC })).desiredState!.status!;
-      expect(st).toMatchObject({ destinationsUp: 1, destinationsDown: 1, destinationsUnknown: 0 });
+      expect(await stateStatus(b.client)).toMatchObject({
+        destinationsUp: 1,
+        destinationsDown: 1,
+        destinationsUnknown: 0,
+      });
       await b.client.deleteDesiredState({ name: NAME });
     } finally {
-      await net.start(1);
+      await pool.net().start(1);
     }
   });
 });

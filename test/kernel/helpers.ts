@@ -1,12 +1,16 @@
 // Shared fixtures for tests that run inside user-mode Linux: each test file
 // gets its own network namespace, so suites never see each other's rules.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { Handle } from '../../src/ipvs/index.js';
 
 export function sh(cmd: string): string {
   return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+const run = promisify(execFile);
+const lines = (s: string) => s.split('\n').filter(Boolean);
 
 let counter = 0;
 
@@ -19,6 +23,8 @@ export interface Netns {
   ipvsadm(args: string): string;
   /** `ipvsadm -S -n` lines, the canonical dump of the rules. */
   saved(): string[];
+  /** saved(), without blocking the event loop: for polling a server that runs in the test's own process. */
+  savedAsync(): Promise<string[]>;
   remove(): void;
 }
 
@@ -31,7 +37,8 @@ export function createNetns(prefix = 't'): Netns {
     path: `/run/netns/${name}`,
     exec,
     ipvsadm: (args) => exec(`ipvsadm ${args}`),
-    saved: () => exec('ipvsadm -S -n').split('\n').filter(Boolean),
+    saved: () => lines(exec('ipvsadm -S -n')),
+    savedAsync: async () => lines((await run('ip', ['netns', 'exec', name, 'ipvsadm', '-S', '-n'])).stdout),
     remove: () => sh(`ip netns del ${name}`),
   };
 }

@@ -22,9 +22,9 @@ export interface Topology {
   request(count: number): string[];
   /** The real servers' namespaces, in REAL's order. */
   servers: Netns[];
-  /** Stops real server i's answering process: its port then refuses connections. */
-  stop(i: number): void;
-  /** Starts it again; resolves once it listens. */
+  /** Stops real server i's answering process; resolves once it is gone, so that its port refuses connections. */
+  stop(i: number): Promise<void>;
+  /** Starts it again unless it runs; resolves once it listens. */
   start(i: number): Promise<void>;
   close(): void;
 }
@@ -65,10 +65,16 @@ export async function createTopology(director: Netns): Promise<Topology> {
   }
   return {
     servers,
-    stop(i) {
-      processes[i]!.kill();
+    async stop(i) {
+      const p = processes[i]!;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const exited = once(p, 'exit');
+      p.kill();
+      await exited;
     },
     async start(i) {
+      const p = processes[i]!;
+      if (p.exitCode === null && p.signalCode === null) return;
       processes[i] = await startServer(servers[i]!, REAL[i]!.name, REAL[i]!.server);
     },
     request(count) {
