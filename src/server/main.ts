@@ -2,6 +2,7 @@
 // without IPVS, inside the user-mode Linux sandbox when asked (`npm start`
 // asks), else a loud exit.
 import { pino } from 'pino';
+import { PolicyError } from '../authz/error.js';
 import { StoreError } from '../desired/store.js';
 import { Handle, KernelError } from '../ipvs/index.js';
 import { parseConfig, USAGE } from './config.js';
@@ -46,6 +47,12 @@ if (!haveIpvs) {
   try {
     server = await startServer(cfg, log);
   } catch (e) {
+    // An authorization policy that does not load: the file, where in it, and why; no stack.
+    if (e instanceof PolicyError) {
+      log.fatal({ file: e.file, at: e.path, reason: e.reason }, `cannot start: --authz-policy ${e.message}`);
+      process.stderr.write(`ipvsd: cannot start: --authz-policy ${e.message}\n`);
+      process.exit(1);
+    }
     // A desired-state file that does not load: one line naming it, why, and the recovery; no stack.
     if (!(e instanceof StoreError)) throw e;
     log.fatal({ path: e.path, reason: e.reason }, `cannot start: ${e.message}`);
@@ -56,5 +63,8 @@ if (!haveIpvs) {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   // systemctl reload: new TLS files for new connections. (Node's default for SIGHUP is to exit.)
-  process.on('SIGHUP', () => void server.reloadTls());
+  process.on('SIGHUP', () => {
+    server.reloadTls();
+    server.reloadPolicy();
+  });
 }
