@@ -19,6 +19,16 @@ function readPolicy(file: string): string {
   }
 }
 
+/** The policy in `file` and its text; throws PolicyError naming the file. */
+export function readPolicyFile(file: string): { policy: Policy; text: string } {
+  try {
+    const text = readPolicy(file);
+    return { policy: parsePolicy(text), text };
+  } catch (e) {
+    throw e instanceof PolicyError ? e.in(file) : e;
+  }
+}
+
 const stamp = (file: string) => {
   try {
     const s = statSync(file);
@@ -67,12 +77,7 @@ export class PolicyFile {
     private readonly o: PolicyFileOptions = {},
   ) {
     this.seen = stamp(file);
-    try {
-      this.text = readPolicy(file);
-      this.current = parsePolicy(this.text);
-    } catch (e) {
-      throw e instanceof PolicyError ? e.in(file) : e;
-    }
+    ({ policy: this.current, text: this.text } = readPolicyFile(file));
     if (o.watch !== false) this.watcher = watchDirectory(file, () => this.soon());
     this.timer = setInterval(() => {
       if (stamp(file) !== this.seen) this.soon();

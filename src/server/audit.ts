@@ -5,7 +5,7 @@
 // rule behind it, the outcome, and for writes what changed: the objects by
 // their identity and the counts, never a request body.
 import type * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
-import type * as model from '../../gen/ts/ipvs/v1/model_pb.js';
+import { DaemonState, type Destination, type Service, type ServiceId } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { serviceKey } from '../ipvs/index.js';
 import { serviceIdIn, serviceIn } from './convert.js';
 
@@ -40,7 +40,7 @@ function named(f: () => Parameters<typeof serviceKey>[0]): string | undefined {
   }
 }
 
-const destinationName = (d: model.Destination | undefined) =>
+const destinationName = (d: Destination | undefined) =>
   d && (d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`);
 
 type Req = Record<string, unknown>;
@@ -51,17 +51,17 @@ export function changeOf(method: string, r: Req): Record<string, unknown> {
     case 'CreateService':
     case 'UpdateService':
     case 'UpsertService':
-      return { service: named(() => serviceIn(r.service as model.Service)) };
+      return { service: named(() => serviceIn(r.service as Service)) };
     case 'DeleteService':
     case 'ZeroCounters':
-      return r.service ? { service: named(() => serviceIdIn(r.service as model.ServiceId)) } : {};
+      return r.service ? { service: named(() => serviceIdIn(r.service as ServiceId)) } : {};
     case 'CreateDestination':
     case 'UpdateDestination':
     case 'DeleteDestination':
     case 'UpsertDestination':
       return {
-        service: named(() => serviceIdIn(r.service as model.ServiceId)),
-        destination: destinationName(r.destination as model.Destination | undefined),
+        service: named(() => serviceIdIn(r.service as ServiceId)),
+        destination: destinationName(r.destination as Destination | undefined),
       };
     case 'Batch': {
       const kinds: Record<string, number> = {};
@@ -79,9 +79,9 @@ export function changeOf(method: string, r: Req): Record<string, unknown> {
     case 'SetConfig':
       return { config: true };
     case 'StartDaemon':
-      return { daemon: (r as unknown as api.StartDaemonRequest).daemon?.state };
+      return { daemon: DaemonState[(r as unknown as api.StartDaemonRequest).daemon?.state ?? 0] };
     case 'StopDaemon':
-      return { daemon: (r as unknown as api.StopDaemonRequest).state };
+      return { daemon: DaemonState[(r as unknown as api.StopDaemonRequest).state] };
     case 'PutDesiredState':
       return { desiredState: (r as unknown as api.PutDesiredStateRequest).desiredState?.name };
     case 'DeleteDesiredState':

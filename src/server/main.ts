@@ -3,6 +3,7 @@
 // asks), else a loud exit.
 import { pino } from 'pino';
 import { PolicyError } from '../authz/error.js';
+import { readPolicyFile } from '../authz/policy-file.js';
 import { StoreError } from '../desired/store.js';
 import { Handle, KernelError } from '../ipvs/index.js';
 import { parseConfig, USAGE } from './config.js';
@@ -32,6 +33,27 @@ if (cfg === 'help') {
 }
 const log = pino({ level: cfg.logLevel, base: { service: 'ipvsd' } });
 
+/** Why the start stops, in one line on stderr and one in the log; no stack. */
+function cannotStart(message: string, fields: object): never {
+  log.fatal(fields, `cannot start: ${message}`);
+  process.stderr.write(`ipvsd: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+/** An authorization policy that does not load: the file, where in it, and why. */
+const badPolicy = (e: PolicyError) =>
+  cannotStart(`--authz-policy ${e.message}`, { file: e.file, at: e.path, reason: e.reason });
+
+// Checked here, before any sandbox, so that a bad policy stops every kind of start (the server reads it again).
+if (cfg.authzPolicy) {
+  try {
+    readPolicyFile(cfg.authzPolicy);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    badPolicy(e);
+  }
+}
+
 const haveIpvs = cfg.sandbox === 'always' ? false : ipvsAvailable();
 if (!haveIpvs && cfg.sandbox === 'never') {
   process.stderr.write(
@@ -47,17 +69,11 @@ if (!haveIpvs) {
   try {
     server = await startServer(cfg, log);
   } catch (e) {
-    // An authorization policy that does not load: the file, where in it, and why; no stack.
-    if (e instanceof PolicyError) {
-      log.fatal({ file: e.file, at: e.path, reason: e.reason }, `cannot start: --authz-policy ${e.message}`);
-      process.stderr.write(`ipvsd: cannot start: --authz-policy ${e.message}\n`);
-      process.exit(1);
-    }
-    // A desired-state file that does not load: one line naming it, why, and the recovery; no stack.
+    // The policy changed for the worse since it was checked above.
+    if (e instanceof PolicyError) badPolicy(e);
+    // A desired-state file that does not load: one line naming it, why, and the recovery.
     if (!(e instanceof StoreError)) throw e;
-    log.fatal({ path: e.path, reason: e.reason }, `cannot start: ${e.message}`);
-    process.stderr.write(`ipvsd: cannot start: ${e.message}\n`);
-    process.exit(1);
+    cannotStart(e.message, { path: e.path, reason: e.reason });
   }
   const stop = () => void server.shutdown().then(() => process.exit(0));
   process.once('SIGTERM', stop);

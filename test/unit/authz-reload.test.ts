@@ -2,6 +2,7 @@
 // file and the place), then watched: a good new text is in force at once, a
 // bad one is refused with a log line naming the error and the old policy
 // stays, and a later good text is taken again.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -97,4 +98,16 @@ describe('PolicyFile', () => {
       f.close();
     }
   });
+
+  it('ipvsd refuses to start on a bad policy: exit 1 and one line naming the file, the place and why', () => {
+    const file = join(dir, 'start.json');
+    writeFileSync(file, '{"name": "p", "allow_rules": []}');
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/server/main.ts', '--authz-policy', file, '--unix', '', '--state-dir', dir],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`ipvsd: cannot start: --authz-policy ${file}: allow_rules: is not present\n`);
+  }, 60_000);
 });
