@@ -3,6 +3,8 @@
 // before allow, the default deny, principals on plain text, TLS and mutual
 // TLS, presence/prefix/suffix/exact, headers ANDed and their values ORed,
 // multi-valued headers), plus ipvsd's namespace header.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decide, type CallFacts } from '../../src/authz/engine.js';
 import { NAMESPACE_HEADER, requestHeaders } from '../../src/authz/headers.js';
@@ -318,5 +320,35 @@ describe('gRFC A43 decisions', () => {
     const d = decide(parsePolicy(JSON.stringify(row.policy)), call);
     expect({ allowed: d.allowed, rule: d.rule }).toEqual({ allowed: row.allowed, rule: row.rule });
     expect(d.policy).toBe('authz');
+  });
+});
+
+describe("README's example policy", () => {
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Authorization and audit'));
+  const example = parsePolicy(/```json\n([\s\S]*?)```/.exec(section)![1]!);
+  const cert = (uri: string): Peer => ({ tls: true, certificate: { uris: [uri], dnsNames: [], subject: '' } });
+  const monitoring = cert('spiffe://example.org/monitoring');
+  const deployer = cert('spiffe://example.org/web/deployer');
+  const ask = (peer: Peer, path: string, namespace?: string) =>
+    decide(example, { path, peer, headers: requestHeaders({}, namespace) });
+
+  it.each([
+    ['monitoring lists', monitoring, `${SVC}/ListServices`, 'web', 'monitoring-reads'],
+    ['monitoring watches', monitoring, `${SVC}/WatchStats`, 'db', 'monitoring-reads'],
+    ['the deployer writes in web', deployer, `${SVC}/Batch`, 'web', 'web-deployer'],
+    ['any certificate probes health', monitoring, '/grpc.health.v1.Health/Check', undefined, 'probes'],
+    ['and reflects', deployer, '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', undefined, 'probes'],
+  ])('allows: %s', (_what, peer, path, namespace, rule) => {
+    expect(ask(peer, path, namespace)).toEqual({ allowed: true, policy: 'lb-prod', rule });
+  });
+
+  it.each([
+    ['monitoring applying', monitoring, `${SVC}/Apply`, 'web', undefined],
+    ['the deployer in db', deployer, `${SVC}/Batch`, 'db', undefined],
+    ['the deployer flushing web', deployer, `${SVC}/Flush`, 'web', 'nobody-flushes'],
+    ['plain text probing health', { tls: false }, '/grpc.health.v1.Health/Check', undefined, undefined],
+  ])('denies: %s', (_what, peer, path, namespace, rule) => {
+    expect(ask(peer as Peer, path, namespace)).toEqual({ allowed: false, policy: 'lb-prod', rule });
   });
 });
