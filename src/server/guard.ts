@@ -47,6 +47,9 @@ export interface GuardedCall {
 /** gRPC's own words for it (grpc-go), so that clients see what they would from any A43 server. */
 export const DENIED_MESSAGE = 'authz: unauthorized RPC request rejected';
 
+/** A call that is allowed and not audited. */
+export const OPEN: GuardedCall = { note: () => {}, end: () => {} };
+
 export class Guard {
   constructor(private readonly o: GuardOptions) {}
 
@@ -78,6 +81,10 @@ export class Guard {
 
   /** Decides the call `method` (its request decoded, or undefined for other services than IpvsService). */
   open(method: string, call: GuardableCall, req: unknown): GuardedCall {
+    const policy = this.o.policy();
+    const write = WRITES.has(method) && req !== undefined;
+    const audited = write || this.o.auditReads || !!policy?.auditAllowed;
+    if (!policy && !audited) return OPEN;
     const namespace = this.namespaceOf(method, req);
     const path = call.getPath();
     let peer: Peer;
@@ -90,12 +97,13 @@ export class Guard {
       peer = { tls: this.o.tls };
       unreadable = (e as Error).message;
     }
-    const policy = this.o.policy();
     if (policy) {
       decision = unreadable
         ? { allowed: false, policy: policy.name }
         : decide(policy, { path, peer, headers: requestHeaders(call.metadata.toJSON(), namespace) });
     }
+    const denied = decision && !decision.allowed;
+    if (!denied && !audited) return OPEN;
     const line = {
       principal: principalName(peer),
       peer: call.getPeer(),
@@ -106,12 +114,10 @@ export class Guard {
       rule: decision?.rule,
       ...(unreadable ? { error: unreadable } : {}),
     };
-    if (decision && !decision.allowed) {
+    if (denied) {
       this.o.log.warn({ ...line, code: 'PERMISSION_DENIED' }, 'audit');
-      return { denied: new RpcError(status.PERMISSION_DENIED, DENIED_MESSAGE), note: () => {}, end: () => {} };
+      return { ...OPEN, denied: new RpcError(status.PERMISSION_DENIED, DENIED_MESSAGE) };
     }
-    const write = WRITES.has(method) && req !== undefined;
-    if (!write && !this.o.auditReads && !policy?.auditAllowed) return { note: () => {}, end: () => {} };
     const notes: Record<string, unknown> = write ? changeOf(method, req as Record<string, unknown>) : {};
     return {
       note: (fields) => Object.assign(notes, fields),

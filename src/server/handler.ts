@@ -13,7 +13,7 @@ import {
 import type { Logger } from 'pino';
 import { ValidationError } from '../ipvs/index.js';
 import type { Reply } from '../rpc/definition.js';
-import type { Guard, GuardableCall, GuardedCall } from './guard.js';
+import { OPEN, type Guard, type GuardableCall, type GuardedCall } from './guard.js';
 import { RpcError, toStatus } from './status.js';
 
 export interface CallContext {
@@ -64,8 +64,6 @@ export interface HandlerOptions {
   /** Authorizes each call before its handler runs, and audits it (guard.ts); without it, every call runs. */
   guard?: Guard;
 }
-
-const OPEN: GuardedCall = { note: () => {}, end: () => {} };
 
 /** The call's guard: a denied call throws its PERMISSION_DENIED before the handler runs. */
 function admit(method: string, call: GuardableCall, req: unknown, opts: HandlerOptions): GuardedCall {
