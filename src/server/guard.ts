@@ -12,6 +12,7 @@ import { requestHeaders } from '../authz/headers.js';
 import { peerOf, principalName, type Peer, type TransportAuth } from '../authz/peer.js';
 import type { Policy } from '../authz/policy.js';
 import { changeOf, WRITES } from './audit.js';
+import { namespaceName } from './namespaces.js';
 import { RpcError } from './status.js';
 
 /** What the guard reads of a grpc-js call (any kind). */
@@ -54,12 +55,19 @@ export class Guard {
   constructor(private readonly o: GuardOptions) {}
 
   /**
-   * The namespace a call acts in, as x-ipvsd-namespace shows it: the request's
-   * field; ApplyWithProgress's apply.namespace; a desired state's namespace for
-   * the RPCs that name one (none when it is not held, nor for
-   * ListDesiredStates, nor for other services than IpvsService).
+   * The namespace a call acts in, as x-ipvsd-namespace shows it (namespaceName:
+   * "web" however written): the request's field; ApplyWithProgress's
+   * apply.namespace; a desired state's namespace for the RPCs that name one
+   * (none when it is not held, nor for ListDesiredStates, nor for other
+   * services than IpvsService).
    */
   namespaceOf(method: string, req: unknown): string | undefined {
+    const ns = this.written(method, req);
+    return ns === undefined ? undefined : namespaceName(ns);
+  }
+
+  /** The namespace as the request (or the desired state it names) writes it. */
+  private written(method: string, req: unknown): string | undefined {
     if (req === undefined) return undefined;
     const r = req as Record<string, unknown>;
     switch (method) {

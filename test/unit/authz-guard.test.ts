@@ -89,6 +89,24 @@ describe('Guard', () => {
     ]);
   });
 
+  it('a namespace is one name however written: "/run/netns/db" is "db", so a rule on "db" cannot be passed', () => {
+    const denyDb = parsePolicy(
+      JSON.stringify({
+        name: 'no-db',
+        deny_rules: [{ name: 'not_db', request: { headers: [{ key: 'x-ipvsd-namespace', values: ['db'] }] } }],
+        allow_rules: [{ name: 'all' }],
+      }),
+    );
+    const g = new Guard({ log: pino({ level: 'silent' }), policy: () => denyDb, tls: false, auditReads: false });
+    for (const ns of ['db', '/run/netns/db'])
+      expect(g.open('Flush', call('Flush'), { namespace: ns }).denied?.code).toBe(7);
+    expect(g.namespaceOf('Flush', { namespace: '/run/netns/web' })).toBe('web');
+    expect(g.namespaceOf('Flush', { namespace: '/proc/1/ns/net' })).toBe('/proc/1/ns/net');
+    expect(g.namespaceOf('Flush', { namespace: '/run/netns/a/b' })).toBe('/run/netns/a/b');
+    expect(g.namespaceOf('Flush', { namespace: '' })).toBe('');
+    expect(g.open('Flush', call('Flush'), { namespace: '/run/netns/web' }).denied).toBeUndefined();
+  });
+
   it("ApplyWithProgress acts in apply.namespace, and a Batch's counts are noted", () => {
     const { g, lines } = guard();
     const denied = g.open('ApplyWithProgress', call('ApplyWithProgress'), { apply: { namespace: 'db', services: [] } });
