@@ -225,6 +225,25 @@ describe('a writer limited to one namespace', () => {
     expect(err?.code).toBe(status.PERMISSION_DENIED);
     expect(db.saved()).toEqual(['-A -t 192.0.2.2:80 -s rr']);
 
+    // An Apply's audit line counts what it changed.
+    const desired = [{ service: tcp(web.name, 8443).service, destinations: [] }];
+    expect(
+      await code(writer.apply({ namespace: web.name, services: desired, scope: { addresses: ['192.0.2.10'] } })),
+    ).toBe(status.OK);
+    expect(audits()).toContainEqual(
+      expect.objectContaining({
+        method: `${SVC}/Apply`,
+        namespace: web.name,
+        rule: 'web_writer',
+        code: 'OK',
+        services: 1,
+        prune: false,
+        dryRun: false,
+        applied: 1,
+        failed: 0,
+      }),
+    );
+
     // Deny rules come first: the writer may not Flush even its own namespace.
     expect(await code(writer.flush({ namespace: web.name }))).toBe(status.PERMISSION_DENIED);
     expect(audits()).toContainEqual(
