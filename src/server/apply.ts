@@ -59,6 +59,7 @@ export function apply({ o, h, budget, u }: Room): ApplyRpcs {
   const applyWithProgress: StreamFn<api.ApplyWithProgressRequest, api.ApplyWithProgressResponse> = async (
     req,
     send,
+    ctx,
   ) => {
     const apply = req.apply ?? create(api.ApplyRequestSchema);
     let planned = 0;
@@ -97,14 +98,24 @@ export function apply({ o, h, budget, u }: Room): ApplyRpcs {
           create(api.ApplyWithProgressResponseSchema, { event: { case: 'progress', value: { planned, done } } }),
         );
       }
-      for (const part of resultParts(await result, budget)) await send(part);
+      const r = await result;
+      ctx.note({ applied: r.applied, failed: r.failed });
+      for (const part of resultParts(r, budget)) await send(part);
     } finally {
       o.namespaces.confirm(apply.namespace);
     }
   };
 
   return {
-    apply: u('Apply', async (req: api.ApplyRequest) => applyReply(await runApply(req), budget), applyPath),
+    apply: u(
+      'Apply',
+      async (req: api.ApplyRequest, ctx) => {
+        const r = await runApply(req);
+        ctx.note({ applied: r.applied, failed: r.failed });
+        return applyReply(r, budget);
+      },
+      applyPath,
+    ),
     applyWithProgress: serverStream('ApplyWithProgress', applyWithProgress, o, (e, r) => `apply.${applyPath(e, r)}`),
     upsertService: u(
       'UpsertService',

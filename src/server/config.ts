@@ -43,6 +43,10 @@ export interface ServerConfig {
   reconcilePeriodMs: number;
   /** The least time between two reconciles of one desired state that drift asks for, in ms. */
   reconcileMinIntervalMs: number;
+  /** gRFC A43 authorization policy file, watched and reloaded; '' for none (every call allowed). */
+  authzPolicy: string;
+  /** Audit allowed reads too (writes and denied calls are always audited). */
+  auditReads: boolean;
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
@@ -71,9 +75,13 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
                        (IPVSD_RECONCILE_PERIOD_MS; default 30000)
   --reconcile-min-interval-ms N  drift seen by a poller reconciles a desired state at most this often, 100..3600000
                        (IPVSD_RECONCILE_MIN_INTERVAL_MS; default 1000)
+  --authz-policy FILE  gRFC A43 authorization policy (JSON), watched and reloaded; a bad reload keeps the old one
+                       (IPVSD_AUTHZ_POLICY; default none: every client may do everything)
+  --audit-reads        audit allowed reads too; writes and denied calls always are (IPVSD_AUDIT_READS=1)
   --help
 
-SIGHUP rereads the --tls-* files for new connections (a bad set keeps the old one); SIGTERM, SIGINT stop.`;
+SIGHUP rereads the --tls-* files for new connections (a bad set keeps the old one) and the --authz-policy file;
+SIGTERM, SIGINT stop.`;
 
 /** Most operations per Batch: 16384 results of at most 256 bytes each stay under 4 MiB. */
 export const MAX_BATCH = 16384;
@@ -113,6 +121,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'state-dir': { type: 'string' },
       'reconcile-period-ms': { type: 'string' },
       'reconcile-min-interval-ms': { type: 'string' },
+      'authz-policy': { type: 'string' },
+      'audit-reads': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -198,6 +208,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       100,
       3_600_000,
     ),
+    authzPolicy: f['authz-policy'] ?? env.IPVSD_AUTHZ_POLICY ?? '',
+    auditReads: f['audit-reads'] ?? env.IPVSD_AUDIT_READS === '1',
   };
   // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).
   if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {

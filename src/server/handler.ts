@@ -1,4 +1,5 @@
-// The one wrapper between async functions and grpc-js: whatever a handler
+// The one wrapper between async functions and grpc-js: every call passes the
+// guard (authorization, audit) before its handler, whatever a handler
 // throws becomes a status (never a hung call), every call is logged once
 // with its outcome, and a stream's sends wait for the client (backpressure)
 // and stop when it cancels.
@@ -12,12 +13,15 @@ import {
 import type { Logger } from 'pino';
 import { ValidationError } from '../ipvs/index.js';
 import type { Reply } from '../rpc/definition.js';
+import { OPEN, type Guard, type GuardableCall, type GuardedCall } from './guard.js';
 import { RpcError, toStatus } from './status.js';
 
 export interface CallContext {
   /** Aborted when the client cancels or the server shuts down. */
   signal: AbortSignal;
   log: Logger;
+  /** Adds what the call changed (counts) to its audit line (guard.ts). */
+  note(fields: Record<string, unknown>): void;
 }
 
 /** Maps a refused core field to the request's own field path (e.g. "service.id.port"). */
@@ -57,6 +61,13 @@ export interface HandlerOptions {
   calls: Calls;
   /** Told of every finished call (the metrics). */
   observe?: (method: string, code: string, seconds: number) => void;
+  /** Authorizes each call before its handler runs, and audits it (guard.ts); without it, every call runs. */
+  guard?: Guard;
+}
+
+/** The call's guard: a denied call throws its PERMISSION_DENIED before the handler runs. */
+function admit(method: string, call: GuardableCall, req: unknown, opts: HandlerOptions): GuardedCall {
+  return opts.guard?.open(method, call, req) ?? OPEN;
 }
 
 const namespaceOf = (req: unknown) => (req as { namespace?: string }).namespace ?? '';
@@ -66,6 +77,7 @@ function finish<Req>(
   req: Req,
   started: number,
   opts: HandlerOptions,
+  g: GuardedCall,
   e: unknown,
   path?: FieldPath<Req>,
 ) {
@@ -73,11 +85,13 @@ function finish<Req>(
   if (e === undefined) {
     opts.log.info({ method, namespace: namespaceOf(req), code: 'OK', ms }, 'rpc');
     opts.observe?.(method, 'OK', ms / 1000);
+    g.end('OK');
     return undefined;
   }
   const st = toStatus(e, path && e instanceof ValidationError ? () => path(e, req) : undefined);
   const line = { method, namespace: namespaceOf(req), code: status[st.code], ms, error: st.details };
   opts.observe?.(method, line.code ?? String(st.code), ms / 1000);
+  g.end(line.code ?? String(st.code));
   if (st.internal) opts.log.error({ ...line, err: e }, 'rpc failed');
   else opts.log.info(line, 'rpc');
   return st;
@@ -93,16 +107,20 @@ export function unary<Req, Res>(
     const started = performance.now();
     const ac = opts.calls.track();
     call.on('cancelled', () => ac.abort(new RpcError(status.CANCELLED, 'cancelled by the client')));
+    const g = admit(method, call, call.request, opts);
     Promise.resolve()
-      .then(() => fn(call.request, { signal: ac.signal, log: opts.log }))
+      .then(() => {
+        if (g.denied) throw g.denied;
+        return fn(call.request, { signal: ac.signal, log: opts.log, note: g.note });
+      })
       .then(
         (res) => {
-          finish(method, call.request, started, opts, undefined);
+          finish(method, call.request, started, opts, g, undefined);
           // An Encoded reply reaches the definition's serializer, which sends its bytes.
           callback(null, res);
         },
         (e: unknown) =>
-          callback(finish(method, call.request, started, opts, e ?? new Error('undefined thrown'), path)!),
+          callback(finish(method, call.request, started, opts, g, e ?? new Error('undefined thrown'), path)!),
       )
       .finally(() => opts.calls.done(ac));
   };
@@ -135,15 +153,19 @@ export function serverStream<Req, Res>(
           resolve();
         });
       });
+    const g = admit(method, call, call.request, opts);
     Promise.resolve()
-      .then(() => fn(call.request, send, { signal: ac.signal, log: opts.log }))
+      .then(() => {
+        if (g.denied) throw g.denied;
+        return fn(call.request, send, { signal: ac.signal, log: opts.log, note: g.note });
+      })
       .then(
         () => {
-          finish(method, call.request, started, opts, undefined);
+          finish(method, call.request, started, opts, g, undefined);
           call.end();
         },
         (e: unknown) => {
-          const st = finish(method, call.request, started, opts, e ?? new Error('undefined thrown'), path)!;
+          const st = finish(method, call.request, started, opts, g, e ?? new Error('undefined thrown'), path)!;
           if (!call.cancelled) call.emit('error', st);
         },
       )

@@ -2,6 +2,8 @@
 // without IPVS, inside the user-mode Linux sandbox when asked (`npm start`
 // asks), else a loud exit.
 import { pino } from 'pino';
+import { PolicyError } from '../authz/error.js';
+import { readPolicyFile } from '../authz/policy-file.js';
 import { StoreError } from '../desired/store.js';
 import { Handle, KernelError } from '../ipvs/index.js';
 import { parseConfig, USAGE } from './config.js';
@@ -31,6 +33,27 @@ if (cfg === 'help') {
 }
 const log = pino({ level: cfg.logLevel, base: { service: 'ipvsd' } });
 
+/** Why the start stops, in one line on stderr and one in the log; no stack. */
+function cannotStart(message: string, fields: object): never {
+  log.fatal(fields, `cannot start: ${message}`);
+  process.stderr.write(`ipvsd: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+/** An authorization policy that does not load: the file, where in it, and why. */
+const badPolicy = (e: PolicyError) =>
+  cannotStart(`--authz-policy ${e.message}`, { file: e.file, at: e.path, reason: e.reason });
+
+// Checked here, before any sandbox, so that a bad policy stops every kind of start (the server reads it again).
+if (cfg.authzPolicy) {
+  try {
+    readPolicyFile(cfg.authzPolicy);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    badPolicy(e);
+  }
+}
+
 const haveIpvs = cfg.sandbox === 'always' ? false : ipvsAvailable();
 if (!haveIpvs && cfg.sandbox === 'never') {
   process.stderr.write(
@@ -46,15 +69,18 @@ if (!haveIpvs) {
   try {
     server = await startServer(cfg, log);
   } catch (e) {
-    // A desired-state file that does not load: one line naming it, why, and the recovery; no stack.
+    // The policy changed for the worse since it was checked above.
+    if (e instanceof PolicyError) badPolicy(e);
+    // A desired-state file that does not load: one line naming it, why, and the recovery.
     if (!(e instanceof StoreError)) throw e;
-    log.fatal({ path: e.path, reason: e.reason }, `cannot start: ${e.message}`);
-    process.stderr.write(`ipvsd: cannot start: ${e.message}\n`);
-    process.exit(1);
+    cannotStart(e.message, { path: e.path, reason: e.reason });
   }
   const stop = () => void server.shutdown().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   // systemctl reload: new TLS files for new connections. (Node's default for SIGHUP is to exit.)
-  process.on('SIGHUP', () => void server.reloadTls());
+  process.on('SIGHUP', () => {
+    server.reloadTls();
+    server.reloadPolicy();
+  });
 }

@@ -12,6 +12,16 @@ export const NETNS_DIR = '/run/netns';
 export const ANY_NAMED = '*';
 const NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$/;
 
+/**
+ * A request's namespace in one spelling, so that a policy's rule on it cannot
+ * be passed by writing it another way: a name under /run/netns as its name
+ * ("web" for "web" and for "/run/netns/web"), anything else as written.
+ */
+export function namespaceName(ns: string): string {
+  const name = ns.startsWith(`${NETNS_DIR}/`) ? ns.slice(NETNS_DIR.length + 1) : undefined;
+  return name !== undefined && NAME.test(name) ? name : ns;
+}
+
 interface Open {
   handle: Handle;
   /** dev:ino of the namespace when the handle was opened. */

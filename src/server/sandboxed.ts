@@ -75,6 +75,8 @@ export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<neve
     ...cfg.netns.flatMap((n) => ['--netns', n]),
     ...(cfg.tlsCert ? ['--tls-cert', resolve(cfg.tlsCert), '--tls-key', resolve(cfg.tlsKey)] : []),
     ...(cfg.tlsClientCa ? ['--tls-client-ca', resolve(cfg.tlsClientCa)] : []),
+    ...(cfg.authzPolicy ? ['--authz-policy', resolve(cfg.authzPolicy)] : []),
+    ...(cfg.auditReads ? ['--audit-reads'] : []),
   ];
   const abort = new AbortController();
   log.warn(

@@ -1,6 +1,7 @@
 // The gRPC server: IpvsService, health (NOT_SERVING without IPVS), and
 // reflection, on the configured listeners, with the keepalive policy
-// (keepalive.ts) and TLS that reloads (certificates.ts); and its orderly shutdown.
+// (keepalive.ts), TLS that reloads (certificates.ts), and every call of the
+// three authorized and audited (guard.ts, --authz-policy); and its orderly shutdown.
 // The desired states in --state-dir are loaded and reconciled before anything
 // listens, so that health's first SERVING finds the kernel as they say.
 import { connect } from 'node:net';
@@ -11,13 +12,15 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { file_grpc_health_v1_health } from '../../gen/ts/grpc/health/v1/health_pb.js';
 import { file_ipvs_v1_ipvs, IpvsService } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
+import { PolicyFile } from '../authz/policy-file.js';
 import { DesiredRegistry } from '../desired/registry.js';
 import { Probers } from '../health/probers.js';
 import { KernelError } from '../ipvs/index.js';
 import { grpcDefinition, reflectionPackage, type ReflectionPackage } from '../rpc/definition.js';
 import { ReloadableTls } from './certificates.js';
-import type { ServerConfig } from './config.js';
+import { isLoopback, splitHostPort, type ServerConfig } from './config.js';
 import { decodeSpec } from './convert-desired.js';
+import { Guard, guardedServer } from './guard.js';
 import { Calls } from './handler.js';
 import { ipvsService } from './ipvs-service.js';
 import { enforcePingPolicy, keepaliveOptions } from './keepalive.js';
@@ -38,6 +41,8 @@ export interface RunningServer {
   serving: boolean;
   /** Rereads the TLS files for new connections (SIGHUP): false, and logged, if they were bad or there is no TLS. */
   reloadTls(): boolean;
+  /** Rereads the --authz-policy file now (SIGHUP; it is watched too): false if unchanged, refused or none. */
+  reloadPolicy(): boolean;
   /** Ends streams with UNAVAILABLE, stops listening, closes every handle. */
   shutdown(): Promise<void>;
 }
@@ -75,8 +80,9 @@ function bind(server: Server, addr: string, creds: ServerCredentials): Promise<n
 }
 
 export async function startServer(cfg: ServerConfig, log: Logger): Promise<RunningServer> {
-  // First: a bad TLS file fails the start before anything listens.
+  // First: a bad TLS file or authorization policy fails the start before anything listens.
   const tls = cfg.tlsCert ? new ReloadableTls(cfg, log) : undefined;
+  const policy = cfg.authzPolicy ? new PolicyFile(cfg.authzPolicy, log) : undefined;
   const namespaces = new Namespaces(cfg.netns);
   const hub = new StatsHub(namespaces, log);
   const calls = new Calls();
@@ -121,6 +127,13 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const metrics = cfg.metrics
     ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log, desired)
     : undefined;
+  const guard = new Guard({
+    log,
+    policy: () => policy?.policy,
+    tls: !!cfg.tlsCert,
+    auditReads: cfg.auditReads,
+    desiredNamespace: (name) => desired.get(name)?.spec.namespace,
+  });
   server.addService(
     grpcDefinition(IpvsService),
     ipvsService({
@@ -132,14 +145,16 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       maxResponseBytes: cfg.maxResponseBytes,
       desired,
       observe: metrics?.observe,
+      guard,
     }),
   );
   const health = new HealthImplementation({
     '': serving ? 'SERVING' : 'NOT_SERVING',
     [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',
   });
-  health.addToServer(server);
-  new ReflectionService(reflected()).addToServer(server);
+  // Health and reflection answer on the same listeners, so the same policy covers them (as grpc-go's interceptors do).
+  health.addToServer(guardedServer(server, guard) as Server);
+  new ReflectionService(reflected()).addToServer(guardedServer(server, guard));
 
   const creds = tls?.credentials ?? ServerCredentials.createInsecure();
   const addresses: string[] = [];
@@ -163,8 +178,20 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     enforcePingPolicy(healthServer, cfg, log);
   }
   enforcePingPolicy(server, cfg, log);
+  if (!policy) {
+    for (const l of cfg.listen.filter((l) => !isLoopback(splitHostPort(l).host)))
+      log.warn({ listen: l }, 'no --authz-policy: every client that reaches this listener may make every call');
+  }
   log.info(
-    { addresses, healthAddress, tls: !!cfg.tlsCert, mutualTls: !!cfg.tlsClientCa, netns: cfg.netns, serving },
+    {
+      addresses,
+      healthAddress,
+      tls: !!cfg.tlsCert,
+      mutualTls: !!cfg.tlsClientCa,
+      netns: cfg.netns,
+      serving,
+      authzPolicy: policy && { file: policy.file, name: policy.policy.name },
+    },
     'ipvsd listening',
   );
 
@@ -174,6 +201,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       log.info({ streams: calls.size }, 'shutting down');
       stopReconciling();
       stopDriftChecks();
+      policy?.close();
       desired.close();
       await probers.close();
       const reason = new RpcError(status.UNAVAILABLE, 'the server is shutting down');
@@ -200,5 +228,15 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log.warn('SIGHUP: no --tls-cert to reload');
     return false;
   };
-  return { addresses, metricsAddress: metrics?.address, healthAddress, hub, serving, reloadTls, shutdown };
+  const reloadPolicy = () => policy?.reload() ?? false;
+  return {
+    addresses,
+    metricsAddress: metrics?.address,
+    healthAddress,
+    hub,
+    serving,
+    reloadTls,
+    reloadPolicy,
+    shutdown,
+  };
 }

@@ -68,7 +68,7 @@ export function services({ o, h, budget, u }: Room): ServiceRpcs & DestinationRp
     }),
     batch: u(
       'Batch',
-      async (req: api.BatchRequest) => {
+      async (req: api.BatchRequest, ctx) => {
         if (req.operations.length > o.maxBatch) {
           throw new RpcError(
             status.INVALID_ARGUMENT,
@@ -77,7 +77,9 @@ export function services({ o, h, budget, u }: Room): ServiceRpcs & DestinationRp
           );
         }
         const handle = h(req.namespace);
-        return batchOut(await handle.batch(req.operations.map(batchOp)));
+        const out = batchOut(await handle.batch(req.operations.map(batchOp)));
+        ctx.note({ applied: out.applied, failed: req.operations.length - out.applied });
+        return out;
       },
       batchPath,
     ),

@@ -13,13 +13,15 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   genetlink: ['netlink'],
   ipvs: ['inet', 'netlink', 'genetlink'],
   rpc: ['gen'],
+  // gRFC A43 authorization policies: parsing, matching, the policy file; no gRPC transport, no IPVS.
+  authz: [],
   sandbox: [],
   // Health checking: checks, their monitor, and the prober processes (netlink to enter a namespace; gRPC and gen for
   // the grpc.health.v1 probe of real servers, not for ipvsd's API).
   health: ['inet', 'ipvs', 'netlink', 'rpc', 'gen'],
   // The desired-state core: the store and the reconciling of held states, over the IPVS library; no gRPC in it.
   desired: ['inet', 'ipvs', 'health'],
-  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'desired', 'health', 'gen'],
+  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'desired', 'health', 'authz', 'gen'],
   client: ['rpc', 'gen'],
   cli: ['inet', 'client', 'rpc', 'gen'],
 };
@@ -58,8 +60,8 @@ describe('layers', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('desired speaks no gRPC: it imports no @grpc/ package (the server translates)', () => {
-    const wrong = sources(join(SRC, 'desired')).filter((f) =>
+  it.each(['desired', 'authz'])('%s speaks no gRPC: it imports no @grpc/ package (the server translates)', (room) => {
+    const wrong = sources(join(SRC, room)).filter((f) =>
       /^(?:import|export)\b[^'"]*?from\s+'@grpc\//m.test(readFileSync(f, 'utf8')),
     );
     expect(wrong.map((f) => relative(SRC, f))).toEqual([]);
