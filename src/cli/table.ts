@@ -21,8 +21,9 @@ export function serviceOptions(s: Service): string {
     parts.push(`persistent ${s.timeout}`);
     const v6 = s.id?.addressFamily === AddressFamily.INET6;
     if (v6 ? s.netmask !== 128 : s.netmask >>> 0 !== 0xffffffff) parts.push(`mask ${maskText(s)}`);
+    // Only with persistence, as ipvsadm -L shows it: an engine without persistence does nothing.
+    if (s.peName) parts.push(`pe ${s.peName}`);
   }
-  if (s.peName) parts.push(`pe ${s.peName}`);
   if (s.flags & 0x4) parts.push('ops');
   return parts.join(' ');
 }

@@ -1,8 +1,9 @@
 // The text of ipvsadm's list views, byte for byte as ipvsadm 1.31 prints
 // them (trailing spaces of its left-aligned columns included), so that
 // scripts that read `ipvsadm -Ln --stats` read `ipvsctl list --stats`:
-// the default view, --stats, --rate, --thresholds, --persistent-conn
-// (with --exact where numbers are scaled), --timeout and --daemon.
+// the default view (with --tun-info), --stats, --rate, --thresholds,
+// --persistent-conn (with --exact where numbers are scaled), --timeout and
+// --daemon.
 import { create } from '@bufbuild/protobuf';
 import {
   DaemonState,
@@ -14,6 +15,7 @@ import {
   type Service,
   type ServiceWithDestinations,
   StatsSchema,
+  TunnelType,
   type Stats,
 } from '../client/index.js';
 import { formatHostPort } from '../inet/address.js';
@@ -36,6 +38,15 @@ const right = (v: unknown, width: number) => String(v).padStart(width);
 const PROT = 'Prot LocalAddress:Port';
 const REMOTE = '  -> RemoteAddress:Port';
 
+/** How a listing looks beyond its view. */
+export interface Look {
+  /** Every digit of counters and rates (--exact). */
+  exact: boolean;
+  /** A TunnelInfo column in the default view (--tun-info); the other views have none. */
+  tunInfo: boolean;
+}
+
+const TUN_TITLE = `${PROT} Scheduler Flags\n${REMOTE}           Forward TunnelInfo    Weight ActiveConn InActConn`;
 const TITLES: Record<View, string> = {
   default: `${PROT} Scheduler Flags\n${REMOTE}           Forward Weight ActiveConn InActConn`,
   stats: `${left(PROT, 33)}${['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'].map((t) => ` ${right(t, 8)}`).join('')}\n${REMOTE}`,
@@ -51,6 +62,15 @@ const counters = (s: Stats, exact: boolean) =>
 const rates = (s: Stats, exact: boolean) =>
   [s.cps, s.ppsIn, s.ppsOut, s.bpsIn, s.bpsOut].map((n) => largenum(n, exact)).join('');
 
+/** "n/a", "ipip", "gue:6080:+c", "gre:-c": checksum on (+c) or off (-c), remote checksum (r+c). */
+function tunnelInfo(d: Destination): string {
+  if (d.forwardingMethod !== ForwardingMethod.TUNNEL) return 'n/a';
+  const csum = d.tunnelFlags & 0x2 ? 'r+c' : d.tunnelFlags & 0x1 ? '+c' : '-c';
+  if (d.tunnelType === TunnelType.GUE) return `gue:${d.tunnelPort}:${csum}`;
+  if (d.tunnelType === TunnelType.GRE) return `gre:${csum}`;
+  return 'ipip';
+}
+
 function serviceRow(s: Service, view: View, exact: boolean): string {
   const name = serviceName(s.id!);
   if (view === 'stats') return left(name, 33) + counters(s.stats ?? ZERO, exact);
@@ -58,7 +78,7 @@ function serviceRow(s: Service, view: View, exact: boolean): string {
   return `${name} ${serviceOptions(s)}`;
 }
 
-function destinationRow(d: Destination, view: View, exact: boolean): string {
+function destinationRow(d: Destination, view: View, { exact, tunInfo }: Look): string {
   const name = `  -> ${left(formatHostPort(d), 28)}`;
   const st = d.stats ?? ZERO;
   const weight = d.weight ?? 1;
@@ -72,18 +92,20 @@ function destinationRow(d: Destination, view: View, exact: boolean): string {
       return `${name} ${left(d.upperThreshold, 10)} ${left(d.lowerThreshold, 10)} ${left(d.activeConnections, 10)} ${left(d.inactiveConnections, 10)}`;
     case 'persistent-conn':
       return `${name} ${left(weight, 9)} ${left(d.persistentConnections, 11)} ${left(d.activeConnections, 10)} ${left(d.inactiveConnections, 10)}`;
-    default:
-      return `${name} ${left(FWD[d.forwardingMethod] ?? '?', 7)} ${left(weight, 6)} ${left(d.activeConnections, 10)} ${left(d.inactiveConnections, 10)}`;
+    default: {
+      const tunnel = tunInfo ? ` ${left(tunnelInfo(d), 13)}` : '';
+      return `${name} ${left(FWD[d.forwardingMethod] ?? '?', 7)}${tunnel} ${left(weight, 6)} ${left(d.activeConnections, 10)} ${left(d.inactiveConnections, 10)}`;
+    }
   }
 }
 
 /** The title and a row per service and destination, in the order given. */
-export function formatView(services: readonly ServiceWithDestinations[], view: View, exact: boolean): string {
-  const lines = [TITLES[view]];
+export function formatView(services: readonly ServiceWithDestinations[], view: View, look: Look): string {
+  const lines = [view === 'default' && look.tunInfo ? TUN_TITLE : TITLES[view]];
   for (const { service, destinations } of services) {
     if (!service?.id) continue;
-    lines.push(serviceRow(service, view, exact));
-    for (const d of destinations) lines.push(destinationRow(d, view, exact));
+    lines.push(serviceRow(service, view, look.exact));
+    for (const d of destinations) lines.push(destinationRow(d, view, look));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -46,6 +46,11 @@ const RULES = `-A -t 192.0.2.10:${BULK_PORT} -s rr
 -a -u 192.0.2.10:53 -r 203.0.113.6:5353 -m
 -A --sctp-service 192.0.2.10:9 -s lc
 -a --sctp-service 192.0.2.10:9 -r 203.0.113.6:9 -m
+-a --sctp-service 192.0.2.10:9 -r 203.0.113.20:9 -i -w 0 --tun-type gue --tun-port 6080 --tun-remcsum
+-a --sctp-service 192.0.2.10:9 -r 203.0.113.21:9 -i -w 0 --tun-type gre --tun-csum
+-a --sctp-service 192.0.2.10:9 -r 203.0.113.22:9 -i -w 0 --tun-type gue --tun-port 6081 --tun-nocsum
+-A -u 192.0.2.10:5060 -s rr --pe sip -o
+-A -u 192.0.2.10:5061 -s sh -b sh-fallback -p 30 -M 255.255.255.0 --pe sip
 -A -f 7 -s rr
 -a -f 7 -r 203.0.113.6:${BULK_PORT} -m
 -A -f 7 -6 -s sh -b sh-port
@@ -193,10 +198,10 @@ describe('ipvsctl list views are ipvsadm -L -n', () => {
   );
 
   it(
-    'connections and configuration: the default view, --sort --exact, --thresholds, --persistent-conn, combined',
+    'connections and configuration: the default view, --sort --exact --tun-info, --thresholds, --persistent-conn, combined',
     async () => {
       await same([]);
-      await same(['--sort', '--exact']);
+      await same(['--sort', '--exact', '--tun-info']);
       await same(['--thresholds']);
       await same(['--thresholds', '--persistent-conn']);
       await same(['--persistent-conn']);
@@ -205,11 +210,11 @@ describe('ipvsctl list views are ipvsadm -L -n', () => {
   );
 
   it(
-    'one service: -t (IPv6), -u, --sctp-service, -f -6',
+    'one service: -t (IPv6), -u, --sctp-service (with --tun-info), -f -6',
     async () => {
       await same(['-t', `[${VIP6}]:${BULK_PORT}`, '--persistent-conn']);
       await same(['-u', '192.0.2.10:53', '--thresholds']);
-      await same(['--sctp-service', '192.0.2.10:9']);
+      await same(['--sctp-service', '192.0.2.10:9', '--tun-info']);
       await same(['-f', '7', '-6']);
     },
     SLOW,

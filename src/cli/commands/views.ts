@@ -1,5 +1,5 @@
 // ipvsadm's list options on `ipvsctl list`: the views (--stats, --rate,
-// --thresholds, --persistent-conn, with --exact), one service (-t, -u,
+// --thresholds, --persistent-conn, with --exact; --tun-info), one service (-t, -u,
 // --sctp-service, -f [-6]), --timeout and --daemon, accepted and refused
 // in the combinations ipvsadm -L accepts and refuses. The text is
 // view-format.ts's.
@@ -25,6 +25,7 @@ export interface ViewOptions {
   thresholds?: boolean;
   persistentConn?: boolean;
   exact?: boolean;
+  tunInfo?: boolean;
   sort?: boolean;
   numeric?: boolean;
   timeout?: boolean;
@@ -51,6 +52,7 @@ export function addViewOptions(cmd: Command): Command {
     .option('--thresholds', "destinations' upper and lower connection thresholds (--thresholds)")
     .option('--persistent-conn', "destinations' persistence templates (--persistent-conn)")
     .option('--exact', 'every digit of counters and rates, not K/M/G/T (--exact)')
+    .option('--tun-info', "destinations' tunnel type, port and checksum, in the default view (--tun-info)")
     .option('--sort', 'sorted by service, then destination: always so, as in ipvsadm (--sort)')
     .option('-n, --numeric', 'numeric addresses and ports: always so (ipvsctl resolves no names)')
     .option('--timeout', 'the connection timeouts (--timeout)')
@@ -130,9 +132,9 @@ export async function listView(c: IpvsClient, ns: string, o: ViewOptions): Promi
   if (o.timeout) return formatTimeout((await c.getConfig({ namespace: ns })).config);
   if (o.daemon) return formatDaemons((await c.listDaemons({ namespace: ns })).daemons);
   const view = viewOf(o);
-  const exact = o.exact === true;
+  const look = { exact: o.exact === true, tunInfo: o.tunInfo === true };
   // One service has no version line (ipvsadm prints it only above the whole table).
-  if (serviceOf(o)) return formatView(await selectServices(c, ns, o), view, exact);
+  if (serviceOf(o)) return formatView(await selectServices(c, ns, o), view, look);
   const [services, { info }] = await Promise.all([selectServices(c, ns, o), c.getInfo({ namespace: ns })]);
-  return `${formatVersion(info)}${formatView(services, view, exact)}`;
+  return `${formatVersion(info)}${formatView(services, view, look)}`;
 }
