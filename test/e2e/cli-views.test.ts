@@ -81,10 +81,6 @@ beforeAll(async () => {
   addIpv6AndMarks(ctx.ns, net);
   processes.push(...(await startBulkServers(net)));
   ctx.ns.exec(`ipvsadm --set 900 120 3600 && ipvsadm -R <<'EOF'\n${RULES}EOF`);
-  // On a dummy link: the master's sync messages leave for nowhere.
-  ctx.ns.exec(
-    'ip link add sync0 type dummy && ip link set sync0 up && ipvsadm --start-daemon master --mcast-interface sync0 --syncid 5 && ipvsadm --start-daemon backup --mcast-interface sync0 --syncid 9 --sync-maxlen 1000 --mcast-group 239.1.2.3 --mcast-port 9000 --mcast-ttl 3',
-  );
   processes.push(
     await runPlan(net, {
       tcp: [
@@ -98,6 +94,10 @@ beforeAll(async () => {
     }),
   );
   await settled();
+  // After the traffic, so that the master has nothing to send; and on a dummy link, where it would go nowhere.
+  ctx.ns.exec(
+    'ip link add sync0 type dummy && ip link set sync0 up && ipvsadm --start-daemon master --mcast-interface sync0 --syncid 5 && ipvsadm --start-daemon backup --mcast-interface sync0 --syncid 9 --sync-maxlen 1000 --mcast-group 239.1.2.3 --mcast-port 9000 --mcast-ttl 3',
+  );
 }, SLOW);
 
 afterAll(() => {
