@@ -1,24 +1,10 @@
-// Terminal views: the ipvsadm-like listing, rates with units, sparklines.
-import {
-  AddressFamily,
-  ForwardingMethod,
-  Protocol,
-  type Destination,
-  type Service,
-  type ServiceId,
-  type Stats,
-} from '../client/index.js';
+// Terminal views: a service as ipvsadm names it, rates with units, sparklines
+// (the list views themselves are view-format.ts).
+import { AddressFamily, Protocol, type Service, type ServiceId, type Stats } from '../client/index.js';
 import { formatHostPort } from '../inet/address.js';
 import { maskText, schedFlagsText } from './rule-format.js';
 
 const PROT: Record<number, string> = { [Protocol.TCP]: 'TCP', [Protocol.UDP]: 'UDP', [Protocol.SCTP]: 'SCTP' };
-const FWD: Record<number, string> = {
-  [ForwardingMethod.MASQ_UNSPECIFIED]: 'Masq',
-  [ForwardingMethod.LOCAL]: 'Local',
-  [ForwardingMethod.TUNNEL]: 'Tunnel',
-  [ForwardingMethod.DIRECT_ROUTE]: 'Route',
-  [ForwardingMethod.BYPASS]: 'Bypass',
-};
 
 /** "TCP  192.0.2.1:80", "FWM  7". */
 export function serviceName(id: ServiceId): string {
@@ -35,27 +21,11 @@ export function serviceOptions(s: Service): string {
     parts.push(`persistent ${s.timeout}`);
     const v6 = s.id?.addressFamily === AddressFamily.INET6;
     if (v6 ? s.netmask !== 128 : s.netmask >>> 0 !== 0xffffffff) parts.push(`mask ${maskText(s)}`);
+    // Only with persistence, as ipvsadm -L shows it: an engine without persistence does nothing.
+    if (s.peName) parts.push(`pe ${s.peName}`);
   }
-  if (s.peName) parts.push(`pe ${s.peName}`);
   if (s.flags & 0x4) parts.push('ops');
   return parts.join(' ');
-}
-
-export function listTable(services: { service?: Service; destinations: Destination[] }[]): string {
-  const lines = [
-    'Prot LocalAddress:Port Scheduler Flags',
-    '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
-  ];
-  for (const { service: s, destinations } of services) {
-    if (!s?.id) continue;
-    lines.push(`${serviceName(s.id)} ${serviceOptions(s)}`);
-    for (const d of destinations) {
-      lines.push(
-        `  -> ${formatHostPort(d).padEnd(28)} ${(FWD[d.forwardingMethod] ?? '?').padEnd(7)} ${String(d.weight ?? 1).padEnd(6)} ${String(d.activeConnections).padEnd(10)} ${d.inactiveConnections}`,
-      );
-    }
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /** 1234567 -> "1.2M". */

@@ -20,6 +20,8 @@ export const REAL = [
 export interface Topology {
   /** Makes `count` connections to the VIP from the client namespace, one after another; returns who answered each. */
   request(count: number): string[];
+  /** The client's namespace (198.51.100.2). */
+  client: Netns;
   /** The real servers' namespaces, in REAL's order. */
   servers: Netns[];
   /** Stops real server i's answering process; resolves once it is gone, so that its port refuses connections. */
@@ -64,6 +66,7 @@ export async function createTopology(director: Netns): Promise<Topology> {
     processes.push(await startServer(ns, r.name, r.server));
   }
   return {
+    client,
     servers,
     async stop(i) {
       const p = processes[i]!;

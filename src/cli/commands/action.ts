@@ -1,10 +1,10 @@
 // What every command's action shares: the connection its global options
-// name, and one way to end, so that every failure reads the same (the
+// name, the whole listing, and one way to end, so that every failure reads the same (the
 // kernel's reason, when it is one) and no output is cut off.
 import { readFileSync } from 'node:fs';
 import { credentials, status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { connectIpvs, IpvsError, type IpvsClient } from '../../client/index.js';
+import { connectIpvs, IpvsError, type IpvsClient, type ServiceWithDestinations } from '../../client/index.js';
 
 /** The program's global options (main.ts defines them). */
 interface Globals {
@@ -60,3 +60,10 @@ export const ipvsadmCommand = (program: Command, name: string, description: stri
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[options...]');
+
+/** Every service with its destinations, over all pages. */
+export async function listAll(c: IpvsClient, ns: string): Promise<ServiceWithDestinations[]> {
+  const out: ServiceWithDestinations[] = [];
+  for await (const s of c.listAllServices({ namespace: ns, includeDestinations: true })) out.push(s);
+  return out;
+}

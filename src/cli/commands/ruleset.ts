@@ -1,43 +1,34 @@
-// The whole rule set at once, as ipvsadm shows and moves it: list (-Ln),
-// save (-S -n) and restore (-R), so that output and rule files are
-// interchangeable with ipvsadm's.
+// The whole rule set at once, as ipvsadm shows and moves it: list (-L -n,
+// with its views from views.ts), save (-S -n) and restore (-R), so that
+// output and rule files are interchangeable with ipvsadm's.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { IpvsClient, ServiceWithDestinations } from '../../client/index.js';
 import { applyRules } from '../restore.js';
 import { formatDestination, formatService, sortLikeIpvsadm } from '../rule-format.js';
 import { parseRules } from '../rule-parse.js';
-import { listTable } from '../table.js';
-import { client, run } from './action.js';
-
-/** Every service with its destinations, over all pages. */
-async function listAll(c: IpvsClient, ns: string): Promise<ServiceWithDestinations[]> {
-  const out: ServiceWithDestinations[] = [];
-  for await (const s of c.listAllServices({ namespace: ns, includeDestinations: true })) out.push(s);
-  return out;
-}
+import { client, listAll, run } from './action.js';
+import { addViewOptions, checkJson, listView, selectServices, type ViewOptions } from './views.js';
 
 export function addList(program: Command): void {
-  program
-    .command('list')
-    .description('services and destinations, as ipvsadm -Ln shows them')
-    .option('--json', 'JSON (64-bit counters as strings)')
-    .action(
-      run(async (o: { json?: boolean }) => {
-        const { c, ns } = client(program);
-        const services = await listAll(c, ns);
-        if (o.json) {
-          process.stdout.write(
-            `${JSON.stringify(services, (k, v) => (k === '$typeName' ? undefined : typeof v === 'bigint' ? String(v) : v), 2)}\n`,
-          );
-        } else {
-          const { info } = await c.getInfo({ namespace: ns });
-          process.stdout.write(
-            `IP Virtual Server version ${info?.version} (size=${info?.connectionTableSize})\n${listTable(sortLikeIpvsadm(services))}`,
-          );
-        }
-      }),
-    );
+  addViewOptions(
+    program
+      .command('list')
+      .description("services and destinations, as ipvsadm -Ln shows them; ipvsadm's list options choose the view")
+      .option('--json', 'JSON (64-bit counters as strings)'),
+  ).action(
+    run(async (o: ViewOptions & { json?: boolean }) => {
+      const { c, ns } = client(program);
+      if (!o.json) {
+        process.stdout.write(await listView(c, ns, o));
+        return;
+      }
+      checkJson(o);
+      const services = await selectServices(c, ns, o);
+      process.stdout.write(
+        `${JSON.stringify(services, (k, v) => (k === '$typeName' ? undefined : typeof v === 'bigint' ? String(v) : v), 2)}\n`,
+      );
+    }),
+  );
 }
 
 export function addSave(program: Command): void {

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { applyRules } from '../restore.js';
 import { parseRuleArgs } from '../rule-parse.js';
+import { formatTimeout, formatVersion } from '../view-format.js';
 import { client, ipvsadmCommand, run } from './action.js';
 
 export function addFlush(program: Command): void {
@@ -44,9 +45,7 @@ export function addConfig(program: Command): void {
           await c.setConfig({ namespace: ns, config: { timeoutTcp: tcp, timeoutTcpFin: fin, timeoutUdp: udp } });
         }
         const { config } = await c.getConfig({ namespace: ns });
-        process.stdout.write(
-          `Timeout (tcp tcpfin udp): ${config?.timeoutTcp} ${config?.timeoutTcpFin} ${config?.timeoutUdp}\n`,
-        );
+        process.stdout.write(formatTimeout(config));
       }),
     );
 }
@@ -59,7 +58,7 @@ export function addInfo(program: Command): void {
       run(async () => {
         const { c, ns } = client(program);
         const { info } = await c.getInfo({ namespace: ns });
-        process.stdout.write(`IP Virtual Server version ${info?.version} (size=${info?.connectionTableSize})\n`);
+        process.stdout.write(formatVersion(info));
       }),
     );
 }
