@@ -16,6 +16,8 @@ import { decodeLink, writeGetLink, writeGetLinks, writeNewDummy, type Link } fro
 import { RouteSocket } from '../rtnetlink/route.js';
 import { checkInterfaceName, normalAddress, type NormalAddress } from './validate.js';
 
+export type { AddressEntry };
+
 /** An address of the namespace with its interface's name. */
 export interface Address extends AddressEntry {
   interface: string;
@@ -38,9 +40,14 @@ export interface CreateOptions {
 /** Every link of the namespace. */
 export function listLinks(r: RouteSocket): Link[] {
   let out: Link[] = [];
-  r.dump('list interfaces', writeGetLinks, (b, s, e) => out.push(decodeLink(b, s, e)), () => {
-    out = [];
-  });
+  r.dump(
+    'list interfaces',
+    writeGetLinks,
+    (b, s, e) => out.push(decodeLink(b, s, e)),
+    () => {
+      out = [];
+    },
+  );
   return out;
 }
 
@@ -172,9 +179,7 @@ export function deleteAddress(netns: string, input: AddressInput, o: { allowMiss
       throw KernelError.of(`delete address ${what}`, 'EADDRNOTAVAIL', `${input.interface} has no address ${what}`);
     }
     for (const x of found)
-      r.request(`delete address ${describe(x, input.interface)}`, (box) =>
-        writeDelAddress(box, { ...x, flags: 0 }),
-      );
+      r.request(`delete address ${describe(x, input.interface)}`, (box) => writeDelAddress(box, { ...x, flags: 0 }));
     return found.length;
   });
 }

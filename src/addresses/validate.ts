@@ -52,4 +52,5 @@ export function normalAddress(op: string, address: string, prefixLength: number)
   return { family, address: canonicalAddress(family, address), prefixLength: prefixLength || max };
 }
 
-export const familyName = (family: number) => (family === AF_INET ? 'inet' : family === AF_INET6 ? 'inet6' : `${family}`);
+export const familyName = (family: number) =>
+  family === AF_INET ? 'inet' : family === AF_INET6 ? 'inet6' : `${family}`;

@@ -95,7 +95,8 @@ export function decodeAddress(buf: Buffer, start: number, end: number): AddressE
   let prefix = '';
   const d = new AttributeDecoder(buf, start + IFADDRMSG.size, end);
   const addr = () => {
-    if (d.length() !== size) throw badReply(`attribute ${d.type()} of ${d.length()} bytes in a family ${h.family} address`);
+    if (d.length() !== size)
+      throw badReply(`attribute ${d.type()} of ${d.length()} bytes in a family ${h.family} address`);
     return formatAddress(h.family, d.buffer, d.offset());
   };
   while (d.next()) {

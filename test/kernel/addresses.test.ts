@@ -125,7 +125,11 @@ describe('VIP addresses through rtnetlink', () => {
     expect(ipAddr(ns)).toEqual(before);
     expect(ns.exec('ip -o link show')).not.toContain('ipvs0');
     // 15 bytes is the kernel's limit, and taken.
-    addAddress(ns.path, { interface: 'a-name-15-byte0', address: '192.0.2.10', prefixLength: 0 }, { createInterface: true });
+    addAddress(
+      ns.path,
+      { interface: 'a-name-15-byte0', address: '192.0.2.10', prefixLength: 0 },
+      { createInterface: true },
+    );
     expect(ipAddr(ns, 'dev a-name-15-byte0')).toEqual(['a-name-15-byte0 inet 192.0.2.10/32']);
     ns.exec('ip link del a-name-15-byte0');
   });
