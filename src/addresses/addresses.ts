@@ -139,24 +139,20 @@ export function addAddress(netns: string, input: AddressInput, o: CreateOptions 
       : needLink(r, `add address ${what}`, input.interface);
     const target = targetOf(a, link?.index ?? 0);
     if (o.validateOnly) {
-      const exists = link && dumpAddresses(r, link.index).some((x) => same(x, a));
-      if (exists) throw KernelError.of(`add address ${what}`, 'EEXIST', 'the interface has it already');
-    } else {
-      r.request(`add address ${what}`, (box) => writeNewAddress(box, target));
+      if (link && dumpAddresses(r, link.index).some((x) => clashes(x, a)))
+        throw KernelError.of(`add address ${what}`, 'EEXIST', 'the interface has it already');
+      return { ...target, interface: input.interface, label: '', peer: '', broadcast: '' };
     }
-    return {
-      ...target,
-      flags: target.flags,
-      interface: input.interface,
-      label: '',
-      peer: '',
-      broadcast: '',
-    };
+    r.request(`add address ${what}`, (box) => writeNewAddress(box, target));
+    // As the kernel has it now (its flags: permanent; IPv4's label).
+    const added = dumpAddresses(r, target.index).find((x) => clashes(x, a) && x.prefixLength === a.prefixLength);
+    return { ...(added ?? { ...target, label: '', peer: '', broadcast: '' }), interface: input.interface };
   });
 }
 
-const same = (x: AddressEntry, a: NormalAddress) =>
-  x.family === a.family && x.address === a.address && x.prefixLength === a.prefixLength;
+/** Whether the kernel refuses `a` because of `x` (EEXIST): IPv4 with the same prefix length, IPv6 with any. */
+const clashes = (x: AddressEntry, a: NormalAddress) =>
+  x.family === a.family && x.address === a.address && (a.family === AF_INET6 || x.prefixLength === a.prefixLength);
 
 /**
  * Deletes an address from an interface: with prefix length 0 every prefix it has there. EADDRNOTAVAIL (NOT_FOUND)

@@ -163,7 +163,8 @@ describe('ipvsctl address', () => {
     expect((await ipvsctl(ctx, ['address', 'del', '192.0.2.20', 'dev', 'ipvs0', '--allow-missing'])).code).toBe(0);
     const bad = await ipvsctl(ctx, ['address', 'add', '192.0.2.20/40', 'dev', 'ipvs0']);
     expect([bad.code, bad.err]).toEqual([1, expect.stringContaining('field prefix_length')]);
-  });
+    // Each ipvsctl is a Node start: seconds apiece in user-mode Linux.
+  }, 240_000);
 });
 
 describe('a desired state owning its VIPs', () => {
@@ -175,7 +176,7 @@ describe('a desired state owning its VIPs', () => {
 
   const svc = (address: string) => ({
     service: { id: { address, protocol: Protocol.TCP, port: 80 }, schedName: 'rr' },
-    destinations: [{ address: '203.0.113.2', port: 8080 }],
+    destinations: [{ address: address.includes(':') ? '2001:db8:1::2' : '203.0.113.2', port: 8080 }],
   });
   const put = (addresses: string[], o: { iface?: string; name?: string; prefixes?: string[] } = {}) =>
     ctx.client.putDesiredState({
