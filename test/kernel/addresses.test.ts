@@ -4,6 +4,7 @@
 // sent, and one namespace never seeing another's.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addAddress, deleteAddress, listAddresses } from '../../src/addresses/addresses.js';
+import { dropAddresses, keepAddresses } from '../../src/addresses/keep.js';
 import { AddressError } from '../../src/addresses/validate.js';
 import { KernelError } from '../../src/netlink/error.js';
 import { createNetns, sh, type Netns } from './helpers.js';
@@ -143,5 +144,27 @@ describe('VIP addresses through rtnetlink', () => {
       'EADDRNOTAVAIL',
     );
     expect(ipAddr(ns, 'dev ipvs0')).toEqual(['ipvs0 inet 192.0.2.20/32']);
+  });
+
+  it('keeps 2,000 VIPs on an interface in batches, and drops them', () => {
+    const n = 2000;
+    const want = Array.from({ length: n }, (_, i) => ({
+      family: 2,
+      address: `198.18.${i >> 8}.${i & 255}`,
+      prefixLength: 32,
+    }));
+    ns.exec('ip link add ipvs0 type dummy && ip addr add 198.19.0.1/32 dev ipvs0');
+    let t = performance.now();
+    const o = keepAddresses(ns.path, 'ipvs0', want, (a) => a.address.startsWith('198.19.'));
+    const addMs = performance.now() - t;
+    expect([o.added.length, o.deleted]).toEqual([n, ['198.19.0.1/32']]);
+    expect(ipAddr(ns, 'dev ipvs0')).toHaveLength(n);
+    // Again: nothing to do.
+    expect(keepAddresses(ns.path, 'ipvs0', want, () => true)).toEqual({ added: [], deleted: [] });
+    t = performance.now();
+    expect(dropAddresses(ns.path, 'ipvs0', (a) => a.address.startsWith('198.18.'))).toHaveLength(n);
+    const dropMs = performance.now() - t;
+    expect(ipAddr(ns, 'dev ipvs0')).toEqual([]);
+    console.log(`${n} VIPs: added in ${addMs.toFixed(0)} ms, deleted in ${dropMs.toFixed(0)} ms`);
   });
 });
