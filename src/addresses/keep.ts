@@ -16,8 +16,13 @@ export interface KeepOutcome {
 const text = (a: NormalAddress) => `${a.address}/${a.prefixLength}`;
 
 /** Runs the requests `write` encodes as one batch; the first refusal (but those `ignore` says) throws, told as `op`. */
-function batch(r: RouteSocket, op: string, write: (box: Outbox) => void, ignore = (_: string) => false): void {
-  const refused = r.many(write);
+async function batch(
+  r: RouteSocket,
+  op: string,
+  write: (box: Outbox) => void,
+  ignore = (_: string) => false,
+): Promise<void> {
+  const refused = await r.many(write);
   const i = refused.findIndex((e) => e !== null && !ignore(e.errno));
   if (i >= 0) throw refused[i]!.within(op, i);
 }
@@ -32,19 +37,19 @@ export function keepAddresses(
   name: string,
   want: readonly NormalAddress[],
   drop: (a: AddressEntry) => boolean,
-): KeepOutcome {
-  return RouteSocket.with(netns, (r) => {
+): Promise<KeepOutcome> {
+  return RouteSocket.withAsync(netns, async (r) => {
     const link = ensureDummy(r, name);
     const have = dumpAddresses(r, link.index);
     const present = new Set(have.map((a) => a.address));
     const wanted = new Set(want.map((a) => a.address));
     const add = want.filter((a) => !present.has(a.address));
     const stale = have.filter((a) => !wanted.has(a.address) && drop(a));
-    batch(r, `add addresses to ${name}`, (box) => {
+    await batch(r, `add addresses to ${name}`, (box) => {
       for (const a of add) writeNewAddress(box, targetOf(a, link.index));
     });
     // One deleted meanwhile is as good as deleted here.
-    batch(
+    await batch(
       r,
       `delete addresses of ${name}`,
       (box) => {
@@ -57,12 +62,12 @@ export function keepAddresses(
 }
 
 /** Deletes the addresses of interface `name` for which `drop` holds (none when there is no such interface). */
-export function dropAddresses(netns: string, name: string, drop: (a: AddressEntry) => boolean): string[] {
-  return RouteSocket.with(netns, (r) => {
+export function dropAddresses(netns: string, name: string, drop: (a: AddressEntry) => boolean): Promise<string[]> {
+  return RouteSocket.withAsync(netns, async (r) => {
     const link = findLink(r, name);
     if (!link) return [];
     const gone = dumpAddresses(r, link.index).filter(drop);
-    batch(
+    await batch(
       r,
       `delete addresses of ${name}`,
       (box) => {

@@ -170,7 +170,7 @@ export class DesiredRegistry {
       cur.drift.cancel();
       cur.health?.stop();
       const removal = handle && (await removeOwned(handle, cur.spec, this.deps.log));
-      if (handle && cur.spec.vips) dropVips(cur, handle.netns, this.deps.log);
+      if (handle && cur.spec.vips) await dropVips(cur, handle.netns, this.deps.log);
       return removal;
     });
   }
@@ -234,7 +234,7 @@ export class DesiredRegistry {
         },
       });
       s.status = statusOf(s.generation, trigger, result);
-      if (s.spec.vips) keepVips(s, handle.netns, kernel, trigger, this.deps.log);
+      if (s.spec.vips) await keepVips(s, handle.netns, kernel, trigger, this.deps.log);
       // What the kernel holds now follows from the listing and what was applied: the next poller's listing is
       // compared with it, so that a change made by someone else right after this reconcile is drift too.
       s.drift.settled(

@@ -58,7 +58,7 @@ export function reconcileVips(
   netns: string,
   spec: DesiredSpec,
   current: readonly ServiceWithDestinations[],
-): VipOutcome {
+): Promise<VipOutcome> {
   // With drain, a service still on the kernel keeps its address: connections to it drain through the VIP.
   const inUse = new Set(spec.drain ? current.filter((s) => !s.fwMark).map((s) => s.address) : []);
   return keepAddresses(
@@ -70,22 +70,22 @@ export function reconcileVips(
 }
 
 /** Deletes every address the spec owns on its VIP interface (a deleted desired state's); those deleted. */
-export const removeVips = (netns: string, spec: DesiredSpec): string[] =>
+export const removeVips = (netns: string, spec: DesiredSpec): Promise<string[]> =>
   dropAddresses(netns, spec.vips!.interface, (a) => owned(spec, a));
 
 /**
  * A reconcile's VIPs, after its rules: what changed without a Put is logged as drift put back; a refusal fails the
  * reconcile's status (its rules' counts stay) and is logged.
  */
-export function keepVips(
+export async function keepVips(
   s: HeldState,
   netns: string,
   current: readonly ServiceWithDestinations[],
   trigger: Trigger,
   log: Log,
-): void {
+): Promise<void> {
   try {
-    const o = reconcileVips(netns, s.spec, current);
+    const o = await reconcileVips(netns, s.spec, current);
     if ((o.added.length || o.deleted.length) && trigger !== 'put')
       log.info({ name: s.name, trigger, ...o }, 'VIPs corrected');
   } catch (e) {
@@ -95,10 +95,10 @@ export function keepVips(
 }
 
 /** A deleted desired state's VIPs removed, unless it drains (its services still do, through them). */
-export function dropVips(s: HeldState, netns: string, log: Log): void {
+export async function dropVips(s: HeldState, netns: string, log: Log): Promise<void> {
   if (s.spec.drain && s.spec.prune) return;
   try {
-    const gone = removeVips(netns, s.spec);
+    const gone = await removeVips(netns, s.spec);
     log.info({ name: s.name, deleted: gone }, 'VIPs removed with their desired state');
   } catch (e) {
     log.warn({ name: s.name, namespace: s.spec.namespace, err: String(e) }, 'VIPs not removed');

@@ -5,6 +5,9 @@ import { KernelError } from '../netlink/error.js';
 import { NETLINK_ROUTE } from '../netlink/linux.js';
 import { Outbox } from '../netlink/outbox.js';
 
+/** Requests per slice of `many`: tens of milliseconds of kernel time at most. */
+const SLICE = 32;
+
 /** What `many` gives back for each request: null when it was done. */
 export type Refusal = KernelError | null;
 
@@ -34,6 +37,16 @@ export class RouteSocket {
     }
   }
 
+  /** Runs `fn` with a socket in `netns`, closed once its promise settles. */
+  static async withAsync<T>(netns: string, fn: (r: RouteSocket) => Promise<T>): Promise<T> {
+    const r = RouteSocket.open(netns);
+    try {
+      return await fn(r);
+    } finally {
+      r.close();
+    }
+  }
+
   close(): void {
     this.conn.close();
   }
@@ -51,15 +64,21 @@ export class RouteSocket {
   }
 
   /**
-   * Requests written by `write`, as few sendmsg as fit: the kernel carries on past a refused one. Each one's
-   * refusal, in order (null when it was done).
+   * Requests written by `write`, a slice of them per sendmsg, with a turn of the event loop between slices: the
+   * kernel takes most of a millisecond over each address in user-mode Linux, and a desired state may have
+   * thousands. It carries on past a refused one. Each one's refusal, in order (null when it was done).
    */
-  many(write: (box: Outbox) => void): Refusal[] {
+  async many(write: (box: Outbox) => void): Promise<Refusal[]> {
     const first = this.box.next;
     write(this.box);
     const last = this.box.next;
+    const out: Refusal[] = [];
     try {
-      return this.conn.execute(this.box, first, last).map((o) => (o.ok ? null : o.error));
+      for (let i = first; i < last; i += SLICE) {
+        if (i > first) await new Promise((r) => setImmediate(r));
+        for (const o of this.conn.execute(this.box, i, Math.min(last, i + SLICE))) out.push(o.ok ? null : o.error);
+      }
+      return out;
     } finally {
       this.box.consume(last);
     }
