@@ -99,6 +99,9 @@ export function ensureDummy(r: RouteSocket, name: string): Link {
   return needLink(r, `create dummy interface ${name}`, name);
 }
 
+/** A global address (RT_SCOPE_UNIVERSE): not a link-local or host one (fe80::/64, 127.0.0.1), never a VIP's. */
+export const isGlobal = (a: AddressEntry) => a.scope === RT_SCOPE_UNIVERSE;
+
 /** The request fields of an address to add: IPv6 VIPs without duplicate address detection, usable at once. */
 export const targetOf = (a: NormalAddress, index: number) => ({
   ...a,
@@ -107,7 +110,7 @@ export const targetOf = (a: NormalAddress, index: number) => ({
   scope: RT_SCOPE_UNIVERSE,
 });
 
-export const describe = (a: NormalAddress, name: string) => `${a.address}/${a.prefixLength} on ${name}`;
+export const describeAddress = (a: NormalAddress, name: string) => `${a.address}/${a.prefixLength} on ${name}`;
 
 /**
  * The addresses of the namespace at `netns` ('' for the server's own), each with its interface's name; of
@@ -130,7 +133,7 @@ export function addAddress(netns: string, input: AddressInput, o: CreateOptions 
   const op = `add address ${input.address}`;
   checkInterfaceName(op, input.interface);
   const a = normalAddress(op, input.address, input.prefixLength);
-  const what = describe(a, input.interface);
+  const what = describeAddress(a, input.interface);
   return RouteSocket.with(netns, (r) => {
     const link = o.createInterface
       ? o.validateOnly
@@ -169,13 +172,15 @@ export function deleteAddress(netns: string, input: AddressInput, o: { allowMiss
     const found = dumpAddresses(r, link.index).filter(
       (x) => x.family === a.family && x.address === a.address && (any || x.prefixLength === a.prefixLength),
     );
-    const what = any ? `${a.address} on ${input.interface}` : describe(a, input.interface);
+    const what = any ? `${a.address} on ${input.interface}` : describeAddress(a, input.interface);
     if (!found.length) {
       if (o.allowMissing) return 0;
       throw KernelError.of(`delete address ${what}`, 'EADDRNOTAVAIL', `${input.interface} has no address ${what}`);
     }
     for (const x of found)
-      r.request(`delete address ${describe(x, input.interface)}`, (box) => writeDelAddress(box, { ...x, flags: 0 }));
+      r.request(`delete address ${describeAddress(x, input.interface)}`, (box) =>
+        writeDelAddress(box, { ...x, flags: 0 }),
+      );
     return found.length;
   });
 }

@@ -4,7 +4,7 @@
 import type { Outbox } from '../netlink/outbox.js';
 import { writeDelAddress, writeNewAddress, type AddressEntry } from '../rtnetlink/address.js';
 import { RouteSocket } from '../rtnetlink/route.js';
-import { describe, dumpAddresses, ensureDummy, findLink, targetOf } from './addresses.js';
+import { describeAddress, dumpAddresses, ensureDummy, findLink, targetOf } from './addresses.js';
 import type { NormalAddress } from './validate.js';
 
 /** The addresses added and deleted, as "192.0.2.10/32". */
@@ -75,6 +75,6 @@ export function dropAddresses(netns: string, name: string, drop: (a: AddressEntr
       },
       (errno) => errno === 'EADDRNOTAVAIL',
     );
-    return gone.map((a) => describe(a, name));
+    return gone.map((a) => describeAddress(a, name));
   });
 }

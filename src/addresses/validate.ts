@@ -1,7 +1,7 @@
 // What an address request must be before anything reaches the kernel: an
 // interface name the kernel would take, an IP address, a prefix length in
 // its family's range. A refusal names the field as the API does.
-import { AF_INET, AF_INET6, canonicalAddress, familyOf } from '../inet/address.js';
+import { AF_INET6, canonicalAddress, familyOf } from '../inet/address.js';
 import { errnoNumber } from '../netlink/errno.js';
 import { KernelError } from '../netlink/error.js';
 import { IFNAMSIZ } from '../netlink/linux.js';
@@ -51,6 +51,3 @@ export function normalAddress(op: string, address: string, prefixLength: number)
     throw new AddressError(op, 'prefix_length', `${prefixLength} is not 0..${max} (0: ${max})`);
   return { family, address: canonicalAddress(family, address), prefixLength: prefixLength || max };
 }
-
-export const familyName = (family: number) =>
-  family === AF_INET ? 'inet' : family === AF_INET6 ? 'inet6' : `${family}`;

@@ -5,7 +5,7 @@
 // (whose scopes never overlap) never own the same address. With prune, the
 // owned addresses no service wants are deleted, except, with drain, one a
 // service still on the kernel uses: its connections drain through it.
-import type { AddressEntry } from '../addresses/addresses.js';
+import { isGlobal, type AddressEntry } from '../addresses/addresses.js';
 import { dropAddresses, keepAddresses, type KeepOutcome } from '../addresses/keep.js';
 import { AddressError, checkInterfaceName, normalAddress, type NormalAddress } from '../addresses/validate.js';
 import { owns, type ServiceWithDestinations } from '../ipvs/index.js';
@@ -13,9 +13,6 @@ import { DesiredStateError } from './checks.js';
 import type { HeldState } from './held.js';
 import type { DesiredSpec, Log } from './spec.js';
 import type { Trigger } from './status.js';
-
-/** RT_SCOPE_UNIVERSE: a global address; link-local and host ones (fe80::/64, 127.0.0.1) are never a VIP. */
-const GLOBAL = 0;
 
 export interface VipSpec {
   /** The interface the VIPs go on (created as a dummy one when absent). */
@@ -48,7 +45,7 @@ export function desiredVips(spec: DesiredSpec): NormalAddress[] {
 
 /** Whether `a`, an address of the VIP interface, is the spec's to delete. */
 const owned = (spec: DesiredSpec, a: AddressEntry) =>
-  a.scope === GLOBAL && owns(spec.scope, { addressFamily: a.family, address: a.address, fwMark: 0 });
+  isGlobal(a) && owns(spec.scope, { addressFamily: a.family, address: a.address, fwMark: 0 });
 
 /**
  * Puts the spec's VIPs on its interface in namespace `netns` (a path; '' for the server's own); `current` is the
