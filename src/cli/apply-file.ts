@@ -4,7 +4,14 @@
 import { fromJson } from '@bufbuild/protobuf';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ApplyRequestSchema, ServiceHealthSchema, type ApplyRequest, type ServiceHealth } from '../client/index.js';
+import {
+  ApplyRequestSchema,
+  DesiredStateVipsSchema,
+  ServiceHealthSchema,
+  type ApplyRequest,
+  type DesiredStateVips,
+  type ServiceHealth,
+} from '../client/index.js';
 
 export interface ApplyFile {
   request: ApplyRequest;
@@ -12,11 +19,13 @@ export interface ApplyFile {
   name?: string;
   /** The top-level `health` list (a desired state's health checks), when allowed. */
   health: ServiceHealth[];
+  /** The top-level `vips` (a desired state's VIP interface), when allowed. */
+  vips?: DesiredStateVips;
 }
 
 /**
- * Reads `file` (- for standard input); `o.named` allows a top-level `name` string and `health` list (a desired
- * state's) beside the ApplyRequest.
+ * Reads `file` (- for standard input); `o.named` allows a top-level `name` string, `health` list and `vips` (a
+ * desired state's) beside the ApplyRequest.
  */
 export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyFile {
   const label = file === '-' ? 'standard input' : file;
@@ -31,7 +40,7 @@ export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyF
     const doc: unknown = parseYaml(text) ?? {};
     if (!o.named || typeof doc !== 'object' || Array.isArray(doc) || doc === null)
       return { request: fromJson(ApplyRequestSchema, doc as never), health: [] };
-    const { name, health = [], ...rest } = doc as Record<string, unknown>;
+    const { name, health = [], vips, ...rest } = doc as Record<string, unknown>;
     if (name !== undefined && typeof name !== 'string')
       throw new Error(`name: ${JSON.stringify(name)} is not a string`);
     if (!Array.isArray(health)) throw new Error('health: not a list');
@@ -45,6 +54,7 @@ export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyF
           throw new Error(`health[${i}]: ${(e as Error).message}`);
         }
       }),
+      vips: vips === undefined ? undefined : fromJson(DesiredStateVipsSchema, vips as never),
     };
   } catch (e) {
     throw new Error(`${label}: ${(e as Error).message}`);

@@ -5,6 +5,7 @@
 // program's assembly: its global options, then the commands from their
 // rooms (commands/), in the order help lists them.
 import { Command, Option } from 'commander';
+import { addAddress } from './commands/address.js';
 import { addApply } from './commands/apply.js';
 import { addDesired } from './commands/desired.js';
 import { addHealth } from './commands/health.js';
@@ -44,6 +45,7 @@ for (const add of [
   addApply,
   addDesired,
   addHealth,
+  addAddress,
 ])
   add(program);
 

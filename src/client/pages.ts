@@ -1,7 +1,9 @@
-// Listings over every page: ListServices, ListDestinations, ListDesiredStates and ListDestinationHealth answer a page
+// Listings over every page: ListServices, ListDestinations, ListDesiredStates, ListDestinationHealth and
+// ListAddresses answer a page
 // at a time (each under the server's --max-response-bytes, as no gRPC
 // message may pass 4 MiB); these follow next_page_token to the last page.
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { Address, ListAddressesRequestSchema, ListAddressesResponse } from '../../gen/ts/ipvs/v1/address_pb.js';
 import type { DestinationHealth } from '../../gen/ts/ipvs/v1/health_pb.js';
 import type {
   DesiredState,
@@ -28,6 +30,7 @@ export type ListAllDestinationHealthRequest = Without<
   'pageToken'
 >;
 export type ListAllDesiredStatesRequest = Without<MessageInitShape<typeof ListDesiredStatesRequestSchema>, 'pageToken'>;
+export type ListAllAddressesRequest = Without<MessageInitShape<typeof ListAddressesRequestSchema>, 'pageToken'>;
 
 type Page = { nextPageToken: string };
 type Lister<Req, Res> = (req: Req & { pageToken: string }, opts: CallOptions) => Promise<Res>;
@@ -104,4 +107,13 @@ export async function* listAllDestinationHealth(
   opts: CallOptions,
 ): AsyncGenerator<DestinationHealth> {
   for await (const page of pages(list, req, opts)) yield* page.destinations;
+}
+
+/** Each address of a namespace (or of one interface), over every page. */
+export async function* listAllAddresses(
+  list: Lister<ListAllAddressesRequest, ListAddressesResponse>,
+  req: ListAllAddressesRequest,
+  opts: CallOptions,
+): AsyncGenerator<Address> {
+  for await (const page of pages(list, req, opts)) yield* page.addresses;
 }

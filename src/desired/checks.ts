@@ -6,6 +6,7 @@ import { targetsOf } from '../health/targets.js';
 import { plan } from '../ipvs/index.js';
 import { checkDrain, type DesiredSpec } from './spec.js';
 import { scopeNets } from './scope.js';
+import { checkVips } from './vips.js';
 
 /** "desiredStates/{id}": the id as an RFC 1035 label (AIP-122). */
 export const NAME = /^desiredStates\/[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -53,6 +54,7 @@ export function checkSpec(spec: DesiredSpec): void {
   // Planning against an empty kernel is the Apply core's whole validation: services, destinations, scope.
   plan([], spec.services, { scope: spec.scope });
   targetsOf(spec.services, spec.health);
+  checkVips(spec);
   if (spec.prune) return;
   // Without prune, what health takes out would stay on the kernel.
   const i = spec.health.findIndex((h) => h.onDown === 'remove');

@@ -21,6 +21,7 @@ import type { HeldState, PutInput, PutOutcome, RegistryDeps } from './held.js';
 import { applyOptions } from './spec.js';
 import { removeOwned } from './remove.js';
 import { overlap } from './scope.js';
+import { dropVips, keepVips } from './vips.js';
 import { DesiredStore, type StoredDesiredState } from './store.js';
 import { failedStatus, noCounts, statusOf, type Trigger } from './status.js';
 
@@ -168,7 +169,9 @@ export class DesiredRegistry {
       this.held.delete(p.name);
       cur.drift.cancel();
       cur.health?.stop();
-      return handle && removeOwned(handle, cur.spec, this.deps.log);
+      const removal = handle && (await removeOwned(handle, cur.spec, this.deps.log));
+      if (handle && cur.spec.vips) await dropVips(cur, handle.netns, this.deps.log);
+      return removal;
     });
   }
 
@@ -220,15 +223,18 @@ export class DesiredRegistry {
   private async reconcileHeld(s: HeldState, trigger: Trigger): Promise<ApplyResult | undefined> {
     s.counts.reconciles[trigger]++;
     let listed: number | undefined;
+    let kernel: readonly ServiceWithDestinations[] = [];
     try {
       const handle = this.deps.handle(s.spec.namespace);
       const result = await applyState(handle, desiredOf(s), {
         ...applyOptions(s.spec, handle, this.deps.log),
         onListed: (current) => {
           listed = ownedFingerprint(s, current);
+          kernel = current;
         },
       });
       s.status = statusOf(s.generation, trigger, result);
+      if (s.spec.vips) await keepVips(s, handle.netns, kernel, trigger, this.deps.log);
       // What the kernel holds now follows from the listing and what was applied: the next poller's listing is
       // compared with it, so that a change made by someone else right after this reconcile is drift too.
       s.drift.settled(

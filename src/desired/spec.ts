@@ -1,6 +1,7 @@
 // A desired state's spec as the core holds it, and the Apply options it
 // means: the same scope, prune and drain as an ApplyRequest's.
 import type { ServiceHealthSpec } from '../health/targets.js';
+import type { VipSpec } from './vips.js';
 import {
   MAX_DRAIN_MS,
   timedDrain,
@@ -22,6 +23,8 @@ export interface DesiredSpec {
   drainTimeoutMs?: number;
   /** Health checks of its services' destinations. */
   health: ServiceHealthSpec[];
+  /** Its services' addresses kept as local addresses on an interface (vips.ts); unset: addresses are left alone. */
+  vips?: VipSpec;
 }
 
 /** Where the core logs (a pino Logger is one). */

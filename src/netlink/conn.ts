@@ -234,7 +234,8 @@ export class Conn {
     const seq0 = (this.seq + 1) >>> 0;
     for (let i = first; i < to; i++) {
       const at = box.offset(i) - from;
-      buf.writeUInt16LE(Flags.Request | (i === to - 1 ? Flags.Ack : 0), at + 6);
+      // Beside the request's own flags (a create's), set when it was encoded.
+      buf.writeUInt16LE(buf.readUInt16LE(at + 6) | Flags.Request | (i === to - 1 ? Flags.Ack : 0), at + 6);
       buf.writeUInt32LE(this.nextSeq(), at + 8);
     }
     const finalSeq = this.seq;

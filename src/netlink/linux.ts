@@ -1,7 +1,8 @@
 // Linux ABI numbers for x86-64 and arm64 (LP64, little-endian; both take
 // these from asm-generic), from <errno.h>, <sys/socket.h>, <linux/netlink.h>,
-// <poll.h>, <sys/mman.h>, <fcntl.h>, <sched.h>, <asm-generic/unistd.h> and
-// <linux/io_uring.h>. Structs laid out by hand are byte offsets named after
+// <poll.h>, <sys/mman.h>, <fcntl.h>, <sched.h>, <asm-generic/unistd.h>,
+// <linux/io_uring.h>, <linux/rtnetlink.h> (with <linux/if_addr.h> and
+// <linux/if_link.h>) and <linux/if.h>. Structs laid out by hand are byte offsets named after
 // the kernel's fields, with `size` their sizeof; only the fields we touch.
 // test/unit/linux.test.ts checks all of it against the headers.
 
@@ -91,3 +92,63 @@ export const NLA_F_NESTED = 1 << 15;
 export const NLA_F_NET_BYTEORDER = 1 << 14;
 /** As the kernel writes it: the type without those two flags. */
 export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+
+// Header flags of new-object requests (linux/netlink.h): the bits Conn leaves as the request set them.
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+
+// Route netlink (linux/rtnetlink.h): the protocol, and the message types of links and addresses.
+export const NETLINK_ROUTE = 0;
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+
+/** struct ifaddrmsg (linux/if_addr.h): the family header of address messages. */
+export const IFADDRMSG = {
+  size: 8,
+  ifa_family: 0,
+  ifa_prefixlen: 1,
+  ifa_flags: 2,
+  ifa_scope: 3,
+  ifa_index: 4,
+} as const;
+// Address attributes.
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_LABEL = 3;
+export const IFA_BROADCAST = 4;
+export const IFA_FLAGS = 8;
+// Address flags (ifa_flags holds the low 8 bits; IFA_FLAGS all 32).
+export const IFA_F_SECONDARY = 0x01;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_DADFAILED = 0x08;
+export const IFA_F_DEPRECATED = 0x20;
+export const IFA_F_TENTATIVE = 0x40;
+export const IFA_F_PERMANENT = 0x80;
+// Address scopes (enum rt_scope_t).
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_SITE = 200;
+export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
+
+/** struct ifinfomsg (linux/rtnetlink.h): the family header of link messages. */
+export const IFINFOMSG = {
+  size: 16,
+  ifi_family: 0,
+  ifi_type: 2,
+  ifi_index: 4,
+  ifi_flags: 8,
+  ifi_change: 12,
+} as const;
+// Link attributes (linux/if_link.h).
+export const IFLA_IFNAME = 3;
+export const IFLA_LINKINFO = 18;
+export const IFLA_INFO_KIND = 1;
+/** Link flags (linux/if.h): administratively up. */
+export const IFF_UP = 0x1;
+/** An interface name's bytes with its NUL (linux/if.h). */
+export const IFNAMSIZ = 16;

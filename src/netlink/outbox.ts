@@ -28,6 +28,7 @@ export class Outbox {
   private head = 0;
   private held = 0;
   private type = 0;
+  private flags = 0;
 
   /** `pageBytes`: the most one sendmsg carries; a longer message gets a page of its own. */
   constructor(private readonly pageBytes = 64 * 1024) {
@@ -70,9 +71,22 @@ export class Outbox {
    * then `end()`.
    */
   begin(type: number, header?: number): AttributeEncoder {
-    const e = this.e.restart(header === undefined ? HEADER_LENGTH : HEADER_LENGTH + 4);
+    const e = this.beginStruct(type, header === undefined ? 0 : 4);
     if (header !== undefined) e.buffer.writeUInt32LE(header, e.messageStart + HEADER_LENGTH);
+    return e;
+  }
+
+  /**
+   * Starts a message of netlink `type` whose payload opens with a family
+   * header of `length` bytes (a multiple of 4), zeroed: write its fields from
+   * `messageStart + HEADER_LENGTH` of the encoder's buffer before encoding
+   * any attribute. `flags` go into the message's header beside the ones Conn
+   * sets (a create's NLM_F_CREATE | NLM_F_EXCL).
+   */
+  beginStruct(type: number, length: number, flags = 0): AttributeEncoder {
+    const e = this.e.restart(HEADER_LENGTH + length);
     this.type = type;
+    this.flags = flags;
     return e;
   }
 
@@ -89,7 +103,7 @@ export class Outbox {
     const buf = e.buffer;
     buf.writeUInt32LE(e.end - at, at);
     buf.writeUInt16LE(this.type, at + 4);
-    buf.writeUInt16LE(0, at + 6);
+    buf.writeUInt16LE(this.flags, at + 6);
     buf.writeUInt32LE(0, at + 8);
     buf.writeUInt32LE(0, at + 12);
     if ((this.base + this.held) * 3 === this.index.length) this.makeRoom();
@@ -101,13 +115,13 @@ export class Outbox {
     return n;
   }
 
-  /** Copies message `i` to the start of `to` with header `flags` and `seq`; its length. */
+  /** Copies message `i` to the start of `to` with header `flags` added to its own, and `seq`; its length. */
   stage(i: number, to: Buffer, flags: number, seq: number): number {
     const at = this.offset(i);
     const len = this.limit(i) - at;
     if (len > to.length) throw KernelError.of('send', 'EMSGSIZE', `request of ${len} bytes`);
     this.page(i).copy(to, 0, at, at + len);
-    to.writeUInt16LE(flags, 6);
+    to.writeUInt16LE(to.readUInt16LE(6) | flags, 6);
     to.writeUInt32LE(seq, 8);
     return len;
   }

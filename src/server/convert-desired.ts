@@ -32,15 +32,16 @@ export function specIn(m: api.DesiredState): DesiredSpec {
     drain: m.drain,
     drainTimeoutMs: m.drainTimeout ? durationMs(m.drainTimeout) : undefined,
     health: healthIn(m.health, 'desired_state.'),
+    vips: m.vips && { interface: m.vips.interface },
   };
 }
 
 /** What the store keeps of a DesiredState: its spec fields as protobuf JSON (no name, generation or status). */
 export function specData(m: api.DesiredState): JsonValue {
-  const { namespace, services, scope, prune, drain, drainTimeout, health } = m;
+  const { namespace, services, scope, prune, drain, drainTimeout, health, vips } = m;
   return toJson(
     api.DesiredStateSchema,
-    create(api.DesiredStateSchema, { namespace, services, scope, prune, drain, drainTimeout, health }),
+    create(api.DesiredStateSchema, { namespace, services, scope, prune, drain, drainTimeout, health, vips }),
   );
 }
 
@@ -110,6 +111,7 @@ export function stateOut(h: HeldState, withServices: boolean): api.DesiredState 
     prune: m.prune,
     drain: m.drain,
     drainTimeout: m.drainTimeout,
+    vips: m.vips,
     generation: BigInt(h.generation),
     status: statusOut(h),
   });

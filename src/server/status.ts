@@ -10,6 +10,7 @@ const BY_ERRNO: Readonly<Record<string, status>> = {
   ENOENT: status.NOT_FOUND,
   ESRCH: status.NOT_FOUND,
   ENODEV: status.NOT_FOUND,
+  EADDRNOTAVAIL: status.NOT_FOUND,
   EINVAL: status.INVALID_ARGUMENT,
   EAFNOSUPPORT: status.INVALID_ARGUMENT,
   EMSGSIZE: status.INVALID_ARGUMENT,

@@ -2,7 +2,7 @@
 // director namespace (the caller's, where IPVS is programmed), and two
 // real servers behind veth pairs, each answering connections with its name.
 //
-//   client 198.51.100.2 ── 198.51.100.1 director (VIP 192.0.2.10 on lo)
+//   client 198.51.100.2 ── 198.51.100.1 director (VIP 192.0.2.10 on lo, unless left to the caller)
 //                                 203.0.113.1 ── 203.0.113.2 real server r1
 //                                 203.0.113.5 ── 203.0.113.6 real server r2
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -45,7 +45,8 @@ async function startServer(ns: Netns, name: string, address: string): Promise<Ch
   return p;
 }
 
-export async function createTopology(director: Netns): Promise<Topology> {
+/** `vip: false` leaves the VIP off the director: the caller puts it somewhere (an ipvsd address test). */
+export async function createTopology(director: Netns, o: { vip?: boolean } = {}): Promise<Topology> {
   const d = director.name;
   const client = createNetns('c');
   const servers: Netns[] = [];
@@ -53,7 +54,7 @@ export async function createTopology(director: Netns): Promise<Topology> {
   sh(`ip link add c0 netns ${client.name} type veth peer name d0 netns ${d}`);
   client.exec('ip addr add 198.51.100.2/24 dev c0 && ip link set c0 up && ip route add 192.0.2.0/24 via 198.51.100.1');
   director.exec(
-    `ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up && ip addr add ${VIP_ADDRESS}/32 dev lo && sysctl -qw net.ipv4.ip_forward=1`,
+    `ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up && sysctl -qw net.ipv4.ip_forward=1${o.vip === false ? '' : ` && ip addr add ${VIP_ADDRESS}/32 dev lo`}`,
   );
   for (const [i, r] of REAL.entries()) {
     const ns = createNetns(r.name);

@@ -54,6 +54,7 @@ describe('the service config', () => {
         'GetDesiredState',
         'GetInfo',
         'GetService',
+        'ListAddresses',
         'ListDaemons',
         'ListDesiredStates',
         'ListDestinationHealth',

@@ -11,6 +11,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   inet: [],
   netlink: [],
   genetlink: ['netlink'],
+  // Route netlink, beside generic netlink; and the local addresses of a namespace over it (VIPs), no IPVS in either.
+  rtnetlink: ['inet', 'netlink'],
+  addresses: ['inet', 'netlink', 'rtnetlink'],
   ipvs: ['inet', 'netlink', 'genetlink'],
   rpc: ['gen'],
   // gRFC A43 authorization policies: parsing, matching, the policy file; no gRPC transport, no IPVS.
@@ -20,8 +23,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // the grpc.health.v1 probe of real servers, not for ipvsd's API).
   health: ['inet', 'ipvs', 'netlink', 'rpc', 'gen'],
   // The desired-state core: the store and the reconciling of held states, over the IPVS library; no gRPC in it.
-  desired: ['inet', 'ipvs', 'health'],
-  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'desired', 'health', 'authz', 'gen'],
+  desired: ['inet', 'ipvs', 'health', 'addresses'],
+  server: ['inet', 'ipvs', 'netlink', 'rpc', 'sandbox', 'desired', 'health', 'addresses', 'authz', 'gen'],
   client: ['rpc', 'gen'],
   cli: ['inet', 'client', 'rpc', 'gen'],
 };

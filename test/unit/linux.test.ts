@@ -43,6 +43,16 @@ const STRUCTS: Record<string, [Layout, string, Record<string, number>]> = {
     },
   ],
   IO_URING_CQE: [linux.IO_URING_CQE, 'struct io_uring_cqe', { user_data: 8, res: 4 }],
+  IFADDRMSG: [
+    linux.IFADDRMSG,
+    'struct ifaddrmsg',
+    { ifa_family: 1, ifa_prefixlen: 1, ifa_flags: 1, ifa_scope: 1, ifa_index: 4 },
+  ],
+  IFINFOMSG: [
+    linux.IFINFOMSG,
+    'struct ifinfomsg',
+    { ifi_family: 1, ifi_type: 2, ifi_index: 4, ifi_flags: 4, ifi_change: 4 },
+  ],
 };
 
 // Constants whose C name differs from ours.
@@ -117,6 +127,8 @@ describe('Linux ABI table', () => {
         'linux/types.h',
         'linux/netlink.h',
         'linux/io_uring.h',
+        'linux/if.h',
+        'linux/rtnetlink.h',
       ].map((h) => `#include <${h}>`),
       'int main(void) {',
       ...lines,

@@ -40,7 +40,7 @@ export function addDesired(program: Command): void {
     .option('--dry-run', 'check it and print the plan as a diff; store and change nothing')
     .action(
       run(async (o: { file: string; name?: string; expectedGeneration?: string; dryRun?: boolean }) => {
-        const { request: req, name: named, health } = readApplyFile(o.file, { named: true });
+        const { request: req, name: named, health, vips } = readApplyFile(o.file, { named: true });
         const id = o.name ?? named;
         if (!id)
           throw new Error(
@@ -59,6 +59,7 @@ export function addDesired(program: Command): void {
             drain: req.drain,
             drainTimeout: req.drainTimeout,
             health,
+            vips,
           },
           expectedGeneration,
           validateOnly: o.dryRun ?? false,

@@ -108,6 +108,16 @@ type IpvsServiceClient interface {
 	// `health`), a page at a time (AIP-158), by service then destination.
 	// NOT_FOUND when there is no such desired state.
 	ListDestinationHealth(ctx context.Context, in *ListDestinationHealthRequest, opts ...grpc.CallOption) (*ListDestinationHealthResponse, error)
+	// VIP addresses (address.proto): the local addresses of a namespace,
+	// through route netlink. Every address of the namespace (or of one
+	// interface), a page at a time (AIP-158).
+	ListAddresses(ctx context.Context, in *ListAddressesRequest, opts ...grpc.CallOption) (*ListAddressesResponse, error)
+	// Adds an address to an interface, creating it as a dummy interface when
+	// asked. ALREADY_EXISTS when it is there; NOT_FOUND without the interface.
+	CreateAddress(ctx context.Context, in *CreateAddressRequest, opts ...grpc.CallOption) (*CreateAddressResponse, error)
+	// Deletes an address from an interface. NOT_FOUND when it is not there
+	// (unless allow_missing) or there is no such interface.
+	DeleteAddress(ctx context.Context, in *DeleteAddressRequest, opts ...grpc.CallOption) (*DeleteAddressResponse, error)
 }
 
 type ipvsServiceClient struct {
@@ -448,6 +458,33 @@ func (c *ipvsServiceClient) ListDestinationHealth(ctx context.Context, in *ListD
 	return out, nil
 }
 
+func (c *ipvsServiceClient) ListAddresses(ctx context.Context, in *ListAddressesRequest, opts ...grpc.CallOption) (*ListAddressesResponse, error) {
+	out := new(ListAddressesResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/ListAddresses", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) CreateAddress(ctx context.Context, in *CreateAddressRequest, opts ...grpc.CallOption) (*CreateAddressResponse, error) {
+	out := new(CreateAddressResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/CreateAddress", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) DeleteAddress(ctx context.Context, in *DeleteAddressRequest, opts ...grpc.CallOption) (*DeleteAddressResponse, error) {
+	out := new(DeleteAddressResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/DeleteAddress", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IpvsServiceServer is the server API for IpvsService service.
 // All implementations must embed UnimplementedIpvsServiceServer
 // for forward compatibility
@@ -543,6 +580,16 @@ type IpvsServiceServer interface {
 	// `health`), a page at a time (AIP-158), by service then destination.
 	// NOT_FOUND when there is no such desired state.
 	ListDestinationHealth(context.Context, *ListDestinationHealthRequest) (*ListDestinationHealthResponse, error)
+	// VIP addresses (address.proto): the local addresses of a namespace,
+	// through route netlink. Every address of the namespace (or of one
+	// interface), a page at a time (AIP-158).
+	ListAddresses(context.Context, *ListAddressesRequest) (*ListAddressesResponse, error)
+	// Adds an address to an interface, creating it as a dummy interface when
+	// asked. ALREADY_EXISTS when it is there; NOT_FOUND without the interface.
+	CreateAddress(context.Context, *CreateAddressRequest) (*CreateAddressResponse, error)
+	// Deletes an address from an interface. NOT_FOUND when it is not there
+	// (unless allow_missing) or there is no such interface.
+	DeleteAddress(context.Context, *DeleteAddressRequest) (*DeleteAddressResponse, error)
 	mustEmbedUnimplementedIpvsServiceServer()
 }
 
@@ -636,6 +683,15 @@ func (UnimplementedIpvsServiceServer) DeleteDesiredState(context.Context, *Delet
 }
 func (UnimplementedIpvsServiceServer) ListDestinationHealth(context.Context, *ListDestinationHealthRequest) (*ListDestinationHealthResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListDestinationHealth not implemented")
+}
+func (UnimplementedIpvsServiceServer) ListAddresses(context.Context, *ListAddressesRequest) (*ListAddressesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListAddresses not implemented")
+}
+func (UnimplementedIpvsServiceServer) CreateAddress(context.Context, *CreateAddressRequest) (*CreateAddressResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateAddress not implemented")
+}
+func (UnimplementedIpvsServiceServer) DeleteAddress(context.Context, *DeleteAddressRequest) (*DeleteAddressResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteAddress not implemented")
 }
 func (UnimplementedIpvsServiceServer) mustEmbedUnimplementedIpvsServiceServer() {}
 
@@ -1181,6 +1237,60 @@ func _IpvsService_ListDestinationHealth_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IpvsService_ListAddresses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAddressesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).ListAddresses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/ListAddresses",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).ListAddresses(ctx, req.(*ListAddressesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_CreateAddress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAddressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).CreateAddress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/CreateAddress",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).CreateAddress(ctx, req.(*CreateAddressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_DeleteAddress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAddressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).DeleteAddress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/DeleteAddress",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).DeleteAddress(ctx, req.(*DeleteAddressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _IpvsService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ipvs.v1.IpvsService",
 	HandlerType: (*IpvsServiceServer)(nil),
@@ -1288,6 +1398,18 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDestinationHealth",
 			Handler:    _IpvsService_ListDestinationHealth_Handler,
+		},
+		{
+			MethodName: "ListAddresses",
+			Handler:    _IpvsService_ListAddresses_Handler,
+		},
+		{
+			MethodName: "CreateAddress",
+			Handler:    _IpvsService_CreateAddress_Handler,
+		},
+		{
+			MethodName: "DeleteAddress",
+			Handler:    _IpvsService_DeleteAddress_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -2,6 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
+from ipvs.v1 import address_pb2 as ipvs_dot_v1_dot_address__pb2
 from ipvs.v1 import ipvs_pb2 as ipvs_dot_v1_dot_ipvs__pb2
 
 
@@ -171,6 +172,21 @@ class IpvsServiceStub(object):
                 '/ipvs.v1.IpvsService/ListDestinationHealth',
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthResponse.FromString,
+                )
+        self.ListAddresses = channel.unary_unary(
+                '/ipvs.v1.IpvsService/ListAddresses',
+                request_serializer=ipvs_dot_v1_dot_address__pb2.ListAddressesRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_address__pb2.ListAddressesResponse.FromString,
+                )
+        self.CreateAddress = channel.unary_unary(
+                '/ipvs.v1.IpvsService/CreateAddress',
+                request_serializer=ipvs_dot_v1_dot_address__pb2.CreateAddressRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_address__pb2.CreateAddressResponse.FromString,
+                )
+        self.DeleteAddress = channel.unary_unary(
+                '/ipvs.v1.IpvsService/DeleteAddress',
+                request_serializer=ipvs_dot_v1_dot_address__pb2.DeleteAddressRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_address__pb2.DeleteAddressResponse.FromString,
                 )
 
 
@@ -426,6 +442,31 @@ class IpvsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAddresses(self, request, context):
+        """VIP addresses (address.proto): the local addresses of a namespace,
+        through route netlink. Every address of the namespace (or of one
+        interface), a page at a time (AIP-158).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAddress(self, request, context):
+        """Adds an address to an interface, creating it as a dummy interface when
+        asked. ALREADY_EXISTS when it is there; NOT_FOUND without the interface.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAddress(self, request, context):
+        """Deletes an address from an interface. NOT_FOUND when it is not there
+        (unless allow_missing) or there is no such interface.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IpvsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -573,6 +614,21 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.ListDestinationHealth,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthResponse.SerializeToString,
+            ),
+            'ListAddresses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAddresses,
+                    request_deserializer=ipvs_dot_v1_dot_address__pb2.ListAddressesRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_address__pb2.ListAddressesResponse.SerializeToString,
+            ),
+            'CreateAddress': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAddress,
+                    request_deserializer=ipvs_dot_v1_dot_address__pb2.CreateAddressRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_address__pb2.CreateAddressResponse.SerializeToString,
+            ),
+            'DeleteAddress': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAddress,
+                    request_deserializer=ipvs_dot_v1_dot_address__pb2.DeleteAddressRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_address__pb2.DeleteAddressResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1087,5 +1143,56 @@ class IpvsService(object):
         return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/ListDestinationHealth',
             ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.ListDestinationHealthResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListAddresses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/ListAddresses',
+            ipvs_dot_v1_dot_address__pb2.ListAddressesRequest.SerializeToString,
+            ipvs_dot_v1_dot_address__pb2.ListAddressesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateAddress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/CreateAddress',
+            ipvs_dot_v1_dot_address__pb2.CreateAddressRequest.SerializeToString,
+            ipvs_dot_v1_dot_address__pb2.CreateAddressResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteAddress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/DeleteAddress',
+            ipvs_dot_v1_dot_address__pb2.DeleteAddressRequest.SerializeToString,
+            ipvs_dot_v1_dot_address__pb2.DeleteAddressResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
