@@ -9,7 +9,8 @@
 // and pages; this client hands them over whole. watchStats yields whole
 // ticks, watchEvents whole resyncs and sets of events, applyWithProgress one
 // whole result (the parts joined, see parts.ts), always with more = false.
-// listAllServices, listAllDestinations and listAllDesiredStates follow the pages (pages.ts);
+// listAllServices, listAllDestinations, listAllDesiredStates, listAllDestinationHealth and listAllConnections follow
+// the pages (pages.ts);
 // listServices and listDestinations return one page. For the raw parts, call
 // the underlying grpc-js client, `c.grpc`.
 //
@@ -30,6 +31,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
+import type { Connection } from '../../gen/ts/ipvs/v1/connection_pb.js';
 import type { DestinationHealth } from '../../gen/ts/ipvs/v1/health_pb.js';
 import { IpvsService, type DesiredState } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
@@ -37,10 +39,12 @@ import { defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js
 import { grpcDefinition } from '../rpc/wire.js';
 import { IpvsError } from './error.js';
 import {
+  listAllConnections,
   listAllDesiredStates,
   listAllDestinationHealth,
   listAllDestinations,
   listAllServices,
+  type ListAllConnectionsRequest,
   type ListAllDesiredStatesRequest,
   type ListAllDestinationHealthRequest,
   type ListAllDestinationsRequest,
@@ -49,6 +53,7 @@ import {
 import { wholeStreams } from './parts.js';
 import { resubscribing } from './resubscribe.js';
 
+export * from '../../gen/ts/ipvs/v1/connection_pb.js';
 export * from '../../gen/ts/ipvs/v1/health_pb.js';
 export * from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 export * from '../../gen/ts/ipvs/v1/model_pb.js';
@@ -56,6 +61,7 @@ export { defaultServiceConfig, defaultServiceConfigJson } from '../../gen/ts/ipv
 export { status } from '@grpc/grpc-js';
 export { IpvsError } from './error.js';
 export type {
+  ListAllConnectionsRequest,
   ListAllDesiredStatesRequest,
   ListAllDestinationHealthRequest,
   ListAllDestinationsRequest,
@@ -108,6 +114,12 @@ export type IpvsClient = {
   listAllDesiredStates(req?: ListAllDesiredStatesRequest, opts?: CallOptions): AsyncIterable<DesiredState>;
   /** The health of every checked destination of a desired state, over all pages of ListDestinationHealth. */
   listAllDestinationHealth(req: ListAllDestinationHealthRequest, opts?: CallOptions): AsyncIterable<DestinationHealth>;
+  /**
+   * Every entry of the connection table that matches the request's filters, over all pages of ListConnections, in
+   * the kernel's order; fails as listAllServices does. Entries that come or expire while it lists may shift across a
+   * page boundary (seen twice, or not at all): the table is live.
+   */
+  listAllConnections(req?: ListAllConnectionsRequest, opts?: CallOptions): AsyncIterable<Connection>;
   /** The underlying grpc-js client (for waitForReady, channel state, and a stream's raw parts). */
   readonly grpc: Client;
   close(): void;
@@ -225,6 +237,9 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
   });
   c.listAllDestinationHealth = (req, o = {}) => ({
     [Symbol.asyncIterator]: () => listAllDestinationHealth(c.listDestinationHealth, req, o),
+  });
+  c.listAllConnections = (req = {}, o = {}) => ({
+    [Symbol.asyncIterator]: () => listAllConnections(c.listConnections, req, o),
   });
   return c;
 }

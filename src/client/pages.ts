@@ -1,7 +1,13 @@
-// Listings over every page: ListServices, ListDestinations, ListDesiredStates and ListDestinationHealth answer a page
+// Listings over every page: ListServices, ListDestinations, ListDesiredStates, ListDestinationHealth and
+// ListConnections answer a page
 // at a time (each under the server's --max-response-bytes, as no gRPC
 // message may pass 4 MiB); these follow next_page_token to the last page.
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import type {
+  Connection,
+  ListConnectionsRequestSchema,
+  ListConnectionsResponse,
+} from '../../gen/ts/ipvs/v1/connection_pb.js';
 import type { DestinationHealth } from '../../gen/ts/ipvs/v1/health_pb.js';
 import type {
   DesiredState,
@@ -27,6 +33,7 @@ export type ListAllDestinationHealthRequest = Without<
   MessageInitShape<typeof ListDestinationHealthRequestSchema>,
   'pageToken'
 >;
+export type ListAllConnectionsRequest = Without<MessageInitShape<typeof ListConnectionsRequestSchema>, 'pageToken'>;
 export type ListAllDesiredStatesRequest = Without<MessageInitShape<typeof ListDesiredStatesRequestSchema>, 'pageToken'>;
 
 type Page = { nextPageToken: string };
@@ -104,4 +111,13 @@ export async function* listAllDestinationHealth(
   opts: CallOptions,
 ): AsyncGenerator<DestinationHealth> {
   for await (const page of pages(list, req, opts)) yield* page.destinations;
+}
+
+/** Each entry of the connection table that matches the request's filters, over every page. */
+export async function* listAllConnections(
+  list: Lister<ListAllConnectionsRequest, ListConnectionsResponse>,
+  req: ListAllConnectionsRequest,
+  opts: CallOptions,
+): AsyncGenerator<Connection> {
+  for await (const page of pages(list, req, opts)) yield* page.connections;
 }

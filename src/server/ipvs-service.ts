@@ -1,6 +1,7 @@
 // ipvs.v1.IpvsService: its handlers, typed from the descriptor, gathered
 // from the rooms that implement them.
 import { apply } from './apply.js';
+import { connections } from './connections.js';
 import { desired } from './desired.js';
 import { health } from './health.js';
 import { room, type IpvsImplementation, type IpvsServiceOptions } from './room.js';
@@ -12,5 +13,5 @@ export type { IpvsImplementation, IpvsServiceOptions };
 
 export function ipvsService(o: IpvsServiceOptions): IpvsImplementation {
   const r = room(o);
-  return { ...services(r), ...apply(r), ...desired(r), ...health(r), ...watches(r), ...system(r) };
+  return { ...services(r), ...apply(r), ...desired(r), ...health(r), ...watches(r), ...system(r), ...connections(r) };
 }

@@ -18,6 +18,8 @@ export const REAL = [
 ] as const;
 
 export interface Topology {
+  /** The client's namespace (198.51.100.2 on c0). */
+  client: Netns;
   /** Makes `count` connections to the VIP from the client namespace, one after another; returns who answered each. */
   request(count: number): string[];
   /** The real servers' namespaces, in REAL's order. */
@@ -64,6 +66,7 @@ export async function createTopology(director: Netns): Promise<Topology> {
     processes.push(await startServer(ns, r.name, r.server));
   }
   return {
+    client,
     servers,
     stop(i) {
       processes[i]!.kill();

@@ -54,6 +54,7 @@ describe('the service config', () => {
         'GetDesiredState',
         'GetInfo',
         'GetService',
+        'ListConnections',
         'ListDaemons',
         'ListDesiredStates',
         'ListDestinationHealth',

@@ -11,7 +11,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   inet: [],
   netlink: [],
   genetlink: ['netlink'],
-  ipvs: ['inet', 'netlink', 'genetlink'],
+  // A network namespace's /proc/net files, opened inside it and read a chunk at a time.
+  procfs: ['netlink'],
+  ipvs: ['inet', 'netlink', 'genetlink', 'procfs'],
   rpc: ['gen'],
   sandbox: [],
   // Health checking: checks, their monitor, and the prober processes (netlink to enter a namespace; gRPC and gen for

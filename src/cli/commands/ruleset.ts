@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { IpvsClient, ServiceWithDestinations } from '../../client/index.js';
+import { printConnections } from '../connection-format.js';
 import { applyRules } from '../restore.js';
 import { formatDestination, formatService, sortLikeIpvsadm } from '../rule-format.js';
 import { parseRules } from '../rule-parse.js';
@@ -22,9 +23,11 @@ export function addList(program: Command): void {
     .command('list')
     .description('services and destinations, as ipvsadm -Ln shows them')
     .option('--json', 'JSON (64-bit counters as strings)')
+    .option('-c, --connection', 'the connection table, as ipvsadm -Lnc shows it')
     .action(
-      run(async (o: { json?: boolean }) => {
+      run(async (o: { json?: boolean; connection?: boolean }) => {
         const { c, ns } = client(program);
+        if (o.connection) return printConnections(c, ns);
         const services = await listAll(c, ns);
         if (o.json) {
           process.stdout.write(
