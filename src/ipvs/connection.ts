@@ -56,7 +56,7 @@ const V4 = '[0-9A-F]{8}';
 const V6 = '[0-9a-f]{4}(?::[0-9a-f]{4}){7}';
 const PORT = '([0-9A-F]{4})';
 const LINE = new RegExp(
-  `^(\\S+) (${V4}|${V6}) ${PORT} (${V4}|${V6}) ${PORT} (${V4}|${V6}) ${PORT} (\\S+) +(\\d{1,10})(?: (\\S+) (.*))?$`,
+  `^(\\S+) +(${V4}|${V6}) ${PORT} (${V4}|${V6}) ${PORT} (${V4}|${V6}) ${PORT} (\\S+) +(\\d{1,10})(?: (\\S+) (.*))?$`,
 );
 const scratch = new Uint8Array(16);
 
