@@ -2,8 +2,7 @@
 // real connections through a VIP (topology.ts) appear with the fields
 // `ipvsadm -Lnc` shows, filters narrow them, persistence templates are
 // marked, IPv6 entries parse, and each namespace sees only its own.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CONNECTION_HEADER,
@@ -19,6 +18,7 @@ import {
 import { forwardingMethods } from '../../src/ipvs/connections.js';
 import { openNetFile, eachLine } from '../../src/procfs/net-file.js';
 import { closeSync } from 'node:fs';
+import { holdConnections, holdingServer, sendUdp } from './clients.js';
 import { createNetns, type Netns } from './helpers.js';
 import { useIpvs } from './helpers.js';
 import { createTopology, REAL, VIP_ADDRESS, type Topology } from './topology.js';
@@ -32,43 +32,6 @@ let net: Topology;
 const children: ChildProcess[] = [];
 /** The real servers' holding listeners, for the whole file. */
 const listeners: ChildProcess[] = [];
-
-/** Runs node code inside `ns`; resolves once it prints "ready". */
-async function node(ns: Netns, code: string): Promise<ChildProcess> {
-  const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', code], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(p);
-  const timer = setTimeout(() => p.kill(), 20_000);
-  const [data] = await Promise.race([once(p.stdout!, 'data'), once(p, 'exit').then(() => ['exited'])]);
-  clearTimeout(timer);
-  if (!String(data).includes('ready')) throw new Error(`not ready: ${data}`);
-  return p;
-}
-
-/** `count` TCP connections to the VIP's HELD_PORT, held open until the process is killed. */
-const holdConnections = (count: number) =>
-  node(
-    net.client,
-    `const net = require('net'); let n = 0; const all = [];
-     for (let i = 0; i < ${count}; i++) all.push(net.connect(${HELD_PORT}, '${VIP_ADDRESS}', () => { if (++n === ${count}) console.log('ready'); }).on('error', (e) => { console.error(e); process.exit(1); }));
-     setTimeout(() => process.exit(0), 60000);`,
-  );
-
-/** One UDP datagram from each of `ports` (source ports) to address:port, sent from `ns`. */
-const sendUdp = (ns: Netns, family: 4 | 6, address: string, port: number, ports: number[]) =>
-  node(
-    ns,
-    `const dgram = require('dgram');
-     (async () => {
-       for (const p of ${JSON.stringify(ports)}) await new Promise((resolve, reject) => {
-         const s = dgram.createSocket('udp${family}');
-         s.on('error', reject);
-         s.bind(p, () => s.send('x', ${port}, '${address}', (e) => { s.close(); e ? reject(e) : resolve(); }));
-       });
-       console.log('ready');
-     })().catch((e) => { console.error(e); process.exit(1); });`,
-  );
 
 async function list(netns: string, filter: ConnectionFilter = {}): Promise<Connection[]> {
   const out: Connection[] = [];
@@ -125,14 +88,7 @@ async function expectAsIpvsadm(ns: Netns, netns: string): Promise<Connection[]> 
 describe('the connection table', () => {
   beforeAll(async () => {
     net = await createTopology(ctx.ns);
-    for (const [i, r] of REAL.entries())
-      listeners.push(
-        await node(
-          net.servers[i]!,
-          `require('net').createServer(() => {}).listen(${HOLD_PORT}, '${r.server}', () => console.log('ready'))`,
-        ),
-      );
-    children.splice(0);
+    for (const [i, r] of REAL.entries()) listeners.push(await holdingServer(net.servers[i]!, r.server, HOLD_PORT));
   });
   afterEach(() => {
     for (const p of children.splice(0)) p.kill();
@@ -146,7 +102,7 @@ describe('the connection table', () => {
     await ctx.h.newService(HELD);
     for (const r of REAL)
       await ctx.h.newDestination(HELD, { address: r.server, port: HOLD_PORT, connectionFlags: ConnFwdMasq });
-    await holdConnections(4);
+    children.push(await holdConnections(net.client, VIP_ADDRESS, HELD_PORT, 4));
 
     const all = await expectAsIpvsadm(ctx.ns, ctx.ns.path);
     const held = all.filter((c) => c.virtualPort === HELD_PORT);
@@ -200,7 +156,7 @@ describe('the connection table', () => {
     const persistent = { ...HELD, flags: SvcFlagPersistent, timeout: 120 };
     await ctx.h.newService(persistent);
     await ctx.h.newDestination(persistent, { address: REAL[1].server, port: HOLD_PORT });
-    await holdConnections(2);
+    children.push(await holdConnections(net.client, VIP_ADDRESS, HELD_PORT, 2));
     const all = await expectAsIpvsadm(ctx.ns, ctx.ns.path);
     const templates = all.filter((c) => c.template);
     expect(templates).toHaveLength(1);
@@ -222,7 +178,7 @@ describe('the connection table', () => {
     const vip = { address: '2001:db8:10::10', protocol: IPPROTO_UDP, port: 53, schedName: 'rr' };
     await ctx.h.newService(vip);
     await ctx.h.newDestination(vip, { address: '2001:db8:2::2', port: 5353 });
-    await sendUdp(net.client, 6, '2001:db8:10::10', 53, [40001, 40002, 40003]);
+    await sendUdp(net.client, '2001:db8:10::10', 53, 40001, 3);
     const all = await expectAsIpvsadm(ctx.ns, ctx.ns.path);
     const udp = all.filter((c) => c.protocol === IPPROTO_UDP);
     expect(udp.map((c) => c.clientPort).sort()).toEqual([40001, 40002, 40003]);
@@ -252,10 +208,10 @@ describe('the connection table', () => {
       const vip = { address: '192.0.2.20', protocol: IPPROTO_UDP, port: 53, schedName: 'rr' };
       await h.newService(vip);
       await h.newDestination(vip, { address: '203.0.113.10', port: 53 });
-      await sendUdp(other, 4, '192.0.2.20', 53, [41000]);
+      await sendUdp(other, '192.0.2.20', 53, 41000, 1);
       await ctx.h.newService({ ...vip, address: VIP_ADDRESS });
       await ctx.h.newDestination({ ...vip, address: VIP_ADDRESS }, { address: REAL[0].server, port: 53 });
-      await sendUdp(net.client, 4, VIP_ADDRESS, 53, [42000]);
+      await sendUdp(net.client, VIP_ADDRESS, 53, 42000, 1);
 
       const theirs = await expectAsIpvsadm(other, other.path);
       expect(theirs.map((c) => `${c.clientPort} ${c.virtualAddress}`)).toEqual(['41000 192.0.2.20']);

@@ -104,7 +104,7 @@ describe('the connection line parser', () => {
     const noExpiry = (l: string) => `${l.slice(0, 4)}${l.slice(10)}`;
     expect(ours.map(noExpiry)).toEqual(theirs.map(noExpiry));
     const seconds = (l: string) => Number(l.slice(4, 6)) * 60 + Number(l.slice(7, 9));
-    ours.forEach((l, i) => expect(Math.abs(seconds(l) - seconds(theirs[i]!))).toBeLessThanOrEqual(1));
+    for (const [i, l] of ours.entries()) expect(Math.abs(seconds(l) - seconds(theirs[i]!))).toBeLessThanOrEqual(1);
 
     expect(entries.filter((c) => c.template).map((c) => [c.addressFamily, c.virtualPort, c.peName, c.peData])).toEqual([
       [10, 53, '', ''],
@@ -159,7 +159,7 @@ describe('the connection line parser', () => {
       fc.property(fc.string({ maxLength: 200 }), (s) => {
         try {
           parseConnection(s);
-        } catch (e) {
+        } catch {
           expect(refused(s)).toBe(true);
           return;
         }
