@@ -7,15 +7,14 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import * as cpb from '../../gen/ts/ipvs/v1/connection_pb.js';
 import { forwardingMethods, readConnections } from '../ipvs/index.js';
 import { Encoded } from '../rpc/definition.js';
-import { connectionFilterIn, connectionOut } from './convert-connections.js';
+import { connectionFields } from './connection-wire.js';
+import { connectionFilterIn } from './convert-connections.js';
 import { decodeToken, encodeToken, fingerprint, pageSize } from './paging.js';
 import { partMessage } from './parts.js';
 import type { Room, Rpcs } from './room.js';
 import { listTag, WireWriter } from './wire.js';
 
 const CONNECTIONS_TAG = listTag(cpb.ListConnectionsResponseSchema, 'connections');
-/** A field's tag and length in front of an entry, at most. */
-const ENTRY_ROOM = 6;
 
 export function connections({ o, h, u, budget }: Room): Rpcs<'listConnections'> {
   return {
@@ -33,12 +32,14 @@ export function connections({ o, h, u, budget }: Room): Rpcs<'listConnections'> 
       let count = 0;
       const next = await readConnections(netns, (token?.o as number) ?? 0, filter, (c) => {
         if (count >= limit) return false;
-        const m = toBinary(
-          cpb.ConnectionSchema,
-          connectionOut(c, methodOf(c.destinationAddressFamily, c.destinationAddress, c.destinationPort)),
-        );
-        if (count > 0 && w.pos + ENTRY_ROOM + m.length > budget) return false;
-        w.bytes(CONNECTIONS_TAG, m);
+        const start = w.pos;
+        const at = w.open(CONNECTIONS_TAG);
+        connectionFields(w, c, methodOf(c.destinationAddressFamily, c.destinationAddress, c.destinationPort));
+        w.close(at);
+        if (count > 0 && w.pos > budget) {
+          w.pos = start;
+          return false;
+        }
         count++;
         return true;
       });

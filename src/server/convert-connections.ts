@@ -1,10 +1,9 @@
-// ListConnections' translation: the request's filters to the core's
-// (checked here: they are the request's own fields, not a model the core
-// judges), and a connection entry to its message.
-import { create } from '@bufbuild/protobuf';
+// ListConnections' request filters to the core's, checked here: they are
+// the request's own fields, not a model the core judges. (Entries go out
+// through connection-wire.ts.)
 import { status } from '@grpc/grpc-js';
 import * as cpb from '../../gen/ts/ipvs/v1/connection_pb.js';
-import { canonicalAddress, familyOf, type Connection, type ConnectionFilter } from '../ipvs/index.js';
+import { canonicalAddress, familyOf, type ConnectionFilter } from '../ipvs/index.js';
 import { RpcError } from './status.js';
 
 /** Most state names one request may filter by. */
@@ -45,25 +44,4 @@ export function connectionFilterIn(req: cpb.ListConnectionsRequest): ConnectionF
           ? 'only'
           : undefined,
   };
-}
-
-export function connectionOut(c: Connection, forwardingMethod: number | undefined): cpb.Connection {
-  return create(cpb.ConnectionSchema, {
-    protocol: c.protocol,
-    addressFamily: c.addressFamily,
-    clientAddress: c.clientAddress,
-    clientPort: c.clientPort,
-    virtualAddress: c.virtualAddress,
-    virtualPort: c.virtualPort,
-    destinationAddressFamily: c.destinationAddressFamily,
-    destinationAddress: c.destinationAddress,
-    destinationPort: c.destinationPort,
-    state: c.state,
-    expiresSeconds: c.expiresSeconds,
-    forwardingMethod,
-    template: c.template,
-    fwMark: c.fwMark,
-    peName: c.peName,
-    peData: c.peData,
-  });
 }
