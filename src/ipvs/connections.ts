@@ -44,19 +44,20 @@ export async function readConnections(
   filter: ConnectionFilter,
   take: (c: Connection) => boolean,
 ): Promise<number | undefined> {
-  let index = -1; // the header's
+  // The header is checked on a first page; a later one passes over it with the entries before its own.
+  let index = from > 0 ? from : -1;
   let next: number | undefined;
-  await readNetLines(netns, 'ip_vs_conn', (line) => {
+  const line = (text: string) => {
     if (index++ < 0) {
-      if (line !== CONNECTION_HEADER) throw notAnEntry(line);
+      if (text !== CONNECTION_HEADER) throw notAnEntry(text);
       return true;
     }
-    if (index - 1 < from) return true;
-    const c = parseConnection(line);
+    const c = parseConnection(text);
     if (!matchesConnection(c, filter) || take(c)) return true;
     next = index - 1;
     return false;
-  });
+  };
+  await readNetLines(netns, 'ip_vs_conn', line, from > 0 ? from + 1 : 0);
   return next;
 }
 

@@ -40,13 +40,16 @@ export function openNetFile(netns: string, name: string): number {
 
 /**
  * Hands each line of the open file `fd` to `line` (without its newline, as latin1 text), in order, until `line`
- * returns false or the file ends. Reads from where the file is: a /proc file's first read starts at its start.
+ * returns false or the file ends; the first `skip` lines are only counted, never made into strings (a page that
+ * resumes far into a table passes over them). Reads from where the file is: a /proc file's first read starts at its
+ * start.
  */
 export async function eachLine(
   fd: number,
   line: (text: string) => boolean,
   chunkBytes = CHUNK_BYTES,
   op = 'read /proc/net',
+  skip = 0,
 ): Promise<void> {
   const chunk = Buffer.allocUnsafe(chunkBytes);
   // The start of a line cut by the end of a chunk, copied out of the chunk that is read over next.
@@ -59,7 +62,7 @@ export async function eachLine(
       throw kernelError(op, e);
     }
     if (n === 0) {
-      if (rest.length) line(rest.toString('latin1'));
+      if (rest.length && skip === 0) line(rest.toString('latin1'));
       return;
     }
     let from = 0;
@@ -71,14 +74,15 @@ export async function eachLine(
       continue;
     }
     if (rest.length) {
-      const whole = Buffer.concat([rest, chunk.subarray(0, nl)]).toString('latin1');
+      if (skip > 0) skip--;
+      else if (!line(Buffer.concat([rest, chunk.subarray(0, nl)]).toString('latin1'))) return;
       rest = Buffer.alloc(0);
-      if (!line(whole)) return;
       from = nl + 1;
       nl = chunk.indexOf(NEWLINE, from);
     }
     while (nl >= 0 && nl < n) {
-      if (!line(chunk.toString('latin1', from, nl))) return;
+      if (skip > 0) skip--;
+      else if (!line(chunk.toString('latin1', from, nl))) return;
       from = nl + 1;
       nl = chunk.indexOf(NEWLINE, from);
     }
@@ -86,16 +90,17 @@ export async function eachLine(
   }
 }
 
-/** Every line of /proc/net/`name` of the namespace at `netns`, handed to `line` until it returns false. */
+/** The lines of /proc/net/`name` of the namespace at `netns` after the first `skip`, handed to `line` until it returns false. */
 export async function readNetLines(
   netns: string,
   name: string,
   line: (text: string) => boolean,
+  skip = 0,
   chunkBytes = CHUNK_BYTES,
 ): Promise<void> {
   const fd = openNetFile(netns, name);
   try {
-    await eachLine(fd, line, chunkBytes, `read /proc/net/${name}${netns ? ` in ${netns}` : ''}`);
+    await eachLine(fd, line, chunkBytes, `read /proc/net/${name}${netns ? ` in ${netns}` : ''}`, skip);
   } finally {
     closeSync(fd);
   }
