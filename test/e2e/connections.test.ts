@@ -41,6 +41,19 @@ async function all(req: Parameters<typeof ctx.client.listAllConnections>[0] = {}
   return out;
 }
 
+/** The TCP service at the VIP's PORT, masquerading to both real servers' holding listeners. */
+async function heldService() {
+  const service = { protocol: Protocol.TCP, address: VIP_ADDRESS, port: PORT };
+  await ctx.client.createService({ namespace: ns(), service: { id: service, schedName: 'rr' } });
+  for (const r of REAL)
+    await ctx.client.createDestination({
+      namespace: ns(),
+      service,
+      destination: { address: r.server, port: REAL_PORT, forwardingMethod: ForwardingMethod.MASQ_UNSPECIFIED },
+    });
+  return service;
+}
+
 describe('the connection table through the server', () => {
   beforeAll(async () => {
     net = await createTopology(ctx.ns);
@@ -55,14 +68,7 @@ describe('the connection table through the server', () => {
   });
 
   it('lists what ipvsadm -Lnc lists, and ipvsctl list -c prints it as ipvsadm does', async () => {
-    const service = { protocol: Protocol.TCP, address: VIP_ADDRESS, port: PORT };
-    await ctx.client.createService({ namespace: ns(), service: { id: service, schedName: 'rr' } });
-    for (const r of REAL)
-      await ctx.client.createDestination({
-        namespace: ns(),
-        service,
-        destination: { address: r.server, port: REAL_PORT, forwardingMethod: ForwardingMethod.MASQ_UNSPECIFIED },
-      });
+    const service = await heldService();
     held.push(await holdConnections(net.client, VIP_ADDRESS, PORT, 4));
     await sendUdp(net.client, VIP_ADDRESS, 53, 43000, 2); // no service: no entries
 
@@ -102,14 +108,7 @@ describe('the connection table through the server', () => {
   });
 
   it('filters narrow the entries; a bad filter or token is INVALID_ARGUMENT naming its field', async () => {
-    const service = { protocol: Protocol.TCP, address: VIP_ADDRESS, port: PORT };
-    await ctx.client.createService({ namespace: ns(), service: { id: service, schedName: 'rr' } });
-    for (const r of REAL)
-      await ctx.client.createDestination({
-        namespace: ns(),
-        service,
-        destination: { address: r.server, port: REAL_PORT },
-      });
+    await heldService();
     held.push(await holdConnections(net.client, VIP_ADDRESS, PORT, 4));
     const established = (await all()).filter((c) => c.state === 'ESTABLISHED');
     expect(established.length).toBeGreaterThanOrEqual(4);
