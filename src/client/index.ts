@@ -9,7 +9,8 @@
 // and pages; this client hands them over whole. watchStats yields whole
 // ticks, watchEvents whole resyncs and sets of events, applyWithProgress one
 // whole result (the parts joined, see parts.ts), always with more = false.
-// listAllServices, listAllDestinations, listAllDesiredStates and listAllAddresses follow the pages (pages.ts);
+// listAllServices, listAllDestinations, listAllDesiredStates, listAllDestinationHealth, listAllAddresses and
+// listAllConnections follow the pages (pages.ts);
 // listServices and listDestinations return one page. For the raw parts, call
 // the underlying grpc-js client, `c.grpc`.
 //
@@ -31,6 +32,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import type { Address } from '../../gen/ts/ipvs/v1/address_pb.js';
+import type { Connection } from '../../gen/ts/ipvs/v1/connection_pb.js';
 import type { DestinationHealth } from '../../gen/ts/ipvs/v1/health_pb.js';
 import { IpvsService, type DesiredState } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { Destination, ServiceWithDestinations } from '../../gen/ts/ipvs/v1/model_pb.js';
@@ -39,11 +41,13 @@ import { grpcDefinition } from '../rpc/wire.js';
 import { IpvsError } from './error.js';
 import {
   listAllAddresses,
+  listAllConnections,
   listAllDesiredStates,
   listAllDestinationHealth,
   listAllDestinations,
   listAllServices,
   type ListAllAddressesRequest,
+  type ListAllConnectionsRequest,
   type ListAllDesiredStatesRequest,
   type ListAllDestinationHealthRequest,
   type ListAllDestinationsRequest,
@@ -53,6 +57,7 @@ import { wholeStreams } from './parts.js';
 import { resubscribing } from './resubscribe.js';
 
 export * from '../../gen/ts/ipvs/v1/address_pb.js';
+export * from '../../gen/ts/ipvs/v1/connection_pb.js';
 export * from '../../gen/ts/ipvs/v1/health_pb.js';
 export * from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 export * from '../../gen/ts/ipvs/v1/model_pb.js';
@@ -61,6 +66,7 @@ export { status } from '@grpc/grpc-js';
 export { IpvsError } from './error.js';
 export type {
   ListAllAddressesRequest,
+  ListAllConnectionsRequest,
   ListAllDesiredStatesRequest,
   ListAllDestinationHealthRequest,
   ListAllDestinationsRequest,
@@ -115,6 +121,12 @@ export type IpvsClient = {
   listAllDestinationHealth(req: ListAllDestinationHealthRequest, opts?: CallOptions): AsyncIterable<DestinationHealth>;
   /** Every address of a namespace (or of one interface) over all pages of ListAddresses. */
   listAllAddresses(req?: ListAllAddressesRequest, opts?: CallOptions): AsyncIterable<Address>;
+  /**
+   * Every entry of the connection table that matches the request's filters, over all pages of ListConnections, in
+   * the kernel's order; fails as listAllServices does. Entries that come or expire while it lists may shift across a
+   * page boundary (seen twice, or not at all): the table is live.
+   */
+  listAllConnections(req?: ListAllConnectionsRequest, opts?: CallOptions): AsyncIterable<Connection>;
   /** The underlying grpc-js client (for waitForReady, channel state, and a stream's raw parts). */
   readonly grpc: Client;
   close(): void;
@@ -235,6 +247,9 @@ export function connectIpvs(address: string, opts: ConnectOptions = {}): IpvsCli
   });
   c.listAllAddresses = (req = {}, o = {}) => ({
     [Symbol.asyncIterator]: () => listAllAddresses(c.listAddresses, req, o),
+  });
+  c.listAllConnections = (req = {}, o = {}) => ({
+    [Symbol.asyncIterator]: () => listAllConnections(c.listConnections, req, o),
   });
   return c;
 }

@@ -1,9 +1,13 @@
-// Listings over every page: ListServices, ListDestinations, ListDesiredStates, ListDestinationHealth and
-// ListAddresses answer a page
-// at a time (each under the server's --max-response-bytes, as no gRPC
+// Listings over every page: ListServices, ListDestinations, ListDesiredStates, ListDestinationHealth,
+// ListAddresses and ListConnections answer a page at a time (each under the server's --max-response-bytes, as no gRPC
 // message may pass 4 MiB); these follow next_page_token to the last page.
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Address, ListAddressesRequestSchema, ListAddressesResponse } from '../../gen/ts/ipvs/v1/address_pb.js';
+import type {
+  Connection,
+  ListConnectionsRequestSchema,
+  ListConnectionsResponse,
+} from '../../gen/ts/ipvs/v1/connection_pb.js';
 import type { DestinationHealth } from '../../gen/ts/ipvs/v1/health_pb.js';
 import type {
   DesiredState,
@@ -29,6 +33,7 @@ export type ListAllDestinationHealthRequest = Without<
   MessageInitShape<typeof ListDestinationHealthRequestSchema>,
   'pageToken'
 >;
+export type ListAllConnectionsRequest = Without<MessageInitShape<typeof ListConnectionsRequestSchema>, 'pageToken'>;
 export type ListAllDesiredStatesRequest = Without<MessageInitShape<typeof ListDesiredStatesRequestSchema>, 'pageToken'>;
 export type ListAllAddressesRequest = Without<MessageInitShape<typeof ListAddressesRequestSchema>, 'pageToken'>;
 
@@ -116,4 +121,13 @@ export async function* listAllAddresses(
   opts: CallOptions,
 ): AsyncGenerator<Address> {
   for await (const page of pages(list, req, opts)) yield* page.addresses;
+}
+
+/** Each entry of the connection table that matches the request's filters, over every page. */
+export async function* listAllConnections(
+  list: Lister<ListAllConnectionsRequest, ListConnectionsResponse>,
+  req: ListAllConnectionsRequest,
+  opts: CallOptions,
+): AsyncGenerator<Connection> {
+  for await (const page of pages(list, req, opts)) yield* page.connections;
 }

@@ -32,3 +32,5 @@ export { fingerprint, fingerprintAfter } from './fingerprint.js';
 export { serviceWithDestinations } from './service.js';
 export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './drain.js';
 export { upsertDestination } from './upsert.js';
+export { CONNECTION_HEADER, parseConnection, type Connection } from './connection.js';
+export { forwardingMethods, matchesConnection, readConnections, type ConnectionFilter } from './connections.js';

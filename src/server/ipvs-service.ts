@@ -2,6 +2,7 @@
 // from the rooms that implement them.
 import { addresses } from './addresses.js';
 import { apply } from './apply.js';
+import { connections } from './connections.js';
 import { desired } from './desired.js';
 import { health } from './health.js';
 import { room, type IpvsImplementation, type IpvsServiceOptions } from './room.js';
@@ -13,5 +14,14 @@ export type { IpvsImplementation, IpvsServiceOptions };
 
 export function ipvsService(o: IpvsServiceOptions): IpvsImplementation {
   const r = room(o);
-  return { ...services(r), ...apply(r), ...desired(r), ...health(r), ...watches(r), ...system(r), ...addresses(r) };
+  return {
+    ...services(r),
+    ...apply(r),
+    ...desired(r),
+    ...health(r),
+    ...watches(r),
+    ...system(r),
+    ...addresses(r),
+    ...connections(r),
+  };
 }

@@ -18,10 +18,10 @@ export const REAL = [
 ] as const;
 
 export interface Topology {
+  /** The client's namespace (198.51.100.2 on c0). */
+  client: Netns;
   /** Makes `count` connections to the VIP from the client namespace, one after another; returns who answered each. */
   request(count: number): string[];
-  /** The client's namespace (198.51.100.2). */
-  client: Netns;
   /** The real servers' namespaces, in REAL's order. */
   servers: Netns[];
   /** Stops real server i's answering process; resolves once it is gone, so that its port refuses connections. */

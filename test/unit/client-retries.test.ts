@@ -55,6 +55,7 @@ describe('the service config', () => {
         'GetInfo',
         'GetService',
         'ListAddresses',
+        'ListConnections',
         'ListDaemons',
         'ListDesiredStates',
         'ListDestinationHealth',

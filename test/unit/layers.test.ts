@@ -14,7 +14,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // Route netlink, beside generic netlink; and the local addresses of a namespace over it (VIPs), no IPVS in either.
   rtnetlink: ['inet', 'netlink'],
   addresses: ['inet', 'netlink', 'rtnetlink'],
-  ipvs: ['inet', 'netlink', 'genetlink'],
+  // A network namespace's /proc/net files, opened inside it and read a chunk at a time.
+  procfs: ['netlink'],
+  ipvs: ['inet', 'netlink', 'genetlink', 'procfs'],
   rpc: ['gen'],
   // gRFC A43 authorization policies: parsing, matching, the policy file; no gRPC transport, no IPVS.
   authz: [],

@@ -3,21 +3,34 @@
 // output and rule files are interchangeable with ipvsadm's.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { printConnections } from '../connection-format.js';
 import { applyRules } from '../restore.js';
 import { formatDestination, formatService, sortLikeIpvsadm } from '../rule-format.js';
 import { parseRules } from '../rule-parse.js';
 import { client, listAll, run } from './action.js';
-import { addViewOptions, checkJson, listView, selectServices, type ViewOptions } from './views.js';
+import {
+  addViewOptions,
+  checkConnectionOptions,
+  checkJson,
+  listView,
+  selectServices,
+  type ViewOptions,
+} from './views.js';
 
 export function addList(program: Command): void {
   addViewOptions(
     program
       .command('list')
       .description("services and destinations, as ipvsadm -Ln shows them; ipvsadm's list options choose the view")
-      .option('--json', 'JSON (64-bit counters as strings)'),
+      .option('--json', 'JSON (64-bit counters as strings)')
+      .option('-c, --connection', 'the connection table, as ipvsadm -Lnc shows it'),
   ).action(
-    run(async (o: ViewOptions & { json?: boolean }) => {
+    run(async (o: ViewOptions & { json?: boolean; connection?: boolean }) => {
       const { c, ns } = client(program);
+      if (o.connection) {
+        checkConnectionOptions(o);
+        return printConnections(c, ns);
+      }
       if (!o.json) {
         process.stdout.write(await listView(c, ns, o));
         return;

@@ -126,6 +126,32 @@ export function checkJson(o: ViewOptions): void {
     throw new Error(`--json prints every field of the services: leave out ${given.map((f) => `--${f}`).join(', ')}`);
 }
 
+/** `list -c` is the connection table alone: -n and --sort (always so) go with it, no view or service. */
+export function checkConnectionOptions(o: ViewOptions & { json?: boolean }): void {
+  const given = (
+    [
+      'json',
+      'stats',
+      'rate',
+      'thresholds',
+      'persistentConn',
+      'exact',
+      'tunInfo',
+      'timeout',
+      'daemon',
+      'tcpService',
+      'udpService',
+      'sctpService',
+      'fwmarkService',
+      'ipv6',
+    ] as const
+  ).filter((k) => o[k] !== undefined);
+  if (given.length)
+    throw new Error(
+      `-c lists the connection table alone: leave out ${given.map((k) => `--${k.replace(/[A-Z]/g, (l) => `-${l.toLowerCase()}`)}`).join(', ')}`,
+    );
+}
+
 /** What `ipvsadm -Ln` with the same options prints. */
 export async function listView(c: IpvsClient, ns: string, o: ViewOptions): Promise<string> {
   checkAlone(o);

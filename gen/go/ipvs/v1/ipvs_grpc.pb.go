@@ -69,6 +69,10 @@ type IpvsServiceClient interface {
 	StartDaemon(ctx context.Context, in *StartDaemonRequest, opts ...grpc.CallOption) (*StartDaemonResponse, error)
 	StopDaemon(ctx context.Context, in *StopDaemonRequest, opts ...grpc.CallOption) (*StopDaemonResponse, error)
 	ListDaemons(ctx context.Context, in *ListDaemonsRequest, opts ...grpc.CallOption) (*ListDaemonsResponse, error)
+	// The connection table (as ipvsadm -Lc shows it), filtered, a page at a
+	// time (AIP-158), in the kernel's order; see ListConnectionsRequest for
+	// what a live table does to pages.
+	ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error)
 	// Counters and rates of services and their destinations, one snapshot per
 	// tick; a tick too big for one message comes in parts (see `more`). All
 	// watchers of a namespace at the same interval share one kernel dump per
@@ -349,6 +353,15 @@ func (c *ipvsServiceClient) ListDaemons(ctx context.Context, in *ListDaemonsRequ
 	return out, nil
 }
 
+func (c *ipvsServiceClient) ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error) {
+	out := new(ListConnectionsResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/ListConnections", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ipvsServiceClient) WatchStats(ctx context.Context, in *WatchStatsRequest, opts ...grpc.CallOption) (IpvsService_WatchStatsClient, error) {
 	stream, err := c.cc.NewStream(ctx, &_IpvsService_serviceDesc.Streams[1], "/ipvs.v1.IpvsService/WatchStats", opts...)
 	if err != nil {
@@ -541,6 +554,10 @@ type IpvsServiceServer interface {
 	StartDaemon(context.Context, *StartDaemonRequest) (*StartDaemonResponse, error)
 	StopDaemon(context.Context, *StopDaemonRequest) (*StopDaemonResponse, error)
 	ListDaemons(context.Context, *ListDaemonsRequest) (*ListDaemonsResponse, error)
+	// The connection table (as ipvsadm -Lc shows it), filtered, a page at a
+	// time (AIP-158), in the kernel's order; see ListConnectionsRequest for
+	// what a live table does to pages.
+	ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error)
 	// Counters and rates of services and their destinations, one snapshot per
 	// tick; a tick too big for one message comes in parts (see `more`). All
 	// watchers of a namespace at the same interval share one kernel dump per
@@ -662,6 +679,9 @@ func (UnimplementedIpvsServiceServer) StopDaemon(context.Context, *StopDaemonReq
 }
 func (UnimplementedIpvsServiceServer) ListDaemons(context.Context, *ListDaemonsRequest) (*ListDaemonsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListDaemons not implemented")
+}
+func (UnimplementedIpvsServiceServer) ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListConnections not implemented")
 }
 func (UnimplementedIpvsServiceServer) WatchStats(*WatchStatsRequest, IpvsService_WatchStatsServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchStats not implemented")
@@ -1105,6 +1125,24 @@ func _IpvsService_ListDaemons_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IpvsService_ListConnections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListConnectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).ListConnections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/ListConnections",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).ListConnections(ctx, req.(*ListConnectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IpvsService_WatchStats_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchStatsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -1378,6 +1416,10 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDaemons",
 			Handler:    _IpvsService_ListDaemons_Handler,
+		},
+		{
+			MethodName: "ListConnections",
+			Handler:    _IpvsService_ListConnections_Handler,
 		},
 		{
 			MethodName: "PutDesiredState",

@@ -3,6 +3,7 @@
 import grpc
 
 from ipvs.v1 import address_pb2 as ipvs_dot_v1_dot_address__pb2
+from ipvs.v1 import connection_pb2 as ipvs_dot_v1_dot_connection__pb2
 from ipvs.v1 import ipvs_pb2 as ipvs_dot_v1_dot_ipvs__pb2
 
 
@@ -137,6 +138,11 @@ class IpvsServiceStub(object):
                 '/ipvs.v1.IpvsService/ListDaemons',
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDaemonsRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDaemonsResponse.FromString,
+                )
+        self.ListConnections = channel.unary_unary(
+                '/ipvs.v1.IpvsService/ListConnections',
+                request_serializer=ipvs_dot_v1_dot_connection__pb2.ListConnectionsRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_connection__pb2.ListConnectionsResponse.FromString,
                 )
         self.WatchStats = channel.unary_stream(
                 '/ipvs.v1.IpvsService/WatchStats',
@@ -368,6 +374,15 @@ class IpvsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConnections(self, request, context):
+        """The connection table (as ipvsadm -Lc shows it), filtered, a page at a
+        time (AIP-158), in the kernel's order; see ListConnectionsRequest for
+        what a live table does to pages.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchStats(self, request, context):
         """Counters and rates of services and their destinations, one snapshot per
         tick; a tick too big for one message comes in parts (see `more`). All
@@ -579,6 +594,11 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.ListDaemons,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.ListDaemonsRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.ListDaemonsResponse.SerializeToString,
+            ),
+            'ListConnections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConnections,
+                    request_deserializer=ipvs_dot_v1_dot_connection__pb2.ListConnectionsRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_connection__pb2.ListConnectionsResponse.SerializeToString,
             ),
             'WatchStats': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchStats,
@@ -1024,6 +1044,23 @@ class IpvsService(object):
         return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/ListDaemons',
             ipvs_dot_v1_dot_ipvs__pb2.ListDaemonsRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.ListDaemonsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListConnections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/ListConnections',
+            ipvs_dot_v1_dot_connection__pb2.ListConnectionsRequest.SerializeToString,
+            ipvs_dot_v1_dot_connection__pb2.ListConnectionsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -12,6 +12,7 @@ DEFAULT_SERVICE_CONFIG = """{
         { "service": "ipvs.v1.IpvsService", "method": "GetService" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDestinations" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDaemons" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListConnections" },
         { "service": "ipvs.v1.IpvsService", "method": "GetConfig" },
         { "service": "ipvs.v1.IpvsService", "method": "GetInfo" },
         { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
