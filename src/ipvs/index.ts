@@ -32,3 +32,23 @@ export { fingerprint, fingerprintAfter } from './fingerprint.js';
 export { serviceWithDestinations } from './service.js';
 export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './drain.js';
 export { upsertDestination } from './upsert.js';
+export {
+  knownSysctl,
+  parseSysctlValue,
+  rangeOf,
+  sameSysctlValue,
+  SYSCTL_PREFIX,
+  SYSCTLS,
+  sysctlSpec,
+  type SysctlKind,
+  type SysctlSpec,
+} from './sysctl-table.js';
+export {
+  checkSysctlSettings,
+  readSysctls,
+  setSysctls,
+  type CheckedSetting,
+  type SysctlChange,
+  type SysctlSetting,
+  type SysctlValue,
+} from './sysctls.js';

@@ -11,7 +11,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   inet: [],
   netlink: [],
   genetlink: ['netlink'],
-  ipvs: ['inet', 'netlink', 'genetlink'],
+  // Files of /proc bound to a network namespace at open (sysctls, connection tables): what they mean is not theirs.
+  procfs: ['netlink'],
+  ipvs: ['inet', 'netlink', 'genetlink', 'procfs'],
   rpc: ['gen'],
   sandbox: [],
   // Health checking: checks, their monitor, and the prober processes (netlink to enter a namespace; gRPC and gen for
