@@ -9,6 +9,7 @@ import {
   type DesiredService,
   type Handle,
   type Scope,
+  type SysctlSetting,
 } from '../ipvs/index.js';
 
 export interface DesiredSpec {
@@ -22,6 +23,8 @@ export interface DesiredSpec {
   drainTimeoutMs?: number;
   /** Health checks of its services' destinations. */
   health: ServiceHealthSpec[];
+  /** IPVS sysctls it needs in its namespace (names with or without "net.ipv4.vs."). */
+  sysctls: SysctlSetting[];
 }
 
 /** Where the core logs (a pino Logger is one). */

@@ -5,6 +5,7 @@ import { desired } from './desired.js';
 import { health } from './health.js';
 import { room, type IpvsImplementation, type IpvsServiceOptions } from './room.js';
 import { services } from './services.js';
+import { sysctls } from './sysctls.js';
 import { system } from './system.js';
 import { watches } from './watch.js';
 
@@ -12,5 +13,5 @@ export type { IpvsImplementation, IpvsServiceOptions };
 
 export function ipvsService(o: IpvsServiceOptions): IpvsImplementation {
   const r = room(o);
-  return { ...services(r), ...apply(r), ...desired(r), ...health(r), ...watches(r), ...system(r) };
+  return { ...services(r), ...apply(r), ...desired(r), ...health(r), ...watches(r), ...system(r), ...sysctls(r) };
 }
