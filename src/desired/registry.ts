@@ -24,7 +24,7 @@ import { removeOwned } from './remove.js';
 import { overlap } from './scope.js';
 import { DesiredStore, type StoredDesiredState } from './store.js';
 import { failedStatus, noCounts, statusOf, type Trigger } from './status.js';
-import { checkSysctlClash, reconcileSysctls } from './sysctls.js';
+import { checkSysctlClash, reconcileHeldSysctls, reconcileSysctls } from './sysctls.js';
 
 export { checkName, checkSpec, DesiredStateError, NAME } from './checks.js';
 export type { Correction, HealthTransition, ProbeDone } from './corrections.js';
@@ -236,13 +236,7 @@ export class DesiredRegistry {
         },
       });
       s.status = statusOf(s.generation, trigger, result);
-      let sysctls: SysctlChange[] = [];
-      try {
-        sysctls = reconcileSysctls(handle, s.spec);
-      } catch (e) {
-        s.status = { ...s.status, inSync: false, error: e };
-        this.deps.log.warn({ name: s.name, namespace: s.spec.namespace, err: String(e) }, 'sysctls not set');
-      }
+      const sysctls = reconcileHeldSysctls(s, handle, this.deps.log);
       // What the kernel holds now follows from the listing and what was applied: the next poller's listing is
       // compared with it, so that a change made by someone else right after this reconcile is drift too.
       s.drift.settled(

@@ -3,7 +3,8 @@
 // differ are written, so a steady state writes nothing).
 import { checkSysctlSettings, sameSysctlValue, setSysctls, type Handle, type SysctlChange } from '../ipvs/index.js';
 import { DesiredStateError } from './checks.js';
-import type { DesiredSpec } from './spec.js';
+import type { HeldState } from './held.js';
+import type { DesiredSpec, Log } from './spec.js';
 
 /** FAILED_PRECONDITION ("overlap") when `other` sets one of `spec`'s sysctls to another value. */
 export function checkSysctlClash(spec: DesiredSpec, other: { name: string; spec: DesiredSpec }): void {
@@ -23,3 +24,17 @@ export function checkSysctlClash(spec: DesiredSpec, other: { name: string; spec:
 /** Sets the spec's sysctls where they differ (with validateOnly: reads them, telling what would change). */
 export const reconcileSysctls = (h: Handle, spec: DesiredSpec, validateOnly = false): SysctlChange[] =>
   setSysctls(h, spec.sysctls, { validateOnly });
+
+/**
+ * A reconcile's sysctls, after its services (whose status `s` holds): one the kernel refuses leaves `s` out of sync,
+ * that error in its status (and the log), and none are reported changed.
+ */
+export function reconcileHeldSysctls(s: HeldState, h: Handle, log: Log): SysctlChange[] {
+  try {
+    return reconcileSysctls(h, s.spec);
+  } catch (e) {
+    s.status = { ...s.status!, inSync: false, error: e };
+    log.warn({ name: s.name, namespace: s.spec.namespace, err: String(e) }, 'sysctls not set');
+    return [];
+  }
+}

@@ -18,7 +18,8 @@ const DefaultServiceConfig = `{
         { "service": "ipvs.v1.IpvsService", "method": "GetInfo" },
         { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" },
-        { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" }
+        { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListSysctls" }
       ],
       "retryPolicy": {
         "maxAttempts": 5,

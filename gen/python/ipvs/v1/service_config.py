@@ -16,7 +16,8 @@ DEFAULT_SERVICE_CONFIG = """{
         { "service": "ipvs.v1.IpvsService", "method": "GetInfo" },
         { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" },
-        { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" }
+        { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListSysctls" }
       ],
       "retryPolicy": {
         "maxAttempts": 5,
