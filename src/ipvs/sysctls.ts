@@ -9,6 +9,7 @@ import {
   parseSysctlValue,
   sameSysctlValue,
   SYSCTL_DIR,
+  SYSCTL_PREFIX,
   sysctlSpec,
   type SysctlSpec,
 } from './sysctl-table.js';
@@ -73,7 +74,7 @@ export function checkSysctlSettings(settings: readonly SysctlSetting[]): Checked
     const first = seen.get(spec.name);
     if (first !== undefined)
       throw new ValidationError(
-        `set ${spec.name}`,
+        `set ${SYSCTL_PREFIX}${spec.name}`,
         'name',
         `${spec.name} is set twice (also at ${first})`,
         'sysctl',
@@ -111,7 +112,12 @@ export function setSysctls(
       // The kernel refused the write at e.index of those made; the caller knows it by its index in the request.
       if (!(e instanceof KernelError) || e.index === undefined) throw e;
       const at = written[e.index]!;
-      throw new KernelError(`set ${parsed[at]!.spec.name} ${JSON.stringify(parsed[at]!.value)}`, e.code, e.detail, at);
+      throw new KernelError(
+        `set ${SYSCTL_PREFIX}${parsed[at]!.spec.name} = ${JSON.stringify(parsed[at]!.value)}`,
+        e.code,
+        e.detail,
+        at,
+      );
     }
   }
   const after = o.validateOnly || !written.length ? parsed.map((p) => p.value) : readIn(h.netns, paths).map(printed);
