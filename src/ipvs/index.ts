@@ -32,17 +32,8 @@ export { fingerprint, fingerprintAfter } from './fingerprint.js';
 export { serviceWithDestinations } from './service.js';
 export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './drain.js';
 export { upsertDestination } from './upsert.js';
-export {
-  knownSysctl,
-  parseSysctlValue,
-  rangeOf,
-  sameSysctlValue,
-  SYSCTL_PREFIX,
-  SYSCTLS,
-  sysctlSpec,
-  type SysctlKind,
-  type SysctlSpec,
-} from './sysctl-table.js';
+export { SYSCTL_PREFIX, SYSCTLS, sysctlSpec, type SysctlKind, type SysctlSpec } from './sysctl-table.js';
+export { knownSysctl, parseSysctlValue, rangeOf, sameSysctlValue } from './sysctl-value.js';
 export {
   checkSysctlSettings,
   readSysctls,

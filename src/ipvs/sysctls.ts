@@ -4,15 +4,8 @@
 import { KernelError } from '../netlink/error.js';
 import { listIn, readIn, writeIn } from '../procfs/netns-file.js';
 import type { Handle } from './handle.js';
-import {
-  knownSysctl,
-  parseSysctlValue,
-  sameSysctlValue,
-  SYSCTL_DIR,
-  SYSCTL_PREFIX,
-  sysctlSpec,
-  type SysctlSpec,
-} from './sysctl-table.js';
+import { SYSCTL_DIR, SYSCTL_PREFIX, sysctlSpec, type SysctlSpec } from './sysctl-table.js';
+import { knownSysctl, parseSysctlValue, sameSysctlValue } from './sysctl-value.js';
 import { ValidationError } from './validate.js';
 
 export interface SysctlValue {

@@ -8,7 +8,11 @@ import { promisify } from 'node:util';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReconcileTrigger, SysctlKind, type WatchEventsResponse } from '../../src/client/index.js';
+import { pino } from 'pino';
+import { connectIpvs, ReconcileTrigger, SysctlKind, type WatchEventsResponse } from '../../src/client/index.js';
+import { parseConfig, type ServerConfig } from '../../src/server/config.js';
+import { startServer } from '../../src/server/server.js';
+import { testStateDir } from '../state-dir.js';
 import { failure, ipvsctl, until, useServer } from './helpers.js';
 
 const run = promisify(execFile);
@@ -251,6 +255,33 @@ describe("a desired state's sysctls", () => {
       ac.abort();
       await watching;
     }
+  });
+
+  it('are kept on disk and set again at start, before the server listens', async () => {
+    const dir = testStateDir();
+    const start = () =>
+      startServer(
+        parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', dir], {}) as ServerConfig,
+        pino({ level: 'silent' }),
+      );
+    const a = await start();
+    const c = connectIpvs(a.addresses[0]!);
+    await c.putDesiredState({
+      desiredState: { name: 'desiredStates/kept', namespace: ns(), sysctls: [{ name: 'sloppy_tcp', value: '1' }] },
+    });
+    c.close();
+    await a.shutdown();
+    ctx.ns.exec('sysctl -q -w net.ipv4.vs.sloppy_tcp=0');
+    const b = await start();
+    // startServer resolves once it listens: the kernel is already as the state says.
+    expect(sysctl('sloppy_tcp')).toEqual(['1']);
+    const c2 = connectIpvs(b.addresses[0]!);
+    const got = (await c2.getDesiredState({ name: 'desiredStates/kept' })).desiredState!;
+    expect(got.sysctls.map((x) => [x.name, x.value])).toEqual([['sloppy_tcp', '1']]);
+    expect(got.status).toMatchObject({ trigger: ReconcileTrigger.START, inSync: true, code: 0 });
+    c2.close();
+    await b.shutdown();
+    ctx.ns.exec('sysctl -q -w net.ipv4.vs.sloppy_tcp=0');
   });
 
   it('a value out of range is refused at Put, naming desired_state.sysctls[i], storing and changing nothing', async () => {
