@@ -94,7 +94,7 @@ packages = ["ipvs", "ipvs.v1"]
 write(gen('python', 'ipvs', '__init__.py'), `# ${header}\n`);
 write(
   gen('python', 'ipvs', 'v1', '__init__.py'),
-  `# ${header}\n"""ipvsd's API, ipvs.v1: messages (model_pb2, health_pb2, address_pb2, connection_pb2, ipvs_pb2), stubs (ipvs_pb2_grpc), service_config."""\n\n__version__ = "${version}"\n`,
+  `# ${header}\n"""ipvsd's API, ipvs.v1: messages (model_pb2, health_pb2, address_pb2, connection_pb2, sysctl_pb2, ipvs_pb2), stubs (ipvs_pb2_grpc), service_config."""\n\n__version__ = "${version}"\n`,
 );
 write(
   gen('python', 'ipvs', 'v1', 'service_config.py'),

@@ -8,9 +8,11 @@ import {
   ApplyRequestSchema,
   DesiredStateVipsSchema,
   ServiceHealthSchema,
+  SysctlSettingSchema,
   type ApplyRequest,
   type DesiredStateVips,
   type ServiceHealth,
+  type SysctlSetting,
 } from '../client/index.js';
 
 export interface ApplyFile {
@@ -21,10 +23,33 @@ export interface ApplyFile {
   health: ServiceHealth[];
   /** The top-level `vips` (a desired state's VIP interface), when allowed. */
   vips?: DesiredStateVips;
+  /** The top-level `sysctls` (a desired state's), when allowed. */
+  sysctls: SysctlSetting[];
 }
 
 /**
- * Reads `file` (- for standard input); `o.named` allows a top-level `name` string, `health` list and `vips` (a
+ * A desired state's `sysctls`: a mapping (`{ conntrack: 1, sync_threshold: 3 50 }`, in its order) or a list of
+ * SysctlSettings (`[{ name: conntrack, value: "1" }]`).
+ */
+function sysctlsOf(v: unknown): SysctlSetting[] {
+  if (Array.isArray(v))
+    return v.map((x, i) => {
+      try {
+        return fromJson(SysctlSettingSchema, x);
+      } catch (e) {
+        throw new Error(`sysctls[${i}]: ${(e as Error).message}`);
+      }
+    });
+  if (typeof v !== 'object' || v === null) throw new Error('sysctls: not a mapping of name: value, nor a list');
+  return Object.entries(v).map(([name, value]) => {
+    if (typeof value !== 'string' && typeof value !== 'number')
+      throw new Error(`sysctls.${name}: ${JSON.stringify(value)} is not a number or a string`);
+    return fromJson(SysctlSettingSchema, { name, value: String(value) });
+  });
+}
+
+/**
+ * Reads `file` (- for standard input); `o.named` allows a top-level `name` string, `health` list, `vips` and `sysctls` (a
  * desired state's) beside the ApplyRequest.
  */
 export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyFile {
@@ -39,8 +64,8 @@ export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyF
   try {
     const doc: unknown = parseYaml(text) ?? {};
     if (!o.named || typeof doc !== 'object' || Array.isArray(doc) || doc === null)
-      return { request: fromJson(ApplyRequestSchema, doc as never), health: [] };
-    const { name, health = [], vips, ...rest } = doc as Record<string, unknown>;
+      return { request: fromJson(ApplyRequestSchema, doc as never), health: [], sysctls: [] };
+    const { name, health = [], vips, sysctls = [], ...rest } = doc as Record<string, unknown>;
     if (name !== undefined && typeof name !== 'string')
       throw new Error(`name: ${JSON.stringify(name)} is not a string`);
     if (!Array.isArray(health)) throw new Error('health: not a list');
@@ -55,6 +80,7 @@ export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyF
         }
       }),
       vips: vips === undefined ? undefined : fromJson(DesiredStateVipsSchema, vips as never),
+      sysctls: sysctlsOf(sysctls),
     };
   } catch (e) {
     throw new Error(`${label}: ${(e as Error).message}`);

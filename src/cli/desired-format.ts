@@ -10,6 +10,7 @@ import {
   type ApplyScope,
   type DesiredState,
   type DesiredStateStatus,
+  type SysctlUpdate,
 } from '../client/index.js';
 import { changeLine } from './plan-format.js';
 
@@ -35,6 +36,13 @@ const scopeOf = (s?: ApplyScope) =>
       ([, v]) => v?.length,
     ),
   );
+
+/** The sysctls a reconcile changed (or would), one line each: "sysctl net.ipv4.vs.conntrack: 0 -> 1". */
+export const sysctlChanges = (updates: readonly SysctlUpdate[]): string =>
+  updates
+    .filter((u) => u.changed)
+    .map((u) => `sysctl net.ipv4.vs.${u.name}: ${u.previousValue} -> ${u.value}\n`)
+    .join('');
 
 /** "in sync"; else why not, from the last reconcile. */
 export function syncText(d: DesiredState): string {
@@ -83,6 +91,8 @@ export function formatState(d: DesiredState): string {
     `drain: ${d.drain}`,
   ];
   if (d.drainTimeout) lines.push(`drainTimeout: ${Number(d.drainTimeout.seconds) + d.drainTimeout.nanos / 1e9}s`);
+  // As a put file takes them: a mapping of name: value.
+  if (d.sysctls.length) lines.push(`sysctls: ${flow(Object.fromEntries(d.sysctls.map((x) => [x.name, x.value])))}`);
   lines.push(
     'status:',
     `  inSync: ${s?.inSync ?? false}  # ${syncText(d)}`,

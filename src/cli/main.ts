@@ -12,6 +12,7 @@ import { addHealth } from './commands/health.js';
 import { addRuleCommands } from './commands/rules.js';
 import { addList, addRestore, addSave } from './commands/ruleset.js';
 import { addConfig, addFlush, addInfo, addZero } from './commands/system.js';
+import { addSysctl } from './commands/sysctl.js';
 import { addWatch } from './commands/watch.js';
 import { RuleError } from './rule-parse.js';
 
@@ -38,6 +39,7 @@ for (const add of [
   addFlush,
   addZero,
   addConfig,
+  addSysctl,
   addInfo,
   addWatch,
   addSave,

@@ -61,6 +61,7 @@ export * from '../../gen/ts/ipvs/v1/connection_pb.js';
 export * from '../../gen/ts/ipvs/v1/health_pb.js';
 export * from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 export * from '../../gen/ts/ipvs/v1/model_pb.js';
+export * from '../../gen/ts/ipvs/v1/sysctl_pb.js';
 export { defaultServiceConfig, defaultServiceConfigJson } from '../../gen/ts/ipvs/v1/service_config.js';
 export { status } from '@grpc/grpc-js';
 export { IpvsError } from './error.js';

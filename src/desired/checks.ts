@@ -3,7 +3,7 @@
 // that says why not, for the server to tell as a status.
 import { CheckError } from '../health/check.js';
 import { targetsOf } from '../health/targets.js';
-import { plan } from '../ipvs/index.js';
+import { checkSysctlSettings, plan } from '../ipvs/index.js';
 import { checkDrain, type DesiredSpec } from './spec.js';
 import { scopeNets } from './scope.js';
 import { checkVips } from './vips.js';
@@ -45,8 +45,8 @@ export function checkGeneration(name: string, cur: { generation: number } | unde
 }
 
 /**
- * What a spec must be beyond what its parts' own validation says: a sound scope, owning every service, and health
- * checks of desired destinations only (CheckError).
+ * What a spec must be beyond what its parts' own validation says: a sound scope, owning every service, health
+ * checks of desired destinations only (CheckError), and known sysctls in range (ValidationError).
  */
 export function checkSpec(spec: DesiredSpec): void {
   scopeNets(spec.scope);
@@ -55,6 +55,7 @@ export function checkSpec(spec: DesiredSpec): void {
   plan([], spec.services, { scope: spec.scope });
   targetsOf(spec.services, spec.health);
   checkVips(spec);
+  checkSysctlSettings(spec.sysctls);
   if (spec.prune) return;
   // Without prune, what health takes out would stay on the kernel.
   const i = spec.health.findIndex((h) => h.onDown === 'remove');

@@ -3,7 +3,7 @@
 // period, after drift); and a health transition of a checked destination.
 import type { Checked } from '../health/monitor.js';
 import type { HealthState } from '../health/target.js';
-import type { ApplyResult } from '../ipvs/index.js';
+import type { ApplyResult, SysctlChange } from '../ipvs/index.js';
 import type { Trigger } from './status.js';
 
 interface Told {
@@ -19,6 +19,8 @@ export interface Correction extends Told {
   generation: number;
   trigger: Exclude<Trigger, 'put' | 'health'>;
   result: ApplyResult;
+  /** The sysctls put back. */
+  sysctls: SysctlChange[];
 }
 
 export interface HealthTransition extends Told {

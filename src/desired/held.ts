@@ -1,7 +1,7 @@
 // What the registry holds of each desired state, what it depends on, and
 // what a Put takes and gives.
 import type { HealthMonitor, Prober } from '../health/monitor.js';
-import type { ApplyResult, Handle } from '../ipvs/index.js';
+import type { ApplyResult, Handle, SysctlChange } from '../ipvs/index.js';
 import type { Drift } from './drift.js';
 import type { DesiredSpec, Log } from './spec.js';
 import type { ReconcileCounts, ReconcileStatus } from './status.js';
@@ -57,4 +57,6 @@ export interface PutOutcome {
   state: HeldState;
   /** The reconcile (a plan, with validateOnly); undefined when it failed as a whole (see state.status). */
   result?: ApplyResult;
+  /** Its sysctls as the reconcile found and left them (with validateOnly: what would change). */
+  sysctls?: SysctlChange[];
 }

@@ -11,6 +11,7 @@ import {
   owns,
   type ApplyResult,
   type ServiceWithDestinations,
+  type SysctlChange,
 } from '../ipvs/index.js';
 import { checkGeneration, checkName, checkSpec, DesiredStateError } from './checks.js';
 import type { Correction, HealthTransition, ProbeDone } from './corrections.js';
@@ -24,6 +25,7 @@ import { overlap } from './scope.js';
 import { dropVips, keepVips } from './vips.js';
 import { DesiredStore, type StoredDesiredState } from './store.js';
 import { failedStatus, noCounts, statusOf, type Trigger } from './status.js';
+import { checkSysctlClash, reconcileHeldSysctls, reconcileSysctls } from './sysctls.js';
 
 export { checkName, checkSpec, DesiredStateError, NAME } from './checks.js';
 export type { Correction, HealthTransition, ProbeDone } from './corrections.js';
@@ -131,6 +133,7 @@ export class DesiredRegistry {
             `the scope overlaps ${other.name}'s (${both}) in its namespace`,
             'scope',
           );
+        checkSysctlClash(p.spec, other);
       }
       const handle = this.deps.handle(p.spec.namespace);
       const next: HeldState = {
@@ -145,14 +148,14 @@ export class DesiredRegistry {
       };
       if (p.validateOnly) {
         const result = await applyState(handle, p.spec.services, { ...applyOptions(p.spec), dryRun: true });
-        return { state: next, result };
+        return { state: next, result, sysctls: reconcileSysctls(handle, p.spec, true) };
       }
       // A spec with checks on a server without probers is refused before anything is stored.
       if (p.spec.health.length) this.healthDeps.prober(p.spec.namespace);
       await this.store.put({ name: next.name, generation: next.generation, spec: next.data });
       followHealth(next, 'declared', this.healthDeps);
       this.held.set(next.name, next);
-      return { state: next, result: await this.reconcileHeld(next, 'put') };
+      return { state: next, ...(await this.reconcileHeld(next, 'put')) };
     });
   }
 
@@ -220,7 +223,11 @@ export class DesiredRegistry {
     return () => clearInterval(timer);
   }
 
-  private async reconcileHeld(s: HeldState, trigger: Trigger): Promise<ApplyResult | undefined> {
+  /** Its services, then its sysctls; a sysctl refused leaves it out of sync, with that error in its status. */
+  private async reconcileHeld(
+    s: HeldState,
+    trigger: Trigger,
+  ): Promise<{ result?: ApplyResult; sysctls?: SysctlChange[] }> {
     s.counts.reconciles[trigger]++;
     let listed: number | undefined;
     let kernel: readonly ServiceWithDestinations[] = [];
@@ -235,19 +242,22 @@ export class DesiredRegistry {
       });
       s.status = statusOf(s.generation, trigger, result);
       if (s.spec.vips) await keepVips(s, handle.netns, kernel, trigger, this.deps.log);
+      const sysctls = reconcileHeldSysctls(s, handle, this.deps.log);
       // What the kernel holds now follows from the listing and what was applied: the next poller's listing is
       // compared with it, so that a change made by someone else right after this reconcile is drift too.
       s.drift.settled(
         listed === undefined ? undefined : fingerprintAfter(listed, result.changes, result.results),
         s.status.inSync,
       );
-      if (result.changes.length && trigger !== 'put' && trigger !== 'health') this.corrected(s, trigger, result);
-      return result;
+      const changed = sysctls.filter((c) => c.changed);
+      if ((result.changes.length || changed.length) && trigger !== 'put' && trigger !== 'health')
+        this.corrected(s, trigger, result, changed);
+      return { result, sysctls };
     } catch (e) {
       s.status = failedStatus(s.generation, trigger, e);
       s.drift.settled(undefined, false);
       this.deps.log.warn({ name: s.name, namespace: s.spec.namespace, err: String(e) }, 'reconcile failed');
-      return undefined;
+      return {};
     }
   }
 
@@ -275,15 +285,22 @@ export class DesiredRegistry {
     });
   }
 
-  private corrected(s: HeldState, trigger: Exclude<Trigger, 'put' | 'health'>, result: ApplyResult): void {
+  private corrected(
+    s: HeldState,
+    trigger: Exclude<Trigger, 'put' | 'health'>,
+    result: ApplyResult,
+    sysctls: SysctlChange[],
+  ): void {
     const applied = s.status!.applied;
     s.counts.corrections[trigger]++;
-    s.counts.corrected += applied;
+    s.counts.corrected += applied + sysctls.length;
     const { name, generation } = s;
+    const put = sysctls.map((c) => `${c.name} ${JSON.stringify(c.previous)} -> ${JSON.stringify(c.value)}`);
     this.deps.log.info(
-      { name, trigger, changes: result.changes.length, applied, first: result.changes[0]?.description },
+      { name, trigger, changes: result.changes.length, applied, first: result.changes[0]?.description, sysctls: put },
       'drift corrected',
     );
-    this.corrections.emit({ name, namespace: s.spec.namespace, generation, trigger, time: new Date(), result });
+    const time = new Date();
+    this.corrections.emit({ name, namespace: s.spec.namespace, generation, trigger, time, result, sysctls });
   }
 }

@@ -10,6 +10,7 @@ import {
   type DesiredService,
   type Handle,
   type Scope,
+  type SysctlSetting,
 } from '../ipvs/index.js';
 
 export interface DesiredSpec {
@@ -25,6 +26,8 @@ export interface DesiredSpec {
   health: ServiceHealthSpec[];
   /** Its services' addresses kept as local addresses on an interface (vips.ts); unset: addresses are left alone. */
   vips?: VipSpec;
+  /** IPVS sysctls it needs in its namespace (names with or without "net.ipv4.vs."). */
+  sysctls: SysctlSetting[];
 }
 
 /** Where the core logs (a pino Logger is one). */

@@ -34,3 +34,14 @@ export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './
 export { upsertDestination } from './upsert.js';
 export { CONNECTION_HEADER, parseConnection, type Connection } from './connection.js';
 export { forwardingMethods, matchesConnection, readConnections, type ConnectionFilter } from './connections.js';
+export { SYSCTL_PREFIX, SYSCTLS, sysctlSpec, type SysctlKind, type SysctlSpec } from './sysctl-table.js';
+export { knownSysctl, parseSysctlValue, rangeOf, sameSysctlValue } from './sysctl-value.js';
+export {
+  checkSysctlSettings,
+  readSysctls,
+  setSysctls,
+  type CheckedSetting,
+  type SysctlChange,
+  type SysctlSetting,
+  type SysctlValue,
+} from './sysctls.js';

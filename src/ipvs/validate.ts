@@ -25,7 +25,7 @@ import {
 import type { DaemonInput, Destination, DestinationInput, Service, ServiceId, ServiceInput } from './model.js';
 
 /** What a refused field belongs to. */
-export type Subject = 'service' | 'destination' | 'daemon' | 'config' | 'batch';
+export type Subject = 'service' | 'destination' | 'daemon' | 'config' | 'batch' | 'sysctl';
 
 /** A model refused before anything reached the kernel: EINVAL, naming the field. */
 export class ValidationError extends KernelError {

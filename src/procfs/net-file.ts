@@ -8,6 +8,7 @@ import { closeSync, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
 import { KernelError } from '../netlink/error.js';
 import { inNetns } from '../netlink/netns.js';
+import { fsError } from './netns-file.js';
 
 const readChunk = promisify(read);
 
@@ -17,11 +18,6 @@ const NEWLINE = 10;
 
 /** Refused: a line longer than this is no /proc/net line. */
 const MAX_LINE_BYTES = CHUNK_BYTES;
-
-const kernelError = (op: string, e: unknown) => {
-  const errno = (e as NodeJS.ErrnoException).errno;
-  return typeof errno === 'number' ? new KernelError(op, -errno) : e;
-};
 
 /**
  * Opens /proc/thread-self/net/`name` as the namespace at `netns` ('' for this thread's own) sees it. The thread,
@@ -33,7 +29,7 @@ export function openNetFile(netns: string, name: string): number {
     try {
       return openSync(path, 'r');
     } catch (e) {
-      throw kernelError(`open ${path}${netns ? ` in ${netns}` : ''}`, e);
+      throw fsError(`open ${path}${netns ? ` in ${netns}` : ''}`, e);
     }
   });
 }
@@ -59,7 +55,7 @@ export async function eachLine(
     try {
       ({ bytesRead: n } = await readChunk(fd, chunk, 0, chunkBytes, null));
     } catch (e) {
-      throw kernelError(op, e);
+      throw fsError(op, e);
     }
     if (n === 0) {
       if (rest.length && skip === 0) line(rest.toString('latin1'));

@@ -12,6 +12,7 @@ import { CheckError } from '../health/check.js';
 import type { ValidationError } from '../ipvs/index.js';
 import { applyPath, changesOut, desiredIn, scopeIn } from './convert-apply.js';
 import { checkStatus, healthIn } from './convert-health.js';
+import { settingPath } from './convert-sysctl.js';
 import { RpcError, toStatus } from './status.js';
 
 /** The spec of a DesiredState message; a missing service is INVALID_ARGUMENT at "desired_state.services[i].service". */
@@ -33,15 +34,16 @@ export function specIn(m: api.DesiredState): DesiredSpec {
     drainTimeoutMs: m.drainTimeout ? durationMs(m.drainTimeout) : undefined,
     health: healthIn(m.health, 'desired_state.'),
     vips: m.vips && { interface: m.vips.interface },
+    sysctls: m.sysctls.map(({ name, value }) => ({ name, value })),
   };
 }
 
 /** What the store keeps of a DesiredState: its spec fields as protobuf JSON (no name, generation or status). */
 export function specData(m: api.DesiredState): JsonValue {
-  const { namespace, services, scope, prune, drain, drainTimeout, health, vips } = m;
+  const { namespace, services, scope, prune, drain, drainTimeout, health, vips, sysctls } = m;
   return toJson(
     api.DesiredStateSchema,
-    create(api.DesiredStateSchema, { namespace, services, scope, prune, drain, drainTimeout, health, vips }),
+    create(api.DesiredStateSchema, { namespace, services, scope, prune, drain, drainTimeout, health, vips, sysctls }),
   );
 }
 
@@ -112,6 +114,7 @@ export function stateOut(h: HeldState, withServices: boolean): api.DesiredState 
     drain: m.drain,
     drainTimeout: m.drainTimeout,
     vips: m.vips,
+    sysctls: m.sysctls,
     generation: BigInt(h.generation),
     status: statusOut(h),
   });
@@ -134,4 +137,5 @@ export function desiredError(e: unknown, under = ''): unknown {
 }
 
 /** The request path of a refused spec field: Apply's, under desired_state. */
-export const desiredPath = (e: ValidationError) => `desired_state.${applyPath(e, undefined)}`;
+export const desiredPath = (e: ValidationError) =>
+  e.subject === 'sysctl' ? settingPath('desired_state.sysctls', e) : `desired_state.${applyPath(e, undefined)}`;

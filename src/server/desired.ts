@@ -9,6 +9,7 @@ import { Encoded } from '../rpc/definition.js';
 import { applyReply } from './apply-report.js';
 import { applyOut } from './convert-apply.js';
 import { desiredError, desiredPath, specData, specIn, stateOut } from './convert-desired.js';
+import { sysctlUpdateOut } from './convert-sysctl.js';
 import { listDesiredPage } from './desired-pages.js';
 import { unary } from './handler.js';
 import type { Room, Rpcs } from './room.js';
@@ -62,7 +63,10 @@ export function desired({ o, budget }: Room): DesiredRpcs {
           });
         const head = toBinary(
           api.PutDesiredStateResponseSchema,
-          create(api.PutDesiredStateResponseSchema, { desiredState: stateOut(out.state, false) }),
+          create(api.PutDesiredStateResponseSchema, {
+            desiredState: stateOut(out.state, false),
+            sysctls: out.sysctls?.map(sysctlUpdateOut),
+          }),
         );
         return new Encoded<api.PutDesiredStateResponse>(withReport(head, RECONCILE_TAG, out.result, budget));
       },

@@ -7,6 +7,7 @@ import { desired } from './desired.js';
 import { health } from './health.js';
 import { room, type IpvsImplementation, type IpvsServiceOptions } from './room.js';
 import { services } from './services.js';
+import { sysctls } from './sysctls.js';
 import { system } from './system.js';
 import { watches } from './watch.js';
 
@@ -21,6 +22,7 @@ export function ipvsService(o: IpvsServiceOptions): IpvsImplementation {
     ...health(r),
     ...watches(r),
     ...system(r),
+    ...sysctls(r),
     ...addresses(r),
     ...connections(r),
   };

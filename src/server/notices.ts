@@ -14,6 +14,7 @@ import { Encoded } from '../rpc/definition.js';
 import { applyReply } from './apply-report.js';
 import { applyOut } from './convert-apply.js';
 import { TRIGGERS } from './convert-desired.js';
+import { sysctlUpdateOut } from './convert-sysctl.js';
 import { destinationHealthOut, healthStateOut } from './convert-health.js';
 
 /** Most notices a stream holds unsent. */
@@ -33,6 +34,7 @@ function correctionMessage(c: Correction): Encoded<api.WatchEventsResponse> {
       generation: BigInt(c.generation),
       trigger: TRIGGERS[c.trigger],
       reconcile,
+      sysctls: c.sysctls.map(sysctlUpdateOut),
     },
   });
   return new Encoded(Buffer.from(toBinary(api.WatchEventsResponseSchema, m)));

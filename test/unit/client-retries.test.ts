@@ -61,6 +61,7 @@ describe('the service config', () => {
         'ListDestinationHealth',
         'ListDestinations',
         'ListServices',
+        'ListSysctls',
       ].sort(),
     );
     expect(unary.every((m) => retried.has(m.name) === /^(List|Get)/.test(m.name))).toBe(true);

@@ -14,7 +14,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // Route netlink, beside generic netlink; and the local addresses of a namespace over it (VIPs), no IPVS in either.
   rtnetlink: ['inet', 'netlink'],
   addresses: ['inet', 'netlink', 'rtnetlink'],
-  // A network namespace's /proc/net files, opened inside it and read a chunk at a time.
+  // Files of /proc bound to a network namespace at open (sysctls, connection tables): what they mean is not theirs.
   procfs: ['netlink'],
   ipvs: ['inet', 'netlink', 'genetlink', 'procfs'],
   rpc: ['gen'],

@@ -6,7 +6,7 @@ import { create, toJson } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
 import { ApplyResponseSchema, DesiredStateSchema, type ApplyResponse, type DesiredState } from '../../client/index.js';
 import { readApplyFile } from '../apply-file.js';
-import { formatList, formatState, syncText } from '../desired-format.js';
+import { formatList, formatState, sysctlChanges, syncText } from '../desired-format.js';
 import { formatPlan, formatResult } from '../plan-format.js';
 import { client, run } from './action.js';
 
@@ -40,7 +40,7 @@ export function addDesired(program: Command): void {
     .option('--dry-run', 'check it and print the plan as a diff; store and change nothing')
     .action(
       run(async (o: { file: string; name?: string; expectedGeneration?: string; dryRun?: boolean }) => {
-        const { request: req, name: named, health, vips } = readApplyFile(o.file, { named: true });
+        const { request: req, name: named, health, vips, sysctls } = readApplyFile(o.file, { named: true });
         const id = o.name ?? named;
         if (!id)
           throw new Error(
@@ -60,6 +60,7 @@ export function addDesired(program: Command): void {
             drainTimeout: req.drainTimeout,
             health,
             vips,
+            sysctls,
           },
           expectedGeneration,
           validateOnly: o.dryRun ?? false,
@@ -68,10 +69,12 @@ export function addDesired(program: Command): void {
         const reconcile = orEmpty(r.reconcile);
         if (o.dryRun) {
           process.stdout.write(`${name}: would be generation ${d.generation} (dry run: nothing stored or changed)\n`);
-          process.stdout.write(formatPlan(reconcile));
+          process.stdout.write(formatPlan(reconcile) + sysctlChanges(r.sysctls));
           return;
         }
-        process.stdout.write(`${name}: generation ${d.generation}\n${formatResult(reconcile)}${syncText(d)}\n`);
+        process.stdout.write(
+          `${name}: generation ${d.generation}\n${formatResult(reconcile)}${sysctlChanges(r.sysctls)}${syncText(d)}\n`,
+        );
         if (reconcile.failed) throw new Error(`${reconcile.failed} changes failed (${name} is stored)`);
       }),
     );

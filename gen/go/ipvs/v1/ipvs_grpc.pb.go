@@ -62,6 +62,12 @@ type IpvsServiceClient interface {
 	// Connection timeouts.
 	GetConfig(ctx context.Context, in *GetConfigRequest, opts ...grpc.CallOption) (*GetConfigResponse, error)
 	SetConfig(ctx context.Context, in *SetConfigRequest, opts ...grpc.CallOption) (*SetConfigResponse, error)
+	// The IPVS sysctls (net.ipv4.vs.*) of the namespace, each with its value,
+	// kind and range (see sysctl.proto).
+	ListSysctls(ctx context.Context, in *ListSysctlsRequest, opts ...grpc.CallOption) (*ListSysctlsResponse, error)
+	// Sets IPVS sysctls of the namespace: all checked, then those that differ
+	// written in order and read back.
+	UpdateSysctls(ctx context.Context, in *UpdateSysctlsRequest, opts ...grpc.CallOption) (*UpdateSysctlsResponse, error)
 	// IPVS version and connection table size.
 	GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*GetInfoResponse, error)
 	// Zeroes the counters of one service, or of all.
@@ -308,6 +314,24 @@ func (c *ipvsServiceClient) SetConfig(ctx context.Context, in *SetConfigRequest,
 	return out, nil
 }
 
+func (c *ipvsServiceClient) ListSysctls(ctx context.Context, in *ListSysctlsRequest, opts ...grpc.CallOption) (*ListSysctlsResponse, error) {
+	out := new(ListSysctlsResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/ListSysctls", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ipvsServiceClient) UpdateSysctls(ctx context.Context, in *UpdateSysctlsRequest, opts ...grpc.CallOption) (*UpdateSysctlsResponse, error) {
+	out := new(UpdateSysctlsResponse)
+	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/UpdateSysctls", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ipvsServiceClient) GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*GetInfoResponse, error) {
 	out := new(GetInfoResponse)
 	err := c.cc.Invoke(ctx, "/ipvs.v1.IpvsService/GetInfo", in, out, opts...)
@@ -547,6 +571,12 @@ type IpvsServiceServer interface {
 	// Connection timeouts.
 	GetConfig(context.Context, *GetConfigRequest) (*GetConfigResponse, error)
 	SetConfig(context.Context, *SetConfigRequest) (*SetConfigResponse, error)
+	// The IPVS sysctls (net.ipv4.vs.*) of the namespace, each with its value,
+	// kind and range (see sysctl.proto).
+	ListSysctls(context.Context, *ListSysctlsRequest) (*ListSysctlsResponse, error)
+	// Sets IPVS sysctls of the namespace: all checked, then those that differ
+	// written in order and read back.
+	UpdateSysctls(context.Context, *UpdateSysctlsRequest) (*UpdateSysctlsResponse, error)
 	// IPVS version and connection table size.
 	GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error)
 	// Zeroes the counters of one service, or of all.
@@ -664,6 +694,12 @@ func (UnimplementedIpvsServiceServer) GetConfig(context.Context, *GetConfigReque
 }
 func (UnimplementedIpvsServiceServer) SetConfig(context.Context, *SetConfigRequest) (*SetConfigResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetConfig not implemented")
+}
+func (UnimplementedIpvsServiceServer) ListSysctls(context.Context, *ListSysctlsRequest) (*ListSysctlsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListSysctls not implemented")
+}
+func (UnimplementedIpvsServiceServer) UpdateSysctls(context.Context, *UpdateSysctlsRequest) (*UpdateSysctlsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateSysctls not implemented")
 }
 func (UnimplementedIpvsServiceServer) GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetInfo not implemented")
@@ -1035,6 +1071,42 @@ func _IpvsService_SetConfig_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IpvsService_ListSysctls_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSysctlsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).ListSysctls(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/ListSysctls",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).ListSysctls(ctx, req.(*ListSysctlsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IpvsService_UpdateSysctls_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSysctlsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IpvsServiceServer).UpdateSysctls(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ipvs.v1.IpvsService/UpdateSysctls",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IpvsServiceServer).UpdateSysctls(ctx, req.(*UpdateSysctlsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IpvsService_GetInfo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetInfoRequest)
 	if err := dec(in); err != nil {
@@ -1396,6 +1468,14 @@ var _IpvsService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetConfig",
 			Handler:    _IpvsService_SetConfig_Handler,
+		},
+		{
+			MethodName: "ListSysctls",
+			Handler:    _IpvsService_ListSysctls_Handler,
+		},
+		{
+			MethodName: "UpdateSysctls",
+			Handler:    _IpvsService_UpdateSysctls_Handler,
 		},
 		{
 			MethodName: "GetInfo",

@@ -5,6 +5,7 @@ import grpc
 from ipvs.v1 import address_pb2 as ipvs_dot_v1_dot_address__pb2
 from ipvs.v1 import connection_pb2 as ipvs_dot_v1_dot_connection__pb2
 from ipvs.v1 import ipvs_pb2 as ipvs_dot_v1_dot_ipvs__pb2
+from ipvs.v1 import sysctl_pb2 as ipvs_dot_v1_dot_sysctl__pb2
 
 
 class IpvsServiceStub(object):
@@ -113,6 +114,16 @@ class IpvsServiceStub(object):
                 '/ipvs.v1.IpvsService/SetConfig',
                 request_serializer=ipvs_dot_v1_dot_ipvs__pb2.SetConfigRequest.SerializeToString,
                 response_deserializer=ipvs_dot_v1_dot_ipvs__pb2.SetConfigResponse.FromString,
+                )
+        self.ListSysctls = channel.unary_unary(
+                '/ipvs.v1.IpvsService/ListSysctls',
+                request_serializer=ipvs_dot_v1_dot_sysctl__pb2.ListSysctlsRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_sysctl__pb2.ListSysctlsResponse.FromString,
+                )
+        self.UpdateSysctls = channel.unary_unary(
+                '/ipvs.v1.IpvsService/UpdateSysctls',
+                request_serializer=ipvs_dot_v1_dot_sysctl__pb2.UpdateSysctlsRequest.SerializeToString,
+                response_deserializer=ipvs_dot_v1_dot_sysctl__pb2.UpdateSysctlsResponse.FromString,
                 )
         self.GetInfo = channel.unary_unary(
                 '/ipvs.v1.IpvsService/GetInfo',
@@ -338,6 +349,22 @@ class IpvsServiceServicer(object):
 
     def SetConfig(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSysctls(self, request, context):
+        """The IPVS sysctls (net.ipv4.vs.*) of the namespace, each with its value,
+        kind and range (see sysctl.proto).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSysctls(self, request, context):
+        """Sets IPVS sysctls of the namespace: all checked, then those that differ
+        written in order and read back.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -569,6 +596,16 @@ def add_IpvsServiceServicer_to_server(servicer, server):
                     servicer.SetConfig,
                     request_deserializer=ipvs_dot_v1_dot_ipvs__pb2.SetConfigRequest.FromString,
                     response_serializer=ipvs_dot_v1_dot_ipvs__pb2.SetConfigResponse.SerializeToString,
+            ),
+            'ListSysctls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSysctls,
+                    request_deserializer=ipvs_dot_v1_dot_sysctl__pb2.ListSysctlsRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_sysctl__pb2.ListSysctlsResponse.SerializeToString,
+            ),
+            'UpdateSysctls': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSysctls,
+                    request_deserializer=ipvs_dot_v1_dot_sysctl__pb2.UpdateSysctlsRequest.FromString,
+                    response_serializer=ipvs_dot_v1_dot_sysctl__pb2.UpdateSysctlsResponse.SerializeToString,
             ),
             'GetInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInfo,
@@ -959,6 +996,40 @@ class IpvsService(object):
         return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/SetConfig',
             ipvs_dot_v1_dot_ipvs__pb2.SetConfigRequest.SerializeToString,
             ipvs_dot_v1_dot_ipvs__pb2.SetConfigResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListSysctls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/ListSysctls',
+            ipvs_dot_v1_dot_sysctl__pb2.ListSysctlsRequest.SerializeToString,
+            ipvs_dot_v1_dot_sysctl__pb2.ListSysctlsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpdateSysctls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ipvs.v1.IpvsService/UpdateSysctls',
+            ipvs_dot_v1_dot_sysctl__pb2.UpdateSysctlsRequest.SerializeToString,
+            ipvs_dot_v1_dot_sysctl__pb2.UpdateSysctlsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -18,7 +18,8 @@ DEFAULT_SERVICE_CONFIG = """{
         { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" },
-        { "service": "ipvs.v1.IpvsService", "method": "ListAddresses" }
+        { "service": "ipvs.v1.IpvsService", "method": "ListAddresses" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListSysctls" }
       ],
       "retryPolicy": {
         "maxAttempts": 5,

@@ -16,7 +16,8 @@ export const defaultServiceConfig = {
         { "service": "ipvs.v1.IpvsService", "method": "GetDesiredState" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDesiredStates" },
         { "service": "ipvs.v1.IpvsService", "method": "ListDestinationHealth" },
-        { "service": "ipvs.v1.IpvsService", "method": "ListAddresses" }
+        { "service": "ipvs.v1.IpvsService", "method": "ListAddresses" },
+        { "service": "ipvs.v1.IpvsService", "method": "ListSysctls" }
       ],
       "retryPolicy": {
         "maxAttempts": 5,
@@ -30,4 +31,4 @@ export const defaultServiceConfig = {
 };
 
 /** defaultServiceConfig as JSON, for the 'grpc.service_config' channel option. */
-export const defaultServiceConfigJson = "{\"methodConfig\":[{\"name\":[{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListServices\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetService\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDestinations\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDaemons\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListConnections\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetConfig\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetInfo\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetDesiredState\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDesiredStates\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDestinationHealth\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListAddresses\"}],\"retryPolicy\":{\"maxAttempts\":5,\"initialBackoff\":\"0.2s\",\"maxBackoff\":\"5s\",\"backoffMultiplier\":2,\"retryableStatusCodes\":[\"UNAVAILABLE\"]}}]}";
+export const defaultServiceConfigJson = "{\"methodConfig\":[{\"name\":[{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListServices\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetService\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDestinations\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDaemons\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListConnections\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetConfig\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetInfo\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"GetDesiredState\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDesiredStates\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListDestinationHealth\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListAddresses\"},{\"service\":\"ipvs.v1.IpvsService\",\"method\":\"ListSysctls\"}],\"retryPolicy\":{\"maxAttempts\":5,\"initialBackoff\":\"0.2s\",\"maxBackoff\":\"5s\",\"backoffMultiplier\":2,\"retryableStatusCodes\":[\"UNAVAILABLE\"]}}]}";
