@@ -77,7 +77,7 @@ async function inUml(runs: Run[], ipvs: boolean, prefix = ''): Promise<void> {
     .join('; ');
   // The soak's length is the caller's to choose (SOAK_SECONDS=300 for five minutes).
   const env = process.env.SOAK_SECONDS ? { SOAK_SECONDS: process.env.SOAK_SECONDS } : undefined;
-  await runInUml({ command: cmd, cwd: root, ipvs, env, echo: lineEcho(prefix), timeoutMs: 20 * 60_000 });
+  await runInUml({ command: cmd, cwd: root, ipvs, env, echo: lineEcho(prefix), timeoutMs: 40 * 60_000 });
   for (const r of runs) {
     const rc = join(reports, `${r.report}.rc`);
     count(r.report, existsSync(rc) ? Number(readFileSync(rc, 'utf8').trim()) : -1);
