@@ -107,11 +107,14 @@ const CLIENT = `
 const net = require('net'), dgram = require('dgram');
 const plan = JSON.parse(process.argv[1]);
 const held = [];
-const pull = (host, port, bytes) => new Promise((resolve, reject) => {
+const pull = (host, port, bytes, tries = 40) => new Promise((resolve, reject) => {
   const s = net.connect(port, host);
   let got = 0;
   s.setTimeout(${LIMIT_MS}, () => s.destroy(new Error('timeout')));
-  s.on('error', reject).on('connect', () => s.write(bytes + '\\n'));
+  // A refusal while the namespaces' IPv6 routes settle is tried again, for at most 10 s.
+  s.on('error', (e) => e.code === 'ECONNREFUSED' && !got && tries > 1
+    ? setTimeout(() => pull(host, port, bytes, tries - 1).then(resolve, reject), 250)
+    : reject(e)).on('connect', () => s.write(bytes + '\\n'));
   s.on('data', (d) => {
     got += d.length;
     if (got >= bytes) { s.setTimeout(0); held.push(s); resolve(); }
