@@ -37,15 +37,15 @@ export type ServiceImplementation<S extends Pick<DescService, 'method'>> = {
   [K in keyof S['method']]: HandlerOf<S['method'][K]>;
 };
 
-/** Serialized FileDescriptorProtos of `file` and everything it imports, for server reflection. */
-export function fileDescriptorProtos(file: DescFile): Uint8Array[] {
+/** Serialized FileDescriptorProtos of `files` and everything they import, each file once. */
+export function fileDescriptorProtos(...files: DescFile[]): Uint8Array[] {
   const seen = new Map<string, Uint8Array>();
   const visit = (f: DescFile) => {
     if (seen.has(f.name)) return;
     seen.set(f.name, toBinary(FileDescriptorProtoSchema, f.proto));
     f.dependencies.forEach(visit);
   };
-  visit(file);
+  files.forEach(visit);
   return [...seen.values()];
 }
 
@@ -54,16 +54,16 @@ export type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[
 
 /**
  * The generated descriptors of `files` as @grpc/reflection takes them: the
- * shape proto-loader gives, one entry per top-level message, each carrying
- * its file and everything it imports (reflection reads only those).
+ * shape proto-loader gives, with one entry carrying every file once.
+ * Reflection reads only the entries' files and decodes each copy it is given
+ * (proto-loader's shape, a copy of the file and its imports per message, cost
+ * 0.7 s of a server's start in user-mode Linux).
  */
 export function reflectionPackage(...files: DescFile[]): ReflectionPackage {
-  const pkg: ReflectionPackage = {};
-  for (const file of files) {
-    if (!file.messages.length) throw new Error(`${file.name}: no message to carry its descriptor to reflection`);
-    const protos = fileDescriptorProtos(file).map(asBuffer);
-    for (const m of file.messages)
-      pkg[m.typeName] = { format: 'Protocol Buffer 3 DescriptorProto', type: m.proto, fileDescriptorProtos: protos };
-  }
-  return pkg;
+  const first = files[0]?.messages[0];
+  if (!first) throw new Error('reflection needs a first file with a message to carry the descriptors');
+  const protos = fileDescriptorProtos(...files).map(asBuffer);
+  return {
+    [first.typeName]: { format: 'Protocol Buffer 3 DescriptorProto', type: first.proto, fileDescriptorProtos: protos },
+  };
 }
