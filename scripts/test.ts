@@ -1,7 +1,7 @@
 // `npm test`: unit tests on this machine, kernel and e2e tests inside
 // user-mode Linux, then one summary line "N passed, N failed, N skipped" over all.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runInUml } from '../src/sandbox/uml.js';
 
@@ -13,10 +13,10 @@ const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const only = process.argv.slice(2); // e.g. `npm test -- kernel`; suites: checks unit kernel e2e sandbox no-ipvs
 const wanted = (suite: string) => !only.length || only.includes(suite);
 
-/** One vitest run: a suite, or one shard of its files (`e2e:1/2`), reported as `report`.json. */
+/** One vitest run: a suite, or some of its files, reported as `report`.json. */
 interface Run {
   suite: string;
-  shard?: string;
+  files?: string[];
   report: string;
 }
 const whole = (suite: string): Run => ({ suite, report: suite });
@@ -25,7 +25,7 @@ const args = (r: Run) => [
   'run',
   '--project',
   r.suite,
-  ...(r.shard ? [`--shard=${r.shard}`] : []),
+  ...(r.files ?? []),
   '--reporter=default',
   '--reporter=json',
   `--outputFile.json=${join(reports, `${r.report}.json`)}`,
@@ -82,6 +82,30 @@ async function inUml(runs: Run[], ipvs: boolean, prefix = ''): Promise<void> {
     const rc = join(reports, `${r.report}.rc`);
     count(r.report, existsSync(rc) ? Number(readFileSync(rc, 'utf8').trim()) : -1);
   }
+}
+
+/** Seconds each suite and e2e file took in a whole run (scripts/test-weights.ts writes them). */
+const weights = JSON.parse(readFileSync(join(root, 'scripts', 'test-weights.json'), 'utf8')) as Record<string, number>;
+
+/**
+ * The e2e files in two lists of about equal seconds, the first list's guest
+ * having `headStart` seconds of work before them: longest first, each to the
+ * guest that would end sooner. A file not weighed yet counts as a minute.
+ */
+function splitE2e(headStart: number): [string[], string[]] {
+  const files = readdirSync(join(root, 'test', 'e2e'))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => `test/e2e/${f}`);
+  const secs = (f: string) => weights[f] ?? 60;
+  files.sort((a, b) => secs(b) - secs(a) || a.localeCompare(b));
+  const lists: [string[], string[]] = [[], []];
+  const load = [headStart, 0];
+  for (const f of files) {
+    const g = load[0]! <= load[1]! ? 0 : 1;
+    lists[g].push(f);
+    load[g]! += secs(f);
+  }
+  return lists;
 }
 
 /** A check that is not a vitest suite: counted as one test, passed or failed. */
@@ -153,11 +177,13 @@ if (withIpvs.length) {
   console.log(
     `ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; two guests at once, one per core)`,
   );
-  // Each guest runs on one CPU: the e2e files go half to each guest, the kernel suite before one half.
-  const e2e = (shard: string): Run[] => (wanted('e2e') ? [{ suite: 'e2e', shard, report: `e2e-${shard[0]}` }] : []);
+  // Each guest runs on one CPU: the kernel suite, then e2e files, on one; e2e files on the other.
+  const [first, second] = splitE2e(wanted('kernel') ? weights.kernel! : 0);
+  const e2e = (files: string[], n: number): Run[] =>
+    wanted('e2e') && files.length ? [{ suite: 'e2e', files, report: `e2e-${n}` }] : [];
   await Promise.all([
-    inUml([...(wanted('kernel') ? [whole('kernel')] : []), ...e2e('1/2')], true, '[guest 1] '),
-    inUml(e2e('2/2'), true, '[guest 2] '),
+    inUml([...(wanted('kernel') ? [whole('kernel')] : []), ...e2e(first, 1)], true, '[guest 1] '),
+    inUml(e2e(second, 2), true, '[guest 2] '),
   ]);
 }
 
