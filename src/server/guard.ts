@@ -33,6 +33,8 @@ export interface GuardOptions {
   auditReads: boolean;
   /** The namespace of a held desired state, by name (for the RPCs that name one). */
   desiredNamespace?: (name: string) => string | undefined;
+  /** The credentials of a unix socket peer, by the name grpc-js gives it (call.getPeer(); unix-socket.ts). */
+  unixPeer?: (peer: string) => { uid: number; gid: number } | undefined;
 }
 
 /** One call under the guard. */
@@ -98,8 +100,9 @@ export class Guard {
     let peer: Peer;
     let decision: Decision | undefined;
     let unreadable: string | undefined;
+    const unix = this.o.unixPeer?.(call.getPeer());
     try {
-      peer = peerOf(call.getAuthContext(), this.o.tls);
+      peer = unix ? { tls: false, unix } : peerOf(call.getAuthContext(), this.o.tls);
     } catch (e) {
       // A certificate whose names cannot all be read is judged by none of them.
       peer = { tls: this.o.tls };

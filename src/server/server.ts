@@ -28,6 +28,7 @@ import { startMetrics } from './metrics.js';
 import { ANY_NAMED, Namespaces } from './namespaces.js';
 import { StatsHub } from './stats-hub.js';
 import { RpcError } from './status.js';
+import { UnixSocket } from './unix-socket.js';
 
 export interface RunningServer {
   /** Bound addresses: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
@@ -127,12 +128,14 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const metrics = cfg.metrics
     ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log, desired)
     : undefined;
+  let unix: UnixSocket | undefined;
   const guard = new Guard({
     log,
     policy: () => policy?.policy,
     tls: !!cfg.tlsCert,
     auditReads: cfg.auditReads,
     desiredNamespace: (name) => desired.get(name)?.spec.namespace,
+    unixPeer: (peer) => unix?.peer(peer),
   });
   server.addService(
     grpcDefinition(IpvsService),
@@ -164,7 +167,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   }
   if (cfg.unix) {
     await clearStaleSocket(cfg.unix);
-    await bind(server, `unix:${cfg.unix}`, creds);
+    unix = await UnixSocket.listen(cfg.unix, server, creds, { mode: cfg.unixMode, group: cfg.unixGroup, log });
     addresses.push(`unix:${cfg.unix}`);
   }
   // Health alone, in plain text, for probes that speak no TLS (Kubernetes' grpc probes).
@@ -209,6 +212,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       healthServer?.forceShutdown();
       hub.close(reason);
       calls.abortAll(reason);
+      unix?.stop();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();
