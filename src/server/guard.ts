@@ -4,7 +4,9 @@
 // request's namespace (x-ipvsd-namespace) are put to the --authz-policy in
 // force; a denied call ends PERMISSION_DENIED before its handler runs, and
 // the audit line is written (audit.ts). Without a policy every call is
-// allowed, as before, and writes are still audited.
+// allowed, as before, and writes are still audited. An allowed write then
+// takes a token of its principal's --write-rate-limit; none left, it ends
+// RESOURCE_EXHAUSTED saying when to retry.
 import { status, type Metadata, type Server, type ServiceDefinition, type UntypedHandleCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { decide, type Decision } from '../authz/engine.js';
@@ -13,6 +15,7 @@ import { peerOf, principalName, type Peer, type TransportAuth } from '../authz/p
 import type { Policy } from '../authz/policy.js';
 import { changeOf, WRITES } from './audit.js';
 import { namespaceName } from './namespaces.js';
+import type { WriteLimiter } from './rate-limit.js';
 import { RpcError } from './status.js';
 
 /** What the guard reads of a grpc-js call (any kind). */
@@ -35,6 +38,8 @@ export interface GuardOptions {
   desiredNamespace?: (name: string) => string | undefined;
   /** The credentials of a unix socket peer, by the name grpc-js gives it (call.getPeer(); unix-socket.ts). */
   unixPeer?: (peer: string) => { uid: number; gid: number } | undefined;
+  /** --write-rate-limit: each principal's writes (an allowed write takes a token; none left, it is refused). */
+  writeLimit?: WriteLimiter;
 }
 
 /** One call under the guard. */
@@ -115,8 +120,10 @@ export class Guard {
     }
     const denied = decision && !decision.allowed;
     if (!denied && !audited) return OPEN;
+    const principal = principalName(peer);
+    const wait = !denied && write ? (this.o.writeLimit?.take(limitKey(principal, call.getPeer())) ?? 0) : 0;
     const line = {
-      principal: principalName(peer),
+      principal,
       peer: call.getPeer(),
       method: path,
       namespace,
@@ -129,12 +136,33 @@ export class Guard {
       this.o.log.warn({ ...line, code: 'PERMISSION_DENIED' }, 'audit');
       return { ...OPEN, denied: new RpcError(status.PERMISSION_DENIED, DENIED_MESSAGE) };
     }
+    if (wait > 0) {
+      this.o.log.warn({ ...line, code: 'RESOURCE_EXHAUSTED', retryMs: wait }, 'audit');
+      return { ...OPEN, denied: rateLimited(this.o.writeLimit!, principal, wait) };
+    }
     const notes: Record<string, unknown> = write ? changeOf(method, req as Record<string, unknown>) : {};
     return {
       note: (fields) => Object.assign(notes, fields),
       end: (code) => this.o.log.info({ ...line, code, ...notes }, 'audit'),
     };
   }
+}
+
+/**
+ * Whose bucket a write takes from: its principal; a peer without one (plain
+ * text, TLS without a certificate) by its host, so that one host's writes do
+ * not spend another's.
+ */
+function limitKey(principal: string, peer: string): string {
+  return principal || `peer ${peer.replace(/:\d+$/, '')}`;
+}
+
+function rateLimited(l: WriteLimiter, principal: string, waitMs: number): RpcError {
+  return new RpcError(
+    status.RESOURCE_EXHAUSTED,
+    `write rate limit: ${principal || 'this client'} may write ${l.perSecond} times a second, ${l.burst} at once ` +
+      `(--write-rate-limit); retry in ${(waitMs / 1000).toFixed(3)} s`,
+  );
 }
 
 /** Ends a denied call of any kind with its status. */

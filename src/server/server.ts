@@ -29,6 +29,8 @@ import { ANY_NAMED, Namespaces } from './namespaces.js';
 import { StatsHub } from './stats-hub.js';
 import { RpcError } from './status.js';
 import { UnixSocket } from './unix-socket.js';
+import { WatcherSlots } from './watchers.js';
+import { WriteLimiter } from './rate-limit.js';
 
 export interface RunningServer {
   /** Bound addresses: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
@@ -87,7 +89,12 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const namespaces = new Namespaces(cfg.netns);
   const hub = new StatsHub(namespaces, log);
   const calls = new Calls();
-  const server = new Server({ 'grpc.max_receive_message_length': cfg.maxMessageBytes, ...keepaliveOptions(cfg) });
+  const server = new Server({
+    'grpc.max_receive_message_length': cfg.maxMessageBytes,
+    'grpc.max_concurrent_streams': cfg.maxConcurrentStreams,
+    ...keepaliveOptions(cfg),
+  });
+  const watchers = new WatcherSlots(cfg.maxWatchers);
 
   let serving = true;
   try {
@@ -136,6 +143,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     auditReads: cfg.auditReads,
     desiredNamespace: (name) => desired.get(name)?.spec.namespace,
     unixPeer: (peer) => unix?.peer(peer),
+    writeLimit: cfg.writeRateLimit && new WriteLimiter(cfg.writeRateLimit.perSecond, cfg.writeRateLimit.burst),
   });
   server.addService(
     grpcDefinition(IpvsService),
@@ -149,6 +157,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       desired,
       observe: metrics?.observe,
       guard,
+      watchers,
     }),
   );
   const health = new HealthImplementation({
@@ -174,7 +183,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   let healthServer: Server | undefined;
   let healthAddress: string | undefined;
   if (cfg.healthListen) {
-    healthServer = new Server(keepaliveOptions(cfg));
+    healthServer = new Server({ 'grpc.max_concurrent_streams': cfg.maxConcurrentStreams, ...keepaliveOptions(cfg) });
     health.addToServer(healthServer);
     const port = await bind(healthServer, cfg.healthListen, ServerCredentials.createInsecure());
     healthAddress = cfg.healthListen.replace(/:0$/, `:${port}`);
