@@ -7,6 +7,7 @@
 // allowed, as before, and writes are still audited. An allowed write then
 // takes a token of its principal's --write-rate-limit; none left, it ends
 // RESOURCE_EXHAUSTED saying when to retry.
+import type { EventEmitter } from 'node:events';
 import { status, type Metadata, type Server, type ServiceDefinition, type UntypedHandleCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { decide, type Decision } from '../authz/engine.js';
@@ -16,6 +17,7 @@ import type { Policy } from '../authz/policy.js';
 import { changeOf, WRITES } from './audit.js';
 import { namespaceName } from './namespaces.js';
 import type { WriteLimiter } from './rate-limit.js';
+import type { WatcherSlots } from './watchers.js';
 import { RpcError } from './status.js';
 
 /** What the guard reads of a grpc-js call (any kind). */
@@ -174,22 +176,35 @@ function refuse(call: unknown, callback: unknown, e: RpcError): void {
 
 /**
  * `server` as health and reflection see it when they add themselves: each
- * handler of theirs passes the guard first (no namespace: they have none).
+ * handler of theirs passes the guard first (no namespace: they have none);
+ * a server stream (health's Watch) holds one of `watchers` until it ends.
  */
-export function guardedServer(server: Server, guard: Guard): Pick<Server, 'addService'> {
+export function guardedServer(server: Server, guard: Guard, watchers?: WatcherSlots): Pick<Server, 'addService'> {
   return {
     addService(service: ServiceDefinition, impl: Record<string, UntypedHandleCall>) {
       const guarded: Record<string, UntypedHandleCall> = {};
       for (const [name, handler] of Object.entries(impl)) {
-        guarded[name] = ((call: GuardableCall, callback?: unknown) => {
+        guarded[name] = ((call: GuardableCall & EventEmitter, callback?: unknown) => {
           // grpc-js finds a handler by the method's name or its originalName (health's "check").
           const def = service[name] ?? Object.values(service).find((d) => d.originalName === name);
-          const g = guard.open(def?.path ?? name, call, undefined);
+          const path = def?.path ?? name;
+          const g = guard.open(path, call, undefined);
           if (g.denied) {
             refuse(call, callback, g.denied);
             return;
           }
           g.end();
+          if (watchers && def?.responseStream && !def.requestStream) {
+            let release: () => void;
+            try {
+              release = watchers.take(path);
+            } catch (e) {
+              refuse(call, callback, e as RpcError);
+              return;
+            }
+            call.once('cancelled', release);
+            call.once('finish', release);
+          }
           (handler as (c: unknown, cb?: unknown) => void)(call, callback);
         }) as UntypedHandleCall;
       }

@@ -165,7 +165,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',
   });
   // Health and reflection answer on the same listeners, so the same policy covers them (as grpc-go's interceptors do).
-  health.addToServer(guardedServer(server, guard) as Server);
+  health.addToServer(guardedServer(server, guard, watchers) as Server);
   new ReflectionService(reflected()).addToServer(guardedServer(server, guard));
 
   const creds = tls?.credentials ?? ServerCredentials.createInsecure();
