@@ -87,6 +87,6 @@ describe('a flood of streams from one client', () => {
     expect(peakWatchers).toBeGreaterThan(0);
     expect(peakWatchers).toBeLessThanOrEqual(MAX_CONCURRENT_STREAMS);
     expect(rss.peak - rss.before).toBeLessThan(128 * 2 ** 20);
-    expect(p99(during)).toBeLessThan(5000);
+    expect(p99(during)).toBeLessThan(10_000);
   });
 });
