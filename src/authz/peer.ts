@@ -3,7 +3,9 @@
 // it has any, else its DNS SANs if it has any, else its subject. Only the
 // first kind the certificate has is consulted (grpc-go since 2026, and gRFC
 // A41/Envoy: falling through to the next kind let a certificate named by
-// one authority pass as another).
+// one authority pass as another). ipvsd's extension: a peer on the plain
+// unix socket is named by the kernel (SO_PEERCRED) as "unix:uid:N" and
+// "unix:gid:N", numbers only (a user's name could be renamed or reused).
 import { X509Certificate } from 'node:crypto';
 import { matches, type Pattern } from './pattern.js';
 
@@ -15,11 +17,21 @@ export interface PeerCertificate {
 }
 
 export interface Peer {
-  /** The connection is TLS: only then can a principal match. */
+  /** The connection is TLS: only then can a certificate's principal match. */
   tls: boolean;
   /** The client's certificate (mutual TLS). */
   certificate?: PeerCertificate;
+  /** A peer on the plain unix socket: its effective uid and gid when it connected. */
+  unix?: { uid: number; gid: number };
 }
+
+const UNIX_PREFIX = 'unix:';
+
+/** The principals of a unix socket peer: its uid's name first (the audit trail's), then its gid's. */
+export const unixPrincipals = (u: { uid: number; gid: number }) => [
+  `${UNIX_PREFIX}uid:${u.uid}`,
+  `${UNIX_PREFIX}gid:${u.gid}`,
+];
 
 /** What grpc-js tells of a call's transport (its AuthContext), as far as it matters here. */
 export interface TransportAuth {
@@ -101,16 +113,19 @@ export function peerOf(auth: TransportAuth, tls: boolean): Peer {
 }
 
 export function principalMatches(p: Pattern, peer: Peer): boolean {
+  if (peer.unix) return unixPrincipals(peer.unix).some((n) => matches(p, n));
   if (!peer.tls) return false;
   const c = peer.certificate;
   if (!c) return matches(p, '');
-  if (c.uris.length) return c.uris.some((u) => matches(p, u));
+  // A certificate's URI spelled like a unix peer's name never passes for one: only the kernel names local users.
+  if (c.uris.length) return c.uris.some((u) => !u.startsWith(UNIX_PREFIX) && matches(p, u));
   if (c.dnsNames.length) return c.dnsNames.some((d) => matches(p, d));
   return matches(p, c.subject);
 }
 
 /** The name the audit trail gives the peer: the identity a principal is matched against first. */
 export function principalName(peer: Peer): string {
+  if (peer.unix) return unixPrincipals(peer.unix)[0]!;
   if (!peer.tls) return '';
   const c = peer.certificate;
   return c?.uris[0] ?? c?.dnsNames[0] ?? c?.subject ?? '';

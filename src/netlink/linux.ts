@@ -22,6 +22,8 @@ export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_SNDBUFFORCE = 32;
 export const SO_RCVBUFFORCE = 33;
+// The credentials of a unix socket's peer, as they were when it connected (struct ucred).
+export const SO_PEERCRED = 17;
 export const SOL_NETLINK = 270;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
@@ -62,6 +64,7 @@ export const MSGHDR = { size: 56, msg_iov: 16, msg_iovlen: 24, msg_flags: 48 } a
 export const MMSGHDR = { size: 64, msg_hdr: 0, msg_len: 56 } as const;
 export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
 export const SOCKADDR_NL = { size: 12, nl_family: 0, nl_pid: 4, nl_groups: 8 } as const;
+export const UCRED = { size: 12, pid: 0, uid: 4, gid: 8 } as const;
 
 // io_uring_setup fills these in: where, inside the mapped rings, each field lives.
 export const IO_URING_PARAMS = {

@@ -26,6 +26,7 @@ interface Libc {
   bind: Syscall;
   getsockname: Syscall;
   setsockopt: Syscall;
+  getsockopt: Syscall;
   send: Syscall;
   recvmmsg: Syscall;
   poll: Syscall;
@@ -51,6 +52,7 @@ function bind(f: typeof FFI): Libc {
     bind: fn(T.I32, [T.I32, T.U64, T.U32]),
     getsockname: fn(T.I32, [T.I32, T.U64, T.U64]),
     setsockopt: fn(T.I32, [T.I32, T.I32, T.I32, T.U64, T.U32]),
+    getsockopt: fn(T.I32, [T.I32, T.I32, T.I32, T.U64, T.U64]),
     send: fn(T.I64, [T.I32, T.U64, T.U64, T.I32]),
     recvmmsg: fn(T.I32, [T.I32, T.U64, T.U32, T.I32, T.U64]),
     poll: fn(T.I32, [T.U64, T.U64, T.I32]),
@@ -123,6 +125,8 @@ export const bindAddr = (fd: number, addr: number, len: number) => ret(c().bind(
 export const getsockname = (fd: number, addr: number, lenAddr: number) => ret(c().getsockname([fd, addr, lenAddr]));
 export const setsockopt = (fd: number, level: number, opt: number, valAddr: number, len: number) =>
   ret(c().setsockopt([fd, level, opt, valAddr, len]));
+export const getsockopt = (fd: number, level: number, opt: number, valAddr: number, lenAddr: number) =>
+  ret(c().getsockopt([fd, level, opt, valAddr, lenAddr]));
 export const send = (fd: number, addr: number, len: number, flags: number) => ret(c().send([fd, addr, len, flags]));
 export const recvmmsg = (fd: number, vecAddr: number, vlen: number, flags: number) =>
   ret(c().recvmmsg([fd, vecAddr, vlen, flags, 0]));

@@ -7,6 +7,10 @@ export interface ServerConfig {
   listen: string[];
   /** Unix socket path; '' for none. */
   unix: string;
+  /** The unix socket file's mode, set after listen; undefined: as the umask leaves it. */
+  unixMode?: number;
+  /** Its group (name or gid), set after listen; '' to leave the server's. */
+  unixGroup: string;
   /** Namespaces requests may name besides the server's own: names, paths, or "*". */
   netns: string[];
   logLevel: string;
@@ -47,12 +51,20 @@ export interface ServerConfig {
   authzPolicy: string;
   /** Audit allowed reads too (writes and denied calls are always audited). */
   auditReads: boolean;
+  /** Most streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: number;
+  /** Most WatchStats and WatchEvents streams open at once, all clients together. */
+  maxWatchers: number;
+  /** Writes per second one principal may make (a token bucket); undefined: no limit. */
+  writeRateLimit?: { perSecond: number; burst: number };
 }
 
 export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
 
   --listen HOST:PORT   TCP listener, repeatable; "" for none    (IPVSD_LISTEN, comma-separated; default 127.0.0.1:50051)
   --unix PATH          unix socket; "" for none                  (IPVSD_UNIX; default /run/ipvsd.sock)
+  --unix-mode OCTAL    the socket file's mode, e.g. 0660         (IPVSD_UNIX_MODE; default: as the umask leaves it)
+  --unix-group NAME|GID  the socket file's group                 (IPVSD_UNIX_GROUP; default: the server's)
   --netns NAME|PATH|*  namespaces requests may name, repeatable  (IPVSD_NETNS, comma-separated; default: only the server's own)
   --log-level LEVEL    pino level: trace debug info warn error   (IPVSD_LOG_LEVEL; default info)
   --tls-cert FILE      server certificate (PEM); enables TLS     (IPVSD_TLS_CERT)
@@ -78,6 +90,10 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --authz-policy FILE  gRFC A43 authorization policy (JSON), watched and reloaded; a bad reload keeps the old one
                        (IPVSD_AUTHZ_POLICY; default none: every client may do everything)
   --audit-reads        audit allowed reads too; writes and denied calls always are (IPVSD_AUDIT_READS=1)
+  --max-concurrent-streams N  streams one connection may open at once, 1..100000 (IPVSD_MAX_CONCURRENT_STREAMS; default 250)
+  --max-watchers N     WatchStats and WatchEvents streams at once, all clients, 1..1000000 (IPVSD_MAX_WATCHERS; default 2000)
+  --write-rate-limit N/s  writes per second per principal; more are RESOURCE_EXHAUSTED (IPVSD_WRITE_RATE_LIMIT; default off)
+  --write-rate-burst N  writes one principal may make at once before the rate applies (IPVSD_WRITE_RATE_BURST; default N of N/s, at least 1)
   --help
 
 SIGHUP rereads the --tls-* files for new connections (a bad set keeps the old one) and the --authz-policy file;
@@ -123,6 +139,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'reconcile-min-interval-ms': { type: 'string' },
       'authz-policy': { type: 'string' },
       'audit-reads': { type: 'boolean' },
+      'unix-mode': { type: 'string' },
+      'unix-group': { type: 'string' },
+      'max-concurrent-streams': { type: 'string' },
+      'max-watchers': { type: 'string' },
+      'write-rate-limit': { type: 'string' },
+      'write-rate-burst': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -146,6 +168,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const c: ServerConfig = {
     listen: f.listen?.flatMap((l) => list(l) ?? []) ?? list(env.IPVSD_LISTEN) ?? ['127.0.0.1:50051'],
     unix: f.unix ?? env.IPVSD_UNIX ?? '/run/ipvsd.sock',
+    unixMode: unixMode(f['unix-mode'] ?? env.IPVSD_UNIX_MODE),
+    unixGroup: unixGroup(f['unix-group'] ?? env.IPVSD_UNIX_GROUP ?? ''),
     netns: f.netns?.flatMap((n) => list(n) ?? []) ?? list(env.IPVSD_NETNS) ?? [],
     logLevel: f['log-level'] ?? env.IPVSD_LOG_LEVEL ?? 'info',
     tlsCert: f['tls-cert'] ?? env.IPVSD_TLS_CERT ?? '',
@@ -210,7 +234,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     ),
     authzPolicy: f['authz-policy'] ?? env.IPVSD_AUTHZ_POLICY ?? '',
     auditReads: f['audit-reads'] ?? env.IPVSD_AUDIT_READS === '1',
+    // Go's HTTP/2 server's default: room for a client's watchers, not for one connection to hold the server.
+    maxConcurrentStreams: within(
+      'max-concurrent-streams',
+      f['max-concurrent-streams'] ?? env.IPVSD_MAX_CONCURRENT_STREAMS,
+      250,
+      1,
+      100_000,
+    ),
+    // Twice bench/scale.ts's 1000 watchers; each holds at most one tick (watch.ts).
+    maxWatchers: within('max-watchers', f['max-watchers'] ?? env.IPVSD_MAX_WATCHERS, 2000, 1, 1_000_000),
+    writeRateLimit: writeRate(
+      f['write-rate-limit'] ?? env.IPVSD_WRITE_RATE_LIMIT,
+      f['write-rate-burst'] ?? env.IPVSD_WRITE_RATE_BURST,
+    ),
   };
+  if (!c.unix && (c.unixMode !== undefined || c.unixGroup))
+    throw new Error('--unix-mode and --unix-group need a --unix socket');
   // Every stock gRPC client refuses a message over 4 MiB; a Batch's results must fit too (MAX_BATCH).
   if (c.maxResponseBytes < 16384 || c.maxResponseBytes > 4 * 1024 * 1024) {
     throw new Error(
@@ -235,6 +275,37 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     }
   }
   return c;
+}
+
+/** --unix-mode: permission bits in octal ("660", "0660"); the sticky and set-id bits mean nothing on a socket. */
+function unixMode(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(v)) throw new Error(`--unix-mode: ${v} is not an octal mode 000..777, e.g. 0660`);
+  return Number.parseInt(v, 8);
+}
+
+/** --unix-group: a group's name or a gid (resolved at start: the group file may change until then). */
+function unixGroup(v: string): string {
+  if (v && !/^\d+$/.test(v) && !/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(v))
+    throw new Error(`--unix-group: ${JSON.stringify(v)} is neither a group name nor a gid`);
+  if (/^\d+$/.test(v) && Number(v) > 0xfffffffe) throw new Error(`--unix-group: ${v} is not a gid (0..4294967294)`);
+  return v;
+}
+
+/** --write-rate-limit "N/s" (N > 0, fractions allowed) and its --write-rate-burst. */
+function writeRate(rate: string | undefined, burst: string | undefined): ServerConfig['writeRateLimit'] {
+  if (rate === undefined || rate === '') {
+    if (burst !== undefined) throw new Error('--write-rate-burst needs --write-rate-limit');
+    return undefined;
+  }
+  const m = /^(\d+(?:\.\d+)?)\/s$/.exec(rate);
+  const perSecond = m ? Number(m[1]) : Number.NaN;
+  if (!(perSecond > 0 && perSecond <= 1_000_000))
+    throw new Error(`--write-rate-limit: ${rate} is not a rate N/s with 0 < N <= 1000000, e.g. 10/s`);
+  const b = burst === undefined ? Math.max(1, Math.ceil(perSecond)) : Number(burst);
+  if (!Number.isInteger(b) || b < 1 || b > 1_000_000)
+    throw new Error(`--write-rate-burst: ${burst} is not an integer in 1..1000000`);
+  return { perSecond, burst: b };
 }
 
 /** The host and port of host:port or [v6]:port. */

@@ -4,7 +4,10 @@
 // request's namespace (x-ipvsd-namespace) are put to the --authz-policy in
 // force; a denied call ends PERMISSION_DENIED before its handler runs, and
 // the audit line is written (audit.ts). Without a policy every call is
-// allowed, as before, and writes are still audited.
+// allowed, as before, and writes are still audited. An allowed write then
+// takes a token of its principal's --write-rate-limit; none left, it ends
+// RESOURCE_EXHAUSTED saying when to retry.
+import type { EventEmitter } from 'node:events';
 import { status, type Metadata, type Server, type ServiceDefinition, type UntypedHandleCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { decide, type Decision } from '../authz/engine.js';
@@ -13,6 +16,8 @@ import { peerOf, principalName, type Peer, type TransportAuth } from '../authz/p
 import type { Policy } from '../authz/policy.js';
 import { changeOf, WRITES } from './audit.js';
 import { namespaceName } from './namespaces.js';
+import type { WriteLimiter } from './rate-limit.js';
+import type { WatcherSlots } from './watchers.js';
 import { RpcError } from './status.js';
 
 /** What the guard reads of a grpc-js call (any kind). */
@@ -33,6 +38,10 @@ export interface GuardOptions {
   auditReads: boolean;
   /** The namespace of a held desired state, by name (for the RPCs that name one). */
   desiredNamespace?: (name: string) => string | undefined;
+  /** The credentials of a unix socket peer, by the name grpc-js gives it (call.getPeer(); unix-socket.ts). */
+  unixPeer?: (peer: string) => { uid: number; gid: number } | undefined;
+  /** --write-rate-limit: each principal's writes (an allowed write takes a token; none left, it is refused). */
+  writeLimit?: WriteLimiter;
 }
 
 /** One call under the guard. */
@@ -98,8 +107,9 @@ export class Guard {
     let peer: Peer;
     let decision: Decision | undefined;
     let unreadable: string | undefined;
+    const unix = this.o.unixPeer?.(call.getPeer());
     try {
-      peer = peerOf(call.getAuthContext(), this.o.tls);
+      peer = unix ? { tls: false, unix } : peerOf(call.getAuthContext(), this.o.tls);
     } catch (e) {
       // A certificate whose names cannot all be read is judged by none of them.
       peer = { tls: this.o.tls };
@@ -112,8 +122,10 @@ export class Guard {
     }
     const denied = decision && !decision.allowed;
     if (!denied && !audited) return OPEN;
+    const principal = principalName(peer);
+    const wait = !denied && write ? (this.o.writeLimit?.take(limitKey(principal, call.getPeer())) ?? 0) : 0;
     const line = {
-      principal: principalName(peer),
+      principal,
       peer: call.getPeer(),
       method: path,
       namespace,
@@ -126,12 +138,33 @@ export class Guard {
       this.o.log.warn({ ...line, code: 'PERMISSION_DENIED' }, 'audit');
       return { ...OPEN, denied: new RpcError(status.PERMISSION_DENIED, DENIED_MESSAGE) };
     }
+    if (wait > 0) {
+      this.o.log.warn({ ...line, code: 'RESOURCE_EXHAUSTED', retryMs: wait }, 'audit');
+      return { ...OPEN, denied: rateLimited(this.o.writeLimit!, principal, wait) };
+    }
     const notes: Record<string, unknown> = write ? changeOf(method, req as Record<string, unknown>) : {};
     return {
       note: (fields) => Object.assign(notes, fields),
       end: (code) => this.o.log.info({ ...line, code, ...notes }, 'audit'),
     };
   }
+}
+
+/**
+ * Whose bucket a write takes from: its principal; a peer without one (plain
+ * text, TLS without a certificate) by its host, so that one host's writes do
+ * not spend another's.
+ */
+function limitKey(principal: string, peer: string): string {
+  return principal || `peer ${peer.replace(/:\d+$/, '')}`;
+}
+
+function rateLimited(l: WriteLimiter, principal: string, waitMs: number): RpcError {
+  return new RpcError(
+    status.RESOURCE_EXHAUSTED,
+    `write rate limit: ${principal || 'this client'} may write ${l.perSecond} times a second, ${l.burst} at once ` +
+      `(--write-rate-limit); retry in ${(waitMs / 1000).toFixed(3)} s`,
+  );
 }
 
 /** Ends a denied call of any kind with its status. */
@@ -143,22 +176,35 @@ function refuse(call: unknown, callback: unknown, e: RpcError): void {
 
 /**
  * `server` as health and reflection see it when they add themselves: each
- * handler of theirs passes the guard first (no namespace: they have none).
+ * handler of theirs passes the guard first (no namespace: they have none);
+ * a server stream (health's Watch) holds one of `watchers` until it ends.
  */
-export function guardedServer(server: Server, guard: Guard): Pick<Server, 'addService'> {
+export function guardedServer(server: Server, guard: Guard, watchers?: WatcherSlots): Pick<Server, 'addService'> {
   return {
     addService(service: ServiceDefinition, impl: Record<string, UntypedHandleCall>) {
       const guarded: Record<string, UntypedHandleCall> = {};
       for (const [name, handler] of Object.entries(impl)) {
-        guarded[name] = ((call: GuardableCall, callback?: unknown) => {
+        guarded[name] = ((call: GuardableCall & EventEmitter, callback?: unknown) => {
           // grpc-js finds a handler by the method's name or its originalName (health's "check").
           const def = service[name] ?? Object.values(service).find((d) => d.originalName === name);
-          const g = guard.open(def?.path ?? name, call, undefined);
+          const path = def?.path ?? name;
+          const g = guard.open(path, call, undefined);
           if (g.denied) {
             refuse(call, callback, g.denied);
             return;
           }
           g.end();
+          if (watchers && def?.responseStream && !def.requestStream) {
+            let release: () => void;
+            try {
+              release = watchers.take(path);
+            } catch (e) {
+              refuse(call, callback, e as RpcError);
+              return;
+            }
+            call.once('cancelled', release);
+            call.once('finish', release);
+          }
           (handler as (c: unknown, cb?: unknown) => void)(call, callback);
         }) as UntypedHandleCall;
       }

@@ -10,6 +10,7 @@ import { unary, type FieldPath, type HandlerOptions, type UnaryFn } from './hand
 import type { Namespaces } from './namespaces.js';
 import { HEADER_ROOM } from './parts.js';
 import type { StatsHub } from './stats-hub.js';
+import type { WatcherSlots } from './watchers.js';
 
 export interface IpvsServiceOptions extends HandlerOptions {
   namespaces: Namespaces;
@@ -20,6 +21,8 @@ export interface IpvsServiceOptions extends HandlerOptions {
   maxResponseBytes: number;
   /** The desired states (--state-dir); without them the desired-state RPCs are UNIMPLEMENTED. */
   desired?: DesiredRegistry;
+  /** WatchStats and WatchEvents streams open, and their most (--max-watchers). */
+  watchers: WatcherSlots;
 }
 
 /** IpvsService's grpc-js handlers, typed from its descriptor. */

@@ -77,6 +77,15 @@ export async function runSandboxed(cfg: ServerConfig, log: Logger): Promise<neve
     ...(cfg.tlsClientCa ? ['--tls-client-ca', resolve(cfg.tlsClientCa)] : []),
     ...(cfg.authzPolicy ? ['--authz-policy', resolve(cfg.authzPolicy)] : []),
     ...(cfg.auditReads ? ['--audit-reads'] : []),
+    ...['--max-concurrent-streams', String(cfg.maxConcurrentStreams), '--max-watchers', String(cfg.maxWatchers)],
+    ...(cfg.writeRateLimit
+      ? [
+          '--write-rate-limit',
+          `${cfg.writeRateLimit.perSecond}/s`,
+          '--write-rate-burst',
+          String(cfg.writeRateLimit.burst),
+        ]
+      : []),
   ];
   const abort = new AbortController();
   log.warn(

@@ -28,6 +28,9 @@ import { startMetrics } from './metrics.js';
 import { ANY_NAMED, Namespaces } from './namespaces.js';
 import { StatsHub } from './stats-hub.js';
 import { RpcError } from './status.js';
+import { UnixSocket } from './unix-socket.js';
+import { WatcherSlots } from './watchers.js';
+import { WriteLimiter } from './rate-limit.js';
 
 export interface RunningServer {
   /** Bound addresses: "127.0.0.1:50051", "unix:/run/ipvsd.sock". */
@@ -86,7 +89,12 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const namespaces = new Namespaces(cfg.netns);
   const hub = new StatsHub(namespaces, log);
   const calls = new Calls();
-  const server = new Server({ 'grpc.max_receive_message_length': cfg.maxMessageBytes, ...keepaliveOptions(cfg) });
+  const server = new Server({
+    'grpc.max_receive_message_length': cfg.maxMessageBytes,
+    'grpc.max_concurrent_streams': cfg.maxConcurrentStreams,
+    ...keepaliveOptions(cfg),
+  });
+  const watchers = new WatcherSlots(cfg.maxWatchers);
 
   let serving = true;
   try {
@@ -127,12 +135,15 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const metrics = cfg.metrics
     ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log, desired)
     : undefined;
+  let unix: UnixSocket | undefined;
   const guard = new Guard({
     log,
     policy: () => policy?.policy,
     tls: !!cfg.tlsCert,
     auditReads: cfg.auditReads,
     desiredNamespace: (name) => desired.get(name)?.spec.namespace,
+    unixPeer: (peer) => unix?.peer(peer),
+    writeLimit: cfg.writeRateLimit && new WriteLimiter(cfg.writeRateLimit.perSecond, cfg.writeRateLimit.burst),
   });
   server.addService(
     grpcDefinition(IpvsService),
@@ -146,6 +157,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       desired,
       observe: metrics?.observe,
       guard,
+      watchers,
     }),
   );
   const health = new HealthImplementation({
@@ -153,7 +165,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     [IpvsService.typeName]: serving ? 'SERVING' : 'NOT_SERVING',
   });
   // Health and reflection answer on the same listeners, so the same policy covers them (as grpc-go's interceptors do).
-  health.addToServer(guardedServer(server, guard) as Server);
+  health.addToServer(guardedServer(server, guard, watchers) as Server);
   new ReflectionService(reflected()).addToServer(guardedServer(server, guard));
 
   const creds = tls?.credentials ?? ServerCredentials.createInsecure();
@@ -164,14 +176,14 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   }
   if (cfg.unix) {
     await clearStaleSocket(cfg.unix);
-    await bind(server, `unix:${cfg.unix}`, creds);
+    unix = await UnixSocket.listen(cfg.unix, server, creds, { mode: cfg.unixMode, group: cfg.unixGroup, log });
     addresses.push(`unix:${cfg.unix}`);
   }
   // Health alone, in plain text, for probes that speak no TLS (Kubernetes' grpc probes).
   let healthServer: Server | undefined;
   let healthAddress: string | undefined;
   if (cfg.healthListen) {
-    healthServer = new Server(keepaliveOptions(cfg));
+    healthServer = new Server({ 'grpc.max_concurrent_streams': cfg.maxConcurrentStreams, ...keepaliveOptions(cfg) });
     health.addToServer(healthServer);
     const port = await bind(healthServer, cfg.healthListen, ServerCredentials.createInsecure());
     healthAddress = cfg.healthListen.replace(/:0$/, `:${port}`);
@@ -209,6 +221,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       healthServer?.forceShutdown();
       hub.close(reason);
       calls.abortAll(reason);
+      unix?.stop();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();

@@ -188,10 +188,10 @@ async function sendEvents(
 
 export function watches({ o, budget }: Room): Rpcs<'watchStats' | 'watchEvents'> {
   return {
-    watchEvents: serverStream('WatchEvents', watchEvents(o.hub, budget, o.desired), o),
+    watchEvents: serverStream('WatchEvents', o.watchers.limit('WatchEvents', watchEvents(o.hub, budget, o.desired)), o),
     watchStats: serverStream(
       'WatchStats',
-      watchStats(o.hub, budget),
+      o.watchers.limit('WatchStats', watchStats(o.hub, budget)),
       o,
       (e) => `services[${e.index}]${fieldPath(e.subject, e.field, false).replace(/^service/, '')}`,
     ),

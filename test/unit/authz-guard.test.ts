@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { parsePolicy } from '../../src/authz/policy.js';
 import { DENIED_MESSAGE, Guard, type GuardableCall } from '../../src/server/guard.js';
+import { WriteLimiter } from '../../src/server/rate-limit.js';
 
 const POLICY = parsePolicy(
   JSON.stringify({
@@ -150,5 +151,37 @@ describe('Guard', () => {
       expect.objectContaining({ method: '/ipvs.v1.IpvsService/Flush', decision: 'allow', namespace: 'db' }),
     ]);
     expect(lines[0]).not.toHaveProperty('policy');
+  });
+
+  it('--write-rate-limit: a principal past its burst is RESOURCE_EXHAUSTED with when to retry; reads and others go on', () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    const t = 0;
+    const g = new Guard({
+      log,
+      policy: () => undefined,
+      tls: false,
+      auditReads: false,
+      unixPeer: (p) => ({ 'unix#1': { uid: 1001, gid: 1001 }, 'unix#2': { uid: 1002, gid: 1002 } })[p],
+      writeLimit: new WriteLimiter(2, 2, () => t),
+    });
+    const from = (peer: string, method: string) => ({ ...call(method), getPeer: () => peer });
+    const write = (peer: string) => g.open('Flush', from(peer, 'Flush'), { namespace: 'web' }).denied;
+    expect([write('unix#1'), write('unix#1')]).toEqual([undefined, undefined]);
+    const refused = write('unix#1');
+    expect(refused?.code).toBe(8);
+    expect(refused?.message).toBe(
+      'write rate limit: unix:uid:1001 may write 2 times a second, 2 at once (--write-rate-limit); retry in 0.500 s',
+    );
+    expect(lines.at(-1)).toMatchObject({ principal: 'unix:uid:1001', code: 'RESOURCE_EXHAUSTED', retryMs: 500 });
+    // Reads take no token; another principal, or another host without one, has its own bucket.
+    expect(g.open('ListServices', from('unix#1', 'ListServices'), { namespace: 'web' }).denied).toBeUndefined();
+    expect([write('unix#2'), write('unix#2')]).toEqual([undefined, undefined]);
+    expect([write('127.0.0.1:1'), write('127.0.0.1:2'), write('127.0.0.1:3')].map((d) => d?.code)).toEqual([
+      undefined,
+      undefined,
+      8,
+    ]);
+    expect(write('127.0.0.2:1')).toBeUndefined();
   });
 });

@@ -91,4 +91,29 @@ describe('peerOf and principals', () => {
     expect(principalName(peer)).toBe('');
     expect(principalMatches(pattern(''), peer)).toBe(false);
   });
+  it('a unix socket peer (ipvsd\'s extension): "unix:uid:N" and "unix:gid:N", matched like any principal', () => {
+    const peer = { tls: false, unix: { uid: 1001, gid: 100 } };
+    expect(principalName(peer)).toBe('unix:uid:1001');
+    expect(principalMatches(pattern('unix:uid:1001'), peer)).toBe(true);
+    expect(principalMatches(pattern('unix:gid:100'), peer)).toBe(true);
+    expect(principalMatches(pattern('unix:*'), peer)).toBe(true);
+    expect(principalMatches(pattern('*'), peer)).toBe(true);
+    // Numbers are whole: uid 1001 is not uid 100, nor gid 1001.
+    expect(principalMatches(pattern('unix:uid:100'), peer)).toBe(false);
+    expect(principalMatches(pattern('unix:gid:1001'), peer)).toBe(false);
+    expect(principalMatches(pattern(''), peer)).toBe(false);
+    expect(principalMatches(pattern('1001'), peer)).toBe(false);
+  });
+  it('a certificate cannot pass for a unix peer: its URI SAN "unix:uid:0" matches no pattern', () => {
+    const peer = peerOf(
+      {
+        transportSecurityType: 'ssl',
+        sslPeerCertificate: { raw: der('root', '/CN=root', 'subjectAltName=URI:unix:uid:0') },
+      },
+      true,
+    );
+    expect(peer.certificate?.uris).toEqual(['unix:uid:0']);
+    expect(principalMatches(pattern('unix:uid:0'), peer)).toBe(false);
+    expect(principalMatches(pattern('*'), peer)).toBe(false);
+  });
 });

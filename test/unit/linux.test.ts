@@ -16,6 +16,7 @@ const STRUCTS: Record<string, [Layout, string, Record<string, number>]> = {
   MMSGHDR: [linux.MMSGHDR, 'struct mmsghdr', { msg_hdr: linux.MSGHDR.size, msg_len: 4 }],
   POLLFD: [linux.POLLFD, 'struct pollfd', { fd: 4, events: 2, revents: 2 }],
   SOCKADDR_NL: [linux.SOCKADDR_NL, 'struct sockaddr_nl', { nl_family: 2, nl_pid: 4, nl_groups: 4 }],
+  UCRED: [linux.UCRED, 'struct ucred', { pid: 4, uid: 4, gid: 4 }],
   IO_URING_PARAMS: [
     linux.IO_URING_PARAMS,
     'struct io_uring_params',

@@ -112,6 +112,41 @@ describe('configuration', () => {
     expect(() => parse(['--listen', 'nohost'])).toThrow(/HOST:PORT/);
     expect(() => parse(['--bogus'])).toThrow();
   });
+  it("sets the unix socket file's mode and group only when asked, and only with a socket", () => {
+    expect(parse([])).toMatchObject({ unixMode: undefined, unixGroup: '' });
+    expect(parse(['--unix-mode', '0660', '--unix-group', 'ipvsd'])).toMatchObject({
+      unixMode: 0o660,
+      unixGroup: 'ipvsd',
+    });
+    expect(parse([], { IPVSD_UNIX_MODE: '600', IPVSD_UNIX_GROUP: '1001' })).toMatchObject({
+      unixMode: 0o600,
+      unixGroup: '1001',
+    });
+    expect(() => parse(['--unix-mode', '0860'])).toThrow(/--unix-mode: 0860 is not an octal mode 000\.\.777/);
+    expect(() => parse(['--unix-mode', '4770'])).toThrow(/not an octal mode/);
+    expect(() => parse(['--unix-mode', 'rw'])).toThrow(/not an octal mode/);
+    expect(() => parse(['--unix-group', 'a b'])).toThrow(/neither a group name nor a gid/);
+    expect(() => parse(['--unix-group', '4294967295'])).toThrow(/not a gid/);
+    expect(() => parse(['--unix', '', '--unix-mode', '0660'])).toThrow(/need a --unix socket/);
+  });
+  it('limits streams per connection (250), watchers (2000), and writes per principal only when asked', () => {
+    expect(parse([])).toMatchObject({ maxConcurrentStreams: 250, maxWatchers: 2000, writeRateLimit: undefined });
+    expect(parse(['--max-concurrent-streams', '100', '--max-watchers', '5'])).toMatchObject({
+      maxConcurrentStreams: 100,
+      maxWatchers: 5,
+    });
+    expect(parse(['--write-rate-limit', '10/s'])).toMatchObject({ writeRateLimit: { perSecond: 10, burst: 10 } });
+    expect(parse(['--write-rate-limit', '0.5/s'])).toMatchObject({ writeRateLimit: { perSecond: 0.5, burst: 1 } });
+    expect(parse([], { IPVSD_WRITE_RATE_LIMIT: '2/s', IPVSD_WRITE_RATE_BURST: '20' })).toMatchObject({
+      writeRateLimit: { perSecond: 2, burst: 20 },
+    });
+    expect(() => parse(['--write-rate-limit', '10'])).toThrow(/not a rate N\/s/);
+    expect(() => parse(['--write-rate-limit', '0/s'])).toThrow(/not a rate N\/s/);
+    expect(() => parse(['--write-rate-limit', '5/s', '--write-rate-burst', '0'])).toThrow(/write-rate-burst: 0/);
+    expect(() => parse(['--write-rate-burst', '5'])).toThrow(/needs --write-rate-limit/);
+    expect(() => parse(['--max-watchers', '0'])).toThrow(/1\.\.1000000/);
+    expect(() => parse(['--max-concurrent-streams', '100001'])).toThrow(/1\.\.100000/);
+  });
 });
 
 describe('request field paths of refused core fields', () => {
