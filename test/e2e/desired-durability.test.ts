@@ -127,12 +127,10 @@ function random(seed: number): () => number {
 }
 
 describe('SIGKILL during a stream of Puts', () => {
-  // The issue's bound (200 Puts, 20 kills) took 220-300 s in user-mode Linux, most of it in Puts between kills: the
-  // kills are what is proven, so a stretch is 6 Puts. IPVSD_DURABILITY_PUTS=200 runs the longer stream.
-  const PUTS = Number(process.env.IPVSD_DURABILITY_PUTS ?? 120);
+  const PUTS = 200;
   const KILLS = 20;
   /** Puts a kill may trail the one it was armed on by; then the stream waits for it. */
-  const AHEAD = 3;
+  const AHEAD = 5;
 
   it(`${PUTS} Puts, ${KILLS} SIGKILLs at random instants: after each restart the state is the last acknowledged generation or the one in flight, no file is torn, and the kernel has its rules`, async () => {
     const seed = Number(process.env.IPVSD_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -256,6 +254,7 @@ describe('SIGKILL during a stream of Puts', () => {
         `temporary files, ${betweenRenames} fell between the two renames; generation ${known.generation} after ${PUTS} Puts; ` +
         `a restart took ${Math.round(startMs / kills)} ms on average, an acknowledged Put ${Math.round(putMs / acknowledged)} ms`,
     );
+    // Restarts are its time: 7.4 s each in a guest beside another, against 0.1 s an acknowledged Put.
   }, 600_000);
 });
 
