@@ -7,12 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { connectIpvs, Protocol, status } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
 import { testStateDir } from '../state-dir.js';
-import { failure, ipvsctl, until, useServer } from './helpers.js';
+import { failure, ipvsctl, startInProcess, until, useServer } from './helpers.js';
 
 // A small response limit, so that listings have pages; a short period, so that VIPs are put back soon.
 const ctx = useServer(['--max-response-bytes', '16384', '--reconcile-period-ms', '1000']);
@@ -237,11 +234,7 @@ describe('a desired state owning its VIPs', () => {
 
   it('puts them back at start, before the server listens', async () => {
     const dir = testStateDir();
-    const start = () =>
-      startServer(
-        parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', dir], {}) as ServerConfig,
-        pino({ level: 'silent' }),
-      );
+    const start = () => startInProcess(['--netns', ns(), '--state-dir', dir]);
     const a = await start();
     const c = connectIpvs(a.addresses[0]!);
     await c.putDesiredState({

@@ -17,11 +17,9 @@ import { CreateServiceRequestSchema, IpvsService } from '../../gen/ts/ipvs/v1/ip
 import { AddressFamily, Protocol } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { connectIpvs, IpvsError, status, type IpvsClient } from '../../src/client/index.js';
 import { WRITES } from '../../src/server/audit.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
-import { testStateDir } from '../state-dir.js';
-import { until } from './helpers.js';
+import { startInProcess, until } from './helpers.js';
 
 const dir = mkdtempSync('/var/tmp/ipvsd-authz-');
 const file = (n: string) => join(dir, n);
@@ -114,30 +112,21 @@ beforeAll(async () => {
   web.ipvsadm('-A -t 192.0.2.1:80 -s rr');
   db.ipvsadm('-A -t 192.0.2.2:80 -s rr');
   writeFileSync(file('policy.json'), policy(web.name));
-  server = await startServer(
-    parseConfig(
-      [
-        '--listen',
-        '127.0.0.1:0',
-        '--unix',
-        '',
-        '--tls-cert',
-        file('server.pem'),
-        '--tls-key',
-        file('server.key'),
-        '--tls-client-ca',
-        file('ca.pem'),
-        '--netns',
-        web.name,
-        '--netns',
-        db.name,
-        '--state-dir',
-        testStateDir(),
-        '--authz-policy',
-        file('policy.json'),
-      ],
-      {},
-    ) as ServerConfig,
+  server = await startInProcess(
+    [
+      '--tls-cert',
+      file('server.pem'),
+      '--tls-key',
+      file('server.key'),
+      '--tls-client-ca',
+      file('ca.pem'),
+      '--netns',
+      web.name,
+      '--netns',
+      db.name,
+      '--authz-policy',
+      file('policy.json'),
+    ],
     log,
   );
 });

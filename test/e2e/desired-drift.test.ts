@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
@@ -21,10 +20,7 @@ import {
   type IpvsClient,
   type WatchEventsResponse,
 } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
-import { testStateDir } from '../state-dir.js';
-import { useServer } from './helpers.js';
+import { startInProcess, useServer } from './helpers.js';
 
 // A period far away: whatever is put back here was put back because of drift.
 const ctx = useServer(['--reconcile-period-ms', '3600000', '--reconcile-min-interval-ms', '1000']);
@@ -193,16 +189,7 @@ describe('drift seen by a shared poller', () => {
 
 describe('drift seen by /metrics polling alone (no watcher)', () => {
   it('ipvsadm -C is put back within two 2 s ticks, and the metrics count the correction', async () => {
-    const s = await startServer(
-      parseConfig(
-        [
-          ...['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', testStateDir()],
-          ...['--reconcile-period-ms', '3600000', '--metrics', '127.0.0.1:0'],
-        ],
-        {},
-      ) as ServerConfig,
-      pino({ level: 'silent' }),
-    );
+    const s = await startInProcess(['--netns', ns(), '--reconcile-period-ms', '3600000', '--metrics', '127.0.0.1:0']);
     const c = connectIpvs(s.addresses[0]!);
     try {
       await c.putDesiredState({ desiredState: web() });

@@ -6,7 +6,6 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
@@ -18,10 +17,8 @@ import {
   type DesiredStateSchema,
   type ServiceWithDestinationsSchema,
 } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
 import { testStateDir } from '../state-dir.js';
-import { failure, useServer } from './helpers.js';
+import { failure, startInProcess, useServer } from './helpers.js';
 
 const ctx = useServer();
 const ns = () => ctx.ns.name;
@@ -68,13 +65,7 @@ const disk = (dir = ctx.stateDir) =>
 const held = () => readdirSync(ctx.stateDir).filter((f) => !f.endsWith('.prev.json'));
 
 const start = (stateDir: string, more: string[] = []) =>
-  startServer(
-    parseConfig(
-      ['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', stateDir, ...more],
-      {},
-    ) as ServerConfig,
-    pino({ level: 'silent' }),
-  );
+  startInProcess(['--netns', ns(), '--state-dir', stateDir, ...more]);
 
 afterEach(async () => {
   // Every test starts with no desired state (and useServer flushes the kernel).

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ForwardingMethod, Protocol, status } from '../../src/client/index.js';
-import { failure, useServer } from './helpers.js';
-import { testStateDir } from '../state-dir.js';
+import { connectIpvs, type ForwardingMethod, Protocol, status } from '../../src/client/index.js';
+import { failure, startInProcess, useServer } from './helpers.js';
 
 const ctx = useServer();
 const web = { address: '192.0.2.1', protocol: Protocol.TCP, port: 80 };
@@ -220,28 +219,7 @@ describe('bytes that are no request', () => {
   });
 
   it('a request over the size limit is RESOURCE_EXHAUSTED and the server keeps serving', async () => {
-    const { startServer } = await import('../../src/server/server.js');
-    const { parseConfig } = await import('../../src/server/config.js');
-    const { connectIpvs } = await import('../../src/client/index.js');
-    const { pino } = await import('pino');
-    const s = await startServer(
-      parseConfig(
-        [
-          '--listen',
-          '127.0.0.1:0',
-          '--unix',
-          '',
-          '--netns',
-          ctx.ns.name,
-          '--max-message-bytes',
-          '65536',
-          '--state-dir',
-          testStateDir(),
-        ],
-        {},
-      ) as never,
-      pino({ level: 'silent' }),
-    );
+    const s = await startInProcess(['--netns', ctx.ns.name, '--max-message-bytes', '65536']);
     const c = connectIpvs(s.addresses[0]!);
     const operations = Array.from({ length: 5000 }, (_, i) => ({
       operation: { case: 'createService' as const, value: { id: { ...web, port: i + 1 } } },

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
@@ -32,21 +32,15 @@ export function useServer(extraArgs: string[] = [], o: { flush?: boolean } = {})
     ctx.ns = createNetns('e');
     ctx.unixPath = `/run/ipvsd-${ctx.ns.name}.sock`;
     ctx.stateDir = testStateDir();
-    const cfg = parseConfig(
-      [
-        '--listen',
-        '127.0.0.1:0',
-        '--unix',
-        ctx.unixPath,
-        '--netns',
-        ctx.ns.name,
-        '--state-dir',
-        ctx.stateDir,
-        ...extraArgs,
-      ],
-      {},
-    ) as ServerConfig;
-    ctx.server = await startServer(cfg, pino({ level: process.env.IPVSD_TEST_LOG ?? 'silent' }));
+    ctx.server = await startInProcess([
+      '--unix',
+      ctx.unixPath,
+      '--netns',
+      ctx.ns.name,
+      '--state-dir',
+      ctx.stateDir,
+      ...extraArgs,
+    ]);
     ctx.address = ctx.server.addresses[0]!;
     ctx.client = connectIpvs(ctx.address);
   });
@@ -59,6 +53,24 @@ export function useServer(extraArgs: string[] = [], o: { flush?: boolean } = {})
     ctx.ns?.remove();
   });
   return ctx;
+}
+
+/**
+ * A server in this process, as `ipvsd ARGS` starts (never sandboxed): on 127.0.0.1:0, with no unix socket and a
+ * fresh state directory unless `args` name their own. Its log is silent (IPVSD_TEST_LOG=debug shows it) or `log`.
+ */
+export function startInProcess(args: string[], log?: Logger): Promise<RunningServer> {
+  const unless = (flag: string, value: () => string) => (args.includes(flag) ? [] : [flag, value()]);
+  const cfg = parseConfig(
+    [
+      ...unless('--listen', () => '127.0.0.1:0'),
+      ...unless('--unix', () => ''),
+      ...unless('--state-dir', testStateDir),
+      ...args,
+    ],
+    {},
+  ) as ServerConfig;
+  return startServer(cfg, log ?? pino({ level: process.env.IPVSD_TEST_LOG ?? 'silent' }));
 }
 
 /**

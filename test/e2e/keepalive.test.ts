@@ -19,14 +19,10 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpvsService, WatchStatsRequestSchema } from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import { grpcDefinition } from '../../src/rpc/wire.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
-import { useServer } from './helpers.js';
-import { testStateDir } from '../state-dir.js';
+import { startInProcess, useServer } from './helpers.js';
 
 const PERMIT_MS = 1500;
 const KEEPALIVE = ['--keepalive-permit-ms', String(PERMIT_MS), '--keepalive-time-ms', '1000'];
@@ -120,22 +116,7 @@ describe('the permit for client pings', () => {
   });
 
   it('with no call open, even pings at the permit are strikes, unless --keepalive-permit-without-calls', async () => {
-    const lax = await startServer(
-      parseConfig(
-        [
-          '--listen',
-          '127.0.0.1:0',
-          '--unix',
-          '',
-          ...KEEPALIVE,
-          '--keepalive-permit-without-calls',
-          '--state-dir',
-          testStateDir(),
-        ],
-        {},
-      ) as ServerConfig,
-      pino({ level: 'silent' }),
-    );
+    const lax = await startInProcess([...KEEPALIVE, '--keepalive-permit-without-calls']);
     try {
       const strict = await raw();
       const permitted = await raw(lax.addresses[0]);

@@ -6,11 +6,9 @@ import { service as healthService } from 'grpc-health-check';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { connectIpvs, status } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
 import { reflection } from '../reflection.js';
 import { testStateDir } from '../state-dir.js';
-import { failure, useServer } from './helpers.js';
+import { failure, startInProcess, useServer } from './helpers.js';
 
 const ctx = useServer();
 
@@ -39,13 +37,7 @@ describe('health and reflection', () => {
   });
 
   it('--health-listen serves health alone, in plain text, beside a TLS-only API', async () => {
-    const s = await startServer(
-      parseConfig(
-        ['--listen', '127.0.0.1:0', '--unix', '', '--health-listen', '127.0.0.1:0', '--state-dir', testStateDir()],
-        {},
-      ) as ServerConfig,
-      pino({ level: 'silent' }),
-    );
+    const s = await startInProcess(['--health-listen', '127.0.0.1:0']);
     const Health = makeGenericClientConstructor(healthService, 'Health');
     // biome-ignore lint/complexity/noBannedTypes: a generic grpc-js client: its methods are untyped
     const h = new Health(s.healthAddress!, credentials.createInsecure()) as Client & Record<string, Function>;
@@ -77,13 +69,7 @@ describe('logs', () => {
   it('one JSON line per RPC with method, namespace, status and duration, and no request body', async () => {
     const lines: Record<string, unknown>[] = [];
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
-    const s = await startServer(
-      parseConfig(
-        ['--listen', '127.0.0.1:0', '--unix', '', '--netns', ctx.ns.name, '--state-dir', testStateDir()],
-        {},
-      ) as ServerConfig,
-      log,
-    );
+    const s = await startInProcess(['--netns', ctx.ns.name], log);
     const c = connectIpvs(s.addresses[0]!);
     await c.getInfo({ namespace: ctx.ns.name });
     await c.createService({ namespace: ctx.ns.name, service: { id: { address: '192.0.2.77', protocol: 6, port: 1 } } });

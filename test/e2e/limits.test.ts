@@ -9,11 +9,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddressFamily, Protocol } from '../../gen/ts/ipvs/v1/model_pb.js';
 import { connectIpvs, IpvsError, status, type IpvsClient } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
-import { testStateDir } from '../state-dir.js';
-import { failure, until } from './helpers.js';
+import { failure, startInProcess, until } from './helpers.js';
 
 let ns: Netns;
 const servers: RunningServer[] = [];
@@ -21,11 +19,8 @@ const clients: IpvsClient[] = [];
 
 async function serve(extra: string[]): Promise<{ server: RunningServer; tcp: IpvsClient; unix: IpvsClient }> {
   const sock = `/run/ipvsd-${ns.name}-${servers.length}.sock`;
-  const server = await startServer(
-    parseConfig(
-      ['--listen', '127.0.0.1:0', '--unix', sock, '--netns', ns.name, '--state-dir', testStateDir(), ...extra],
-      {},
-    ) as ServerConfig,
+  const server = await startInProcess(
+    ['--unix', sock, '--netns', ns.name, ...extra],
     pino({ level: process.env.IPVSD_TEST_LOG ?? 'silent' }),
   );
   servers.push(server);

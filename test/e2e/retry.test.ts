@@ -8,10 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectIpvs, EventKind, IpvsError, Protocol, status, type IpvsClient } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
-import { testStateDir } from '../state-dir.js';
+import { startInProcess } from './helpers.js';
 
 let ns: Netns;
 /** The RPCs each server run logged ('rpc' lines: method and code), by run. */
@@ -24,11 +23,7 @@ async function start(): Promise<RunningServer> {
   const lines: { method: string; code: string }[] = [];
   logs.push(lines);
   const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
-  const cfg = parseConfig(
-    ['--listen', `127.0.0.1:${port}`, '--unix', '', '--netns', ns.name, '--state-dir', testStateDir()],
-    {},
-  ) as ServerConfig;
-  server = await startServer(cfg, log);
+  server = await startInProcess(['--listen', `127.0.0.1:${port}`, '--netns', ns.name], log);
   port = Number(server.addresses[0]!.split(':').at(-1));
   return server;
 }

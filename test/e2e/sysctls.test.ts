@@ -8,12 +8,9 @@ import { promisify } from 'node:util';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { connectIpvs, ReconcileTrigger, SysctlKind, type WatchEventsResponse } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
 import { testStateDir } from '../state-dir.js';
-import { failure, ipvsctl, until, useServer } from './helpers.js';
+import { failure, ipvsctl, startInProcess, until, useServer } from './helpers.js';
 
 const run = promisify(execFile);
 const PERIOD_MS = 1000;
@@ -259,11 +256,7 @@ describe("a desired state's sysctls", () => {
 
   it('are kept on disk and set again at start, before the server listens', async () => {
     const dir = testStateDir();
-    const start = () =>
-      startServer(
-        parseConfig(['--listen', '127.0.0.1:0', '--unix', '', '--netns', ns(), '--state-dir', dir], {}) as ServerConfig,
-        pino({ level: 'silent' }),
-      );
+    const start = () => startInProcess(['--netns', ns(), '--state-dir', dir]);
     const a = await start();
     const c = connectIpvs(a.addresses[0]!);
     await c.putDesiredState({

@@ -10,9 +10,8 @@ import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectIpvs, IpvsError } from '../../src/client/index.js';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer } from '../../src/server/server.js';
 import { testStateDir } from '../state-dir.js';
+import { startInProcess } from './helpers.js';
 
 const dir = mkdtempSync('/var/tmp/ipvsd-tls-');
 const file = (n: string) => join(dir, n);
@@ -40,25 +39,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const log = pino({ level: 'silent' });
 const start = (extra: string[]) =>
-  startServer(
-    parseConfig(
-      [
-        '--listen',
-        '127.0.0.1:0',
-        '--unix',
-        '',
-        '--tls-cert',
-        file('server.pem'),
-        '--tls-key',
-        file('server.key'),
-        '--state-dir',
-        testStateDir(),
-        ...extra,
-      ],
-      {},
-    ) as ServerConfig,
-    log,
-  );
+  startInProcess(['--tls-cert', file('server.pem'), '--tls-key', file('server.key'), ...extra], log);
 const serverCa = () => readFileSync(file('ca-server.pem'));
 
 describe('TLS', () => {
@@ -116,13 +97,7 @@ const LIVE = ['--tls-cert', file('live.pem'), '--tls-key', file('live.key')];
 describe('TLS reload', () => {
   it('new connections get the new certificate; a bad set (not PEM, a key not its own) keeps the old', async () => {
     install('server');
-    const s = await startServer(
-      parseConfig(
-        ['--listen', '127.0.0.1:0', '--unix', '', ...LIVE, '--state-dir', testStateDir()],
-        {},
-      ) as ServerConfig,
-      log,
-    );
+    const s = await startInProcess([...LIVE], log);
     const addr = s.addresses[0]!;
     const before = connectIpvs(addr, { credentials: credentials.createSsl(serverCa()) });
     expect((await before.getInfo({})).info?.version).toBe('1.2.1');
@@ -150,23 +125,7 @@ describe('TLS reload', () => {
   it('rereads the client CA: a client of the CA removed is refused on a new connection', async () => {
     install('server');
     copyFileSync(file('ca-client.pem'), file('live-ca.pem'));
-    const s = await startServer(
-      parseConfig(
-        [
-          '--listen',
-          '127.0.0.1:0',
-          '--unix',
-          '',
-          ...LIVE,
-          '--tls-client-ca',
-          file('live-ca.pem'),
-          '--state-dir',
-          testStateDir(),
-        ],
-        {},
-      ) as ServerConfig,
-      log,
-    );
+    const s = await startInProcess([...LIVE, '--tls-client-ca', file('live-ca.pem')], log);
     const client = () =>
       connectIpvs(s.addresses[0]!, {
         credentials: credentials.createSsl(

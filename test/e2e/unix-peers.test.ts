@@ -11,10 +11,9 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type ServerConfig } from '../../src/server/config.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
-import { testStateDir } from '../state-dir.js';
+import { startInProcess } from './helpers.js';
 
 const GROUP = 4000;
 const SVC = '/ipvs.v1.IpvsService';
@@ -77,14 +76,21 @@ beforeAll(async () => {
     }),
   );
   const log = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s)) });
-  server = await startServer(
-    parseConfig(
-      [
-        ...['--listen', '', '--unix', sock, '--unix-mode', '0660', '--unix-group', String(GROUP)],
-        ...['--netns', ns.name, '--state-dir', testStateDir(), '--authz-policy', join(dir, 'policy.json')],
-      ],
-      {},
-    ) as ServerConfig,
+  server = await startInProcess(
+    [
+      '--listen',
+      '',
+      '--unix',
+      sock,
+      '--unix-mode',
+      '0660',
+      '--unix-group',
+      String(GROUP),
+      '--netns',
+      ns.name,
+      '--authz-policy',
+      join(dir, 'policy.json'),
+    ],
     log,
   );
 });
