@@ -10,7 +10,8 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --ignore-scripts
 COPY gen gen
 COPY src src
-RUN npx tsc -p tsconfig.build.json
+# tsc into dist/, and ipvsctl bundled into dist/ipvsctl.cjs (bin/ipvsctl.mjs runs it).
+RUN npm run build
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app

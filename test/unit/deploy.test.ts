@@ -70,6 +70,9 @@ describe('Dockerfile', () => {
       for (const src of m[1]!.split(/\s+/)) expect(existsSync(resolve(root, src)), src).toBe(true);
     }
     for (const m of df.matchAll(/"(dist\/[^"]+\.js)"/g)) expect(existsSync(resolve(root, m[1]!)), m[1]).toBe(true);
+    // The whole build, not tsc alone: the image's ipvsctl runs the bundle it makes.
+    expect(df).toMatch(/^RUN npm run build$/m);
+    expect(df).toMatch(/^COPY bin bin$/m);
     expect(df).toContain('IPVSD_SANDBOX=never');
     expect(df).toMatch(/^HEALTHCHECK .*healthcheck\.js/m);
   });
