@@ -23,6 +23,7 @@ interface Run {
   createMs: number;
   listMs?: number;
   warmListMs?: number;
+  steadyListMs?: number;
   updateMs?: number;
   openMs?: number;
 }
@@ -37,6 +38,7 @@ async function ipvsd(n: number, d: number): Promise<Run> {
     createMs: r.createMs!,
     listMs: r.listMs!,
     warmListMs: r.warmListMs!,
+    steadyListMs: r.steadyListMs!,
     updateMs: r.updateMs!,
     openMs: r.openMs!,
   };
@@ -95,12 +97,13 @@ for (const [n, d] of sizes) {
       runs[name].push(r);
       console.log(
         `  run ${i + 1} ${name.padEnd(11)} create ${fmt(r.createMs)}${r.listMs === undefined ? '' : `  list ${fmt(r.listMs)}`}` +
-          `${r.warmListMs === undefined ? '' : ` (again: ${fmt(r.warmListMs)})`}` +
+          `${r.warmListMs === undefined ? '' : ` (again: ${fmt(r.warmListMs)}, steady ${fmt(r.steadyListMs!)})`}` +
           `${r.updateMs === undefined ? '' : `  update ${fmt(r.updateMs)}`}${r.openMs ? `  (handle open, untimed above: ${fmt(r.openMs)})` : ''}`,
       );
     }
   }
-  const m = (name: Name, k: 'createMs' | 'listMs' | 'warmListMs' | 'updateMs') => median(runs[name].map((r) => r[k]!));
+  const m = (name: Name, k: 'createMs' | 'listMs' | 'warmListMs' | 'steadyListMs' | 'updateMs') =>
+    median(runs[name].map((r) => r[k]!));
   const [ca, cd, la, ld] = [
     m('ipvsadm', 'createMs'),
     m('ipvsd', 'createMs'),
@@ -120,7 +123,11 @@ for (const [n, d] of sizes) {
   const lw = m('ipvsd', 'warmListMs');
   console.log(`  list:   ipvsadm -Ln ${fmt(la)}  ipvsd ${fmt(ld)}  ipvsd is ${(la / ld).toFixed(2)}x as fast`);
   console.log(
-    `  list, a later listing (a daemon's: compiled code, sockets open): ipvsd ${fmt(lw)}  ${(la / lw).toFixed(2)}x as fast as ipvsadm -Ln`,
+    `  list, the second listing (compiled code, sockets open): ipvsd ${fmt(lw)}  ${(la / lw).toFixed(2)}x as fast as ipvsadm -Ln`,
+  );
+  const ls = m('ipvsd', 'steadyListMs');
+  console.log(
+    `  list, steady (a daemon's: median of listings 3-9): ipvsd ${fmt(ls)}  ${(la / ls).toFixed(2)}x as fast as ipvsadm -Ln`,
   );
   console.log(
     `  create: C floor ${fmt(cf)}, ipvsd batch ${fmt(cd)} (${x(cd, cf)} the floor), ipvsadm -R ${fmt(ca)} (${x(ca, cf)} the floor)`,

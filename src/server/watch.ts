@@ -1,7 +1,8 @@
 // WatchStats and WatchEvents: each tick of the shared pollers (stats-hub.ts)
-// as messages, cut into parts no bigger than --max-response-bytes. Parts of
-// one tick go out together; while a slow client takes them, newer ticks
-// replace the one pending (follow), so memory stays one tick per watcher.
+// as messages, cut into parts no bigger than --max-response-bytes or 256 KiB
+// (room.ts). Parts of one tick go out together; while a slow client takes
+// them, newer ticks replace the one pending (follow), so memory stays one
+// tick per watcher.
 // `watches` is the room of both RPCs.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
@@ -186,7 +187,7 @@ async function sendEvents(
   return snap.services;
 }
 
-export function watches({ o, budget }: Room): Rpcs<'watchStats' | 'watchEvents'> {
+export function watches({ o, streamBudget: budget }: Room): Rpcs<'watchStats' | 'watchEvents'> {
   return {
     watchEvents: serverStream('WatchEvents', o.watchers.limit('WatchEvents', watchEvents(o.hub, budget, o.desired)), o),
     watchStats: serverStream(
