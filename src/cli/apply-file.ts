@@ -3,6 +3,7 @@
 // that one file serves both. Every failure names the file.
 import { fromJson } from '@bufbuild/protobuf';
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import {
   ApplyRequestSchema,
@@ -14,6 +15,7 @@ import {
   type ServiceHealth,
   type SysctlSetting,
 } from '../client/index.js';
+import { readAll } from './io.js';
 
 export interface ApplyFile {
   request: ApplyRequest;
@@ -49,14 +51,14 @@ function sysctlsOf(v: unknown): SysctlSetting[] {
 }
 
 /**
- * Reads `file` (- for standard input); `o.named` allows a top-level `name` string, `health` list, `vips` and `sysctls` (a
+ * Reads `file` (- for `stdin`); `o.named` allows a top-level `name` string, `health` list, `vips` and `sysctls` (a
  * desired state's) beside the ApplyRequest.
  */
-export function readApplyFile(file: string, o: { named?: boolean } = {}): ApplyFile {
+export async function readApplyFile(file: string, stdin: Readable, o: { named?: boolean } = {}): Promise<ApplyFile> {
   const label = file === '-' ? 'standard input' : file;
   let text: string;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    text = file === '-' ? await readAll(stdin) : readFileSync(file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new Error(`${label}: cannot read it (${err.code ?? err.message})`);

@@ -29,12 +29,12 @@ export function formatConnection(c: Connection): string {
 }
 
 /** Prints the namespace's connection table as ipvsadm -Lnc does, a page at a time. */
-export async function printConnections(c: IpvsClient, namespace: string): Promise<void> {
-  process.stdout.write(CONNECTION_HEADER_LINES);
+export async function printConnections(c: IpvsClient, namespace: string, write: (text: string) => void): Promise<void> {
+  write(CONNECTION_HEADER_LINES);
   let pageToken = '';
   do {
     const page = await c.listConnections({ namespace, pageToken });
-    process.stdout.write(page.connections.map(formatConnection).join(''));
+    write(page.connections.map(formatConnection).join(''));
     pageToken = page.nextPageToken;
   } while (pageToken);
 }

@@ -1,57 +1,10 @@
-// ipvsctl: the command line of ipvsd. Service and destination options are
-// ipvsadm's own (`ipvsctl add-service -t 192.0.2.1:80 -s rr` is
-// `ipvsadm -A -t 192.0.2.1:80 -s rr`), and save/restore speak ipvsadm's
-// -S/-R format, so habits and rule files carry over. This file is the
-// program's assembly: its global options, then the commands from their
-// rooms (commands/), in the order help lists them.
-import { Command, Option } from 'commander';
-import { addAddress } from './commands/address.js';
-import { addApply } from './commands/apply.js';
-import { addDesired } from './commands/desired.js';
-import { addHealth } from './commands/health.js';
-import { addRuleCommands } from './commands/rules.js';
-import { addList, addRestore, addSave } from './commands/ruleset.js';
-import { addConfig, addFlush, addInfo, addZero } from './commands/system.js';
-import { addSysctl } from './commands/sysctl.js';
-import { addWatch } from './commands/watch.js';
-import { RuleError } from './rule-parse.js';
+// ipvsctl's process: the arguments, streams and environment of the process
+// handed to one run (run.ts), and its exit code made the process's.
+import { runCli } from './run.js';
 
-const program = new Command('ipvsctl')
-  .description('Control Linux IPVS through ipvsd')
-  .addOption(
-    new Option('--addr <address>', 'ipvsd address: host:port or unix:/path')
-      .env('IPVSD_ADDR')
-      .default('127.0.0.1:50051'),
-  )
-  .addOption(
-    new Option('--netns <namespace>', 'network namespace (name under /run/netns or a path)')
-      .env('IPVSD_NETNS')
-      .default(''),
-  )
-  .option('--tls-ca <file>', 'CA of the server certificate: use TLS')
-  .option('--tls-cert <file>', 'client certificate (mutual TLS)')
-  .option('--tls-key <file>', 'client key (mutual TLS)')
-  .showHelpAfterError();
-
-for (const add of [
-  addRuleCommands,
-  addList,
-  addFlush,
-  addZero,
-  addConfig,
-  addSysctl,
-  addInfo,
-  addWatch,
-  addSave,
-  addRestore,
-  addApply,
-  addDesired,
-  addHealth,
-  addAddress,
-])
-  add(program);
-
-program.parseAsync().catch((e: unknown) => {
-  process.stderr.write(`ipvsctl: ${e instanceof RuleError ? e.message : String(e)}\n`);
-  process.exit(1);
+runCli(process.argv.slice(2), process).then(async (code) => {
+  // Once what was written has left (stdout to a pipe is asynchronous: exit() would cut it off), exit, as ipvsctl
+  // always has: a finished command does not wait on whatever a library may still hold open.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
+  process.exit(code);
 });

@@ -7,6 +7,7 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { IpvsClient, WatchStatsResponse } from '../client/index.js';
 import { formatHostPort } from '../inet/address.js';
 import { HEALTH_WIDTH, HealthColumn } from './health-column.js';
+import type { CliIo } from './io.js';
 import { rateCells, serviceName, sparkline } from './table.js';
 
 const HISTORY = 20;
@@ -53,17 +54,19 @@ export function renderWatch(snap: WatchStatsResponse, history: Map<string, numbe
   return `${lines.join('\n')}\n`;
 }
 
-export async function watch(client: IpvsClient, o: WatchOptions): Promise<void> {
-  const tty = process.stdout.isTTY && process.stdin.isTTY;
+export async function watch(client: IpvsClient, o: WatchOptions, io: CliIo): Promise<void> {
+  const { stdin, stdout } = io;
+  const tty = stdout.isTTY && stdin.isTTY;
   const ac = new AbortController();
   const stop = () => ac.abort();
+  const key = (k: Buffer) => {
+    if (k[0] === 0x71 /* q */ || k[0] === 0x03 /* Ctrl-C */) stop();
+  };
   if (tty) {
-    process.stdin.setRawMode(true);
-    process.stdin.resume();
-    process.stdin.on('data', (k) => {
-      if (k[0] === 0x71 /* q */ || k[0] === 0x03 /* Ctrl-C */) stop();
-    });
-    process.stdout.write('\x1b[?25l'); // hide the cursor while redrawing
+    stdin.setRawMode?.(true);
+    stdin.resume();
+    stdin.on('data', key);
+    stdout.write('\x1b[?25l'); // hide the cursor while redrawing
   }
   process.once('SIGINT', stop);
   const history = new Map<string, number[]>();
@@ -81,14 +84,17 @@ export async function watch(client: IpvsClient, o: WatchOptions): Promise<void> 
       first = false;
       if (ac.signal.aborted) break;
       const view = renderWatch(snap, history, health);
-      process.stdout.write(tty ? `\x1b[H\x1b[2J${view}` : `${view}\n`);
+      stdout.write(tty ? `\x1b[H\x1b[2J${view}` : `${view}\n`);
       if (o.count && ++n >= o.count) break;
     }
   } finally {
+    // Every listener taken off: the run may be one of many in a long-lived process (a test's).
+    process.off('SIGINT', stop);
     if (tty) {
-      process.stdout.write('\x1b[?25h');
-      process.stdin.setRawMode(false);
-      process.stdin.pause();
+      stdout.write('\x1b[?25h');
+      stdin.off('data', key);
+      stdin.setRawMode?.(false);
+      stdin.pause();
     }
   }
 }

@@ -161,7 +161,6 @@ describe('ipvsctl address', () => {
     expect(missing.err).toContain('NOT_FOUND');
     const bad = await ipvsctl(ctx, ['address', 'add', '192.0.2.20/40', 'dev', 'ipvs0']);
     expect([bad.code, bad.err]).toEqual([1, expect.stringContaining('field prefix_length')]);
-    // Each ipvsctl is a Node start: seconds apiece in user-mode Linux.
   }, 300_000);
 });
 

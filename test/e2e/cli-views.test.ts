@@ -13,9 +13,9 @@
 //   timeout is set to. An ipvsctl reading counts only when ipvsadm prints
 //   the same just before and just after it; else it is read again (this
 //   never needs to happen unless something expired).
-// - Rates decay at each 2 s tick once the traffic stops, and ipvsctl takes
-//   seconds to start in user-mode Linux, so no reading of ipvsadm can equal
-//   it. Every rate ipvsctl prints must lie between ipvsadm's readings just
+// - Rates decay at each 2 s tick once the traffic stops, and a tick may
+//   come between ipvsadm's reading and ipvsctl's, so no reading of ipvsadm
+//   is sure to equal it. Every rate ipvsctl prints must lie between ipvsadm's readings just
 //   before and just after it (the decay is monotonic), every other word
 //   must be ipvsadm's, and every word must end in ipvsadm's column.
 import { setTimeout as sleep } from 'node:timers/promises';

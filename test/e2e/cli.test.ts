@@ -1,14 +1,14 @@
 // ipvsctl through the real server and kernel: rule files move between
 // ipvsadm and ipvsctl unchanged, errors carry the kernel's reason, and the
-// live watch view is read from a real terminal (tmux).
+// live watch view is read from a real terminal (tmux). Commands run the CLI
+// in this process (helpers.ts); the binary itself pipes a file to restore,
+// exits non-zero with the kernel's reason, and runs the watch in tmux.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopology, type Topology } from '../kernel/topology.js';
-import { ipvsctl, useServer } from './helpers.js';
+import { IPVSCTL, ipvsctl, ipvsctlBinary, useServer } from './helpers.js';
 
 const ctx = useServer();
-const root = resolve(import.meta.dirname, '../..');
 
 const run = (args: string[], input?: string) => ipvsctl(ctx, args, input);
 
@@ -31,8 +31,8 @@ const RULES = `-A -u 192.0.2.5:5060 -s sh -p 60 -M 255.255.255.0 --pe sip -o -b 
 const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
 
 describe('ipvsctl save and restore speak ipvsadm -S / -R', () => {
-  it('restore < file, then ipvsadm -S -n is the file', async () => {
-    const r = await run(['restore'], RULES);
+  it('restore < file (the binary, the file piped to it), then ipvsadm -S -n is the file', async () => {
+    const r = await ipvsctlBinary(ctx, ['restore'], RULES);
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(sorted(ctx.ns.ipvsadm('-S -n'))).toEqual(sorted(RULES));
   });
@@ -98,11 +98,12 @@ describe('ipvsctl commands', () => {
     expect(ctx.ns.ipvsadm('-S -n')).toBe('');
   });
 
-  it("prints the kernel's reason and exits non-zero", async () => {
+  it("prints the kernel's reason and exits non-zero (in this process, and the binary)", async () => {
     await run(['add-service', '-t', '192.0.2.1:80']);
     const r = await run(['add-service', '-t', '192.0.2.1:80']);
     expect(r.code).toBe(1);
     expect(r.err).toBe('ipvsctl: newService tcp 192.0.2.1:80: EEXIST (ALREADY_EXISTS)\n');
+    expect(await ipvsctlBinary(ctx, ['add-service', '-t', '192.0.2.1:80'])).toEqual(r);
     const bad = await run(['add-service', '-t', '192.0.2.1:80', '-s', 'best']);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('field service.sched_name');
@@ -143,7 +144,7 @@ describe('ipvsctl watch in a real terminal', () => {
       execFileSync('tmux', a, { encoding: 'utf8', env: { ...process.env, TERM: 'xterm-256color' } });
     const cmd = [
       process.execPath,
-      resolve(root, 'bin/ipvsctl.mjs'),
+      IPVSCTL,
       '--addr',
       ctx.address,
       '--netns',

@@ -1,9 +1,9 @@
 // ListConnections through the TS client, and `ipvsctl list -c`, against
 // `ipvsadm -Lnc` on the same kernel state: real TCP connections held open
 // through a VIP (test/kernel/topology.ts). Every column but the expiry is
-// byte for byte; the expiry counts down while ipvsctl starts (seconds, in
-// user-mode Linux), so ipvsadm reads it just before and just after, and
-// ipvsctl's must lie between the two readings.
+// byte for byte; the expiry counts down while ipvsadm and ipvsctl read it
+// (a second may tick between them), so ipvsadm reads it just before and just
+// after, and ipvsctl's must lie between the two readings.
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ForwardingMethod, Protocol, status, type Connection } from '../../src/client/index.js';

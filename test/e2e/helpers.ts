@@ -5,14 +5,19 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
 import { connectIpvs, IpvsError, type IpvsClient } from '../../src/client/index.js';
 import { parseConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { createNetns, type Netns } from '../kernel/helpers.js';
 import { testStateDir } from '../state-dir.js';
+
+/** ipvsctl's launcher, as npm installs it. */
+export const IPVSCTL = resolve(import.meta.dirname, '../../bin/ipvsctl.mjs');
 
 export interface E2e {
   ns: Netns;
@@ -73,17 +78,48 @@ export function startInProcess(args: string[], log?: Logger): Promise<RunningSer
   return startServer(cfg, log ?? pino({ level: process.env.IPVSD_TEST_LOG ?? 'silent' }));
 }
 
+/** What a run of ipvsctl ended with: its exit code, standard output and standard error. */
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** A stream that keeps what is written to it. */
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
 /**
- * Runs ipvsctl against the file's server and namespace, feeding it `input`.
- * Asynchronously: the server lives in this very process.
+ * Runs ipvsctl against the file's server and namespace, feeding it `input`: the real CLI (runCli, what the binary
+ * runs) in this process, over real gRPC. A Node start per command is ~2 s in user-mode Linux; this is milliseconds.
+ * ipvsctlBinary runs the binary itself.
  */
-export async function ipvsctl(
-  ctx: E2e,
-  args: string[],
-  input = '',
-): Promise<{ code: number; out: string; err: string }> {
-  const bin = resolve(import.meta.dirname, '../../bin/ipvsctl.mjs');
-  const p = spawn(process.execPath, [bin, '--addr', ctx.address, '--netns', ctx.ns.name, ...args], {
+export async function ipvsctl(ctx: E2e, args: string[], input = ''): Promise<CliResult> {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await runCli(['--addr', ctx.address, '--netns', ctx.ns.name, ...args], {
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    stdin: Readable.from([Buffer.from(input)]),
+    env: {},
+  });
+  return { code, out: stdout.text(), err: stderr.text() };
+}
+
+/**
+ * ipvsctl as users start it (bin/ipvsctl.mjs, the bundle npm run build makes), against the file's server and
+ * namespace, `input` piped to it. Asynchronously: the server lives in this very process.
+ */
+export async function ipvsctlBinary(ctx: E2e, args: string[], input = ''): Promise<CliResult> {
+  const p = spawn(process.execPath, [IPVSCTL, '--addr', ctx.address, '--netns', ctx.ns.name, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   p.stdin.end(input);

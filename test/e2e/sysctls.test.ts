@@ -14,7 +14,7 @@ import { failure, ipvsctl, startInProcess, until, useServer } from './helpers.js
 
 const run = promisify(execFile);
 const PERIOD_MS = 1000;
-/** ipvsctl starts a Node process: many seconds in a busy user-mode Linux. */
+/** The tests that run ipvsctl (in this process, helpers.ts) and sysctl processes: generous on a busy user-mode Linux. */
 const CLI_MS = 300_000;
 const ctx = useServer(['--reconcile-period-ms', String(PERIOD_MS)]);
 const ns = () => ctx.ns.name;

@@ -1,12 +1,14 @@
-// What every command's action shares: the connection its global options
-// name, the whole listing, and one way to end, so that every failure reads the same (the
-// kernel's reason, when it is one) and no output is cut off.
+// What every command's action shares: the run it belongs to (its streams,
+// and the connection its global options name, closed when the run ends),
+// the whole listing, and ipvsadm-style commands. A failure is thrown: the
+// run (../run.ts) prints it and turns it into the exit code.
 import { readFileSync } from 'node:fs';
-import { credentials, status } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { connectIpvs, IpvsError, type IpvsClient, type ServiceWithDestinations } from '../../client/index.js';
+import { connectIpvs, type IpvsClient, type ServiceWithDestinations } from '../../client/index.js';
+import type { CliIo } from '../io.js';
 
-/** The program's global options (main.ts defines them). */
+/** The program's global options (../program.ts defines them). */
 interface Globals {
   addr: string;
   netns: string;
@@ -15,40 +17,39 @@ interface Globals {
   tlsKey?: string;
 }
 
-/** A client for the server and namespace the global options name. */
-export function client(program: Command): { c: IpvsClient; ns: string } {
-  const g = program.opts<Globals>();
-  const creds = g.tlsCa
-    ? credentials.createSsl(
-        readFileSync(g.tlsCa),
-        g.tlsKey ? readFileSync(g.tlsKey) : null,
-        g.tlsCert ? readFileSync(g.tlsCert) : null,
-      )
-    : undefined;
-  return { c: connectIpvs(g.addr, { credentials: creds }), ns: g.netns };
-}
+/** One run of ipvsctl, as its commands see it. */
+export class Cli {
+  private readonly clients: IpvsClient[] = [];
 
-/** Exits once what was written has left: stdout to a pipe is asynchronous, and exit() would cut it off. */
-export async function exit(code: number): Promise<never> {
-  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
-  process.exit(code);
-}
+  constructor(
+    readonly program: Command,
+    readonly io: CliIo,
+  ) {}
 
-/** Runs an action; any failure prints the reason (the kernel's, when it is one) and exits 1. */
-export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-      await exit(0);
-    } catch (e) {
-      if (e instanceof IpvsError) {
-        process.stderr.write(`ipvsctl: ${e.details} (${status[e.code]}${e.field ? `, field ${e.field}` : ''})\n`);
-      } else {
-        process.stderr.write(`ipvsctl: ${(e as Error).message}\n`);
-      }
-      await exit(1);
-    }
-  };
+  /** A client for the server and namespace the global options name; closed when the run ends. */
+  client(): { c: IpvsClient; ns: string } {
+    const g = this.program.opts<Globals>();
+    const creds = g.tlsCa
+      ? credentials.createSsl(
+          readFileSync(g.tlsCa),
+          g.tlsKey ? readFileSync(g.tlsKey) : null,
+          g.tlsCert ? readFileSync(g.tlsCert) : null,
+        )
+      : undefined;
+    const c = connectIpvs(g.addr, { credentials: creds });
+    this.clients.push(c);
+    return { c, ns: g.netns };
+  }
+
+  /** Writes to standard output. */
+  out(text: string): void {
+    this.io.stdout.write(text);
+  }
+
+  /** Closes every client the run opened: a run inside a long-lived process must leave no channel behind. */
+  close(): void {
+    for (const c of this.clients.splice(0)) c.close();
+  }
 }
 
 /** A command that takes ipvsadm's own options, passed through unparsed to parseRuleArgs (its --help included). */
@@ -60,6 +61,9 @@ export const ipvsadmCommand = (program: Command, name: string, description: stri
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[options...]');
+
+/** --json's text: indented, with a newline. */
+export const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 /** Every service with its destinations, over all pages. */
 export async function listAll(c: IpvsClient, ns: string): Promise<ServiceWithDestinations[]> {

@@ -3,10 +3,9 @@
 // ipvs0 --create` is `ip link add ipvs0 type dummy; ip link set ipvs0 up;
 // ip addr add 192.0.2.10/32 dev ipvs0`.
 import { toJson } from '@bufbuild/protobuf';
-import type { Command } from 'commander';
 import { AddressSchema, type Address } from '../../client/index.js';
 import { formatAddress, formatAddresses } from '../address-format.js';
-import { client, run } from './action.js';
+import { type Cli, jsonText } from './action.js';
 
 /** "192.0.2.10/32", "2001:db8::10": the address and its prefix length (0: the full length). */
 function cidr(text: string): { address: string; prefixLength: number } {
@@ -22,8 +21,8 @@ function dev(word: string, name: string): string {
   return name;
 }
 
-export function addAddress(program: Command): void {
-  const address = program
+export function addAddress(cli: Cli): void {
+  const address = cli.program
     .command('address')
     .alias('addr')
     .description('local addresses (VIPs) of the namespace, through rtnetlink');
@@ -34,22 +33,12 @@ export function addAddress(program: Command): void {
     .description('every address, as `ip -o addr` prints it (without lifetimes)')
     .option('--dev <interface>', 'only this interface')
     .option('--json', 'protobuf JSON')
-    .action(
-      run(async (o: { dev?: string; json?: boolean }) => {
-        const { c, ns } = client(program);
-        const rows: Address[] = [];
-        for await (const a of c.listAllAddresses({ namespace: ns, interface: o.dev ?? '' })) rows.push(a);
-        process.stdout.write(
-          o.json
-            ? `${JSON.stringify(
-                rows.map((a) => toJson(AddressSchema, a)),
-                null,
-                2,
-              )}\n`
-            : formatAddresses(rows),
-        );
-      }),
-    );
+    .action(async (o: { dev?: string; json?: boolean }) => {
+      const { c, ns } = cli.client();
+      const rows: Address[] = [];
+      for await (const a of c.listAllAddresses({ namespace: ns, interface: o.dev ?? '' })) rows.push(a);
+      cli.out(o.json ? jsonText(rows.map((a) => toJson(AddressSchema, a))) : formatAddresses(rows));
+    });
 
   address
     .command('add')
@@ -59,19 +48,17 @@ export function addAddress(program: Command): void {
     .argument('<interface>', 'the interface, e.g. ipvs0')
     .option('--create', 'create the interface as a dummy one (up) when absent')
     .option('--dry-run', 'check it against the namespace; change nothing')
-    .action(
-      run(async (text: string, word: string, name: string, o: { create?: boolean; dryRun?: boolean }) => {
-        const { c, ns } = client(program);
-        const r = await c.createAddress({
-          namespace: ns,
-          interface: dev(word, name),
-          ...cidr(text),
-          createInterface: !!o.create,
-          validateOnly: !!o.dryRun,
-        });
-        if (o.dryRun && r.address) process.stdout.write(`would add: ${formatAddress(r.address)}\n`);
-      }),
-    );
+    .action(async (text: string, word: string, name: string, o: { create?: boolean; dryRun?: boolean }) => {
+      const { c, ns } = cli.client();
+      const r = await c.createAddress({
+        namespace: ns,
+        interface: dev(word, name),
+        ...cidr(text),
+        createInterface: !!o.create,
+        validateOnly: !!o.dryRun,
+      });
+      if (o.dryRun && r.address) cli.out(`would add: ${formatAddress(r.address)}\n`);
+    });
 
   address
     .command('del')
@@ -81,15 +68,13 @@ export function addAddress(program: Command): void {
     .argument('<dev>', 'the word "dev"')
     .argument('<interface>', 'the interface, e.g. ipvs0')
     .option('--allow-missing', 'succeed when the interface does not have it')
-    .action(
-      run(async (text: string, word: string, name: string, o: { allowMissing?: boolean }) => {
-        const { c, ns } = client(program);
-        await c.deleteAddress({
-          namespace: ns,
-          interface: dev(word, name),
-          ...cidr(text),
-          allowMissing: !!o.allowMissing,
-        });
-      }),
-    );
+    .action(async (text: string, word: string, name: string, o: { allowMissing?: boolean }) => {
+      const { c, ns } = cli.client();
+      await c.deleteAddress({
+        namespace: ns,
+        interface: dev(word, name),
+        ...cidr(text),
+        allowMissing: !!o.allowMissing,
+      });
+    });
 }

@@ -3,12 +3,11 @@
 // file is an apply file with a `name`, so a state moves from one-shot apply
 // to held without rewriting; its plan and changes print as apply's do.
 import { create, toJson } from '@bufbuild/protobuf';
-import type { Command } from 'commander';
 import { ApplyResponseSchema, DesiredStateSchema, type ApplyResponse, type DesiredState } from '../../client/index.js';
 import { readApplyFile } from '../apply-file.js';
 import { formatList, formatState, sysctlChanges, syncText } from '../desired-format.js';
 import { formatPlan, formatResult } from '../plan-format.js';
-import { client, run } from './action.js';
+import { type Cli, jsonText } from './action.js';
 
 const PREFIX = 'desiredStates/';
 
@@ -22,12 +21,11 @@ function generation(text?: string): bigint {
   return BigInt(text);
 }
 
-const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 const stateJson = (d: DesiredState) => toJson(DesiredStateSchema, d);
 const orEmpty = (r?: ApplyResponse) => r ?? create(ApplyResponseSchema);
 
-export function addDesired(program: Command): void {
-  const desired = program
+export function addDesired(cli: Cli): void {
+  const desired = cli.program
     .command('desired')
     .description('named desired states that the server keeps and reconciles onto the kernel, each within its scope');
 
@@ -38,72 +36,72 @@ export function addDesired(program: Command): void {
     .option('--name <id>', "the state's name (web or desiredStates/web), over the file's")
     .option('--expected-generation <n>', 'refuse (ABORTED) unless the stored generation is n; -1: only create')
     .option('--dry-run', 'check it and print the plan as a diff; store and change nothing')
-    .action(
-      run(async (o: { file: string; name?: string; expectedGeneration?: string; dryRun?: boolean }) => {
-        const { request: req, name: named, health, vips, sysctls } = readApplyFile(o.file, { named: true });
-        const id = o.name ?? named;
-        if (!id)
-          throw new Error(
-            `${o.file === '-' ? 'standard input' : o.file}: no name: give the file a name field, or --name`,
-          );
-        const expectedGeneration = generation(o.expectedGeneration);
-        const { c, ns } = client(program);
-        const name = stateName(id);
-        const r = await c.putDesiredState({
-          desiredState: {
-            name,
-            namespace: ns,
-            services: req.services,
-            scope: req.scope,
-            prune: req.prune,
-            drain: req.drain,
-            drainTimeout: req.drainTimeout,
-            health,
-            vips,
-            sysctls,
-          },
-          expectedGeneration,
-          validateOnly: o.dryRun ?? false,
-        });
-        const d = r.desiredState!;
-        const reconcile = orEmpty(r.reconcile);
-        if (o.dryRun) {
-          process.stdout.write(`${name}: would be generation ${d.generation} (dry run: nothing stored or changed)\n`);
-          process.stdout.write(formatPlan(reconcile) + sysctlChanges(r.sysctls));
-          return;
-        }
-        process.stdout.write(
-          `${name}: generation ${d.generation}\n${formatResult(reconcile)}${sysctlChanges(r.sysctls)}${syncText(d)}\n`,
+    .action(async (o: { file: string; name?: string; expectedGeneration?: string; dryRun?: boolean }) => {
+      const {
+        request: req,
+        name: named,
+        health,
+        vips,
+        sysctls,
+      } = await readApplyFile(o.file, cli.io.stdin, { named: true });
+      const id = o.name ?? named;
+      if (!id)
+        throw new Error(
+          `${o.file === '-' ? 'standard input' : o.file}: no name: give the file a name field, or --name`,
         );
-        if (reconcile.failed) throw new Error(`${reconcile.failed} changes failed (${name} is stored)`);
-      }),
-    );
+      const expectedGeneration = generation(o.expectedGeneration);
+      const { c, ns } = cli.client();
+      const name = stateName(id);
+      const r = await c.putDesiredState({
+        desiredState: {
+          name,
+          namespace: ns,
+          services: req.services,
+          scope: req.scope,
+          prune: req.prune,
+          drain: req.drain,
+          drainTimeout: req.drainTimeout,
+          health,
+          vips,
+          sysctls,
+        },
+        expectedGeneration,
+        validateOnly: o.dryRun ?? false,
+      });
+      const d = r.desiredState!;
+      const reconcile = orEmpty(r.reconcile);
+      if (o.dryRun) {
+        cli.out(`${name}: would be generation ${d.generation} (dry run: nothing stored or changed)\n`);
+        cli.out(formatPlan(reconcile) + sysctlChanges(r.sysctls));
+        return;
+      }
+      cli.out(
+        `${name}: generation ${d.generation}\n${formatResult(reconcile)}${sysctlChanges(r.sysctls)}${syncText(d)}\n`,
+      );
+      if (reconcile.failed) throw new Error(`${reconcile.failed} changes failed (${name} is stored)`);
+    });
 
   desired
     .command('get')
     .description('one desired state with its status and services')
     .argument('<name>', 'web or desiredStates/web')
     .option('--json', 'protobuf JSON')
-    .action(
-      run(async (id: string, o: { json?: boolean }) => {
-        const { c } = client(program);
-        const d = (await c.getDesiredState({ name: stateName(id) })).desiredState!;
-        process.stdout.write(o.json ? json(stateJson(d)) : formatState(d));
-      }),
-    );
+    .action(async (id: string, o: { json?: boolean }) => {
+      const { c } = cli.client();
+      const d = (await c.getDesiredState({ name: stateName(id) })).desiredState!;
+      cli.out(o.json ? jsonText(stateJson(d)) : formatState(d));
+    });
 
   desired
     .command('list')
     .description('every desired state, one line each: generation, scope, and how its last reconcile went')
     .option('--json', 'protobuf JSON (without services)')
-    .action(
-      run(async (o: { json?: boolean }) => {
-        const { c } = client(program);
-        const states: DesiredState[] = [];
-        for await (const s of c.listAllDesiredStates()) states.push(s);
-        process.stdout.write(o.json ? json(states.map(stateJson)) : formatList(states));
-      }),
-    );
+    .action(async (o: { json?: boolean }) => {
+      const { c } = cli.client();
+      const states: DesiredState[] = [];
+      for await (const s of c.listAllDesiredStates()) states.push(s);
+      cli.out(o.json ? jsonText(states.map(stateJson)) : formatList(states));
+    });
 
   desired
     .command('delete')
@@ -111,19 +109,17 @@ export function addDesired(program: Command): void {
     .argument('<name>', 'web or desiredStates/web')
     .option('--remove-rules', 'also remove every service of its scope (drained instead, when it drains)')
     .option('--expected-generation <n>', 'refuse (ABORTED) unless the stored generation is n')
-    .action(
-      run(async (id: string, o: { removeRules?: boolean; expectedGeneration?: string }) => {
-        const expectedGeneration = generation(o.expectedGeneration);
-        const { c } = client(program);
-        const name = stateName(id);
-        const r = await c.deleteDesiredState({ name, removeRules: o.removeRules ?? false, expectedGeneration });
-        if (!o.removeRules) {
-          process.stdout.write(`deleted ${name}; its rules are left as they are\n`);
-          return;
-        }
-        const removal = orEmpty(r.removal);
-        process.stdout.write(`deleted ${name}\n${formatResult(removal)}`);
-        if (removal.failed) throw new Error(`${removal.failed} changes failed (${name} is deleted)`);
-      }),
-    );
+    .action(async (id: string, o: { removeRules?: boolean; expectedGeneration?: string }) => {
+      const expectedGeneration = generation(o.expectedGeneration);
+      const { c } = cli.client();
+      const name = stateName(id);
+      const r = await c.deleteDesiredState({ name, removeRules: o.removeRules ?? false, expectedGeneration });
+      if (!o.removeRules) {
+        cli.out(`deleted ${name}; its rules are left as they are\n`);
+        return;
+      }
+      const removal = orEmpty(r.removal);
+      cli.out(`deleted ${name}\n${formatResult(removal)}`);
+      if (removal.failed) throw new Error(`${removal.failed} changes failed (${name} is deleted)`);
+    });
 }

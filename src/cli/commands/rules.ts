@@ -1,10 +1,9 @@
 // The single-rule commands (add-service … del-dest): ipvsadm's own options,
 // each sent through its own RPC rather than a Batch, so that a refusal
 // keeps its gRPC status and field.
-import type { Command } from 'commander';
 import type { BatchOperation, IpvsClient } from '../../client/index.js';
 import { parseRuleArgs } from '../rule-parse.js';
-import { client, ipvsadmCommand, run } from './action.js';
+import { type Cli, ipvsadmCommand } from './action.js';
 
 const RULE_COMMANDS: [string, string, string][] = [
   [
@@ -46,15 +45,13 @@ async function applyOne(c: IpvsClient, ns: string, op: BatchOperation): Promise<
   }
 }
 
-export function addRuleCommands(program: Command): void {
+export function addRuleCommands(cli: Cli): void {
   for (const [name, flag, description] of RULE_COMMANDS) {
-    ipvsadmCommand(program, name, description).action(
-      run(async (args: string[]) => {
-        const rule = parseRuleArgs([flag, ...args]);
-        if (rule?.kind !== 'batch') throw new Error(`${name} needs a service`);
-        const { c, ns } = client(program);
-        await applyOne(c, ns, rule.op);
-      }),
-    );
+    ipvsadmCommand(cli.program, name, description).action(async (args: string[]) => {
+      const rule = parseRuleArgs([flag, ...args]);
+      if (rule?.kind !== 'batch') throw new Error(`${name} needs a service`);
+      const { c, ns } = cli.client();
+      await applyOne(c, ns, rule.op);
+    });
   }
 }
