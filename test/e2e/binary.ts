@@ -1,11 +1,12 @@
 // The server binary (dist/, as shipped) as e2e tests run it when a test must
 // SIGKILL it or see its exit: started on a state directory and a namespace,
-// resolved once it listens (after its start-up reconcile). Every process a
-// file started is killed after each of its tests, whatever happened.
+// resolved once it listens (after its start-up reconcile). A file that starts
+// them kills them after each test with afterEach(killAll): a hook registered
+// here, at import, would hold for the first file of a worker only (vitest
+// runs the guests' files in one process, isolate: false).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import { afterEach } from 'vitest';
 import { connectIpvs, type IpvsClient } from '../../src/client/index.js';
 
 const MAIN = resolve(import.meta.dirname, '../../dist/src/server/main.js');
@@ -21,7 +22,6 @@ export async function killAll(): Promise<void> {
   }
   running.clear();
 }
-afterEach(killAll);
 
 export interface BinaryOptions {
   /** A namespace the server allows (--netns). */

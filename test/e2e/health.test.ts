@@ -6,15 +6,16 @@
 // answers fails at its timeout; a restart keeps the kernel's weights until
 // probes decide (no flap); bad specs are refused naming the field.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { HealthState, ReconcileTrigger, status, type WatchEventsResponse } from '../../src/client/index.js';
 import { testStateDir } from '../state-dir.js';
 import { REAL, REAL_PORT } from '../kernel/topology.js';
-import { Ipvsd } from './binary.js';
+import { Ipvsd, killAll } from './binary.js';
 import { type Check, NAME, status as stateStatus, useHealthPool } from './health-pool.js';
 import { failure } from './helpers.js';
 
 const pool = useHealthPool();
+afterEach(killAll);
 const { ctx, state, weights, until, destinations, probed } = pool;
 const ns = () => ctx.ns.name;
 const HEALTH_PORT = 8081;
