@@ -29,6 +29,8 @@ export interface ServerConfig {
   maxResponseBytes: number;
   /** Prometheus /metrics over plain HTTP at host:port; '' for none. */
   metrics: string;
+  /** How often the metrics' poller lists each namespace, ms. */
+  metricsIntervalMs: number;
   /** A plain-text listener with only grpc.health.v1 (for Kubernetes' gRPC probes); '' for none. */
   healthListen: string;
   /** The server's own pings: every this many ms (grpc-js polls, busy or idle), to reap dead peers. */
@@ -76,6 +78,7 @@ export const USAGE = `ipvsd: gRPC control plane for Linux IPVS
   --max-message-bytes N  largest request                         (IPVSD_MAX_MESSAGE_BYTES; default 64 MiB)
   --max-response-bytes N  largest response: bigger ones page or come in parts, 16384..4194304 (IPVSD_MAX_RESPONSE_BYTES; default 1 MiB)
   --metrics HOST:PORT  Prometheus /metrics over HTTP             (IPVSD_METRICS; default off)
+  --metrics-interval-ms N  how often the metrics list the kernel, 2000..3600000 (IPVSD_METRICS_INTERVAL_MS; default 2000)
   --health-listen HOST:PORT  plain-text listener serving only grpc.health.v1, for probes (IPVSD_HEALTH_LISTEN; default off)
   --keepalive-time-ms N  the server pings each connection this often, 1000..86400000 (IPVSD_KEEPALIVE_TIME_MS; default 300000)
   --keepalive-timeout-ms N  and drops it if unanswered this long, 1000..600000 (IPVSD_KEEPALIVE_TIMEOUT_MS; default 20000)
@@ -128,6 +131,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'max-message-bytes': { type: 'string' },
       'max-response-bytes': { type: 'string' },
       metrics: { type: 'string' },
+      'metrics-interval-ms': { type: 'string' },
       'health-listen': { type: 'string' },
       'keepalive-time-ms': { type: 'string' },
       'keepalive-timeout-ms': { type: 'string' },
@@ -181,6 +185,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxMessageBytes: int('max-message-bytes', f['max-message-bytes'] ?? env.IPVSD_MAX_MESSAGE_BYTES, 64 * 1024 * 1024),
     maxResponseBytes: int('max-response-bytes', f['max-response-bytes'] ?? env.IPVSD_MAX_RESPONSE_BYTES, 1024 * 1024),
     metrics: f.metrics ?? env.IPVSD_METRICS ?? '',
+    // The kernel's estimator period: rates change no more often.
+    metricsIntervalMs: within(
+      'metrics-interval-ms',
+      f['metrics-interval-ms'] ?? env.IPVSD_METRICS_INTERVAL_MS,
+      2000,
+      2000,
+      3_600_000,
+    ),
     healthListen: f['health-listen'] ?? env.IPVSD_HEALTH_LISTEN ?? '',
     // Keepalive (README "Keepalive"): clients ping after 60 s idle, so a 30 s permit leaves them twice the room;
     // the server's own ping every 5 min stays under common NAT and load balancer idle cuts (AWS NLB 350 s,

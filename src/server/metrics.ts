@@ -1,7 +1,7 @@
 // Prometheus metrics on an optional HTTP listener: IPVS counters per
 // service and destination, from the same shared pollers as WatchStats (a
-// scrape reads the latest snapshot, never the kernel), and the server's own
-// RPC counts and latencies.
+// scrape reads the latest snapshot, never the kernel; the metrics' own poller
+// runs at --metrics-interval-ms), and the server's own RPC counts and latencies.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { collectedMetric } from './collected-metric.js';
@@ -31,21 +31,30 @@ export async function startMetrics(
   hub: StatsHub,
   log: Logger,
   desired?: DesiredRegistry,
+  intervalMs: number = Interval.default,
 ): Promise<Metrics> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ipvsd_' });
   if (desired) desiredMetrics(registry, desired);
   const stopHealth = desired ? healthMetrics(registry, desired) : () => {};
   const snaps: Snapshots = new Map();
+  const keep = (ns: string, s: StatsSnapshot) => {
+    const had = snaps.get(ns);
+    if (!had || had.time <= s.time) snaps.set(ns, s);
+  };
+  // Our own poller at `intervalMs`, and whatever fresher listing a watcher's poller of the same namespace makes.
   const unsubscribe = namespaces.map((ns) =>
-    hub.subscribe(ns, Interval.default, {
-      next: (s) => snaps.set(ns, s),
+    hub.subscribe(ns, intervalMs, {
+      next: (s) => keep(ns, s),
       fail: (e) => {
         snaps.delete(ns);
         log.warn({ namespace: ns, err: e }, 'metrics: stats polling ended for this namespace');
       },
     }),
   );
+  const stopObserving = hub.observe((ns, s) => {
+    if (snaps.has(ns)) keep(ns, s);
+  });
 
   const svcLabels = ['namespace', 'service'];
   const dstLabels = ['namespace', 'service', 'destination'];
@@ -149,6 +158,7 @@ export async function startMetrics(
     },
     close: async () => {
       for (const u of unsubscribe) u();
+      stopObserving();
       stopHealth();
       await new Promise((r) => server.close(r));
     },

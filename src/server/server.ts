@@ -133,7 +133,14 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
 
   // Metrics follow the server's own namespace and every one allowed by name.
   const metrics = cfg.metrics
-    ? await startMetrics(cfg.metrics, ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)], hub, log, desired)
+    ? await startMetrics(
+        cfg.metrics,
+        ['', ...cfg.netns.filter((n) => n !== ANY_NAMED)],
+        hub,
+        log,
+        desired,
+        cfg.metricsIntervalMs,
+      )
     : undefined;
   let unix: UnixSocket | undefined;
   const guard = new Guard({

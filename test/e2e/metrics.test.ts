@@ -1,10 +1,12 @@
 // Prometheus metrics while traffic flows: the kernel's counters per service
 // and destination, read from the shared poller (scrapes never list the
-// kernel themselves), and the server's RPC counts.
+// kernel themselves), and the server's RPC counts. With a long
+// --metrics-interval-ms the metrics list the kernel that seldom, and still
+// show a watcher's fresher listings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Protocol } from '../../src/client/index.js';
+import { connectIpvs, Protocol } from '../../src/client/index.js';
 import { createTopology, REAL, REAL_PORT, VIP_ADDRESS, VIP_PORT, type Topology } from '../kernel/topology.js';
-import { useServer } from './helpers.js';
+import { startInProcess, useServer } from './helpers.js';
 
 const ctx = useServer(['--metrics', '127.0.0.1:0']);
 const VIP = { address: VIP_ADDRESS, protocol: Protocol.TCP, port: VIP_PORT };
@@ -53,5 +55,53 @@ describe('/metrics', () => {
     for (let i = 0; i < 10; i++) await scrape();
     const ticks = Math.ceil((Date.now() - t0) / 2000) + 1;
     expect(ctx.server.hub.dumps - before).toBeLessThanOrEqual(ticks);
+  });
+});
+
+describe('/metrics with --metrics-interval-ms 3600000', () => {
+  it("lists the kernel once an hour on its own, and shows a watcher's fresher listings meanwhile", async () => {
+    const s = await startInProcess([
+      '--netns',
+      ctx.ns.name,
+      '--metrics',
+      '127.0.0.1:0',
+      '--metrics-interval-ms',
+      '3600000',
+    ]);
+    const c = ctx.client;
+    const own = async () => (await fetch(`http://${s.metricsAddress}/metrics`)).text();
+    const svc = `{namespace="${ctx.ns.name}",service="tcp ${VIP_ADDRESS}:${VIP_PORT}"}`;
+    try {
+      // Its own pollers (the server's namespace and this one) listed once each, at start; scrapes do not list.
+      const atStart = s.hub.dumps;
+      expect(atStart).toBe(2);
+      await c.createService({ namespace: ctx.ns.name, service: { id: VIP, schedName: 'rr' } });
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(value(await own(), `ipvs_service_connections_total${svc}`)).toBeUndefined();
+      expect(s.hub.dumps).toBe(atStart);
+      // A watcher's 2 s poller lists the namespace: the metrics take its listing.
+      const ac = new AbortController();
+      const watching = (async () => {
+        const w = connectIpvs(s.addresses[0]!);
+        try {
+          for await (const _ of w.watchStats({ namespace: ctx.ns.name }, { signal: ac.signal })) void _;
+        } catch {
+          // aborted
+        } finally {
+          w.close();
+        }
+      })();
+      let seen: number | undefined;
+      for (let i = 0; i < 40 && seen === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        seen = value(await own(), `ipvs_service_connections_total${svc}`);
+      }
+      ac.abort();
+      await watching;
+      expect(seen).toBe(0);
+      expect(s.hub.dumps).toBeGreaterThan(atStart);
+    } finally {
+      await s.shutdown();
+    }
   });
 });

@@ -90,6 +90,15 @@ describe('configuration', () => {
     expect(parse([])).toMatchObject({ maxResponseBytes: 1024 * 1024, maxBatch: 10_000 });
     expect(parse([], { IPVSD_MAX_RESPONSE_BYTES: '65536' })).toMatchObject({ maxResponseBytes: 65536 });
   });
+  it('lists for the metrics every 2 s unless told less often (never faster than the estimator, at most hourly)', () => {
+    expect(parse([])).toMatchObject({ metricsIntervalMs: 2000 });
+    expect(parse(['--metrics-interval-ms', '30000'])).toMatchObject({ metricsIntervalMs: 30_000 });
+    expect(parse([], { IPVSD_METRICS_INTERVAL_MS: '15000' })).toMatchObject({ metricsIntervalMs: 15_000 });
+    expect(() => parse(['--metrics-interval-ms', '1000'])).toThrow(
+      '--metrics-interval-ms: 1000 is not an integer in 2000..3600000',
+    );
+    expect(() => parse(['--metrics-interval-ms', '3600001'])).toThrow(/not an integer in 2000\.\.3600000/);
+  });
   it('keeps desired states in /var/lib/ipvsd unless --state-dir or IPVSD_STATE_DIR says otherwise', () => {
     expect(parse([])).toMatchObject({ stateDir: '/var/lib/ipvsd' });
     expect(parse([], { IPVSD_STATE_DIR: '/srv/a' })).toMatchObject({ stateDir: '/srv/a' });
