@@ -91,7 +91,10 @@ function countingWatchers(
 ): { streams: Promise<void>[]; close(): void } {
   const channels = Array.from(
     { length: 10 },
-    () => new CountingClient(`127.0.0.1:${port}`, credentials.createInsecure()),
+    // A connection each: grpc-js would otherwise share one among clients of one address, and the server takes
+    // at most --max-concurrent-streams (250) streams on a connection.
+    () =>
+      new CountingClient(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
   );
   setMaxListeners(count + 10, signal);
   const streams = Array.from(

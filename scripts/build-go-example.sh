@@ -8,6 +8,8 @@
 #   go.mod stays untouched.
 # - the go.sum Go writes lands next to that temporary file, not in the tree: it holds the hashes of Debian's sources,
 #   which differ from upstream's (so GOSUMDB=off), and a user's own `go mod tidy` writes the real ones.
+# - the program is built once per hash of its inputs (scripts/cache.sh): the host's checks build it, and the e2e
+#   tests in user-mode Linux copy it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(realpath -m "$1")
@@ -21,12 +23,18 @@ if [[ ! -d $proxy ]]; then
   GOFLAGS= go run "$root/scripts/go-proxy.go" /usr/share/gocode/src "$new"
   mv -T "$new" "$proxy" 2>/dev/null || rm -rf "$new"
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cp "$root/examples/go/go.mod" "$tmp/example.mod"
-export GO111MODULE=on GOWORK=off GOPROXY="file://$proxy" GOSUMDB=off GONOSUMDB= GOPRIVATE= GOFLAGS='-mod=mod -modcacherw'
-# The module cache belongs to the proxy: a rebuilt proxy's zips would not match another's cached hashes.
-export GOMODCACHE="$work/modcache-$hash"
-cd "$root/examples/go"
-go mod edit -modfile="$tmp/example.mod" -replace="github.com/ipvsd/ipvsd/gen/go=$root/gen/go"
-go build -modfile="$tmp/example.mod" -o "$out" .
+# The build, into $CACHE_OUT/example (scripts/cache.sh keeps it under a hash of its sources, the proxy and Go).
+build() (
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  cp "$root/examples/go/go.mod" "$tmp/example.mod"
+  export GO111MODULE=on GOWORK=off GOPROXY="file://$proxy" GOSUMDB=off GONOSUMDB= GOPRIVATE= GOFLAGS='-mod=mod -modcacherw'
+  # The module cache belongs to the proxy: a rebuilt proxy's zips would not match another's cached hashes.
+  export GOMODCACHE="$work/modcache-$hash"
+  cd "$root/examples/go"
+  go mod edit -modfile="$tmp/example.mod" -replace="github.com/ipvsd/ipvsd/gen/go=$root/gen/go"
+  go build -modfile="$tmp/example.mod" -o "$CACHE_OUT/example" .
+)
+source "$root/scripts/cache.sh"
+built=$(cached go-example "$(tree_key examples/go gen/go scripts/build-go-example.sh -- "$hash" "$(go version)")" build)
+cp "$built/example" "$out"

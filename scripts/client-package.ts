@@ -4,7 +4,8 @@
 // repository, the consumer type-checked and compiled with its own tsc, and
 // `npm ls` there holding none of the server's dependencies.
 //   npx tsx scripts/client-package.ts [DIR]   in DIR (kept), else in a fresh directory under /var/tmp (removed)
-// `npm test`'s checks run it; test/e2e/client-package.test.ts runs the
+//   npx tsx scripts/client-package.ts --cached   once per version of its inputs, kept (cachedClientPackage)
+// `npm test`'s checks run it (--cached); test/e2e/client-package.test.ts runs the
 // compiled consumer (DIR/consumer/dist/example.js) against the server.
 //
 // Offline, from the npm cache alone: `npm install` would resolve ranges from
@@ -145,7 +146,36 @@ export function installClientPackage(base = mkdtempSync('/var/tmp/ipvsd-ts-clien
   return consumer;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
+/** What the package and its consumer are made from: a change to any of them packs and installs afresh. */
+const INPUTS = [
+  'src/client',
+  'src/rpc',
+  'gen/ts',
+  'examples/typescript',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'LICENSE',
+  'scripts/client-package.ts',
+];
+
+/**
+ * installClientPackage's consumer, made once per version of its inputs (scripts/cache.sh) under /var/tmp: outside the
+ * repository, so nothing resolves from the repository's node_modules. The host's checks make it; the e2e test in
+ * user-mode Linux, where packing and installing took ~110 s, finds it.
+ */
+export function cachedClientPackage(): string {
+  const script = [
+    `source ${JSON.stringify(join(root, 'scripts/cache.sh'))}`,
+    `CACHE_BASE=/var/tmp/ipvsd-cache cached client-package "$(tree_key ${INPUTS.join(' ')} -- "$("$0" --version)")" sh -c '"$0" --import tsx "$1" "$CACHE_OUT"' "$0" "$1"`,
+  ].join(' && ');
+  const out = exec('bash', ['-c', script, process.execPath, import.meta.filename], root);
+  return join(out.trim(), 'consumer');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename && process.argv[2] === '--cached') {
+  console.log(`ipvsd: @ipvsd/client packed, installed offline, type-checked in ${cachedClientPackage()}`);
+} else if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
   const dir = process.argv[2];
   if (dir) mkdirSync(dir, { recursive: true });
   const consumer = installClientPackage(dir);

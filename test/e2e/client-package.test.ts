@@ -2,12 +2,13 @@
 // packs the workspace, installs the tarball with examples/typescript into an
 // empty directory outside the repository (offline, from the npm cache), type-
 // checks and compiles the example with tsc and checks `npm ls` there for the
-// server's dependencies; here the compiled example runs against the server
+// server's dependencies (once per version of its inputs: the host's checks do
+// it, cachedClientPackage); here the compiled example runs against the server
 // while real traffic flows, cross-checked with ipvsadm.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installClientPackage, serverOnly } from '../../scripts/client-package.js';
+import { cachedClientPackage, serverOnly } from '../../scripts/client-package.js';
 import { createTopology, type Topology } from '../kernel/topology.js';
 import { runExample } from './example-run.js';
 import { useServer } from './helpers.js';
@@ -18,12 +19,11 @@ let consumer: string;
 
 describe('the @ipvsd/client package, installed from its tarball outside the repository', () => {
   beforeAll(async () => {
-    consumer = installClientPackage();
+    consumer = cachedClientPackage();
     net = await createTopology(ctx.ns);
   }, 300_000);
   afterAll(() => {
     net?.close();
-    if (consumer) rmSync(dirname(consumer), { recursive: true, force: true });
   });
 
   it('holds the client and its two dependencies, none of the server', () => {

@@ -44,7 +44,7 @@ describe('generated clients of other languages', () => {
     expect(lines[0]).toBe('created rr 2 destinations');
   }, 300_000);
 
-  it('Python (the ipvsd-api wheel in a fresh venv, examples/python run from outside the repository): the same', async () => {
+  it('Python (the ipvsd-api wheel in a venv of its own, examples/python run from outside the repository): the same', async () => {
     py = installPythonClient();
     const imported = execFileSync(py.python, ['-c', 'import ipvs.v1; print(ipvs.v1.__file__)'], {
       cwd: py.cwd,

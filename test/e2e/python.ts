@@ -1,6 +1,7 @@
-// The Python client as its users have it: the ipvsd-api wheel installed into a fresh virtual environment
-// (scripts/python-client.sh), and examples/python/example.py copied into a directory outside the repository, run
-// from there, so `import ipvs.v1` can only find the installed package.
+// The Python client as its users have it: the ipvsd-api wheel installed into a virtual environment of its own
+// (scripts/python-client.sh --cached: built once per version of its inputs, by the host's checks), and
+// examples/python/example.py copied into a directory outside the repository, run from there, so `import ipvs.v1`
+// can only find the installed package.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -19,7 +20,7 @@ export interface PythonClient {
 
 export function installPythonClient(): PythonClient {
   const dir = mkdtempSync('/var/tmp/ipvsd-python-');
-  const python = execFileSync('bash', [join(root, 'scripts/python-client.sh'), join(dir, 'client')], {
+  const python = execFileSync('bash', [join(root, 'scripts/python-client.sh'), '--cached'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
