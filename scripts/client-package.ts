@@ -173,14 +173,16 @@ export function cachedClientPackage(): string {
   return join(out.trim(), 'consumer');
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename && process.argv[2] === '--cached') {
-  console.log(`ipvsd: @ipvsd/client packed, installed offline, type-checked in ${cachedClientPackage()}`);
-} else if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
+if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
   const dir = process.argv[2];
-  if (dir) mkdirSync(dir, { recursive: true });
-  const consumer = installClientPackage(dir);
-  console.log(
-    `ipvsd: @ipvsd/client packed, installed offline, type-checked in ${consumer}; npm ls: no server dependency`,
-  );
-  if (!dir) rmSync(resolve(consumer, '..'), { recursive: true, force: true });
+  if (dir === '--cached') {
+    console.log(`ipvsd: @ipvsd/client packed, installed offline, type-checked in ${cachedClientPackage()}`);
+  } else {
+    if (dir) mkdirSync(dir, { recursive: true });
+    const consumer = installClientPackage(dir);
+    console.log(
+      `ipvsd: @ipvsd/client packed, installed offline, type-checked in ${consumer}; npm ls: no server dependency`,
+    );
+    if (!dir) rmSync(resolve(consumer, '..'), { recursive: true, force: true });
+  }
 }

@@ -38,22 +38,20 @@ export async function startMetrics(
   if (desired) desiredMetrics(registry, desired);
   const stopHealth = desired ? healthMetrics(registry, desired) : () => {};
   const snaps: Snapshots = new Map();
-  const keep = (ns: string, s: StatsSnapshot) => {
-    const had = snaps.get(ns);
-    if (!had || had.time <= s.time) snaps.set(ns, s);
-  };
-  // Our own poller at `intervalMs`, and whatever fresher listing a watcher's poller of the same namespace makes.
+  // Our own poller at `intervalMs`, and every listing any poller of the same namespace makes (a watcher's, at its
+  // interval): the hub tells observers each listing as it is made, so the last one told is the newest.
   const unsubscribe = namespaces.map((ns) =>
     hub.subscribe(ns, intervalMs, {
-      next: (s) => keep(ns, s),
+      next: (s) => snaps.set(ns, s),
       fail: (e) => {
         snaps.delete(ns);
         log.warn({ namespace: ns, err: e }, 'metrics: stats polling ended for this namespace');
       },
     }),
   );
+  const ours = new Set(namespaces);
   const stopObserving = hub.observe((ns, s) => {
-    if (snaps.has(ns)) keep(ns, s);
+    if (ours.has(ns)) snaps.set(ns, s);
   });
 
   const svcLabels = ['namespace', 'service'];
