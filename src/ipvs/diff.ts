@@ -1,9 +1,8 @@
 // What differs between two states of a namespace: the options compared
-// (never the counters), and the change events from one listing to the next.
-import { formatHostPort } from '../inet/address.js';
+// (never the counters), and the change events from one listing to the next
+// (made by Mirror).
 import { SvcFlagHashed } from './constants.js';
-import type { Destination, Service, ServiceWithDestinations } from './model.js';
-import { describeService } from './validate.js';
+import type { Destination, Service } from './model.js';
 
 /** The options of a service and of a destination that a change can touch. */
 export const SERVICE_FIELDS = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
@@ -61,42 +60,3 @@ export type StateEvent =
       oldDestination?: Destination;
       oldService?: undefined;
     };
-
-/**
- * The events that take `before` to `after`: services and destinations added,
- * removed (a removed service's destinations go with it, unlisted), or with
- * other options. Counters moving are not events.
- */
-export function diffState(
-  before: readonly ServiceWithDestinations[],
-  after: readonly ServiceWithDestinations[],
-): StateEvent[] {
-  const events: StateEvent[] = [];
-  const old = new Map(before.map((s) => [describeService(s), s]));
-  const seen = new Set<string>();
-  for (const s of after) {
-    const key = describeService(s);
-    seen.add(key);
-    const o = old.get(key);
-    if (!o) {
-      events.push({ kind: 'added', service: s });
-      for (const d of s.destinations) events.push({ kind: 'added', service: s, destination: d });
-      continue;
-    }
-    if (serviceDifferences(s, o).length) events.push({ kind: 'updated', service: s, oldService: o });
-    const oldDests = new Map(o.destinations.map((d) => [formatHostPort(d), d]));
-    const seenDests = new Set<string>();
-    for (const d of s.destinations) {
-      const dk = formatHostPort(d);
-      seenDests.add(dk);
-      const od = oldDests.get(dk);
-      if (!od) events.push({ kind: 'added', service: s, destination: d });
-      else if (destinationDifferences(d, od).length)
-        events.push({ kind: 'updated', service: s, destination: d, oldDestination: od });
-    }
-    for (const [dk, od] of oldDests)
-      if (!seenDests.has(dk)) events.push({ kind: 'removed', service: s, destination: od });
-  }
-  for (const [key, o] of old) if (!seen.has(key)) events.push({ kind: 'removed', service: o });
-  return events;
-}

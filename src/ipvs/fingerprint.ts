@@ -1,4 +1,4 @@
-// The options of a state's services and destinations (what plan and diffState
+// The options of a state's services and destinations (what plan and Mirror
 // compare, never the counters) in one number: the same for two listings that
 // hold the same rules, in whatever order, and almost surely not otherwise.
 // It is a sum of one hash per service and per destination, so that the

@@ -19,7 +19,9 @@ import { CmdAttr, Cmd, DaemonAttr, GENL_NAME, GENL_VERSION } from './constants.j
 import { decodeReply, replyAttributes, serviceRequest } from './command.js';
 import { decodeConfig, decodeInfo, encodeConfig } from './config.js';
 import { encodeDaemon } from './daemon.js';
+import type { StateEvent } from './diff.js';
 import { Listing } from './listing.js';
+import type { Mirror } from './mirror.js';
 import type {
   Config,
   Daemon,
@@ -176,6 +178,15 @@ export class Handle {
   getServicesWithDestinations(o: { counters?: boolean } = {}): Promise<ServiceWithDestinations[]> {
     const counters = o.counters ?? true;
     return this.calls.task(() => this.listing.withDestinations(this.listing.services(counters), counters));
+  }
+
+  /**
+   * Lists every service with its destinations, with counters, into `m`,
+   * rewriting the objects of its last refresh in place (see Mirror); returns
+   * what changed since then.
+   */
+  refresh(m: Mirror): Promise<StateEvent[]> {
+    return this.calls.task(() => this.listing.refresh(m));
   }
 
   /**

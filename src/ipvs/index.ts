@@ -27,7 +27,8 @@ export {
   type DesiredService,
   type Scope,
 } from './apply.js';
-export { diffState, type StateEvent } from './diff.js';
+export type { StateEvent } from './diff.js';
+export { Mirror } from './mirror.js';
 export { fingerprint, fingerprintAfter } from './fingerprint.js';
 export { serviceWithDestinations } from './service.js';
 export { Drainer, drainerOf, MAX_DRAIN_MS, timedDrain, type OnDrained } from './drain.js';

@@ -7,22 +7,34 @@ import type { AttributeDecoder } from '../netlink/attribute-decoder.js';
 import type { Conn, Outcome } from '../netlink/conn.js';
 import { KernelError } from '../netlink/error.js';
 import { Outbox } from '../netlink/outbox.js';
+import { ReplyStore } from '../netlink/reply-store.js';
 import { decodeReply, serviceRequest } from './command.js';
 import { Cmd, CmdAttr } from './constants.js';
 import { decodeDaemon } from './daemon.js';
-import { decodeDestination } from './destination.js';
+import { decodeDestination, emptyDestination } from './destination.js';
+import type { StateEvent } from './diff.js';
+import type { Mirror } from './mirror.js';
 import type { Daemon, Destination, Service, ServiceWithDestinations } from './model.js';
-import { decodeService, serviceWithDestinations } from './service.js';
+import { decodeService, emptyService, serviceWithDestinations } from './service.js';
+import { zeroStats } from './stats.js';
 import { describeService, type NormalServiceId } from './validate.js';
 
 /** Destination dumps between turns of the event loop in a full listing (about 10 ms in user-mode Linux). */
 const DUMP_CHUNK = 128;
 const DEST_DUMP = 'getDestinations';
 
+/** How a chunk of destination dumps is taken (see Listing.dumpChunks). */
+interface ChunkReader {
+  read(k: number, buf: Buffer, start: number, end: number): void;
+  reset(k: number): void;
+  done(): void;
+}
+
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export class Listing {
   private readonly box = new Outbox(4096);
+  private readonly store = new ReplyStore();
 
   constructor(
     private readonly conn: Conn,
@@ -63,36 +75,95 @@ export class Listing {
   /** `services`, each with its destinations: one dump per service, run many at once; the event loop gets turns. */
   async withDestinations(services: readonly Service[], counters: boolean): Promise<ServiceWithDestinations[]> {
     const out = services.map((s) => serviceWithDestinations(s, []));
-    // Chunks of dumps run together (see Conn.dumpMany); the event loop gets a turn between chunks.
-    for (let from = 0; from < out.length; from += DUMP_CHUNK) {
-      const chunk = out.slice(from, from + DUMP_CHUNK);
+    await this.dumpChunks(out, (chunk) => {
       const decoders = chunk.map((s) => (d: AttributeDecoder) => decodeDestination(d, s.addressFamily, counters));
+      return {
+        read: (k, b, start, end) =>
+          chunk[k]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[k]!, start, end)),
+        reset: (k) => {
+          chunk[k]!.destinations = [];
+        },
+        done: () => {},
+      };
+    });
+    return out;
+  }
+
+  /**
+   * Lists every service and its destinations into `m`, rewriting its objects; returns what changed. Each dump's
+   * replies are kept as bytes until the dump has ended, then decoded one by one into a scratch object that `m`
+   * copies from: nothing is allocated per object but what changed.
+   */
+  async refresh(m: Mirror): Promise<StateEvent[]> {
+    const { store } = this;
+    const scratchService = { ...emptyService(), stats: zeroStats() };
+    const scratchDestination = { ...emptyDestination(0), stats: zeroStats() };
+    store.clear(1);
+    const box = this.fresh();
+    try {
+      this.conn.dump(
+        box,
+        this.writer.request(box, Cmd.GetService),
+        (b, start, end) => store.add(0, b, start, end),
+        () => store.reset(0),
+      );
+    } catch (e) {
+      throw e instanceof KernelError ? e.within('getServices') : e;
+    }
+    m.beginServices();
+    const readService = (d: AttributeDecoder) => decodeService(d, true, scratchService);
+    store.each(0, (b, start, end) =>
+      m.service(decodeReply('getServices', b, CmdAttr.Service, readService, start, end)),
+    );
+    const services = m.endServices();
+    await this.dumpChunks(services, (chunk) => {
+      store.clear(chunk.length);
+      return {
+        read: (k, b, start, end) => store.add(k, b, start, end),
+        reset: (k) => store.reset(k),
+        done: () => {
+          for (let k = 0; k < chunk.length; k++) {
+            const family = chunk[k]!.addressFamily;
+            const read = (d: AttributeDecoder) => decodeDestination(d, family, true, scratchDestination);
+            m.beginDestinations();
+            store.each(k, (b, start, end) => m.destination(decodeReply(DEST_DUMP, b, CmdAttr.Dest, read, start, end)));
+            m.endDestinations();
+          }
+        },
+      };
+    });
+    return m.finish();
+  }
+
+  /**
+   * Dumps the destinations of each of `services`, a chunk of dumps at a time (see Conn.dumpMany); the event loop
+   * gets a turn between chunks. `start` says how to take a chunk's replies: `read` and `reset` as dumpMany's, `done`
+   * once all its dumps have ended.
+   */
+  private async dumpChunks<S extends NormalServiceId>(
+    services: readonly S[],
+    start: (chunk: readonly S[]) => ChunkReader,
+  ): Promise<void> {
+    for (let from = 0; from < services.length; from += DUMP_CHUNK) {
+      const chunk = services.slice(from, from + DUMP_CHUNK);
+      const reader = start(chunk);
       const box = this.fresh();
       const first = box.next;
       for (const s of chunk) serviceRequest(this.writer, box, Cmd.GetDest, s);
       try {
-        this.conn.dumpMany(
-          box,
-          first,
-          box.next,
-          (k, b, start, end) =>
-            chunk[k]!.destinations.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, decoders[k]!, start, end)),
-          (k) => {
-            chunk[k]!.destinations = [];
-          },
-        );
+        this.conn.dumpMany(box, first, box.next, reader.read, reader.reset);
       } catch (e) {
         if (!(e instanceof KernelError)) throw e;
         throw e.within(
           e.index === undefined ? 'getServicesWithDestinations' : `getDestinations ${describeService(chunk[e.index]!)}`,
         );
       }
-      if (from + DUMP_CHUNK < out.length) {
+      reader.done();
+      if (from + DUMP_CHUNK < services.length) {
         await yieldToEventLoop();
         if (this.closed()) throw KernelError.of('getServicesWithDestinations', 'EBADF', 'the handle is closed');
       }
     }
-    return out;
   }
 
   /** The box, emptied: one listing runs at a time. */

@@ -4,7 +4,7 @@ import { KernelError } from '../netlink/error.js';
 import { decodeAddress, encodeAddress } from './address.js';
 import { AF_INET, AF_INET6, SvcAttr } from './constants.js';
 import type { Destination, Service, ServiceWithDestinations, Stats } from './model.js';
-import { decodeStats, NO_STATS, pickStats } from './stats.js';
+import { decodeStats, NO_STATS, pickStats, writableStats } from './stats.js';
 import type { NormalService, NormalServiceId } from './validate.js';
 
 /** The attributes that name a service (what commands on an existing service need). */
@@ -32,21 +32,35 @@ export function encodeService(e: AttributeEncoder, s: NormalService): void {
   else e.be32(SvcAttr.Netmask, s.netmask);
 }
 
-/** Reads the attributes inside IPVS_CMD_ATTR_SERVICE; without `counters`, stats are left zero. */
-export function decodeService(d: AttributeDecoder, counters = true): Service {
-  const s: Service = {
-    addressFamily: 0,
-    protocol: 0,
-    address: '',
-    port: 0,
-    fwMark: 0,
-    schedName: '',
-    flags: 0,
-    timeout: 0,
-    netmask: 0,
-    peName: '',
-    stats: NO_STATS,
-  };
+/** A service of zero values, to decode into. */
+export const emptyService = (): Service => ({
+  addressFamily: 0,
+  protocol: 0,
+  address: '',
+  port: 0,
+  fwMark: 0,
+  schedName: '',
+  flags: 0,
+  timeout: 0,
+  netmask: 0,
+  peName: '',
+  stats: NO_STATS,
+});
+
+function clearService(s: Service): Service {
+  s.addressFamily = s.protocol = s.port = s.fwMark = s.flags = s.timeout = s.netmask = 0;
+  s.address = s.schedName = s.peName = '';
+  return s;
+}
+
+/**
+ * Reads the attributes inside IPVS_CMD_ATTR_SERVICE; without `counters`,
+ * stats are left zero. Into `target`, every field rewritten, when given (see
+ * decodeDestination).
+ */
+export function decodeService(d: AttributeDecoder, counters = true, target?: Service): Service {
+  const into = writableStats(target);
+  const s = target ? clearService(target) : emptyService();
   // Address and netmask are read in place once the family is known.
   let addrAt = -1;
   let addrLen = 0;
@@ -93,12 +107,12 @@ export function decodeService(d: AttributeDecoder, counters = true): Service {
         narrowLen = d.length();
         break;
       case SvcAttr.Stats64:
-        if (counters) wide = decodeStats(d.enter());
+        if (counters) wide = decodeStats(d.enter(), into);
         break;
     }
   }
   d.finish();
-  s.stats = pickStats(counters, wide, d, narrowAt, narrowLen);
+  s.stats = pickStats(counters, wide, d, narrowAt, narrowLen, into);
   if (s.addressFamily !== AF_INET && s.addressFamily !== AF_INET6) {
     throw KernelError.of('decode service', 'EBADMSG', `address family ${s.addressFamily}`);
   }

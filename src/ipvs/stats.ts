@@ -15,6 +15,12 @@ export const zeroStats = (): Stats => ({
   bpsOut: 0,
 });
 
+function clearStats(s: Stats): Stats {
+  s.connections = s.packetsIn = s.packetsOut = s.bytesIn = s.bytesOut = 0;
+  s.cps = s.ppsIn = s.ppsOut = s.bpsIn = s.bpsOut = 0;
+  return s;
+}
+
 /** Counters of an object listed without them; shared, so it is frozen. */
 export const NO_STATS: Stats = Object.freeze(zeroStats());
 
@@ -22,9 +28,10 @@ export const NO_STATS: Stats = Object.freeze(zeroStats());
  * Reads a STATS (32-bit counters) or STATS64 nest; each counter is read at
  * the width the kernel sent, as a number: exact below 2^53, the nearest
  * double above (a 64-bit counter past 2^53, 9 PB, loses its last digits).
+ * Into `into`, every counter rewritten, when given.
  */
-export function decodeStats(d: AttributeDecoder): Stats {
-  const s = zeroStats();
+export function decodeStats(d: AttributeDecoder, into?: Stats): Stats {
+  const s = into ? clearStats(into) : zeroStats();
   while (d.next()) {
     switch (d.type()) {
       case StatsAttr.Conns:
@@ -68,7 +75,8 @@ export function decodeStats(d: AttributeDecoder): Stats {
  * on kernels since 4.x, a STATS64 nest after it. Only the wider one is
  * decoded, the narrow one only where no wide one came, and none when not
  * wanted: `wide` is the STATS64 nest decoded, `narrowAt` the narrow nest's
- * place (-1: none) in `d`'s buffer.
+ * place (-1: none) in `d`'s buffer; `into`, the object to decode the narrow
+ * one into.
  */
 export function pickStats(
   wanted: boolean,
@@ -76,8 +84,13 @@ export function pickStats(
   d: AttributeDecoder,
   narrowAt: number,
   narrowLen: number,
+  into?: Stats,
 ): Stats {
   if (!wanted) return NO_STATS;
   if (wide) return wide;
-  return narrowAt < 0 ? NO_STATS : decodeStats(new AttributeDecoder(d.buffer, narrowAt, narrowAt + narrowLen));
+  return narrowAt < 0 ? NO_STATS : decodeStats(new AttributeDecoder(d.buffer, narrowAt, narrowAt + narrowLen), into);
 }
+
+/** The stats object a decoder may write into: `target`'s own, unless it is the shared frozen one. */
+export const writableStats = (target: { stats: Stats } | undefined): Stats | undefined =>
+  target && target.stats !== NO_STATS ? target.stats : undefined;

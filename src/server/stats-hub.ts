@@ -1,16 +1,23 @@
 // Shared stats polling: one poller per (namespace, interval), however many
-// watchers it has. Each tick lists the namespace once and hands the same
-// snapshot to every watcher; the poller stops with its last watcher.
+// watchers it has. Each tick lists the namespace once, into the poller's
+// Mirror (the same objects every tick), and hands the same snapshot to every
+// watcher; the poller stops with its last watcher.
 import { durationMs, type Duration } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Handle, ServiceWithDestinations } from '../ipvs/index.js';
+import { Mirror, type Handle, type ServiceWithDestinations, type StateEvent } from '../ipvs/index.js';
 import type { Namespaces } from './namespaces.js';
 import { RpcError } from './status.js';
 
+/**
+ * One tick. Its objects are the poller's own, rewritten by the next tick:
+ * listeners read them when told (in `next`, or an observer's call), not later.
+ */
 export interface StatsSnapshot {
   time: Date;
-  services: ServiceWithDestinations[];
+  services: readonly ServiceWithDestinations[];
+  /** What changed since the poller's tick before (its first tick adds everything). */
+  events: readonly StateEvent[];
 }
 
 export interface StatsListener {
@@ -39,6 +46,7 @@ class Poller {
   private busy = false;
   private last: StatsSnapshot | undefined;
   private handle: Handle | undefined;
+  private readonly mirror = new Mirror();
 
   constructor(
     private readonly hub: StatsHub,
@@ -49,7 +57,8 @@ class Poller {
 
   add(l: StatsListener): void {
     this.listeners.add(l);
-    if (this.last) l.next(this.last);
+    // During a listing the mirror is half rewritten: the listener waits for its end.
+    if (this.last && !this.busy) l.next(this.last);
     if (!this.timer) {
       this.timer = setInterval(() => void this.tick(), this.intervalMs);
       void this.tick();
@@ -84,9 +93,9 @@ class Poller {
       if (h !== this.handle)
         throw new RpcError(status.NOT_FOUND, `network namespace ${JSON.stringify(this.ns)} was deleted`, 'namespace');
       this.hub.dumps++;
-      const services = await h.getServicesWithDestinations();
+      const events = await h.refresh(this.mirror);
       if (!this.timer) return;
-      this.last = { time: new Date(), services };
+      this.last = { time: new Date(), services: this.mirror.services, events };
       for (const o of this.hub.observers) o(this.ns, this.last);
       for (const l of this.listeners) l.next(this.last);
     } catch (e) {
@@ -145,25 +154,28 @@ export class StatsHub {
 }
 
 /**
- * The snapshots of `ns` as one consumer takes them: always the newest, with
+ * The ticks of `ns` as one consumer takes them, each as `take` made it when
+ * told (a snapshot is read then, see StatsSnapshot): always the newest, with
  * `skipped` counting the ticks it missed while busy (backpressure keeps one
- * pending snapshot, never a queue). Ends when `signal` aborts (throwing its
- * reason) or the poller fails (throwing why).
+ * pending, never a queue). `take` learns whether the tick replaces one still
+ * pending. Ends when `signal` aborts (throwing its reason) or the poller fails
+ * (throwing why).
  */
-export async function* follow(
+export async function* follow<T>(
   hub: Pick<StatsHub, 'subscribe'>,
   ns: string,
   intervalMs: number,
   signal: AbortSignal,
-): AsyncGenerator<{ snap: StatsSnapshot; skipped: number }> {
-  let latest: StatsSnapshot | undefined;
+  take: (s: StatsSnapshot, replacing: boolean) => T,
+): AsyncGenerator<{ value: T; skipped: number }> {
+  let latest: { value: T } | undefined;
   let skipped = 0;
   let failure: unknown;
   let wake: (() => void) | undefined;
   const unsubscribe = hub.subscribe(ns, intervalMs, {
     next: (s) => {
       if (latest) skipped++;
-      latest = s;
+      latest = { value: take(s, latest !== undefined) };
       wake?.();
     },
     fail: (e) => {
@@ -186,7 +198,7 @@ export async function* follow(
         wake = undefined;
         continue;
       }
-      const out = { snap: latest, skipped };
+      const out = { value: latest.value, skipped };
       latest = undefined;
       skipped = 0;
       yield out;

@@ -10,7 +10,6 @@ import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import type { DesiredRegistry } from '../desired/registry.js';
 import {
   describeService,
-  diffState,
   serviceKey,
   ValidationError,
   type ServiceWithDestinations,
@@ -82,29 +81,27 @@ type EventsHeader = { time: Timestamp; resync?: boolean; skippedTicks?: number }
 const eventsHeader = (h: EventsHeader, more: boolean) =>
   toBinary(api.WatchEventsResponseSchema, create(api.WatchEventsResponseSchema, { ...h, more }));
 
-/** A resync: the whole state, in parts. */
-function snapshotParts(
-  services: readonly ServiceWithDestinations[],
-  h: EventsHeader,
-  budget: number,
-): Encoded<api.WatchEventsResponse>[] {
-  const parts = cutServices(services, { budget, listTag: SNAPSHOT_TAG, shape: WITH_DESTINATIONS_SHAPE });
-  return parts.map((p, i) => new Encoded(partMessage(p.body, eventsHeader(h, i < parts.length - 1))));
-}
+/** The bodies of a resync's parts: the whole state. */
+const snapshotBodies = (services: readonly ServiceWithDestinations[], budget: number): Buffer[] =>
+  cutServices(services, { budget, listTag: SNAPSHOT_TAG, shape: WITH_DESTINATIONS_SHAPE }).map((p) => p.body);
 
-function eventParts(
-  events: readonly StateEvent[],
-  h: EventsHeader,
-  budget: number,
-): Encoded<api.WatchEventsResponse>[] {
-  const parts = packItems(
-    fieldItems(
-      EVENTS_TAG,
-      events.map((e) => toBinary(api.EventSchema, eventOut(e))),
-    ),
-    budget,
-  );
-  return parts.map((p, i) => new Encoded(partMessage(p, eventsHeader(h, i < parts.length - 1))));
+/** The bodies of a tick's events' parts (none when nothing changed). */
+const eventBodies = (events: readonly StateEvent[], budget: number): Buffer[][] =>
+  events.length
+    ? packItems(
+        fieldItems(
+          EVENTS_TAG,
+          events.map((e) => toBinary(api.EventSchema, eventOut(e))),
+        ),
+        budget,
+      )
+    : [];
+
+/** What a tick's value is, made once however many watchers take it (the snapshot is read only when told). */
+function once<K extends object, V>(made: WeakMap<K, V>, key: K, make: () => V): V {
+  let v = made.get(key);
+  if (v === undefined) made.set(key, (v = make()));
+  return v;
 }
 
 export function watchStats(hub: StatsHub, budget: number): StreamFn<api.WatchStatsRequest, api.WatchStatsResponse> {
@@ -123,16 +120,21 @@ export function watchStats(hub: StatsHub, budget: number): StreamFn<api.WatchSta
         )
       : undefined;
     const intervalMs = intervalOf(req.interval, req.allowFast);
-    for await (const { snap } of follow(hub, req.namespace, intervalMs, ctx.signal)) {
-      let parts = wanted ? undefined : shared.get(snap);
-      if (!parts) {
-        parts = statsParts(snap, intervalMs, budget, wanted);
-        if (!wanted) shared.set(snap, parts);
-      }
+    const take = (snap: StatsSnapshot) =>
+      wanted
+        ? statsParts(snap, intervalMs, budget, wanted)
+        : once(shared, snap, () => statsParts(snap, intervalMs, budget));
+    for await (const { value: parts } of follow(hub, req.namespace, intervalMs, ctx.signal, take))
       for (const p of parts) await send(p);
-    }
     throw ctx.signal.reason;
   };
+}
+
+/** A tick as one WatchEvents watcher takes it: a resync, or the events since the tick it took before. */
+interface EventsTick {
+  time: Date;
+  resync: boolean;
+  bodies: readonly (Buffer | Buffer[])[];
 }
 
 export function watchEvents(
@@ -140,16 +142,36 @@ export function watchEvents(
   budget: number,
   desired?: DesiredRegistry,
 ): StreamFn<api.WatchEventsRequest, api.WatchEventsResponse> {
+  // Every watcher of a poller takes the same resync or events of a tick.
+  const resyncs = new WeakMap<StatsSnapshot, Buffer[]>();
+  const changes = new WeakMap<StatsSnapshot, Buffer[][]>();
   return async (req, send, ctx) => {
     const intervalMs = intervalOf(req.interval, req.allowFast);
-    let previous: ServiceWithDestinations[] | undefined;
     const ns = hub.namespaces.resolve(req.namespace);
     const notices = new NoticeQueue(desired, (other) => sameNamespace(hub, other, ns));
+    let first = true;
+    // The first tick, or one that replaces a tick never sent (the stream fell behind): the whole state, events
+    // count from it. Otherwise the events since the tick before, which this watcher took.
+    const take = (snap: StatsSnapshot, replacing: boolean): EventsTick => {
+      const resync = first || replacing;
+      first = false;
+      return {
+        time: snap.time,
+        resync,
+        bodies: resync
+          ? once(resyncs, snap, () => snapshotBodies(snap.services, budget))
+          : once(changes, snap, () => eventBodies(snap.events, budget)),
+      };
+    };
     try {
-      for await (const tick of follow(hub, req.namespace, intervalMs, ctx.signal)) {
+      for await (const { value: tick, skipped } of follow(hub, req.namespace, intervalMs, ctx.signal, take)) {
         // Corrections and health transitions told before this listing come first: its events show what followed.
-        for (const n of notices.take(tick.snap.time)) await send(n);
-        previous = await sendEvents(tick, previous, send, budget);
+        for (const n of notices.take(tick.time)) await send(n);
+        const header: EventsHeader = tick.resync
+          ? { time: timestampFromDate(tick.time), resync: true, skippedTicks: skipped }
+          : { time: timestampFromDate(tick.time) };
+        for (let i = 0; i < tick.bodies.length; i++)
+          await send(new Encoded(partMessage(tick.bodies[i]!, eventsHeader(header, i < tick.bodies.length - 1))));
       }
     } finally {
       notices.close();
@@ -165,26 +187,6 @@ function sameNamespace(hub: StatsHub, ns: string, path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** One tick of WatchEvents: a resync or the events since `previous`; returns the listing it sent. */
-async function sendEvents(
-  { snap, skipped }: { snap: StatsSnapshot; skipped: number },
-  previous: ServiceWithDestinations[] | undefined,
-  send: (m: Encoded<api.WatchEventsResponse>) => Promise<void>,
-  budget: number,
-): Promise<ServiceWithDestinations[]> {
-  const time = timestampFromDate(snap.time);
-  let parts: Encoded<api.WatchEventsResponse>[] = [];
-  if (!previous || skipped) {
-    // First message, or the stream fell behind: the whole state, events count from it.
-    parts = snapshotParts(snap.services, { time, resync: true, skippedTicks: skipped }, budget);
-  } else {
-    const events = diffState(previous, snap.services);
-    if (events.length) parts = eventParts(events, { time }, budget);
-  }
-  for (const p of parts) await send(p);
-  return snap.services;
 }
 
 export function watches({ o, streamBudget: budget }: Room): Rpcs<'watchStats' | 'watchEvents'> {

@@ -1,6 +1,6 @@
 // Real packets through a masquerading virtual service (see topology.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnFwdMasq, IPPROTO_TCP, type Destination } from '../../src/ipvs/index.js';
+import { ConnFwdMasq, IPPROTO_TCP, Mirror, type Destination } from '../../src/ipvs/index.js';
 import { useIpvs } from './helpers.js';
 import { createTopology, REAL, REAL_PORT, untilEstimated, VIP_ADDRESS, VIP_PORT, type Topology } from './topology.js';
 
@@ -75,6 +75,34 @@ describe('traffic through a masquerading virtual service', () => {
       svc.stats.bytesIn,
       svc.stats.bytesOut,
     ]);
+  });
+
+  it('moves the counters of a mirror in place, without events', async () => {
+    await ctx.h.newService(VIP);
+    for (const r of REAL) await ctx.h.newDestination(VIP, { address: r.server, port: REAL_PORT });
+    const m = new Mirror();
+    await ctx.h.refresh(m);
+    const [svc] = m.services;
+    const dests = [...svc!.destinations];
+    expect(svc!.stats.connections).toBe(0);
+    net.request(REQUESTS);
+    const seen: number[] = [];
+    await untilEstimated(
+      async () => {
+        seen.push((await ctx.h.refresh(m)).length);
+        return svc!.stats.connections;
+      },
+      (n) => n === REQUESTS,
+    );
+    expect(seen.every((n) => n === 0)).toBe(true);
+    expect(m.services[0]).toBe(svc);
+    expect(svc!.destinations).toEqual(dests);
+    expect(svc!.destinations.map((d) => d.stats.connections)).toEqual([REQUESTS / 2, REQUESTS / 2]);
+    // The same counters as a fresh listing, and as ipvsadm.
+    expect(m.services).toEqual(await ctx.h.getServicesWithDestinations());
+    expect(ctx.ns.ipvsadm('-Ln --stats --exact')).toMatch(
+      new RegExp(`TCP\\s+${VIP_ADDRESS.replaceAll('.', '\\.')}:${VIP_PORT}\\s+${REQUESTS}\\s`),
+    );
   });
 
   it('sees rates from the kernel estimator, and zeroes the counters', async () => {
