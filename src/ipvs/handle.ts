@@ -189,6 +189,25 @@ export class Handle {
     return this.calls.task(() => this.listing.refresh(m));
   }
 
+  /** Lists every service, with counters, into `m`, a mirror of services alone (see Mirror); returns what changed. */
+  refreshServices(m: Mirror): Promise<StateEvent[]> {
+    return this.calls.task(() => {
+      this.listing.refreshServices(m);
+      return m.finishServices();
+    });
+  }
+
+  /**
+   * The destinations of each of `services` (as listed, by index), with counters, handed to `each` as objects the
+   * listing reuses: read them during the call, never keep them. For answers encoded as they are listed.
+   */
+  eachDestinations(
+    services: readonly Service[],
+    each: (k: number, destinations: readonly Destination[]) => void,
+  ): Promise<void> {
+    return this.calls.task(() => this.listing.eachDestinations(services, each));
+  }
+
   /**
    * Services as listed (getServices), each with its destinations: one dump
    * per service, run many at once. For listing a few services of a large

@@ -30,11 +30,24 @@ interface ChunkReader {
   done(): void;
 }
 
+/** Objects to decode into, made once and reused by every listing. */
+class ScratchPool<T> {
+  private readonly made: T[] = [];
+  constructor(private readonly make: () => T) {}
+
+  at(i: number): T {
+    while (this.made.length <= i) this.made.push(this.make());
+    return this.made[i]!;
+  }
+}
+
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export class Listing {
   private readonly box = new Outbox(4096);
   private readonly store = new ReplyStore();
+  private readonly scratchService = { ...emptyService(), stats: zeroStats() };
+  private readonly scratchDestinations = new ScratchPool(() => ({ ...emptyDestination(0), stats: zeroStats() }));
 
   constructor(
     private readonly conn: Conn,
@@ -95,9 +108,17 @@ export class Listing {
    * copies from: nothing is allocated per object but what changed.
    */
   async refresh(m: Mirror): Promise<StateEvent[]> {
-    const { store } = this;
-    const scratchService = { ...emptyService(), stats: zeroStats() };
-    const scratchDestination = { ...emptyDestination(0), stats: zeroStats() };
+    await this.eachDestinations(this.refreshServices(m), (_, destinations) => {
+      m.beginDestinations();
+      for (const d of destinations) m.destination(d);
+      m.endDestinations();
+    });
+    return m.finish();
+  }
+
+  /** The services phase of a refresh (see `refresh`): lists every service into `m`; returns its live services. */
+  refreshServices(m: Mirror): readonly ServiceWithDestinations[] {
+    const { store, scratchService } = this;
     store.clear(1);
     const box = this.fresh();
     try {
@@ -111,28 +132,42 @@ export class Listing {
       throw e instanceof KernelError ? e.within('getServices') : e;
     }
     m.beginServices();
-    const readService = (d: AttributeDecoder) => decodeService(d, true, scratchService);
-    store.each(0, (b, start, end) =>
-      m.service(decodeReply('getServices', b, CmdAttr.Service, readService, start, end)),
-    );
-    const services = m.endServices();
-    await this.dumpChunks(services, (chunk) => {
-      store.clear(chunk.length);
+    const read = (d: AttributeDecoder) => decodeService(d, true, scratchService);
+    store.each(0, (b, start, end) => m.service(decodeReply('getServices', b, CmdAttr.Service, read, start, end)));
+    return m.endServices();
+  }
+
+  /**
+   * The destinations of each of `services`, with counters, handed to `each` as objects this listing reuses: read
+   * them during the call, never keep them. For answers encoded as they are listed (pages): nothing is allocated
+   * per destination.
+   */
+  async eachDestinations(
+    services: readonly NormalServiceId[],
+    each: (k: number, destinations: readonly Destination[]) => void,
+  ): Promise<void> {
+    const scratch = this.scratchDestinations;
+    const found: Destination[] = [];
+    await this.dumpChunks(services, (chunk, from) => {
+      this.store.clear(chunk.length);
       return {
-        read: (k, b, start, end) => store.add(k, b, start, end),
-        reset: (k) => store.reset(k),
+        read: (k, b, start, end) => this.store.add(k, b, start, end),
+        reset: (k) => this.store.reset(k),
         done: () => {
           for (let k = 0; k < chunk.length; k++) {
             const family = chunk[k]!.addressFamily;
-            const read = (d: AttributeDecoder) => decodeDestination(d, family, true, scratchDestination);
-            m.beginDestinations();
-            store.each(k, (b, start, end) => m.destination(decodeReply(DEST_DUMP, b, CmdAttr.Dest, read, start, end)));
-            m.endDestinations();
+            found.length = 0;
+            this.store.each(k, (b, start, end) => {
+              const d = scratch.at(found.length);
+              found.push(
+                decodeReply(DEST_DUMP, b, CmdAttr.Dest, (a) => decodeDestination(a, family, true, d), start, end),
+              );
+            });
+            each(from + k, found);
           }
         },
       };
     });
-    return m.finish();
   }
 
   /**
@@ -142,11 +177,11 @@ export class Listing {
    */
   private async dumpChunks<S extends NormalServiceId>(
     services: readonly S[],
-    start: (chunk: readonly S[]) => ChunkReader,
+    start: (chunk: readonly S[], from: number) => ChunkReader,
   ): Promise<void> {
     for (let from = 0; from < services.length; from += DUMP_CHUNK) {
       const chunk = services.slice(from, from + DUMP_CHUNK);
-      const reader = start(chunk);
+      const reader = start(chunk, from);
       const box = this.fresh();
       const first = box.next;
       for (const s of chunk) serviceRequest(this.writer, box, Cmd.GetDest, s);

@@ -121,7 +121,9 @@ class Matcher<T> {
  * `beginDestinations` and `endDestinations`), then `finish`, which gives its
  * events. The objects handed in are copied from, never kept: a decoder may
  * reuse one. Read `services` between refreshes only: during one, some
- * objects hold the new listing and some the old.
+ * objects hold the new listing and some the old. A mirror of services alone
+ * ends its refreshes with `finishServices` instead; its services have no
+ * destinations.
  */
 export class Mirror {
   services: ServiceWithDestinations[] = [];
@@ -198,6 +200,16 @@ export class Mirror {
   finish(): StateEvent[] {
     if (this.listed !== this.services.length)
       throw new Error(`a refresh ended after ${this.listed} of ${this.services.length} services' destinations`);
+    return this.end();
+  }
+
+  /** Ends a refresh of services alone (after `endServices`): the services' own events. */
+  finishServices(): StateEvent[] {
+    for (const e of this.serviceEvents) if (e) this.events.push(e);
+    return this.end();
+  }
+
+  private end(): StateEvent[] {
     for (const o of this.removedServices) this.events.push({ kind: 'removed', service: o });
     const events = this.events;
     this.events = [];

@@ -1,17 +1,22 @@
 // ListServices and ListDestinations a page at a time (AIP-158): each page
 // as big as page_size and the server's --max-response-bytes allow, in page
 // order (src/server/paging.ts). A page lists the namespace's services (one
-// dump, no destinations) and dumps destinations only for the services it
-// holds, so following every page costs about one listing.
+// dump, no destinations, into the same objects as the page before) and dumps
+// destinations only for the services it holds, writing each as it comes, so
+// following every page costs about one listing and keeps no listing's
+// objects.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import * as api from '../../gen/ts/ipvs/v1/ipvs_pb.js';
 import {
+  Mirror,
   serviceWithDestinations,
   type Destination,
   type Handle,
+  type Service,
   type ServiceId,
   type ServiceWithDestinations,
+  type StateEvent,
 } from '../ipvs/index.js';
 import { Encoded } from '../rpc/definition.js';
 import {
@@ -73,6 +78,38 @@ const page = <T>(
   schema: typeof api.ListServicesResponseSchema | typeof api.ListDestinationsResponseSchema,
 ) => new Encoded<T>(partMessage(body, toBinary(schema, create(schema, { nextPageToken }))));
 
+/**
+ * A namespace's services as its pages last listed them (a mirror of services alone: the same objects from page to
+ * page) and their page order, sorted again only when a service comes or goes.
+ */
+interface PageOrder {
+  mirror: Mirror;
+  sorted?: { item: Service; key: string }[];
+  keys?: string[];
+}
+const pageOrders = new WeakMap<Handle, PageOrder>();
+
+/** Every service of the namespace, listed now, in page order. */
+async function servicesInPageOrder(
+  handle: Handle,
+): Promise<{ sorted: { item: Service; key: string }[]; keys: string[] }> {
+  let o = pageOrders.get(handle);
+  if (!o) pageOrders.set(handle, (o = { mirror: new Mirror() }));
+  let events: StateEvent[];
+  try {
+    events = await handle.refreshServices(o.mirror);
+  } catch (e) {
+    // A refresh cut short leaves the mirror half rewritten: the next page starts a new one.
+    pageOrders.delete(handle);
+    throw e;
+  }
+  if (!o.sorted || !o.keys || events.some((e) => e.kind !== 'updated')) {
+    o.sorted = inPageOrder<Service>(o.mirror.services, serviceOrderKey);
+    o.keys = o.sorted.map((x) => x.key);
+  }
+  return { sorted: o.sorted, keys: o.keys };
+}
+
 export async function listServicesPage(
   handle: Handle,
   req: api.ListServicesRequest,
@@ -81,8 +118,7 @@ export async function listServicesPage(
   const limit = pageSize(req.pageSize);
   const print = fingerprint('ListServices', req.namespace, req.includeDestinations);
   const token = decodePageToken(req.pageToken, print);
-  const services = inPageOrder(await handle.getServices(), serviceOrderKey);
-  const keys = services.map((x) => x.key);
+  const { sorted: services, keys } = await servicesInPageOrder(handle);
   // A token split inside a service resumes at that service; else after the last one listed.
   const first = token ? firstAfter(keys, token.after, token.afterDestination !== undefined) : 0;
   const cutter = new ServiceCutter({
@@ -92,33 +128,38 @@ export async function listServicesPage(
     maxParts: 1,
     maxEntries: limit,
   });
-  const pushed: { key: string; s: ServiceWithDestinations; keys?: string[] }[] = [];
+  const pushed: Pushed[] = [];
   let more = true;
+  // Each service is written as soon as its destinations are listed: they are the listing's own reused objects.
+  const push = (key: string, s: ServiceWithDestinations) => {
+    const resumes = token?.afterDestination !== undefined && key === token.after;
+    const o = ordered(s, budget, resumes);
+    pushed.push({ key, keys: o.keys });
+    more = cutter.push(o.s, resumes ? firstAfter(o.keys!, token!.afterDestination!) : 0);
+  };
   for (let i = first; i < services.length && more; ) {
     // One more than page_size leaves: pushing it is what ends the page.
     const chunk = services.slice(i, i + Math.min(FETCH, limit - pushed.length + 1)).map((x) => x.item);
-    const listed = req.includeDestinations
-      ? await handle.withDestinations(chunk)
-      : chunk.map((s) => serviceWithDestinations(s, []));
-    for (let k = 0; k < listed.length && more; k++) {
-      const key = keys[i + k]!;
-      const resumes = token?.afterDestination !== undefined && key === token.after;
-      const o = ordered(listed[k]!, budget, resumes);
-      pushed.push({ key, ...o });
-      more = cutter.push(o.s, resumes ? firstAfter(o.keys!, token!.afterDestination!) : 0);
-    }
+    const from = i;
+    if (req.includeDestinations)
+      await handle.eachDestinations(chunk, (k, dests) => {
+        if (more) push(keys[from + k]!, serviceWithDestinations(chunk[k]!, dests as Destination[]));
+      });
+    else for (let k = 0; k < chunk.length && more; k++) push(keys[from + k]!, serviceWithDestinations(chunk[k]!, []));
     i += chunk.length;
   }
   const [part] = cutter.finish();
   return page(part!.body, nextToken(pushed, part!.next, print), api.ListServicesResponseSchema);
 }
 
+/** What a page keeps of each service it wrote: its key, and its destinations' keys when it may be split. */
+interface Pushed {
+  key: string;
+  keys?: string[];
+}
+
 /** The token of the page after one that ended before `next`; '' when it was the last. */
-function nextToken(
-  pushed: readonly { key: string; s: ServiceWithDestinations; keys?: string[] }[],
-  next: { service: number; destination: number },
-  print: string,
-): string {
+function nextToken(pushed: readonly Pushed[], next: { service: number; destination: number }, print: string): string {
   if (next.service >= pushed.length) return '';
   const t: PageToken =
     next.destination > 0

@@ -1,7 +1,14 @@
 // A mirror refreshed from the kernel: the same listing as a fresh one, its
 // objects kept, and the events of what changed behind its back (ipvsadm).
 import { describe, expect, it } from 'vitest';
-import { IPPROTO_TCP, IPPROTO_UDP, Mirror, type BatchOp, type StateEvent } from '../../src/ipvs/index.js';
+import {
+  describeService,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  Mirror,
+  type BatchOp,
+  type StateEvent,
+} from '../../src/ipvs/index.js';
 import { useIpvs } from './helpers.js';
 
 const ctx = useIpvs();
@@ -45,7 +52,8 @@ describe('a mirror refreshed from the kernel', () => {
     expect(await ctx.h.refresh(m)).toEqual([]);
     expect(m.services).toBe(before);
     expect(m.services.flatMap((s) => [s, ...s.destinations])).toEqual(objects);
-    m.services.flatMap((s) => [s, ...s.destinations]).forEach((o, i) => expect(o).toBe(objects[i]));
+    const again = m.services.flatMap((s) => [s, ...s.destinations]);
+    expect(again.every((o, i) => o === objects[i])).toBe(true);
   });
 
   it('tells what ipvsadm changed behind its back, in the kernel listing order', async () => {
@@ -87,5 +95,31 @@ describe('a mirror refreshed from the kernel', () => {
     const at = (s: string) => events.findIndex((e) => brief(e) === s);
     expect(at('updated 192.0.2.1:80')).toBeLessThan(at('updated 192.0.2.1:80 198.51.100.1 w5'));
     expect(ctx.ns.saved().filter((l) => l.startsWith('-a'))).toHaveLength(2);
+  });
+
+  it('lists services alone into a mirror, and destinations into reused objects to read at once', async () => {
+    expect((await ctx.h.batch(rules())).filter((r) => !r.ok)).toEqual([]);
+    const m = new Mirror();
+    const added = await ctx.h.refreshServices(m);
+    expect(added.map((e) => e.kind)).toEqual(Array(300).fill('added'));
+    expect(m.services.every((s) => s.destinations.length === 0)).toBe(true);
+    const listed = await ctx.h.getServicesWithDestinations();
+    expect(m.services).toEqual(listed.map((s) => ({ ...s, destinations: [] })));
+    ctx.ns.ipvsadm('-D -t 198.18.0.0:80');
+    expect((await ctx.h.refreshServices(m)).map((e) => `${e.kind} ${e.service.address}`)).toEqual([
+      'removed 198.18.0.0',
+    ]);
+
+    const copies: (typeof listed)[number]['destinations'][] = [];
+    const seen = new Set<object>();
+    await ctx.h.eachDestinations(m.services, (k, dests) => {
+      expect(k).toBe(copies.length);
+      copies.push(dests.map((d) => ({ ...d, stats: { ...d.stats } })));
+      for (const d of dests) seen.add(d);
+    });
+    const byKey = new Map(listed.map((s) => [describeService(s), s.destinations]));
+    expect(copies).toEqual(m.services.map((s) => byKey.get(describeService(s))));
+    // Three objects, whatever the number of destinations listed.
+    expect(seen.size).toBe(3);
   });
 });
