@@ -40,27 +40,37 @@ function copyStats(to: Stats, from: Stats): void {
   to.bpsOut = from.bpsOut;
 }
 
-/** `to` takes `from`'s values (all but its identity), keeping its own stats object. */
-function overwrite<T extends { stats: Stats }>(to: T, from: T, fields: readonly (keyof T)[]): void {
-  for (const f of fields) to[f] = from[f];
+/** `to` takes `from`'s stats, keeping its own stats object. */
+function takeStats(to: { stats: Stats }, from: { stats: Stats }): void {
   if (from.stats === NO_STATS) to.stats = NO_STATS;
   else if (to.stats === NO_STATS) to.stats = { ...from.stats };
   else copyStats(to.stats, from.stats);
 }
 
-const SERVICE_VALUES = ['schedName', 'flags', 'timeout', 'netmask', 'peName'] as const;
-const DEST_VALUES = [
-  'weight',
-  'connectionFlags',
-  'upperThreshold',
-  'lowerThreshold',
-  'activeConnections',
-  'inactiveConnections',
-  'persistentConnections',
-  'tunnelType',
-  'tunnelPort',
-  'tunnelFlags',
-] as const;
+// Field by field, not by a loop over names: a refresh rewrites 100,000 objects, and keyed access is several times
+// slower in V8.
+function takeService(to: Service, from: Service): void {
+  to.schedName = from.schedName;
+  to.flags = from.flags;
+  to.timeout = from.timeout;
+  to.netmask = from.netmask;
+  to.peName = from.peName;
+  takeStats(to, from);
+}
+
+function takeDestination(to: Destination, from: Destination): void {
+  to.weight = from.weight;
+  to.connectionFlags = from.connectionFlags;
+  to.upperThreshold = from.upperThreshold;
+  to.lowerThreshold = from.lowerThreshold;
+  to.activeConnections = from.activeConnections;
+  to.inactiveConnections = from.inactiveConnections;
+  to.persistentConnections = from.persistentConnections;
+  to.tunnelType = from.tunnelType;
+  to.tunnelPort = from.tunnelPort;
+  to.tunnelFlags = from.tunnelFlags;
+  takeStats(to, from);
+}
 
 /**
  * Matches a new listing of some list against the objects of the last one:
@@ -151,7 +161,7 @@ export class Mirror {
       event = { kind: 'added', service: o };
     } else {
       if (serviceDifferences(fresh, o).length) event = { kind: 'updated', service: o, oldService: copyOf<Service>(o) };
-      overwrite<Service>(o, fresh, SERVICE_VALUES);
+      takeService(o, fresh);
     }
     this.serviceEvents.push(event);
     this.serviceMatch.place(o);
@@ -183,7 +193,7 @@ export class Mirror {
     } else {
       if (destinationDifferences(fresh, o).length)
         this.events.push({ kind: 'updated', service: s, destination: o, oldDestination: copyOf(o) });
-      overwrite(o, fresh, DEST_VALUES);
+      takeDestination(o, fresh);
     }
     this.destinationMatch.place(o);
   }
