@@ -127,8 +127,9 @@ function random(seed: number): () => number {
 }
 
 describe('SIGKILL during a stream of Puts', () => {
-  const PUTS = 200;
-  const KILLS = 20;
+  // 8 in the suite; `npx tsx scripts/soak-durability.ts [kills]` runs a longer soak by hand.
+  const KILLS = Number(process.env.IPVSD_SOAK_KILLS ?? 8);
+  const PUTS = KILLS * 10;
   /** Puts a kill may trail the one it was armed on by; then the stream waits for it. */
   const AHEAD = 5;
 
