@@ -154,9 +154,11 @@ const [first, second] = splitE2e([
 ]);
 const e2e = (files: string[], n: number): Run[] =>
   wanted('e2e') && files.length ? [{ suite: 'e2e', files, report: `e2e-${n}` }] : [];
-const ipvsGuests = () =>
-  `ipvsd: ${['kernel', 'e2e'].filter(wanted).join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; two guests at once, one per core)`;
-if (wanted('kernel')) console.log(`${ipvsGuests()}: guest 1 starts now`);
+const withIpvs = ['kernel', 'e2e'].filter(wanted);
+if (withIpvs.length)
+  console.log(
+    `ipvsd: ${withIpvs.join(' and ')} tests (inside user-mode Linux 6.1 with IPVS; two guests at once, one per core)`,
+  );
 const guest1 = inUml([...(wanted('kernel') ? [whole('kernel')] : []), ...e2e(first, 1)], true, '[guest 1] ');
 
 const hostStart = Date.now();
@@ -215,7 +217,6 @@ if (wanted('unit')) {
 }
 writeFileSync(join(reports, 'host.json'), `${JSON.stringify({ seconds: (Date.now() - hostStart) / 1000 })}\n`);
 
-if (!wanted('kernel') && wanted('e2e')) console.log(ipvsGuests());
 const guest2 = (async () => {
   await inUml(e2e(second, 2), true, '[guest 2] ');
   if (wanted('sandbox')) {

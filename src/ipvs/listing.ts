@@ -148,6 +148,12 @@ export class Listing {
   ): Promise<void> {
     const scratch = this.scratchDestinations;
     const found: Destination[] = [];
+    // One decoder for every reply: it reads into the next scratch object, in the family of the service at hand.
+    let family = 0;
+    const read = (a: AttributeDecoder) => decodeDestination(a, family, true, scratch.at(found.length));
+    const keep = (b: Buffer, start: number, end: number) => {
+      found.push(decodeReply(DEST_DUMP, b, CmdAttr.Dest, read, start, end));
+    };
     await this.dumpChunks(services, (chunk, from) => {
       this.store.clear(chunk.length);
       return {
@@ -155,14 +161,9 @@ export class Listing {
         reset: (k) => this.store.reset(k),
         done: () => {
           for (let k = 0; k < chunk.length; k++) {
-            const family = chunk[k]!.addressFamily;
+            family = chunk[k]!.addressFamily;
             found.length = 0;
-            this.store.each(k, (b, start, end) => {
-              const d = scratch.at(found.length);
-              found.push(
-                decodeReply(DEST_DUMP, b, CmdAttr.Dest, (a) => decodeDestination(a, family, true, d), start, end),
-              );
-            });
+            this.store.each(k, keep);
             each(from + k, found);
           }
         },

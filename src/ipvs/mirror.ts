@@ -9,7 +9,7 @@
 import { formatHostPort } from '../inet/address.js';
 import { destinationDifferences, serviceDifferences, type StateEvent } from './diff.js';
 import type { Destination, Service, ServiceWithDestinations, Stats } from './model.js';
-import { NO_STATS } from './stats.js';
+import { copyStats, NO_STATS } from './stats.js';
 import { describeService } from './validate.js';
 
 const sameService = (a: Service, b: Service) =>
@@ -26,19 +26,6 @@ const copyOf = <T extends { stats: Stats }>(o: T): T => ({
   ...o,
   stats: o.stats === NO_STATS ? NO_STATS : { ...o.stats },
 });
-
-function copyStats(to: Stats, from: Stats): void {
-  to.connections = from.connections;
-  to.packetsIn = from.packetsIn;
-  to.packetsOut = from.packetsOut;
-  to.bytesIn = from.bytesIn;
-  to.bytesOut = from.bytesOut;
-  to.cps = from.cps;
-  to.ppsIn = from.ppsIn;
-  to.ppsOut = from.ppsOut;
-  to.bpsIn = from.bpsIn;
-  to.bpsOut = from.bpsOut;
-}
 
 /** `to` takes `from`'s stats, keeping its own stats object. */
 function takeStats(to: { stats: Stats }, from: { stats: Stats }): void {
@@ -78,15 +65,15 @@ function takeDestination(to: Destination, from: Destination): void {
  * from one listing to the next), by key when that fails. While every item
  * matches its place, the old array itself is kept.
  */
-class Matcher<T> {
+class Matcher<T extends F, F> {
   private old: T[] = [];
   private live: T[] = [];
   private n = 0;
   private byKey: Map<string, T> | undefined;
 
   constructor(
-    private readonly same: (a: T, b: T) => boolean,
-    private readonly key: (a: T) => string,
+    private readonly same: (a: F, b: F) => boolean,
+    private readonly key: (a: F) => string,
   ) {}
 
   begin(old: T[]): void {
@@ -96,7 +83,7 @@ class Matcher<T> {
   }
 
   /** The old object that `fresh` (the next item listed) is, if any. */
-  find(fresh: T): T | undefined {
+  find(fresh: F): T | undefined {
     const at = this.old[this.n];
     if (at !== undefined && this.same(at, fresh)) return at;
     this.byKey ??= new Map(this.old.map((o) => [this.key(o), o]));
@@ -141,8 +128,8 @@ export class Mirror {
   private removedServices: ServiceWithDestinations[] = [];
   /** Each service's own event of this refresh, told just before its destinations' events. */
   private serviceEvents: (StateEvent | undefined)[] = [];
-  private readonly serviceMatch = new Matcher<ServiceWithDestinations>(sameService, describeService);
-  private readonly destinationMatch = new Matcher<Destination>(sameDestination, formatHostPort);
+  private readonly serviceMatch = new Matcher<ServiceWithDestinations, Service>(sameService, describeService);
+  private readonly destinationMatch = new Matcher<Destination, Destination>(sameDestination, formatHostPort);
   private listed = 0;
   private current: ServiceWithDestinations | undefined;
 
@@ -154,7 +141,7 @@ export class Mirror {
   }
 
   service(fresh: Service): void {
-    let o = this.serviceMatch.find(fresh as ServiceWithDestinations);
+    let o = this.serviceMatch.find(fresh);
     let event: StateEvent | undefined;
     if (!o) {
       o = { ...copyOf(fresh), destinations: [] };

@@ -21,6 +21,20 @@ function clearStats(s: Stats): Stats {
   return s;
 }
 
+/** `to` takes every counter of `from`. */
+export function copyStats(to: Stats, from: Stats): void {
+  to.connections = from.connections;
+  to.packetsIn = from.packetsIn;
+  to.packetsOut = from.packetsOut;
+  to.bytesIn = from.bytesIn;
+  to.bytesOut = from.bytesOut;
+  to.cps = from.cps;
+  to.ppsIn = from.ppsIn;
+  to.ppsOut = from.ppsOut;
+  to.bpsIn = from.bpsIn;
+  to.bpsOut = from.bpsOut;
+}
+
 /** Counters of an object listed without them; shared, so it is frozen. */
 export const NO_STATS: Stats = Object.freeze(zeroStats());
 

@@ -84,15 +84,12 @@ const page = <T>(
  */
 interface PageOrder {
   mirror: Mirror;
-  sorted?: { item: Service; key: string }[];
-  keys?: string[];
+  order?: { sorted: { item: Service; key: string }[]; keys: string[] };
 }
 const pageOrders = new WeakMap<Handle, PageOrder>();
 
 /** Every service of the namespace, listed now, in page order. */
-async function servicesInPageOrder(
-  handle: Handle,
-): Promise<{ sorted: { item: Service; key: string }[]; keys: string[] }> {
+async function servicesInPageOrder(handle: Handle): Promise<Required<PageOrder>['order']> {
   let o = pageOrders.get(handle);
   if (!o) pageOrders.set(handle, (o = { mirror: new Mirror() }));
   let events: StateEvent[];
@@ -103,11 +100,11 @@ async function servicesInPageOrder(
     pageOrders.delete(handle);
     throw e;
   }
-  if (!o.sorted || !o.keys || events.some((e) => e.kind !== 'updated')) {
-    o.sorted = inPageOrder<Service>(o.mirror.services, serviceOrderKey);
-    o.keys = o.sorted.map((x) => x.key);
+  if (!o.order || events.some((e) => e.kind !== 'updated')) {
+    const sorted = inPageOrder<Service>(o.mirror.services, serviceOrderKey);
+    o.order = { sorted, keys: sorted.map((x) => x.key) };
   }
-  return { sorted: o.sorted, keys: o.keys };
+  return o.order;
 }
 
 export async function listServicesPage(
